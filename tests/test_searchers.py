@@ -1,0 +1,131 @@
+"""Every strategy keeps the same ask/tell contract; grid and random keep their own promises too."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tui_tuner import SEARCHERS, InputError, SearchExhausted, SearchSpace, SpaceError, make_searcher
+
+SPACE = SearchSpace.from_dict({
+    "lr": {"type": "float", "low": 1e-4, "high": 1.0, "log": True},
+    "layers": {"type": "int", "low": 1, "high": 4},
+    "optimizer": {"type": "categorical", "choices": ["sgd", "adam"]},
+    "momentum": {"type": "float", "low": 0.0, "high": 0.9, "when": {"optimizer": "sgd"}},
+})
+
+
+def _loss(config):
+    return (math.log10(config["lr"]) + 2) ** 2 + config["layers"] + config.get("momentum", 0.5)
+
+
+@pytest.fixture(params=sorted(SEARCHERS))
+def strategy(request):
+    return request.param
+
+
+def test_suggestions_are_valid_configs(strategy):
+    searcher = make_searcher(strategy, SPACE, seed=0)
+    for _ in range(25):
+        try:
+            config = searcher.ask()
+        except SearchExhausted:
+            break
+        assert SPACE.validate_config(config) == config
+        searcher.tell(config, _loss(config))
+
+
+def test_same_seed_same_suggestions(strategy):
+    def run(seed):
+        searcher = make_searcher(strategy, SPACE, seed=seed)
+        out = []
+        for _ in range(12):
+            config = searcher.ask()
+            searcher.tell(config, _loss(config))
+            out.append(config)
+        return out
+
+    assert run(7) == run(7)
+    if strategy != "grid":
+        assert run(7) != run(8)
+
+
+def test_many_pending_asks_and_failed_results(strategy):
+    searcher = make_searcher(strategy, SPACE, seed=1)
+    pending = [searcher.ask() for _ in range(4)]
+    searcher.tell(pending[0], None)
+    searcher.tell(pending[1], float("nan"))
+    searcher.tell(pending[2], 3.0)
+    searcher.tell(pending[3], 1.0)
+    assert searcher.best() == (pending[3], 1.0)
+    assert [v for _, v in searcher.history] == [None, None, 3.0, 1.0]
+
+
+def test_tell_takes_configs_it_never_asked_for(strategy):
+    searcher = make_searcher(strategy, SPACE, seed=2, direction="maximize")
+    manual = {"lr": 0.01, "layers": 2, "optimizer": "adam"}
+    searcher.tell(manual, 0.9)
+    assert searcher.best() == (manual, 0.9)
+    config = searcher.ask()
+    assert SPACE.validate_config(config) == config
+
+
+def test_bad_tell_is_rejected(strategy):
+    searcher = make_searcher(strategy, SPACE, seed=3)
+    with pytest.raises(SpaceError):
+        searcher.tell({"lr": 5.0, "layers": 2, "optimizer": "adam"}, 1.0)
+    with pytest.raises(SpaceError):
+        searcher.tell({"lr": 0.1, "layers": 2, "optimizer": "sgd"}, 1.0)  # momentum missing
+    with pytest.raises(TypeError):
+        searcher.tell({"lr": 0.1, "layers": 2, "optimizer": "adam"}, "good")
+    assert searcher.history == []
+
+
+def test_unknown_strategy_and_option_name_the_field():
+    with pytest.raises(InputError) as err:
+        make_searcher("annealing", SPACE)
+    assert err.value.field == "search.strategy" and "grid" in str(err.value)
+    with pytest.raises(InputError) as err:
+        make_searcher("random", SPACE, sobbol=True)
+    assert err.value.field == "search.sobbol" and "sobol" in str(err.value)
+
+
+def test_grid_knows_its_size_and_ends():
+    space = SearchSpace.from_dict({
+        "optimizer": {"type": "categorical", "choices": ["sgd", "adam"]},
+        "momentum": {"type": "float", "low": 0.0, "high": 0.9, "grid": [0.0, 0.5, 0.9], "when": {"optimizer": "sgd"}},
+        "layers": {"type": "int", "low": 1, "high": 2},
+    })
+    searcher = make_searcher("grid", space, seed=0)
+    assert searcher.size == (3 + 1) * 2
+    seen = []
+    while True:
+        try:
+            seen.append(searcher.ask())
+        except SearchExhausted:
+            break
+    assert len(seen) == 8 and len({space.key(c) for c in seen}) == 8
+
+
+def test_grid_skips_configs_already_run():
+    space = SearchSpace.from_dict({"k": {"type": "categorical", "choices": ["a", "b", "c"]}})
+    searcher = make_searcher("grid", space, seed=0, shuffle=True)
+    searcher.tell({"k": "b"}, 1.0)  # e.g. from a resumed journal
+    asked = [searcher.ask(), searcher.ask()]
+    assert sorted(c["k"] for c in asked) == ["a", "c"]
+    with pytest.raises(SearchExhausted):
+        searcher.ask()
+
+
+def test_sobol_covers_the_space_more_evenly_than_iid():
+    space = SearchSpace.from_dict({"x": {"type": "float", "low": 0, "high": 1},
+                                   "y": {"type": "float", "low": 0, "high": 1}})
+
+    def worst_empty_cell(sobol, seed):
+        searcher = make_searcher("random", space, seed=seed, sobol=sobol)
+        points = np.array([[c["x"], c["y"]] for c in (searcher.ask() for _ in range(64))])
+        counts = np.histogram2d(points[:, 0], points[:, 1], bins=4, range=[[0, 1], [0, 1]])[0]
+        return np.abs(counts - 4).max()
+
+    assert np.mean([worst_empty_cell(True, s) for s in range(10)]) < np.mean(
+        [worst_empty_cell(False, s) for s in range(10)])
