@@ -1,0 +1,165 @@
+"""The engine against real worker processes: faults, reports, budgets, commands, reproducibility."""
+
+import asyncio
+import time
+
+import pytest
+
+import engine_objectives as objectives
+from tui_tuner import SearchSpace, make_searcher
+from tui_tuner import events
+from tui_tuner.engine import Engine, PastTrial
+from tui_tuner.executor import ProcessExecutor
+
+pytestmark = pytest.mark.slow
+
+X = SearchSpace.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}})
+
+
+def _engine(objective, space=X, strategy="random", workers=2, seed=0, **kwargs):
+    searcher = make_searcher(strategy, space, seed=seed)
+    engine = Engine(objective, searcher, ProcessExecutor(workers), seed=seed, **kwargs)
+    seen = []
+    engine.subscribe(seen.append)
+    return engine, seen
+
+
+async def _run(engine):
+    try:
+        await engine.run()
+    finally:
+        await engine.executor.close()
+
+
+def _of(seen, cls):
+    return [e for e in seen if isinstance(e, cls)]
+
+
+async def test_every_fault_fails_its_trial_and_the_study_goes_on():
+    space = SearchSpace.from_dict({
+        "fault": {"type": "categorical", "choices": ["raise", "nan", "inf", "hang", "exit", "segfault", "string",
+                                                     "none"]},
+        "x": {"type": "float", "low": 0, "high": 1, "grid": [0.5]},
+    })
+    engine, seen = _engine(objectives.by_fault, space, strategy="grid", trial_timeout=2.0)
+    await _run(engine)
+    failed = {e.number: e.reason for e in _of(seen, events.Failed)}
+    started = {e.number: e.params["fault"] for e in _of(seen, events.Started)}
+    reasons = {started[n]: r for n, r in failed.items()}
+    assert reasons["raise"] == "ValueError: diverged at epoch 3"
+    assert "NaN" in reasons["nan"] and "inf" in reasons["inf"]
+    assert "timed out after 2 s" in reasons["hang"]
+    assert "exited with code 3" in reasons["exit"]
+    assert "SIGSEGV" in reasons["segfault"]
+    assert "'very good'" in reasons["string"]
+    finished = _of(seen, events.Finished)
+    assert [started[e.number] for e in finished] == ["none"] and finished[0].value == 0.5
+    assert engine.state == "finished"
+
+
+async def test_reports_stream_while_the_trial_runs_and_metrics_come_back():
+    engine, seen = _engine(objectives.WithMetric(objectives.reporting, "loss"), trials=3)
+    await _run(engine)
+    for finished in _of(seen, events.Finished):
+        steps = [e.step for e in _of(seen, events.Reported) if e.number == finished.number]
+        assert steps == [0, 1, 2]
+        assert finished.metrics["accuracy"] == pytest.approx(1 - finished.value)
+    # every report of a trial arrives before it finishes
+    order = [(type(e).__name__, getattr(e, "number", None)) for e in seen]
+    for n in range(3):
+        assert max(i for i, e in enumerate(order) if e == ("Reported", n)) < order.index(("Finished", n))
+
+
+class PruneAtStepOne:
+    def __init__(self):
+        self.finished = []
+
+    def on_report(self, number, step, values):
+        return step >= 1 and number % 2 == 1
+
+    def on_finish(self, number, state):
+        self.finished.append((number, state))
+
+
+async def test_pruner_answer_reaches_the_trial():
+    pruner = PruneAtStepOne()
+    engine, seen = _engine(objectives.WithMetric(objectives.reporting, "loss"), trials=4, pruner=pruner)
+    await _run(engine)
+    assert sorted(e.number for e in _of(seen, events.Pruned)) == [1, 3]
+    assert all(e.step == 1 for e in _of(seen, events.Pruned))
+    assert sorted(pruner.finished) == [(0, "finished"), (1, "pruned"), (2, "finished"), (3, "pruned")]
+
+
+async def test_same_seed_and_workers_give_the_same_trials():
+    async def trials(seed):
+        engine, seen = _engine(objectives.quadratic, trials=8, seed=seed)
+        await _run(engine)
+        return [(e.number, e.params, e.seed) for e in _of(seen, events.Started)]
+
+    first, second = await trials(5), await trials(5)
+    assert first == second and len(first) == 8
+    assert first != await trials(6)
+
+
+async def test_stop_finishes_running_trials_and_starts_none():
+    engine, seen = _engine(objectives.sleepy, trials=20)
+
+    async def stop_soon():
+        while len(_of(seen, events.Started)) < 2:
+            await asyncio.sleep(0.01)
+        engine.stop()
+
+    await asyncio.gather(_run(engine), stop_soon())
+    assert len(_of(seen, events.Started)) == 2 and len(_of(seen, events.Finished)) == 2
+    assert [e.state for e in _of(seen, events.StateChanged)] == ["running", "stopping", "finished"]
+
+
+async def test_pause_holds_new_trials_and_manual_config_runs_first():
+    engine, seen = _engine(objectives.sleepy, trials=3, workers=1)
+
+    async def steer():
+        while not _of(seen, events.Started):
+            await asyncio.sleep(0.01)
+        engine.pause()
+        await asyncio.sleep(0.6)
+        assert len(_of(seen, events.Started)) == 1  # paused: the first finished, nothing new started
+        engine.run_config({"x": 0.123})
+        engine.resume()
+
+    await asyncio.gather(_run(engine), steer())
+    started = _of(seen, events.Started)
+    assert started[1].params == {"x": 0.123} and started[1].manual
+    assert len(started) == 4  # the manual trial does not spend the budget of 3
+
+
+async def test_time_budget_ends_the_study():
+    engine, seen = _engine(objectives.sleepy, time_budget=1.0)
+    begin = time.monotonic()
+    await _run(engine)
+    assert time.monotonic() - begin < 3
+    assert 4 <= len(_of(seen, events.Finished)) <= 14
+
+
+async def test_resume_history_is_told_not_rerun():
+    past = [PastTrial(0, {"x": 0.9}, 0.36), PastTrial(1, {"x": 0.5}, None)]
+    engine, seen = _engine(objectives.quadratic, trials=2, history=past, rerun=[PastTrial(2, {"x": 0.25}, None)])
+    await _run(engine)
+    started = _of(seen, events.Started)
+    assert [e.number for e in started] == [2, 3]
+    assert started[0].params == {"x": 0.25}
+    assert [c for c, _ in engine.searcher.history][:2] == [{"x": 0.9}, {"x": 0.5}]
+
+
+async def test_cancel_interrupts_running_trials():
+    engine, seen = _engine(objectives.sleepy, space=SearchSpace.from_dict(
+        {"x": {"type": "float", "low": 0, "high": 1}, "sleep": {"type": "float", "low": 30, "high": 31}}), trials=5)
+
+    async def cancel_soon():
+        while len(_of(seen, events.Started)) < 2:
+            await asyncio.sleep(0.01)
+        engine.cancel()
+
+    begin = time.monotonic()
+    await asyncio.gather(_run(engine), cancel_soon())
+    assert time.monotonic() - begin < 10
+    assert sorted(e.number for e in _of(seen, events.Interrupted)) == [0, 1]

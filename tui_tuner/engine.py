@@ -1,0 +1,302 @@
+"""The study runner: asks the searcher, runs trials on an executor, tells results back, emits events.
+
+It knows nothing of files or screens: the journal, the app and the progress bar subscribe to its events
+and send it commands (pause, resume, stop, cancel, run this config).
+
+Reproducibility rule: an adaptive searcher is asked for the i-th trial only after exactly the first
+i - workers trials (in start order) have been told, so the same seed and worker count give the same trials
+whatever the timing. Non-adaptive searchers (grid, random) never wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Protocol
+
+import numpy as np
+
+from . import events
+from .errors import SearchExhausted
+from .executor import Outcome
+from .searchers.base import Searcher
+
+
+class Executor(Protocol):
+    capacity: int
+
+    def start(self) -> None: ...
+
+    async def run(self, objective: Any, params: dict, *, number: int, seed: int, timeout: float | None,
+                  on_report: Callable[[int, dict], bool] | None) -> Outcome: ...
+
+
+class Pruner(Protocol):
+    def on_report(self, number: int, step: int, values: dict) -> bool: ...
+
+    def on_finish(self, number: int, state: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class PastTrial:
+    """A trial from an earlier run of the study (resume): told to the searcher, never run again."""
+
+    number: int
+    params: dict
+    value: float | None
+    manual: bool = False
+
+
+def trial_seed(study_seed: int, number: int) -> int:
+    """Each trial's seed depends on the study seed and its number only, never on timing or worker."""
+    return int(np.random.SeedSequence([study_seed, number]).generate_state(1)[0])
+
+
+def value_of(result: Any, metric: str) -> tuple[float, dict]:
+    """The study's value and the metrics dict from what an objective returned; ValueError says what is wrong."""
+    if isinstance(result, dict):
+        if metric not in result:
+            raise ValueError(f"the objective returned metrics {sorted(result)} without the study's metric {metric!r}")
+        metrics, value = dict(result), result[metric]
+    else:
+        metrics, value = {metric: result}, result
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"the objective returned {value!r} for {metric!r}; a number is needed")
+    if math.isnan(value):
+        raise ValueError(f"the objective returned NaN for {metric!r}")
+    if math.isinf(value):
+        raise ValueError(f"the objective returned {value} for {metric!r}")
+    return float(value), metrics
+
+
+class Engine:
+    """Runs one study until its budget is spent, its searcher is exhausted, or it is stopped."""
+
+    def __init__(self, objective: Any, searcher: Searcher, executor: Executor, *, trials: int | None = None,
+                 time_budget: float | None = None, trial_timeout: float | None = None, seed: int = 0,
+                 pruner: Pruner | None = None, history: Iterable[PastTrial] = (),
+                 rerun: Iterable[PastTrial] = ()) -> None:
+        self.objective = objective
+        self.metric = getattr(objective, "metric", "value")
+        self.searcher = searcher
+        self.executor = executor
+        self.trials = trials
+        self.time_budget = time_budget
+        self.trial_timeout = trial_timeout
+        self.seed = seed
+        self.pruner = pruner
+        self.state = "idle"
+        self._subscribers: list[Callable[[events.Event], None]] = []
+        self._manual: deque[dict] = deque()
+        self._rerun: deque[PastTrial] = deque(sorted(rerun, key=lambda t: t.number))
+        history = sorted(history, key=lambda t: t.number)
+        self._next_number = 1 + max([t.number for t in (*history, *self._rerun)], default=-1)
+        self._launched = 0  # trials started by this run, manual ones excepted (they do not spend the budget)
+        self._exhausted = False
+        self._order: list[int] = []  # numbers in start order
+        self._params: dict[int, dict] = {}
+        self._results: dict[int, float | None] = {}
+        self._told = 0
+        self._running: dict[int, asyncio.Task] = {}
+        self._wake: asyncio.Event | None = None
+        self._deadline: float | None = None
+        self._replay(history)
+
+    def _replay(self, history: list[PastTrial]) -> None:
+        """Bring the searcher to where the earlier run left it: replay its draws, then tell the results."""
+        if not self.searcher.adaptive:
+            for _ in [t for t in (*history, *self._rerun) if not t.manual]:
+                try:
+                    self.searcher.ask()
+                except SearchExhausted:
+                    break
+        for past in history:
+            self.searcher.tell(past.params, past.value)
+
+    # ------------------------------------------------------------------------------------------ commands
+
+    def subscribe(self, callback: Callable[[events.Event], None]) -> None:
+        """`callback(event)` runs on the engine's loop, in event order."""
+        self._subscribers.append(callback)
+
+    def pause(self) -> None:
+        """Start no new trial until `resume()`; running trials go on."""
+        if self.state == "running":
+            self._set_state("paused")
+
+    def resume(self) -> None:
+        if self.state == "paused":
+            self._set_state("running")
+
+    def stop(self) -> None:
+        """Let running trials finish, start none."""
+        if self.state in ("running", "paused"):
+            self._set_state("stopping")
+
+    def cancel(self) -> None:
+        """Stop now: running trials are killed and recorded interrupted (a resume runs them again)."""
+        self.stop()
+        for task in list(self._running.values()):
+            task.cancel()
+
+    def run_config(self, params: dict) -> None:
+        """A manual trial: validated now, run ahead of the searcher's next suggestion."""
+        self._manual.append(self.searcher.space.validate_config(params))
+        self._poke()
+
+    @property
+    def running(self) -> list[int]:
+        return sorted(self._running)
+
+    # ------------------------------------------------------------------------------------------ the loop
+
+    async def run(self) -> None:
+        self._wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        if self.time_budget is not None:
+            self._deadline = time.monotonic() + self.time_budget
+            loop.call_later(self.time_budget, self._poke)
+        self.executor.start()
+        if self.state in ("idle", "finished"):
+            self._set_state("running")
+        try:
+            while True:
+                self._launch()
+                if not self._running and not self._more_to_start():
+                    break
+                await self._wake.wait()
+                self._wake.clear()
+        finally:
+            for task in list(self._running.values()):
+                task.cancel()
+            if self._running:
+                await asyncio.gather(*self._running.values(), return_exceptions=True)
+            self._tell_in_order(upto=len(self._order))
+            self._set_state("finished")
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self._emit(events.StateChanged(state))
+            self._poke()
+
+    def _emit(self, event: events.Event) -> None:
+        for callback in self._subscribers:
+            callback(event)
+
+    def _budget_left(self) -> bool:
+        if self.trials is not None and self._launched >= self.trials:
+            return False
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            return False
+        return not self._exhausted
+
+    def _more_to_start(self) -> bool:
+        if self.state == "stopping":
+            return False
+        if self.state == "paused":
+            return True
+        return bool(self._manual) or self._budget_left()
+
+    def _launch(self) -> None:
+        while self.state == "running" and len(self._running) < self.executor.capacity:
+            if self._manual:
+                self._start(self._next(), self._manual.popleft(), manual=True)
+            elif not self._budget_left():
+                return
+            elif self._rerun:
+                past = self._rerun.popleft()
+                self._launched += 1
+                self._start(past.number, past.params, manual=False)
+            else:
+                params = self._ask()
+                if params is None:
+                    return
+                self._launched += 1
+                self._start(self._next(), params, manual=False)
+
+    def _next(self) -> int:
+        number, self._next_number = self._next_number, self._next_number + 1
+        return number
+
+    def _ask(self) -> dict | None:
+        """The searcher's next config, or None when it must wait for results (adaptive) or has none left."""
+        if self.searcher.adaptive:
+            needed = len(self._order) - self.executor.capacity
+            if needed > 0 and not all(n in self._results for n in self._order[:needed]):
+                return None
+            self._tell_in_order(upto=max(0, needed))
+        try:
+            return self.searcher.ask()
+        except SearchExhausted:
+            self._exhausted = True
+            return None
+
+    def _tell_in_order(self, upto: int) -> None:
+        while self._told < min(upto, len(self._order)):
+            number = self._order[self._told]
+            if number not in self._results:
+                return
+            self.searcher.tell(self._params[number], self._results[number])
+            self._told += 1
+
+    def _start(self, number: int, params: dict, *, manual: bool) -> None:
+        seed = trial_seed(self.seed, number)
+        self._order.append(number)
+        self._params[number] = params
+        self._emit(events.Started(number, params, seed, manual))
+        task = asyncio.create_task(self._run_trial(number, params, seed))
+        task.add_done_callback(functools.partial(self._trial_done, number))
+        self._running[number] = task
+
+    def _on_report(self, number: int) -> Callable[[int, dict], bool]:
+        def handle(step: int, values: dict) -> bool:
+            self._emit(events.Reported(number, step, values))
+            return bool(self.pruner and self.pruner.on_report(number, step, values))
+        return handle
+
+    async def _run_trial(self, number: int, params: dict, seed: int) -> tuple[str, float | None]:
+        """Run one trial and emit how it ended; returns (state, value). Cancellation is `_trial_done`'s."""
+        started = time.monotonic()
+        try:
+            outcome = await self.executor.run(self.objective, params, number=number, seed=seed,
+                                              timeout=self.trial_timeout, on_report=self._on_report(number))
+        except (OSError, RuntimeError) as err:  # the executor itself failed: this trial fails, the study goes on
+            outcome = Outcome("failed", reason=f"could not run the trial: {err}")
+        duration = time.monotonic() - started
+        if outcome.state == "pruned":
+            self._emit(events.Pruned(number, outcome.step, duration))
+            return "pruned", None
+        if outcome.state == "finished":
+            try:
+                value, metrics = value_of(outcome.result, self.metric)
+            except ValueError as err:
+                outcome = Outcome("failed", reason=str(err))
+            else:
+                self._emit(events.Finished(number, value, metrics, duration))
+                return "finished", value
+        self._emit(events.Failed(number, outcome.reason or "unknown failure", duration))
+        return "failed", None
+
+    def _trial_done(self, number: int, task: asyncio.Task) -> None:
+        """Book-keeping once a trial's task ends, also when it was cancelled before it began."""
+        del self._running[number]
+        if task.cancelled():
+            self._emit(events.Interrupted(number))
+            state, value = "interrupted", None
+        else:
+            state, value = task.result()
+        self._results[number] = value
+        if self.pruner and state != "interrupted":
+            self.pruner.on_finish(number, state)
+        if not self.searcher.adaptive:
+            self._tell_in_order(upto=len(self._order))
+        self._poke()
