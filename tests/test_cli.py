@@ -1,0 +1,147 @@
+"""`tui-tuner run` as a user meets it: exit codes, one-line errors, the summary, export, resume after kill -9."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tui_tuner.cli import main
+from tui_tuner.storage import StudyLog, load_config, read_journal
+
+TESTS = Path(__file__).parent
+
+
+def study_file(tmp_path, *, function="quadratic", trials=6, workers=1, seed=0, strategy="random", extra=""):
+    path = tmp_path / "study.yaml"
+    path.write_text(f"""
+name: cli-test
+objective:
+  python: "cli_objectives:{function}"
+  metric: value
+  direction: minimize
+search:
+  strategy: {strategy}
+  trials: {trials}
+  workers: {workers}
+  seed: {seed}
+params:
+  x: {{type: float, low: 0.0, high: 1.0}}
+{extra}""")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def importable_tests(monkeypatch, tmp_path):
+    """Worker processes import the test objectives by module name, and runs/ lands in a temp dir."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.syspath_prepend(str(TESTS))
+    monkeypatch.chdir(tmp_path)
+
+
+def run_cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "tui_tuner.cli", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["run"], "the following arguments are required: STUDY_FILE"),
+    (["run", "x.yaml", "--bogus"], "unrecognized arguments: --bogus"),
+    (["run", "x.yaml", "--trials", "zero"], "must be a whole number"),
+    (["run", "x.yaml", "--trials", "0"], "must be at least 1"),
+    (["run", "x.yaml", "--strategy", "annealing"], "invalid choice: 'annealing'"),
+    (["run", "missing.yaml"], "missing.yaml"),
+    (["missing.yaml"], "missing.yaml: no such file or directory"),
+])
+def test_user_mistakes_are_one_line_and_exit_2(capsys, args, fragment):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert fragment in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_malformed_study_file_is_one_line_naming_file_and_field(tmp_path, capsys):
+    path = study_file(tmp_path)
+    path.write_text(path.read_text().replace("trials: 6", "trials: many"))
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "search.trials" in err and err.count("\n") == 1
+
+
+def test_help_reads_well(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for flag in ("--strategy", "--trials", "--workers", "--seed", "--study", "--resume", "--export"):
+        assert flag in out
+
+
+@pytest.mark.slow
+def test_run_writes_journal_best_and_export(tmp_path):
+    path = study_file(tmp_path, function="flaky", trials=8)
+    result = run_cli("run", path, "--study", tmp_path / "s", "--export", tmp_path / "best.json")
+    assert result.returncode == 0, result.stderr
+    log = StudyLog.replay(read_journal(tmp_path / "s" / "journal.jsonl"))
+    assert len(log.records) == 8
+    assert all(r.state in ("finished", "failed") for r in log.records.values())
+    failed = [r for r in log.records.values() if r.state == "failed"]
+    assert failed and all("x too large" in r.reason for r in failed)  # seed 0 draws some x > 0.8
+    assert "top trials" in result.stdout and "x too large" in result.stdout
+    exported = load_config(tmp_path / "best.json")
+    best = log.best()
+    assert exported["params"] == best.params and exported["value"] == best.value
+    assert exported["strategy"] == "random" and exported["seed"] == 0 and exported["trial"] == best.number
+    assert json.loads((tmp_path / "s" / "best.json").read_text())["params"] == best.params
+
+
+@pytest.mark.slow
+def test_same_seed_same_trials(tmp_path):
+    path = study_file(tmp_path, trials=5, workers=2)
+    runs = []
+    for name in ("a", "b"):
+        assert run_cli("run", path, "--study", tmp_path / name).returncode == 0
+        log = StudyLog.replay(read_journal(tmp_path / name / "journal.jsonl"))
+        runs.append([(r.number, r.params, r.seed, r.value) for r in log.records.values()])
+    assert runs[0] == runs[1]
+    other = run_cli("run", path, "--study", tmp_path / "c", "--seed", "1")
+    assert other.returncode == 0
+    log = StudyLog.replay(read_journal(tmp_path / "c" / "journal.jsonl"))
+    assert [r.params for r in log.records.values()] != [p for _, p, _, _ in runs[0]]
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_loses_nothing_and_runs_nothing_twice(tmp_path):
+    path = study_file(tmp_path, function="slow_quadratic", trials=10, workers=2)
+    study_dir = tmp_path / "s"
+    journal = study_dir / "journal.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "tui_tuner.cli", "run", str(path), "--study", str(study_dir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if journal.exists() and journal.read_text().count('"finished"') >= 3:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the study process and its workers, mid-trial
+    proc.wait()
+    before = StudyLog.replay(read_journal(journal))
+    finished_before = {r.number: r.params for r in before.finished()}
+    running_before = [r.params for r in before.records.values() if r.state == "running"]
+    assert len(finished_before) >= 3 and len(finished_before) < 10
+
+    result = run_cli("run", path, "--study", study_dir, "--resume")
+    assert result.returncode == 0, result.stderr
+    after = StudyLog.replay(read_journal(journal))
+    for number, params in finished_before.items():  # nothing completed is lost
+        assert after.records[number].state == "finished" and after.records[number].params == params
+    finished_params = [json.dumps(r.params, sort_keys=True) for r in after.finished()]
+    assert len(finished_params) == len(set(finished_params))  # nothing ran twice
+    assert len(after.finished()) == 10
+    for params in running_before:  # interrupted trials ran again
+        assert json.dumps(params, sort_keys=True) in finished_params
+    interrupted = {e["number"] for e in read_journal(journal) if e["event"] == "interrupted"}
+    assert interrupted == {n for n, r in before.records.items() if r.state == "running"}  # and say so

@@ -1,0 +1,101 @@
+"""What a trial runs, built from a study file's `objective:` section.
+
+Every objective is a picklable callable `objective(params, trial)` with `metric` and `direction`, an
+optional `prepare()` (run once per worker: load data, import user code) and `test_score(params, seed)`
+for the held-out score of the final config. Building one checks the section in full, without running
+user code, so a mistake fails before any trial starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .datasets import dataset_from_yaml
+from .estimator import SCALERS, EstimatorObjective, import_estimator, validation_from_yaml
+from .function import FunctionObjective, FunctionRef
+
+DIRECTIONS = ("minimize", "maximize")
+MODEL_KEYS = {"model", "dataset", "metric", "direction", "validation", "scaler", "fixed", "test_fraction"}
+PYTHON_KEYS = {"python", "metric", "direction", "test", "fixed"}
+
+
+def build_objective(section: object, *, base_dir: Path, file: str | None = None) -> Any:
+    """`{model: ..., dataset: ...}` or `{python: "train.py:fn"}` -> an objective; InputError names the field."""
+    if not isinstance(section, dict):
+        raise InputError("must be a mapping with model: (a scikit-learn estimator) or python: (your function)",
+                         file=file, field="objective")
+    if ("model" in section) == ("python" in section):
+        raise InputError("needs exactly one of model: (a scikit-learn estimator) or python: (your function)",
+                         file=file, field="objective")
+    keys = MODEL_KEYS if "model" in section else PYTHON_KEYS
+    for key in section:
+        if key not in keys:
+            raise InputError(f"unknown key {key!r}; expected {', '.join(sorted(keys))}", file=file,
+                             field=f"objective.{key}")
+    fixed = section.get("fixed") or {}
+    if not isinstance(fixed, dict) or not all(isinstance(k, str) for k in fixed):
+        raise InputError("must be a mapping of argument names to values", file=file, field="objective.fixed")
+    if "model" in section:
+        return _estimator_objective(section, fixed, base_dir=base_dir, file=file)
+    return _function_objective(section, fixed, base_dir=base_dir, file=file)
+
+
+def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: str | None) -> EstimatorObjective:
+    model = section["model"]
+    if not isinstance(model, str):
+        raise InputError(f"must be a dotted class path like sklearn.svm.SVC, got {model!r}", file=file,
+                         field="objective.model")
+    cls = import_estimator(model, file=file, field="objective.model")
+    if "dataset" not in section:
+        raise InputError("is missing: name a dataset (e.g. breast_cancer) or {csv: PATH, target: COLUMN}",
+                         file=file, field="objective.dataset")
+    dataset = dataset_from_yaml(section["dataset"], base_dir=base_dir, file=file)
+    metric = section.get("metric", "accuracy" if _is_classifier(cls) else "r2")
+    from sklearn.metrics import get_scorer_names
+
+    if metric not in get_scorer_names():
+        close = [n for n in get_scorer_names() if str(metric) in n][:5]
+        hint = f"; did you mean {', '.join(close)}?" if close else " (see sklearn.metrics.get_scorer_names())"
+        raise InputError(f"unknown scikit-learn scorer {metric!r}{hint}", file=file, field="objective.metric")
+    if section.get("direction", "maximize") != "maximize":
+        raise InputError("scikit-learn scorers are greater-is-better (neg_* for losses): use maximize or leave "
+                         "it out", file=file, field="objective.direction")
+    validation = validation_from_yaml(section.get("validation", {"kfold": 5}), file=file)
+    scaler = section.get("scaler")
+    if scaler is not None and scaler not in SCALERS:
+        raise InputError(f"unknown scaler {scaler!r}; use {', '.join(SCALERS)}", file=file,
+                         field="objective.scaler")
+    test_fraction = section.get("test_fraction", 0.2)
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 <= test_fraction < 1:
+        raise InputError(f"must be a fraction from 0 (no test split) to below 1, got {test_fraction!r}", file=file,
+                         field="objective.test_fraction")
+    objective = EstimatorObjective(model, dataset, metric=metric, validation=validation, scaler=scaler,
+                                   fixed=fixed, test_fraction=float(test_fraction))
+    objective.check_params(list(fixed), file=file)
+    return objective
+
+
+def _is_classifier(cls: type) -> bool:
+    from sklearn.base import is_classifier
+
+    try:
+        return is_classifier(cls())
+    except Exception:  # an estimator with required arguments: fall back to its declared type
+        return getattr(cls, "_estimator_type", None) == "classifier"
+
+
+def _function_objective(section: dict, fixed: dict, *, base_dir: Path, file: str | None) -> FunctionObjective:
+    function = FunctionRef(section["python"], base_dir=base_dir, file=file, field="objective.python")
+    test = None
+    if section.get("test") is not None:
+        test = FunctionRef(section["test"], base_dir=base_dir, file=file, field="objective.test")
+    metric = section.get("metric", "value")
+    if not isinstance(metric, str) or not metric:
+        raise InputError(f"must be the name of the value to optimize, got {metric!r}", file=file,
+                         field="objective.metric")
+    direction = section.get("direction", "minimize")
+    if direction not in DIRECTIONS:
+        raise InputError(f"must be minimize or maximize, got {direction!r}", file=file, field="objective.direction")
+    return FunctionObjective(function, metric=metric, direction=direction, test=test, fixed=fixed)

@@ -1,0 +1,158 @@
+"""The data a built-in objective trains on: scikit-learn's bundled sets, synthetic ones, or a CSV file.
+
+A dataset is described by a small picklable `DatasetSpec`, checked when the study file is loaded (so a typo
+fails before any trial) and loaded in each worker process, never in the app's.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+BUNDLED = ("iris", "wine", "breast_cancer", "digits", "diabetes")
+# name -> the options it takes, with their defaults
+SYNTHETIC = {
+    "moons": {"n_samples": 500, "noise": 0.2, "seed": 0},
+    "circles": {"n_samples": 500, "noise": 0.1, "factor": 0.5, "seed": 0},
+    "classification": {"n_samples": 500, "n_features": 20, "n_informative": 5, "n_classes": 2, "seed": 0},
+    "regression": {"n_samples": 500, "n_features": 10, "n_informative": 5, "noise": 10.0, "seed": 0},
+}
+REGRESSION_SETS = ("diabetes", "regression")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """`name` is a bundled or synthetic set, or "csv" with `path` and `target`."""
+
+    name: str
+    options: dict = field(default_factory=dict)
+    path: str | None = None
+    target: str | None = None
+
+    @property
+    def is_regression(self) -> bool | None:
+        """True/False where the set says so; None for a CSV file (the estimator decides)."""
+        return None if self.name == "csv" else self.name in REGRESSION_SETS
+
+    def load(self) -> tuple[np.ndarray, np.ndarray]:
+        """(X, y) as numpy arrays."""
+        if self.name == "csv":
+            return read_csv(Path(self.path), self.target)
+        from sklearn import datasets
+
+        if self.name in BUNDLED:
+            return getattr(datasets, f"load_{self.name}")(return_X_y=True)
+        o = dict(self.options)
+        seed = o.pop("seed")
+        if self.name == "moons":
+            return datasets.make_moons(o["n_samples"], noise=o["noise"], random_state=seed)
+        if self.name == "circles":
+            return datasets.make_circles(o["n_samples"], noise=o["noise"], factor=o["factor"], random_state=seed)
+        if self.name == "classification":
+            return datasets.make_classification(random_state=seed, **o)
+        return datasets.make_regression(random_state=seed, **o)
+
+
+def dataset_from_yaml(value: object, *, base_dir: Path, file: str | None) -> DatasetSpec:
+    """`breast_cancer`, `{name: moons, noise: 0.3}` or `{csv: data.csv, target: label}`; errors name the field."""
+    where = "objective.dataset"
+    known = ", ".join((*BUNDLED, *SYNTHETIC))
+    name_field = where
+    if isinstance(value, str):
+        value = {"name": value}
+    elif isinstance(value, dict):
+        name_field = f"{where}.name"
+    if not isinstance(value, dict):
+        raise InputError(f"must be a dataset name ({known}) or a mapping, got {value!r}", file=file, field=where)
+    value = dict(value)
+    if "csv" in value:
+        return _csv_dataset(value, base_dir=base_dir, file=file)
+    name = value.pop("name", None)
+    if not isinstance(name, str):
+        raise InputError(f"needs a name ({known}) or csv: PATH", file=file, field=where)
+    if name in BUNDLED:
+        if value:
+            raise InputError(f"{name} takes no options, got {', '.join(map(str, value))}", file=file, field=where)
+        return DatasetSpec(name)
+    if name not in SYNTHETIC:
+        raise InputError(f"unknown dataset {name!r}; known: {known}, or csv: PATH", file=file,
+                         field=name_field)
+    options = dict(SYNTHETIC[name])
+    for key, given in value.items():
+        if key not in options:
+            raise InputError(f"{name} has no option {key!r}; it takes {', '.join(options)}", file=file,
+                             field=f"{where}.{key}")
+        default = options[key]
+        if isinstance(given, bool) or not isinstance(given, (int, float)):
+            raise InputError(f"must be a number, got {given!r}", file=file, field=f"{where}.{key}")
+        if isinstance(default, int) and not float(given).is_integer():
+            raise InputError(f"must be a whole number, got {given!r}", file=file, field=f"{where}.{key}")
+        if key != "seed" and given < 0 or key in ("n_samples", "n_features", "n_informative") and given < 1:
+            raise InputError(f"must be positive, got {given!r}", file=file, field=f"{where}.{key}")
+        options[key] = int(given) if isinstance(default, int) else float(given)
+    if "n_informative" in options and options["n_informative"] > options["n_features"]:
+        raise InputError("n_informative cannot exceed n_features", file=file, field=f"{where}.n_informative")
+    return DatasetSpec(name, options)
+
+
+def _csv_dataset(value: dict, *, base_dir: Path, file: str | None) -> DatasetSpec:
+    where = "objective.dataset"
+    unknown = set(value) - {"csv", "target"}
+    if unknown:
+        raise InputError(f"a CSV dataset takes csv and target, not {', '.join(sorted(map(str, unknown)))}",
+                         file=file, field=where)
+    if not isinstance(value["csv"], str) or not value["csv"]:
+        raise InputError("must be the path of a CSV file", file=file, field=f"{where}.csv")
+    target = value.get("target")
+    if not isinstance(target, str) or not target:
+        raise InputError("must name the CSV column to predict", file=file, field=f"{where}.target")
+    path = (base_dir / value["csv"]).resolve()
+    read_csv(path, target)  # fail now, with the line, rather than in every worker
+    return DatasetSpec("csv", path=str(path), target=target)
+
+
+def read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric feature columns and a target column (numbers or labels); errors name the file and line."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read the CSV file: {getattr(err, 'strerror', None) or err}",
+                         file=str(path)) from None
+    except csv.Error as err:
+        raise InputError(f"not a valid CSV file: {err}", file=str(path)) from None
+    if not rows:
+        raise InputError("the CSV file is empty", file=str(path))
+    header = [h.strip() for h in rows[0]]
+    if target not in header:
+        raise InputError(f"no column {target!r}; columns: {', '.join(header)}", file=str(path), field="target")
+    body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(c.strip() for c in r)]
+    if len(body) < 10:
+        raise InputError(f"needs at least 10 data rows, has {len(body)}", file=str(path))
+    t = header.index(target)
+    features, labels = [], []
+    for line, row in body:
+        if len(row) != len(header):
+            raise InputError(f"has {len(row)} fields, the header has {len(header)}", file=str(path), line=line)
+        try:
+            features.append([float(c) for i, c in enumerate(row) if i != t])
+        except ValueError:
+            bad = next(header[i] for i, c in enumerate(row) if i != t and not _is_number(c))
+            raise InputError(f"column {bad!r} is not a number", file=str(path), line=line) from None
+        labels.append(row[t].strip())
+    X = np.asarray(features, dtype=float)
+    y = np.asarray([float(v) for v in labels]) if all(_is_number(v) for v in labels) else np.asarray(labels)
+    return X, y
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

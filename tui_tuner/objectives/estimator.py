@@ -1,0 +1,195 @@
+"""A scikit-learn estimator as an objective: params go to its constructor, scored by cross-validation.
+
+With `scaler:` the trial fits a Pipeline (scaler, model), and params named `scaler__x` / `model__x` reach
+the step they name (unprefixed ones go to the model), so feature settings and model settings are tuned
+together. A param named `scaler` picks the scaler itself. The test split is cut before tuning, with a fixed
+seed, and only `test_score` touches it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..trial import Trial
+from .datasets import DatasetSpec
+
+SCALERS = {
+    "standard": "sklearn.preprocessing.StandardScaler",
+    "minmax": "sklearn.preprocessing.MinMaxScaler",
+    "robust": "sklearn.preprocessing.RobustScaler",
+    "none": None,
+}
+SPLIT_SEED = 0  # the test split and CV folds are the same for every trial, so scores compare
+VALIDATIONS = ("kfold", "timeseries", "holdout")
+
+
+def import_estimator(path: str, *, file: str | None, field: str) -> type:
+    """The estimator class at a dotted path, e.g. sklearn.ensemble.RandomForestClassifier."""
+    module_name, _, class_name = path.rpartition(".")
+    if not module_name:
+        raise InputError(f"{path!r} is not a dotted path like sklearn.svm.SVC", file=file, field=field)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise InputError(f"cannot import {module_name!r}: {err}", file=file, field=field) from None
+    cls = getattr(module, class_name, None)
+    if not inspect.isclass(cls) or not hasattr(cls, "fit") or not hasattr(cls, "get_params"):
+        raise InputError(f"{path!r} is not a scikit-learn estimator class", file=file, field=field)
+    return cls
+
+
+def constructor_args(cls: type) -> set[str]:
+    """The named arguments of an estimator's constructor (scikit-learn's params), without building one."""
+    signature = inspect.signature(cls.__init__)
+    return {name for name, p in signature.parameters.items()
+            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+@dataclass(frozen=True)
+class Validation:
+    kind: str  # kfold | timeseries | holdout
+    amount: float  # folds, or the holdout fraction
+
+    def splits(self, X: np.ndarray, y: np.ndarray, classifier: bool):
+        from sklearn import model_selection as ms
+
+        if self.kind == "kfold":
+            cls = ms.StratifiedKFold if classifier else ms.KFold
+            return list(cls(int(self.amount), shuffle=True, random_state=SPLIT_SEED).split(X, y))
+        if self.kind == "timeseries":
+            return list(ms.TimeSeriesSplit(int(self.amount)).split(X))
+        index = np.arange(len(y))
+        train, valid = ms.train_test_split(index, test_size=self.amount, random_state=SPLIT_SEED,
+                                           stratify=y if classifier else None)
+        return [(train, valid)]
+
+
+def validation_from_yaml(value: object, *, file: str | None) -> Validation:
+    where = "objective.validation"
+    if not isinstance(value, dict) or len(value) != 1:
+        raise InputError("must be one of {kfold: K}, {timeseries: K}, {holdout: FRACTION}", file=file, field=where)
+    (kind, amount), = value.items()
+    if kind not in VALIDATIONS:
+        raise InputError(f"unknown validation {kind!r}; use kfold, timeseries or holdout", file=file, field=where)
+    if kind == "holdout":
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 < amount < 1:
+            raise InputError(f"must be a fraction between 0 and 1, got {amount!r}", file=file,
+                             field=f"{where}.holdout")
+    elif isinstance(amount, bool) or not isinstance(amount, int) or amount < 2:
+        raise InputError(f"must be a whole number of folds, at least 2, got {amount!r}", file=file,
+                         field=f"{where}.{kind}")
+    return Validation(kind, float(amount))
+
+
+class EstimatorObjective:
+    """`objective(params, trial)` for a scikit-learn estimator; picklable, loads its data in the worker."""
+
+    def __init__(self, model: str, dataset: DatasetSpec, *, metric: str, validation: Validation,
+                 scaler: str | None = None, fixed: dict | None = None, test_fraction: float = 0.2) -> None:
+        self.model = model
+        self.dataset = dataset
+        self.metric = metric
+        self.direction = "maximize"  # scikit-learn scorers are greater-is-better (neg_* for losses)
+        self.validation = validation
+        self.scaler = scaler
+        self.fixed = dict(fixed or {})
+        self.test_fraction = test_fraction
+        self._data: tuple | None = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_data": None}  # workers load the data themselves
+
+    # ------------------------------------------------------------------------------------- checks (no data)
+
+    def check_params(self, names: list[str], *, file: str | None) -> None:
+        """Every tuned and fixed param must reach a constructor argument: a typo fails before any trial."""
+        model_args = constructor_args(import_estimator(self.model, file=file, field="objective.model"))
+        scalers = [SCALERS[self.scaler]] if self.scaler else list(SCALERS.values())  # a `scaler` param may pick
+        scaler_args = set().union(*(constructor_args(import_estimator(path, file=file, field="objective.scaler"))
+                                    for path in scalers if path))
+        for name in names:
+            if name == "scaler":
+                continue
+            step, _, arg = name.partition("__") if "__" in name else ("model", "", name)
+            known = model_args if step == "model" else scaler_args if step == "scaler" else None
+            field = f"params.{name}" if name not in self.fixed else f"objective.fixed.{name}"
+            if known is None:
+                raise InputError(f"unknown pipeline step {step!r}; use model__ or scaler__", file=file, field=field)
+            if arg not in known:
+                owner = self.model.rsplit(".", 1)[-1] if step == "model" else "the scaler"
+                raise InputError(f"{owner} has no parameter {arg!r}", file=file, field=field)
+
+    # -------------------------------------------------------------------------------------- in the worker
+
+    def prepare(self) -> None:
+        """Load the data and cut the test split once per worker process."""
+        if self._data is not None:
+            return
+        from sklearn.model_selection import train_test_split
+
+        X, y = self.dataset.load()
+        classifier = self._is_classifier()
+        if self.test_fraction:
+            X, X_test, y, y_test = train_test_split(X, y, test_size=self.test_fraction, random_state=SPLIT_SEED,
+                                                    stratify=y if classifier else None)
+        else:
+            X_test = y_test = None
+        self._data = (X, y, X_test, y_test, self.validation.splits(X, y, classifier))
+
+    def _is_classifier(self) -> bool:
+        from sklearn.base import is_classifier
+
+        return is_classifier(import_estimator(self.model, file=None, field="objective.model")())
+
+    def build(self, params: dict, seed: int):
+        """The estimator (or scaler+model pipeline) for one config, seeded by the trial when it takes a seed."""
+        from sklearn.pipeline import Pipeline
+
+        settings = {**self.fixed, **params}
+        scaler = settings.pop("scaler", self.scaler)
+        model_args = {k.removeprefix("model__"): v for k, v in settings.items() if not k.startswith("scaler__")}
+        scaler_args = {k.removeprefix("scaler__"): v for k, v in settings.items() if k.startswith("scaler__")}
+        cls = import_estimator(self.model, file=None, field="objective.model")
+        if "random_state" in constructor_args(cls) and "random_state" not in model_args:
+            model_args["random_state"] = seed % 2**31
+        model = cls(**model_args)
+        if not scaler or scaler == "none":
+            return model
+        scaler_cls = import_estimator(SCALERS[scaler], file=None, field="objective.scaler")
+        return Pipeline([("scaler", scaler_cls(**scaler_args)), ("model", model)])
+
+    def __call__(self, params: dict, trial: Trial) -> dict:
+        from sklearn.metrics import get_scorer
+
+        self.prepare()
+        X, y, _, _, splits = self._data
+        scorer = get_scorer(self.metric)
+        scores = []
+        for fold, (train, valid) in enumerate(splits):
+            estimator = self.build(params, trial.seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # convergence chatter belongs in the score, not the log
+                estimator.fit(X[train], y[train])
+            scores.append(float(scorer(estimator, X[valid], y[valid])))
+            trial.report(fold, **{self.metric: float(np.mean(scores))})
+        return {self.metric: float(np.mean(scores)), f"{self.metric}_std": float(np.std(scores))}
+
+    def test_score(self, params: dict, seed: int) -> float | None:
+        """Fit on all the tuning data, score once on the held-out test split."""
+        from sklearn.metrics import get_scorer
+
+        self.prepare()
+        X, y, X_test, y_test, _ = self._data
+        if X_test is None:
+            return None
+        estimator = self.build(params, seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            estimator.fit(X, y)
+        return float(get_scorer(self.metric)(estimator, X_test, y_test))

@@ -1,0 +1,97 @@
+"""What `tui-tuner run` shows: a live progress bar while the study runs, a summary table when it ends."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, \
+    TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+TOP_TRIALS = 5
+KEY_PARAMS = 4
+
+
+def format_value(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:.6g}"
+
+
+def format_params(params: dict, limit: int = KEY_PARAMS) -> str:
+    items = [f"{k}={format_value(v) if isinstance(v, float) else v}" for k, v in params.items()]
+    more = f" (+{len(items) - limit})" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+class Progress:
+    """A rich progress bar fed by the study's events: trials done of the budget, best so far, ETA."""
+
+    def __init__(self, study: Any, console: Console | None = None) -> None:
+        self.study = study
+        self.console = console or Console(stderr=True)
+        self._bar = RichProgress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("best {task.fields[best]}"), TextColumn("{task.fields[running]} running"),
+            TextColumn("{task.fields[failed]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            console=self.console, transient=False,
+        )
+        log = study.log
+        done = sum(1 for r in log.records.values() if r.state in ("finished", "failed", "pruned"))
+        self._task = self._bar.add_task(study.spec.name, total=study.settings.trials, completed=done,
+                                        best="-", running=0, failed="")
+        study.subscribe(self._on_event)
+        self._refresh_fields()
+
+    def __enter__(self) -> "Progress":
+        self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.__exit__(*exc)
+
+    def _on_event(self, event: dict) -> None:
+        if event["event"] in ("finished", "failed", "pruned"):
+            self._bar.advance(self._task)
+        if event["event"] in ("started", "finished", "failed", "pruned", "interrupted"):
+            self._refresh_fields()
+
+    def _refresh_fields(self) -> None:
+        log = self.study.log
+        best = log.best()
+        failed = log.count("failed")
+        self._bar.update(self._task, best=format_value(best.value if best else None),
+                         running=log.count("running"), failed=f"[red]{failed} failed[/]" if failed else "")
+
+    def print_summary(self) -> None:
+        """Top trials, failures with their reasons, and the test score of the best, apart."""
+        study, log, out = self.study, self.study.log, Console()
+        metric = study.spec.objective.metric
+        ranked = log.ranked()
+        table = Table(title=f"{study.spec.name}: top trials ({metric}, {log.direction})")
+        for col in ("#", metric, "duration", "params"):
+            table.add_column(col, justify="right" if col != "params" else "left")
+        for rec in ranked[:TOP_TRIALS]:
+            table.add_row(str(rec.number), format_value(rec.value), f"{rec.duration or 0:.1f}s",
+                          format_params(rec.params))
+        out.print(table)
+        failed = [r for r in log.records.values() if r.state in ("failed", "interrupted")]
+        if failed:
+            ftable = Table(title=f"failed trials ({len(failed)})")
+            ftable.add_column("#", justify="right")
+            ftable.add_column("reason")
+            ftable.add_column("params")
+            for rec in failed[:10]:
+                ftable.add_row(str(rec.number), rec.reason or rec.state, format_params(rec.params))
+            out.print(ftable)
+        counts = {s: log.count(s) for s in ("finished", "failed", "pruned", "interrupted")}
+        out.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no trials ran")
+        best = log.best()
+        if best is not None:
+            out.print(f"best: trial {best.number}, {metric} = {format_value(best.value)} (validation)")
+            if study.test_score is not None:
+                out.print(f"test {metric} of the best config (held out, scored once): "
+                          f"{format_value(study.test_score)}")
+        out.print(f"study directory: {study.directory}")

@@ -1,0 +1,158 @@
+"""Study file (YAML or JSON) -> StudySpec, checked in full before any trial runs.
+
+Every mistake is one InputError naming the file, the line where YAML knows it, and the field:
+`study.yaml:7: objective.metric: unknown scikit-learn scorer 'acuracy'`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError
+from .objectives import build_objective
+from .searchers import make_searcher
+from .space import SearchSpace
+
+TOP_KEYS = ("name", "objective", "search", "params")
+SEARCH_KEYS = ("strategy", "trials", "time_budget", "workers", "seed", "trial_timeout")
+DEFAULT_TRIALS = 20  # when the file sets neither trials nor time_budget (grid: its size instead)
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    name: str
+    path: Path | None  # the study file, None for a spec built from a dict
+    raw: dict
+    space: SearchSpace
+    objective: Any
+    strategy: str
+    strategy_options: dict
+    trials: int | None
+    time_budget: float | None
+    workers: int | None
+    seed: int
+    trial_timeout: float | None
+
+    @property
+    def base_dir(self) -> Path:
+        """Where relative paths in the file (train.py, data.csv) are found."""
+        return (self.path.parent if self.path else Path.cwd()).resolve()
+
+
+def load_spec(path: str | Path, base_dir: str | Path | None = None) -> StudySpec:
+    """Read and check a study file; `base_dir` overrides its folder (a snapshot in a study directory)."""
+    path = Path(path)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", file=file) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a study file", file=file) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read: {getattr(err, 'strerror', None) or err}", file=file) from None
+    try:
+        raw = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise InputError(f"not valid YAML/JSON: {problem}", file=file,
+                         line=mark.line + 1 if mark else None) from None
+    except RecursionError:
+        raise InputError("not valid YAML/JSON: nested too deeply", file=file) from None
+    try:
+        return spec_from_dict(raw, path=path, base_dir=Path(base_dir) if base_dir else path.parent.resolve(),
+                              file=file)
+    except InputError as err:
+        if err.line is None and err.field and err.file == file:
+            err.line = _line_of(root, err.field)
+        raise
+
+
+def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None = None,
+                   file: str | None = None) -> StudySpec:
+    """Check a parsed study file; errors name `file` and the field."""
+    if not isinstance(raw, dict):
+        raise InputError(f"must be a mapping with {', '.join(TOP_KEYS)}", file=file)
+    for key in raw:
+        if key not in TOP_KEYS:
+            raise InputError(f"unknown key {key!r}; a study file has {', '.join(TOP_KEYS)}", file=file,
+                             field=str(key))
+    name = raw.get("name", path.stem if path else "study")
+    if not isinstance(name, str) or not NAME.match(name):
+        raise InputError(f"must be letters, digits, '.', '_' or '-' (it names the study directory), got {name!r}",
+                         file=file, field="name")
+    if "params" not in raw or not raw["params"]:
+        raise InputError("needs at least one parameter to tune", file=file, field="params")
+    try:
+        space = SearchSpace.from_dict(raw["params"])
+    except InputError as err:
+        raise err.located(file=file, field_prefix="params") from None
+    if "objective" not in raw:
+        raise InputError("is missing: model: (a scikit-learn estimator) or python: (your function)", file=file,
+                         field="objective")
+    objective = build_objective(raw["objective"], base_dir=base_dir or Path.cwd(), file=file)
+    check = getattr(objective, "check_params", None)
+    if check:
+        check(list(space.names), file=file)
+    search = raw.get("search") or {}
+    if not isinstance(search, dict):
+        raise InputError("must be a mapping (strategy, trials, workers, seed, ...)", file=file, field="search")
+    strategy = search.get("strategy", "random")
+    seed = _number(search, "seed", file, whole=True, minimum=None, default=0)
+    options = {k: v for k, v in search.items() if k not in SEARCH_KEYS}
+    if not isinstance(strategy, str):
+        raise InputError(f"must be a strategy name, got {strategy!r}", file=file, field="search.strategy")
+    try:
+        make_searcher(strategy, space, seed=seed, direction=objective.direction, **options)
+    except InputError as err:
+        raise err.located(file=file) from None
+    trials = _number(search, "trials", file, whole=True)
+    time_budget = _number(search, "time_budget", file)
+    if trials is None and time_budget is None and strategy != "grid":
+        trials = DEFAULT_TRIALS
+    return StudySpec(
+        name=name, path=path, raw=raw, space=space, objective=objective, strategy=strategy,
+        strategy_options=options, trials=trials, time_budget=time_budget,
+        workers=_number(search, "workers", file, whole=True), seed=seed,
+        trial_timeout=_number(search, "trial_timeout", file),
+    )
+
+
+def _number(section: dict, key: str, file: str | None, *, whole: bool = False, minimum: float | None = 0,
+            default: Any = None) -> Any:
+    """search.<key> as a positive number (or any whole number when `minimum` is None)."""
+    value = section.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise InputError(f"must be a number, got {value!r}", file=file, field=f"search.{key}")
+    if whole and not float(value).is_integer():
+        raise InputError(f"must be a whole number, got {value!r}", file=file, field=f"search.{key}")
+    if minimum is not None and not value > minimum:
+        raise InputError(f"must be positive, got {value!r}", file=file, field=f"search.{key}")
+    if value in (float("inf"), float("-inf")):
+        raise InputError(f"must be finite, got {value!r}", file=file, field=f"search.{key}")
+    return int(value) if whole else float(value)
+
+
+def _line_of(root: yaml.Node | None, field: str) -> int | None:
+    """The 1-based line of `a.b.c` in a composed YAML tree: the deepest key that exists."""
+    node, line = root, None
+    for part in field.split("."):
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == part:
+                node, line = value, key.start_mark.line + 1
+                break
+        else:
+            break
+    return line

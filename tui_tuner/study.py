@@ -1,0 +1,278 @@
+"""One study run: a spec, its directory, the engine, the journal, best.json and the final test score.
+
+The CLI and the app both drive a study through this class, so they share one journal format and one
+resume path. The engine knows nothing of files; this class subscribes the journal to the engine's events.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__
+from . import events
+from .engine import Engine, PastTrial, value_of
+from .errors import InputError, TunerError
+from .executor import ProcessExecutor, default_log_path
+from .searchers import make_searcher
+from .spec import StudySpec, load_spec
+from .storage import (BEST_NAME, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLog, dumps, is_study_dir,
+                      read_journal, save_config, write_atomic)
+from .trial import Trial
+
+RUNS_DIR = Path("runs")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a study runs: the study file's `search:` section after command-line overrides."""
+
+    strategy: str
+    strategy_options: dict
+    trials: int | None
+    time_budget: float | None
+    workers: int | None
+    seed: int
+    trial_timeout: float | None
+
+    @classmethod
+    def from_spec(cls, spec: StudySpec) -> "Settings":
+        return cls(strategy=spec.strategy, strategy_options=dict(spec.strategy_options), trials=spec.trials,
+                   time_budget=spec.time_budget, workers=spec.workers, seed=spec.seed,
+                   trial_timeout=spec.trial_timeout)
+
+    def override(self, **changes: Any) -> "Settings":
+        """Apply command-line flags; a new strategy drops the options written for the old one."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if changes.get("strategy", self.strategy) != self.strategy:
+            changes.setdefault("strategy_options", {})
+        return replace(self, **changes)
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+class TestScore:
+    """Scores the final config on the held-out test split, in a worker like any trial (picklable)."""
+
+    def __init__(self, objective) -> None:
+        self.objective = objective
+        self.metric = objective.metric
+
+    def prepare(self) -> None:
+        prepare = getattr(self.objective, "prepare", None)
+        if prepare:
+            prepare()
+
+    def __call__(self, params: dict, trial: Trial):
+        return self.objective.test_score(params, trial.seed)
+
+
+class Study:
+    """A study directory and the engine that fills it."""
+
+    def __init__(self, spec: StudySpec, directory: Path, settings: Settings, log: StudyLog) -> None:
+        self.spec = spec
+        self.directory = directory
+        self.settings = settings
+        self.log = log
+        self.state = "idle"
+        self.engine: Engine | None = None
+        self._journal: Journal | None = None
+        self._subscribers: list[Callable] = []
+        self._best_value: float | None = None
+        self._cancelled = False
+
+    # ---------------------------------------------------------------------------------------------- opening
+
+    @classmethod
+    def create(cls, spec: StudySpec, directory: str | Path | None = None, **overrides: Any) -> "Study":
+        """A new study directory (default `runs/<name>-<time>`); refuses one that already holds a study."""
+        directory = Path(directory) if directory else _default_directory(spec.name)
+        if is_study_dir(directory):
+            raise InputError("already holds a study; resume it with --resume or choose another --study",
+                             file=str(directory))
+        settings = Settings.from_spec(spec).override(**overrides)
+        _check_strategy(spec, settings)
+        directory.mkdir(parents=True, exist_ok=True)
+        snapshot = spec.path.read_text(encoding="utf-8") if spec.path else dumps(spec.raw, indent=2)
+        write_atomic(directory / SNAPSHOT_NAME, snapshot)
+        study = cls(spec, directory, settings, StudyLog(spec.objective.direction))
+        study._journal = Journal(directory / JOURNAL_NAME)
+        study._record({
+            "event": "study", "name": spec.name, "version": __version__, "time": time.time(),
+            "source": str(spec.path.resolve()) if spec.path else None,
+            "base_dir": str(spec.base_dir), "metric": spec.objective.metric,
+            "direction": spec.objective.direction, "settings": settings.to_json(),
+        })
+        return study
+
+    @classmethod
+    def open(cls, directory: str | Path, **overrides: Any) -> "Study":
+        """An existing study directory, replayed from its journal, ready to review or resume."""
+        directory = Path(directory)
+        if not is_study_dir(directory):
+            raise InputError(f"not a study directory (no {JOURNAL_NAME})", file=str(directory))
+        records = read_journal(directory / JOURNAL_NAME)
+        header = next((r for r in records if r.get("event") == "study"), None)
+        if header is None:
+            raise InputError("journal has no study header", file=str(directory / JOURNAL_NAME))
+        spec = load_spec(directory / SNAPSHOT_NAME, base_dir=Path(header["base_dir"]))
+        settings = Settings(**header["settings"]).override(**overrides)
+        _check_strategy(spec, settings)
+        log = StudyLog.replay(records, spec.objective.direction)
+        study = cls(spec, directory, settings, log)
+        best = log.best()
+        study._best_value = best.value if best else None
+        return study
+
+    @classmethod
+    def latest(cls, spec: StudySpec) -> Path | None:
+        """The newest study directory of this study under runs/, for `--resume` without `--study`."""
+        dirs = sorted(p for p in RUNS_DIR.glob(f"{spec.name}-*") if is_study_dir(p))
+        return dirs[-1] if dirs else None
+
+    # ------------------------------------------------------------------------------------------------ running
+
+    def subscribe(self, callback: Callable[[dict], None]) -> None:
+        """`callback(event_json)` after the journal and the log have taken the event."""
+        self._subscribers.append(callback)
+
+    def _record(self, event: dict) -> None:
+        self._journal.append(event)
+        self.log.apply(event)
+        for callback in self._subscribers:
+            callback(event)
+
+    def _on_engine_event(self, event: events.Event) -> None:
+        if isinstance(event, events.StateChanged):
+            self.state = event.state
+            for callback in self._subscribers:  # a state change is news for the screen, not the journal
+                callback(events.to_json(event))
+            return
+        self._record(events.to_json(event))
+        if isinstance(event, events.Finished):
+            self._update_best()
+
+    async def run(self) -> None:
+        """Run, or resume, until the budget is spent or the study is stopped; then score the best on test."""
+        if self._journal is None:
+            self._journal = Journal(self.directory / JOURNAL_NAME)
+        interrupted = [r for r in self.log.records.values() if r.state in ("running", "interrupted")]
+        for rec in interrupted:
+            if rec.state == "running":
+                self._record({"event": "interrupted", "number": rec.number, "time": time.time()})
+        history = [PastTrial(r.number, r.params, r.value if r.state == "finished" else None, r.manual)
+                   for r in sorted(self.log.records.values(), key=lambda r: r.number)
+                   if r.state in ("finished", "failed", "pruned")]
+        s = self.settings
+        remaining = None if s.trials is None else max(0, s.trials - sum(not t.manual for t in history))
+        searcher = make_searcher(s.strategy, self.spec.space, seed=s.seed,
+                                 direction=self.spec.objective.direction, **s.strategy_options)
+        executor = ProcessExecutor(s.workers, log_path=default_log_path(self.directory))
+        self.engine = Engine(self.spec.objective, searcher, executor, trials=remaining, time_budget=s.time_budget,
+                             trial_timeout=s.trial_timeout, seed=s.seed, history=history,
+                             rerun=[PastTrial(r.number, r.params, None, r.manual) for r in interrupted])
+        self.engine.subscribe(self._on_engine_event)
+        try:
+            await self.engine.run()
+            if not self._cancelled:
+                await self._score_test(executor)
+        finally:
+            await executor.close()
+            self._journal.close()
+            self._journal = None
+
+    async def _score_test(self, executor: ProcessExecutor) -> None:
+        """The held-out test score, once, for the final best config; searchers never see it."""
+        best = self.log.best()
+        if best is None or not hasattr(self.spec.objective, "test_score"):
+            return
+        if self.log.test and self.log.test.get("number") == best.number:
+            return
+        outcome = await executor.run(TestScore(self.spec.objective), best.params, number=best.number,
+                                     seed=best.seed, timeout=self.settings.trial_timeout, on_report=None)
+        if outcome.state != "finished" or outcome.result is None:
+            if outcome.state == "failed":
+                self._record({"event": "test", "number": best.number, "value": None, "error": outcome.reason,
+                              "metric": self.spec.objective.metric, "time": time.time()})
+            return
+        try:
+            value, _ = value_of(outcome.result, self.spec.objective.metric)
+        except ValueError as err:
+            self._record({"event": "test", "number": best.number, "value": None, "error": str(err),
+                          "metric": self.spec.objective.metric, "time": time.time()})
+            return
+        self._record({"event": "test", "number": best.number, "value": value,
+                      "metric": self.spec.objective.metric, "time": time.time()})
+        self._update_best()
+
+    def pause(self) -> None:
+        self.engine and self.engine.pause()
+
+    def resume(self) -> None:
+        self.engine and self.engine.resume()
+
+    def stop(self) -> None:
+        self.engine and self.engine.stop()
+
+    def cancel(self) -> None:
+        """Abandon running trials (recorded interrupted; a resume runs them again) and skip the test score."""
+        self._cancelled = True
+        self.engine and self.engine.cancel()
+
+    def run_config(self, params: dict) -> None:
+        if self.engine is None:
+            raise TunerError("the study is not running")
+        self.engine.run_config(params)
+
+    # -------------------------------------------------------------------------------------------------- results
+
+    @property
+    def test_score(self) -> float | None:
+        best = self.log.best()
+        if self.log.test and best and self.log.test.get("number") == best.number:
+            return self.log.test["value"]
+        return None
+
+    def _update_best(self) -> None:
+        best = self.log.best()
+        if best is None:
+            return
+        if best.value != self._best_value or self.test_score is not None:
+            self._best_value = best.value
+            self.export(self.directory / BEST_NAME)
+
+    def export(self, path: str | Path) -> Path:
+        """Write the best config per the best-config contract, with what makes it reproducible."""
+        best = self.log.best()
+        if best is None:
+            raise TunerError("no finished trial yet: nothing to export")
+        meta = {
+            "study": self.spec.name, "trial": best.number, "trial_seed": best.seed,
+            "strategy": self.settings.strategy, "seed": self.settings.seed,
+            "study_dir": str(self.directory), "metrics": best.metrics,
+        }
+        if self.test_score is not None:
+            meta["test_value"] = self.test_score
+        return save_config(path, params=best.params, value=best.value, metric=self.spec.objective.metric,
+                           direction=self.spec.objective.direction, **meta)
+
+
+def _default_directory(name: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = RUNS_DIR / f"{name}-{stamp}"
+    n = 2
+    while path.exists():
+        path = RUNS_DIR / f"{name}-{stamp}-{n}"
+        n += 1
+    return path
+
+
+def _check_strategy(spec: StudySpec, settings: Settings) -> None:
+    """Flags are checked like the file: a bad --strategy is a usage error before anything runs."""
+    make_searcher(settings.strategy, spec.space, seed=settings.seed, direction=spec.objective.direction,
+                  **settings.strategy_options)
+
