@@ -1,0 +1,207 @@
+"""The study-file loader: every mistake is one InputError naming file, line and field; nothing else escapes."""
+
+import textwrap
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from tui_tuner.errors import InputError
+from tui_tuner.objectives.estimator import EstimatorObjective
+from tui_tuner.objectives.function import FunctionObjective
+from tui_tuner.spec import DEFAULT_TRIALS, load_spec
+
+GOOD = """\
+name: rf
+objective:
+  model: sklearn.ensemble.RandomForestClassifier
+  dataset: iris
+  metric: accuracy
+  validation: {kfold: 3}
+search:
+  strategy: random
+  seed: 3
+params:
+  n_estimators: {type: int, low: 5, high: 50}
+  max_depth: {type: int, low: 2, high: 8}
+"""
+
+
+def write(tmp_path, text, name="study.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error_of(path) -> InputError:
+    with pytest.raises(InputError) as info:
+        load_spec(path)
+    return info.value
+
+
+def test_a_good_file_loads_with_its_defaults(tmp_path):
+    spec = load_spec(write(tmp_path, GOOD))
+    assert spec.name == "rf" and spec.strategy == "random" and spec.seed == 3
+    assert spec.trials == DEFAULT_TRIALS and spec.time_budget is None and spec.workers is None
+    assert isinstance(spec.objective, EstimatorObjective)
+    assert spec.objective.metric == "accuracy" and spec.objective.direction == "maximize"
+    assert spec.space.names == ("n_estimators", "max_depth")
+
+
+def test_a_grid_study_without_a_budget_runs_its_whole_grid(tmp_path):
+    spec = load_spec(write(tmp_path, GOOD.replace("strategy: random", "strategy: grid")))
+    assert spec.trials is None
+
+
+def test_json_study_files_load_too(tmp_path):
+    path = tmp_path / "study.json"
+    path.write_text(__import__("json").dumps(yaml.safe_load(GOOD)))
+    assert load_spec(path).name == "rf"
+
+
+@pytest.mark.parametrize("change, field, fragment", [
+    (("metric: accuracy", "metric: acuracy"), "objective.metric", "unknown scikit-learn scorer 'acuracy'"),
+    (("name: rf", "name: 'my study!'"), "name", "names the study directory"),
+    (("name: rf", "colour: blue"), "colour", "unknown key 'colour'"),
+    (("  dataset: iris", "  dataset: irises"), "objective.dataset", "unknown dataset 'irises'"),
+    (("  dataset: iris", "  dataset: {name: moons, noise: -1}"), "objective.dataset.noise", "positive"),
+    (("  dataset: iris", "  dataset: {name: moons, size: 10}"), "objective.dataset.size", "no option 'size'"),
+    (("  dataset: iris", "  datset: iris"), "objective.datset", "unknown key 'datset'"),
+    (("sklearn.ensemble.RandomForestClassifier", "sklearn.ensemble.RandomForest"), "objective.model",
+     "not a scikit-learn estimator"),
+    (("sklearn.ensemble.RandomForestClassifier", "nosuchpkg.Model"), "objective.model", "cannot import"),
+    (("  metric: accuracy", "  metric: accuracy\n  direction: minimize"), "objective.direction",
+     "greater-is-better"),
+    (("{kfold: 3}", "{kfold: 1}"), "objective.validation.kfold", "at least 2"),
+    (("{kfold: 3}", "{holdout: 1.5}"), "objective.validation.holdout", "fraction"),
+    (("{kfold: 3}", "{bootstrap: 3}"), "objective.validation", "unknown validation"),
+    (("  metric: accuracy", "  metric: accuracy\n  scaler: zscore"), "objective.scaler", "unknown scaler"),
+    (("  metric: accuracy", "  metric: accuracy\n  test_fraction: 1"), "objective.test_fraction", "fraction"),
+    (("n_estimators:", "n_estimator:"), "params.n_estimator", "RandomForestClassifier has no parameter"),
+    (("low: 5, high: 50", "low: 50, high: 5"), "params.n_estimators.low", "low must be < high"),
+    (("strategy: random", "strategy: annealing"), "search.strategy", "unknown strategy 'annealing'"),
+    (("seed: 3", "seed: 3\n  trials: many"), "search.trials", "must be a number"),
+    (("seed: 3", "seed: 3\n  trials: 2.5"), "search.trials", "whole number"),
+    (("seed: 3", "seed: 3\n  workers: 0"), "search.workers", "positive"),
+    (("seed: 3", "seed: 3\n  trial_timeout: -1"), "search.trial_timeout", "positive"),
+    (("seed: 3", "seed: 3\n  sobol: maybe"), "search.sobol", ""),
+])
+def test_each_mistake_names_the_file_the_line_and_the_field(tmp_path, change, field, fragment):
+    path = write(tmp_path, GOOD.replace(*change))
+    err = error_of(path)
+    assert err.file == str(path) and err.field == field and fragment in err.message
+    text = str(err)
+    assert text.startswith(f"{path}:") and f" {field}: " in text and "\n" not in text
+    first_word = field.split(".")[-1]
+    line = path.read_text().splitlines()[err.line - 1]
+    assert first_word in line or field.split(".")[0] in line
+
+
+@pytest.mark.parametrize("text, field, fragment", [
+    ("name: x\nobjective: {model: sklearn.svm.SVC, dataset: iris}\n", "params", "at least one parameter"),
+    ("name: x\nparams: {C: {type: float, low: 1, high: 2}}\n", "objective", "is missing"),
+    ("objective: {model: sklearn.svm.SVC}\nparams: {C: {type: float, low: 1, high: 2}}\n",
+     "objective.dataset", "is missing"),
+    ("objective: {model: sklearn.svm.SVC, python: 'a.py:f', dataset: iris}\n"
+     "params: {C: {type: float, low: 1, high: 2}}\n", "objective", "exactly one of"),
+    ("objective: {python: 'missing.py:objective'}\nparams: {x: {type: float, low: 0, high: 1}}\n",
+     "objective.python", "no such file"),
+    ("objective: {python: 'train.py:objectiv'}\nparams: {x: {type: float, low: 0, high: 1}}\n",
+     "objective.python", "defines no function 'objectiv'"),
+    ("objective: {python: 'train.py'}\nparams: {x: {type: float, low: 0, high: 1}}\n",
+     "objective.python", "file.py:function"),
+    ("objective: {python: 'no_such_module_xyz:f'}\nparams: {x: {type: float, low: 0, high: 1}}\n",
+     "objective.python", "cannot find module"),
+    ("objective: {python: 'train.py:objective', direction: up}\nparams: {x: {type: float, low: 0, high: 1}}\n",
+     "objective.direction", "minimize or maximize"),
+])
+def test_objective_and_params_mistakes(tmp_path, text, field, fragment):
+    (tmp_path / "train.py").write_text("def objective(params, trial):\n    return params['x']\n")
+    err = error_of(write(tmp_path, text))
+    assert err.field == field and fragment in err.message, str(err)
+
+
+def test_a_python_objective_is_checked_by_reading_not_running_it(tmp_path):
+    (tmp_path / "train.py").write_text("raise SystemExit('imported!')\ndef objective(params, trial):\n    return 1\n")
+    spec = load_spec(write(tmp_path, "objective: {python: 'train.py:objective', metric: loss}\n"
+                                     "params: {x: {type: float, low: 0, high: 1}}\n"))
+    assert isinstance(spec.objective, FunctionObjective) and spec.objective.metric == "loss"
+    assert spec.objective.direction == "minimize" and spec.name == "study"
+
+
+def test_a_syntax_error_in_train_py_names_its_line(tmp_path):
+    (tmp_path / "train.py").write_text("def objective(params, trial):\n    return (\n")
+    err = error_of(write(tmp_path, "objective: {python: 'train.py:objective'}\n"
+                                   "params: {x: {type: float, low: 0, high: 1}}\n"))
+    assert err.field == "objective.python" and "syntax error" in err.message
+
+
+def test_yaml_syntax_errors_name_the_line(tmp_path):
+    err = error_of(write(tmp_path, "name: x\nparams:\n  x: {type: float, low: 0\n  y: 1\n"))
+    assert err.line is not None and "not valid YAML" in err.message
+
+
+def test_missing_file_and_directory(tmp_path):
+    assert "no such file" in str(error_of(tmp_path / "nope.yaml"))
+    assert "is a directory" in str(error_of(tmp_path))
+
+
+def test_csv_datasets_are_checked_with_their_line(tmp_path):
+    rows = "\n".join(f"{i},{i * 2},{'a' if i % 2 else 'b'}" for i in range(20))
+    (tmp_path / "data.csv").write_text("f1,f2,label\n" + rows + "\n")
+    good = GOOD.replace("  dataset: iris", "  dataset: {csv: data.csv, target: label}")
+    assert load_spec(write(tmp_path, good)).objective.dataset.target == "label"
+    err = error_of(write(tmp_path, good.replace("target: label", "target: class")))
+    assert "no column 'class'" in err.message and err.file.endswith("data.csv")
+    (tmp_path / "data.csv").write_text("f1,f2,label\n" + rows.replace("5,10", "5,ten") + "\n")
+    err = error_of(write(tmp_path, good))
+    assert err.line == 7 and "column 'f2' is not a number" in err.message
+
+
+# ------------------------------------------------------------------------------------- property tests
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+                    st.text(max_size=12), st.sampled_from(["float", "int", "categorical", "grid", "random",
+                                                           "iris", "accuracy", "sklearn.svm.SVC", "train.py:f"]))
+keys = st.one_of(st.sampled_from(["name", "objective", "search", "params", "model", "dataset", "metric", "type",
+                                  "low", "high", "log", "step", "choices", "when", "strategy", "trials",
+                                  "validation", "kfold", "python", "x", "C", "seed", "workers"]),
+                 st.text(max_size=8))
+documents = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                          st.dictionaries(keys, inner, max_size=5)),
+                         max_leaves=25)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=documents)
+def test_arbitrary_documents_give_the_clean_error_or_a_spec(tmp_path, doc):
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    try:
+        load_spec(path)
+    except InputError as err:
+        assert "\n" not in str(err) and str(err).startswith(str(path))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=200))
+def test_arbitrary_text_gives_the_clean_error_or_a_spec(tmp_path, text):
+    path = tmp_path / "study.yaml"
+    path.write_bytes(text.encode("utf-8", "replace"))
+    try:
+        load_spec(path)
+    except InputError as err:
+        assert str(err).startswith(str(path))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=st.dictionaries(st.sampled_from(["C", "gamma", "kernel", "degree"]), documents, min_size=1,
+                              max_size=3))
+def test_arbitrary_params_sections_give_the_clean_error(tmp_path, params):
+    doc = {"objective": {"model": "sklearn.svm.SVC", "dataset": "iris"}, "params": params}
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    try:
+        load_spec(path)
+    except InputError as err:
+        assert "\n" not in str(err)
