@@ -145,3 +145,28 @@ def test_resume_after_sigkill_loses_nothing_and_runs_nothing_twice(tmp_path):
         assert json.dumps(params, sort_keys=True) in finished_params
     interrupted = {e["number"] for e in read_journal(journal) if e["event"] == "interrupted"}
     assert interrupted == {n for n, r in before.records.items() if r.state == "running"}  # and say so
+
+
+@pytest.mark.slow
+def test_grid_ends_when_exhausted_and_flags_override_the_file(tmp_path):
+    path = study_file(tmp_path, strategy="grid", trials=50,
+                      extra="  kind: {type: categorical, choices: [a, b]}\n")
+    path.write_text(path.read_text().replace("high: 1.0}", "high: 1.0, num: 3}"))
+    assert run_cli("run", path, "--study", tmp_path / "g").returncode == 0
+    log = StudyLog.replay(read_journal(tmp_path / "g" / "journal.jsonl"))
+    assert len(log.records) == 6  # 3 x values times 2 kinds, though the file allows 50 trials
+    assert len({json.dumps(r.params, sort_keys=True) for r in log.records.values()}) == 6
+
+    result = run_cli("run", path, "--study", tmp_path / "r", "--strategy", "random", "--trials", "3")
+    assert result.returncode == 0, result.stderr
+    log = StudyLog.replay(read_journal(tmp_path / "r" / "journal.jsonl"))
+    assert len(log.records) == 3
+
+
+def test_an_existing_study_directory_is_never_overwritten(tmp_path, capsys):
+    path = study_file(tmp_path)
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "journal.jsonl").write_text('{"event": "study"}\n')
+    assert main(["run", str(path), "--study", str(tmp_path / "s")]) == 2
+    assert "already holds a study" in capsys.readouterr().err
+    assert (tmp_path / "s" / "journal.jsonl").read_text() == '{"event": "study"}\n'
