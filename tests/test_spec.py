@@ -1,5 +1,6 @@
 """The study-file loader: every mistake is one InputError naming file, line and field; nothing else escapes."""
 
+import os
 import textwrap
 
 import pytest
@@ -172,7 +173,7 @@ documents = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_si
                          max_leaves=25)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 150)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=documents)
 def test_arbitrary_documents_give_the_clean_error_or_a_spec(tmp_path, doc):
     path = tmp_path / "study.yaml"
@@ -183,7 +184,7 @@ def test_arbitrary_documents_give_the_clean_error_or_a_spec(tmp_path, doc):
         assert "\n" not in str(err) and str(err).startswith(str(path))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 150)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(max_size=200))
 def test_arbitrary_text_gives_the_clean_error_or_a_spec(tmp_path, text):
     path = tmp_path / "study.yaml"
@@ -191,10 +192,33 @@ def test_arbitrary_text_gives_the_clean_error_or_a_spec(tmp_path, text):
     try:
         load_spec(path)
     except InputError as err:
-        assert str(err).startswith(str(path))
+        assert str(err).startswith(str(path)) and "\n" not in str(err)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+LEAVES = [("name",), ("objective",), ("objective", "model"), ("objective", "dataset"), ("objective", "metric"),
+          ("objective", "validation"), ("objective", "validation", "kfold"), ("search",), ("search", "strategy"),
+          ("search", "seed"), ("params",), ("params", "n_estimators"), ("params", "n_estimators", "low"),
+          ("params", "max_depth", "type"), ("params", "max_depth", "when")]
+
+
+@settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 150)), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(where=st.sampled_from(LEAVES), value=documents)
+def test_one_bad_value_anywhere_in_a_good_file_gives_the_clean_error(tmp_path, where, value):
+    doc = yaml.safe_load(GOOD)
+    node = doc
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    try:
+        load_spec(path)
+    except InputError as err:
+        assert str(err).startswith(str(path)) and "\n" not in str(err)
+
+
+@settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 100)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(params=st.dictionaries(st.sampled_from(["C", "gamma", "kernel", "degree"]), documents, min_size=1,
                               max_size=3))
 def test_arbitrary_params_sections_give_the_clean_error(tmp_path, params):

@@ -34,11 +34,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _int(text: str) -> int:
+def _seed(text: str) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
 
 
 def app_parser() -> argparse.ArgumentParser:
@@ -63,7 +66,7 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=_positive_int, metavar="N", help="trial budget (overrides search.trials)")
     p.add_argument("--workers", type=_positive_int, metavar="N",
                    help="worker processes (overrides search.workers; default: CPU count)")
-    p.add_argument("--seed", type=_int, metavar="N", help="study seed (overrides search.seed)")
+    p.add_argument("--seed", type=_seed, metavar="N", help="study seed (overrides search.seed)")
     p.add_argument("--study", metavar="DIR", type=Path,
                    help="study directory (default: runs/<name>-<time>; with --resume: the newest one)")
     p.add_argument("--resume", action="store_true",

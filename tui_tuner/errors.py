@@ -33,8 +33,13 @@ class InputError(TunerError):
         where = ""
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
-        field = f"{self.field}: " if self.field else ""
-        return f"{where}{field}{self.message}"
+        field = f"{_printable(self.field)}: " if self.field else ""
+        return f"{where}{field}{_printable(self.message)}"
+
+
+def _printable(text: str) -> str:
+    """Keep the error one line whatever a file's keys and values hold (newlines, control characters)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class SpaceError(InputError):

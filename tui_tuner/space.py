@@ -337,7 +337,7 @@ def param_from_dict(name: str, mapping: Any) -> Param:
     if not isinstance(mapping, Mapping):
         raise SpaceError(f"must be a mapping like {{type: float, low: 0.0, high: 1.0}}, got {mapping!r}", field=name)
     kind = mapping.get("type")
-    if kind not in _TYPES:
+    if not isinstance(kind, str) or kind not in _TYPES:
         raise SpaceError(f"must be one of float, int, categorical; got {kind!r}", field=f"{name}.type")
     unknown = sorted(set(map(str, mapping)) - _KEYS[kind])
     if unknown:

@@ -107,6 +107,8 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
         raise InputError("must be a mapping (strategy, trials, workers, seed, ...)", file=file, field="search")
     strategy = search.get("strategy", "random")
     seed = _number(search, "seed", file, whole=True, minimum=None, default=0)
+    if seed < 0:
+        raise InputError(f"must be a whole number from 0 up, got {seed}", file=file, field="search.seed")
     options = {k: v for k, v in search.items() if k not in SEARCH_KEYS}
     if not isinstance(strategy, str):
         raise InputError(f"must be a strategy name, got {strategy!r}", file=file, field="search.strategy")
