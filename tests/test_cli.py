@@ -53,7 +53,7 @@ def run_cli(*args, timeout=120):
     (["run", "x.yaml", "--bogus"], "unrecognized arguments: --bogus"),
     (["run", "x.yaml", "--trials", "zero"], "must be a whole number"),
     (["run", "x.yaml", "--trials", "0"], "must be at least 1"),
-    (["run", "x.yaml", "--seed", "-1"], "must be 0 or more"),
+    (["run", "x.yaml", "--seed", "-1"], "must be at least 0"),
     (["run", "x.yaml", "--strategy", "annealing"], "invalid choice: 'annealing'"),
     (["run", "missing.yaml"], "missing.yaml"),
     (["missing.yaml"], "missing.yaml: no such file or directory"),

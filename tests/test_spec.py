@@ -42,8 +42,9 @@ def error_of(path) -> InputError:
 
 def test_a_good_file_loads_with_its_defaults(tmp_path):
     spec = load_spec(write(tmp_path, GOOD))
-    assert spec.name == "rf" and spec.strategy == "random" and spec.seed == 3
-    assert spec.trials == DEFAULT_TRIALS and spec.time_budget is None and spec.workers is None
+    run = spec.settings
+    assert spec.name == "rf" and run.strategy == "random" and run.seed == 3
+    assert run.trials == DEFAULT_TRIALS and run.time_budget is None and run.workers is None
     assert isinstance(spec.objective, EstimatorObjective)
     assert spec.objective.metric == "accuracy" and spec.objective.direction == "maximize"
     assert spec.space.names == ("n_estimators", "max_depth")
@@ -51,7 +52,7 @@ def test_a_good_file_loads_with_its_defaults(tmp_path):
 
 def test_a_grid_study_without_a_budget_runs_its_whole_grid(tmp_path):
     spec = load_spec(write(tmp_path, GOOD.replace("strategy: random", "strategy: grid")))
-    assert spec.trials is None
+    assert spec.settings.trials is None
 
 
 def test_json_study_files_load_too(tmp_path):

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from .errors import InputError, TunerError
+from .searchers import SEARCHERS
 
 DEMO_STUDY = Path(__file__).parent / "demo" / "demo.yaml"
-STRATEGIES = ("grid", "random", "genetic", "bayes")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,24 +24,17 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{message} (see '{self.prog} --help')", field=None)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+def _whole_number(minimum: int):
+    """An argparse type: a whole number from `minimum` up, with a message that says which."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return parse
 
 
 def app_parser() -> argparse.ArgumentParser:
@@ -62,11 +55,11 @@ def run_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 done, 2 bad input (usage, study file, config file), 1 anything else.",
     )
     p.add_argument("study_file", metavar="STUDY_FILE", help="the study file (YAML or JSON)")
-    p.add_argument("--strategy", choices=STRATEGIES, help="search strategy (overrides search.strategy)")
-    p.add_argument("--trials", type=_positive_int, metavar="N", help="trial budget (overrides search.trials)")
-    p.add_argument("--workers", type=_positive_int, metavar="N",
+    p.add_argument("--strategy", choices=sorted(SEARCHERS), help="search strategy (overrides search.strategy)")
+    p.add_argument("--trials", type=_whole_number(1), metavar="N", help="trial budget (overrides search.trials)")
+    p.add_argument("--workers", type=_whole_number(1), metavar="N",
                    help="worker processes (overrides search.workers; default: CPU count)")
-    p.add_argument("--seed", type=_seed, metavar="N", help="study seed (overrides search.seed)")
+    p.add_argument("--seed", type=_whole_number(0), metavar="N", help="study seed (overrides search.seed)")
     p.add_argument("--study", metavar="DIR", type=Path,
                    help="study directory (default: runs/<name>-<time>; with --resume: the newest one)")
     p.add_argument("--resume", action="store_true",

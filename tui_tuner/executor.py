@@ -82,14 +82,14 @@ def _worker_main(conn: Connection, log_path: str | None) -> None:
         sys.stdout.flush(), sys.stderr.flush()
         os.dup2(fd, 1), os.dup2(fd, 2)
         os.close(fd)
-    objective, token = None, None
+    objective = None
     while True:
         try:
             message = conn.recv()
         except (EOFError, OSError):
             return
         if message[0] == "objective":
-            token, objective = message[1], pickle.loads(message[2])
+            objective = pickle.loads(message[2])
             prepare = getattr(objective, "prepare", None)
             if callable(prepare):
                 try:

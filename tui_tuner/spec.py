@@ -7,7 +7,7 @@ Every mistake is one InputError naming the file, the line where YAML knows it, a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,9 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
-class StudySpec:
-    name: str
-    path: Path | None  # the study file, None for a spec built from a dict
-    raw: dict
-    space: SearchSpace
-    objective: Any
+class Settings:
+    """How a study runs: the file's `search:` section, which command-line flags may override."""
+
     strategy: str
     strategy_options: dict
     trials: int | None
@@ -38,6 +35,26 @@ class StudySpec:
     workers: int | None
     seed: int
     trial_timeout: float | None
+
+    def override(self, **changes: Any) -> "Settings":
+        """Apply command-line flags (None means not given); a new strategy drops the old one's options."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if changes.get("strategy", self.strategy) != self.strategy:
+            changes.setdefault("strategy_options", {})
+        return replace(self, **changes)
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    name: str
+    path: Path | None  # the study file, None for a spec built from a dict
+    raw: dict
+    space: SearchSpace
+    objective: Any
+    settings: Settings
 
     @property
     def base_dir(self) -> Path:
@@ -120,12 +137,10 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
     time_budget = _number(search, "time_budget", file)
     if trials is None and time_budget is None and strategy != "grid":
         trials = DEFAULT_TRIALS
-    return StudySpec(
-        name=name, path=path, raw=raw, space=space, objective=objective, strategy=strategy,
-        strategy_options=options, trials=trials, time_budget=time_budget,
-        workers=_number(search, "workers", file, whole=True), seed=seed,
-        trial_timeout=_number(search, "trial_timeout", file),
-    )
+    settings = Settings(strategy=strategy, strategy_options=options, trials=trials, time_budget=time_budget,
+                        workers=_number(search, "workers", file, whole=True), seed=seed,
+                        trial_timeout=_number(search, "trial_timeout", file))
+    return StudySpec(name=name, path=path, raw=raw, space=space, objective=objective, settings=settings)
 
 
 def _number(section: dict, key: str, file: str | None, *, whole: bool = False, minimum: float | None = 0,

@@ -7,7 +7,6 @@ resume path. The engine knows nothing of files; this class subscribes the journa
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,41 +16,12 @@ from .engine import Engine, PastTrial, value_of
 from .errors import InputError, TunerError
 from .executor import ProcessExecutor, default_log_path
 from .searchers import make_searcher
-from .spec import StudySpec, load_spec
+from .spec import Settings, StudySpec, load_spec
 from .storage import (BEST_NAME, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLog, dumps, is_study_dir,
                       read_journal, save_config, write_atomic)
 from .trial import Trial
 
 RUNS_DIR = Path("runs")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How a study runs: the study file's `search:` section after command-line overrides."""
-
-    strategy: str
-    strategy_options: dict
-    trials: int | None
-    time_budget: float | None
-    workers: int | None
-    seed: int
-    trial_timeout: float | None
-
-    @classmethod
-    def from_spec(cls, spec: StudySpec) -> "Settings":
-        return cls(strategy=spec.strategy, strategy_options=dict(spec.strategy_options), trials=spec.trials,
-                   time_budget=spec.time_budget, workers=spec.workers, seed=spec.seed,
-                   trial_timeout=spec.trial_timeout)
-
-    def override(self, **changes: Any) -> "Settings":
-        """Apply command-line flags; a new strategy drops the options written for the old one."""
-        changes = {k: v for k, v in changes.items() if v is not None}
-        if changes.get("strategy", self.strategy) != self.strategy:
-            changes.setdefault("strategy_options", {})
-        return replace(self, **changes)
-
-    def to_json(self) -> dict:
-        return dict(self.__dict__)
 
 
 class TestScore:
@@ -94,7 +64,7 @@ class Study:
         if is_study_dir(directory):
             raise InputError("already holds a study; resume it with --resume or choose another --study",
                              file=str(directory))
-        settings = Settings.from_spec(spec).override(**overrides)
+        settings = spec.settings.override(**overrides)
         _check_strategy(spec, settings)
         directory.mkdir(parents=True, exist_ok=True)
         snapshot = spec.path.read_text(encoding="utf-8") if spec.path else dumps(spec.raw, indent=2)
