@@ -120,16 +120,19 @@ async def test_pause_holds_new_trials_and_manual_config_runs_first():
     async def steer():
         while not _of(seen, events.Started):
             await asyncio.sleep(0.01)
+        started_first = _of(seen, events.Started)[0]
         engine.pause()
         await asyncio.sleep(0.6)
         assert len(_of(seen, events.Started)) == 1  # paused: the first finished, nothing new started
         engine.run_config({"x": 0.123})
+        engine.run_config({"x": 0.9}, seed=started_first.seed)  # re-run a trial exactly: same params, seed
         engine.resume()
 
     await asyncio.gather(_run(engine), steer())
     started = _of(seen, events.Started)
     assert started[1].params == {"x": 0.123} and started[1].manual
-    assert len(started) == 4  # the manual trial does not spend the budget of 3
+    assert started[2].seed == started[0].seed and started[2].number == 2
+    assert len(started) == 5  # manual trials do not spend the budget of 3
 
 
 async def test_time_budget_ends_the_study():

@@ -14,7 +14,6 @@ from pathlib import Path
 from .errors import InputError, TunerError
 from .searchers import SEARCHERS
 
-DEMO_STUDY = Path(__file__).parent / "demo" / "demo.yaml"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,20 +82,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _app(args: argparse.Namespace) -> int:
+    from .app import run_app
+
     target = args.target
     if target is not None and not Path(target).exists():
         raise InputError("no such file or directory", file=target)
-    try:
-        from .app import run_app
-    except ImportError:
-        return _run_headless_demo(target)
     return run_app(target)
-
-
-def _run_headless_demo(target: str | None) -> int:
-    """Until the app lands: the same study, run headless, and say so."""
-    print("tui-tuner: the terminal app is not built yet; running the study headless instead", file=sys.stderr)
-    return _run(run_parser().parse_args([target or str(DEMO_STUDY)]))
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -91,7 +91,7 @@ class Engine:
         self.pruner = pruner
         self.state = "idle"
         self._subscribers: list[Callable[[events.Event], None]] = []
-        self._manual: deque[dict] = deque()
+        self._manual: deque[tuple[dict, int | None]] = deque()  # (params, seed or None)
         self._rerun: deque[PastTrial] = deque(sorted(rerun, key=lambda t: t.number))
         history = sorted(history, key=lambda t: t.number)
         self._next_number = 1 + max([t.number for t in (*history, *self._rerun)], default=-1)
@@ -143,9 +143,10 @@ class Engine:
         for task in list(self._running.values()):
             task.cancel()
 
-    def run_config(self, params: dict) -> None:
-        """A manual trial: validated now, run ahead of the searcher's next suggestion."""
-        self._manual.append(self.searcher.space.validate_config(params))
+    def run_config(self, params: dict, seed: int | None = None) -> None:
+        """A manual trial: validated now, run ahead of the searcher's next suggestion. `seed` repeats a
+        trial exactly (re-running a failed one); by default the new trial's number decides its seed."""
+        self._manual.append((self.searcher.space.validate_config(params), seed))
         self._poke()
 
     @property
@@ -209,7 +210,8 @@ class Engine:
     def _launch(self) -> None:
         while self.state == "running" and len(self._running) < self.executor.capacity:
             if self._manual:
-                self._start(self._next(), self._manual.popleft(), manual=True)
+                params, seed = self._manual.popleft()
+                self._start(self._next(), params, manual=True, seed=seed)
             elif not self._budget_left():
                 return
             elif self._rerun:
@@ -248,8 +250,8 @@ class Engine:
             self.searcher.tell(self._params[number], self._results[number])
             self._told += 1
 
-    def _start(self, number: int, params: dict, *, manual: bool) -> None:
-        seed = trial_seed(self.seed, number)
+    def _start(self, number: int, params: dict, *, manual: bool, seed: int | None = None) -> None:
+        seed = trial_seed(self.seed, number) if seed is None else seed
         self._order.append(number)
         self._params[number] = params
         self._emit(events.Started(number, params, seed, manual))

@@ -27,6 +27,18 @@ from .errors import TrialPruned
 from .trial import Trial
 
 ReportHandler = Callable[[int, dict], bool]
+PRELOAD = ["tui_tuner.executor", "numpy"]  # imported once in the fork server, not once a worker
+
+
+def start_process_machinery() -> None:
+    """Start the fork server and the resource tracker now. Call it before a Textual app runs: the app
+    swaps `sys.stderr` for an object without a file descriptor, and starting them later fails with
+    "bad value(s) in fds_to_keep"."""
+    from multiprocessing import forkserver, resource_tracker
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
+    resource_tracker.ensure_running()
+    forkserver.ensure_running()
 
 
 @dataclass(frozen=True)
@@ -158,7 +170,7 @@ class ProcessExecutor:
         self.log_path = str(log_path) if log_path else None
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
-            self._ctx.set_forkserver_preload(["tui_tuner.executor", "numpy"])
+            self._ctx.set_forkserver_preload(PRELOAD)
         self._idle: list[_Worker] = []
         self._busy = 0
         self._tokens: dict[int, tuple[Any, bytes]] = {}

@@ -55,11 +55,7 @@ class StudySpec:
     space: SearchSpace
     objective: Any
     settings: Settings
-
-    @property
-    def base_dir(self) -> Path:
-        """Where relative paths in the file (train.py, data.csv) are found."""
-        return (self.path.parent if self.path else Path.cwd()).resolve()
+    base_dir: Path  # where relative paths in the file (train.py, data.csv) are found
 
 
 def load_spec(path: str | Path, base_dir: str | Path | None = None) -> StudySpec:
@@ -115,7 +111,8 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
     if "objective" not in raw:
         raise InputError("is missing: model: (a scikit-learn estimator) or python: (your function)", file=file,
                          field="objective")
-    objective = build_objective(raw["objective"], base_dir=base_dir or Path.cwd(), file=file)
+    base_dir = base_dir or (path.parent if path else Path.cwd())
+    objective = build_objective(raw["objective"], base_dir=base_dir, file=file)
     check = getattr(objective, "check_params", None)
     if check:
         check(list(space.names), file=file)
@@ -140,7 +137,8 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
     settings = Settings(strategy=strategy, strategy_options=options, trials=trials, time_budget=time_budget,
                         workers=_number(search, "workers", file, whole=True), seed=seed,
                         trial_timeout=_number(search, "trial_timeout", file))
-    return StudySpec(name=name, path=path, raw=raw, space=space, objective=objective, settings=settings)
+    return StudySpec(name=name, path=path, raw=raw, space=space, objective=objective, settings=settings,
+                     base_dir=base_dir.resolve())
 
 
 def _number(section: dict, key: str, file: str | None, *, whole: bool = False, minimum: float | None = 0,

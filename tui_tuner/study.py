@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from . import __version__
 from . import events
@@ -126,8 +126,11 @@ class Study:
         if isinstance(event, events.Finished):
             self._update_best()
 
-    async def run(self) -> None:
-        """Run, or resume, until the budget is spent or the study is stopped; then score the best on test."""
+    async def run(self, *, search: bool = True, manual: Iterable[tuple[dict, int | None]] = ()) -> None:
+        """Run, or resume, until the budget is spent or the study is stopped; then score the best on test.
+
+        `manual` (params, seed or None) run first; with `search=False` only they run (the app's manual trial
+        on an idle study)."""
         if self._journal is None:
             self._journal = Journal(self.directory / JOURNAL_NAME)
         interrupted = [r for r in self.log.records.values() if r.state in ("running", "interrupted")]
@@ -139,6 +142,8 @@ class Study:
                    if r.state in ("finished", "failed", "pruned")]
         s = self.settings
         remaining = None if s.trials is None else max(0, s.trials - sum(not t.manual for t in history))
+        if not search:
+            remaining = 0
         searcher = make_searcher(s.strategy, self.spec.space, seed=s.seed,
                                  direction=self.spec.objective.direction, **s.strategy_options)
         executor = ProcessExecutor(s.workers, log_path=default_log_path(self.directory))
@@ -146,6 +151,9 @@ class Study:
                              trial_timeout=s.trial_timeout, seed=s.seed, history=history,
                              rerun=[PastTrial(r.number, r.params, None, r.manual) for r in interrupted])
         self.engine.subscribe(self._on_engine_event)
+        for params, seed in manual:
+            self.engine.run_config(params, seed)
+        self._cancelled = False
         try:
             await self.engine.run()
             if not self._cancelled:
@@ -193,10 +201,11 @@ class Study:
         self._cancelled = True
         self.engine and self.engine.cancel()
 
-    def run_config(self, params: dict) -> None:
-        if self.engine is None:
+    def run_config(self, params: dict, seed: int | None = None) -> None:
+        """A manual trial on the running study (an idle one: `run(search=False, manual=...)`)."""
+        if self.engine is None or self.engine.state == "finished":
             raise TunerError("the study is not running")
-        self.engine.run_config(params)
+        self.engine.run_config(params, seed)
 
     # -------------------------------------------------------------------------------------------------- results
 

@@ -1,0 +1,285 @@
+"""The app through Textual's Pilot, each flow as a user drives it from the keyboard, with a tiny objective."""
+
+import json
+import textwrap
+
+import pytest
+import yaml
+
+from tui_tuner.app import open_target
+from tui_tuner.app.app import TunerApp
+from tui_tuner.app.screens.help import HelpScreen
+from tui_tuner.app.screens.manual import ManualTrial
+from tui_tuner.app.screens.param_form import ParamForm
+from tui_tuner.app.screens.prompt import Confirm, PathPrompt
+from tui_tuner.app.widgets.curves import Curves
+from tui_tuner.app.widgets.leaderboard import Leaderboard
+from tui_tuner.app.widgets.space_pane import SpaceTable
+from tui_tuner.spec import load_spec
+from tui_tuner.storage import load_config, read_journal
+
+pytestmark = pytest.mark.slow
+
+TRAIN = '''
+import time
+
+def objective(params, trial):
+    lr = params["lr"]
+    for epoch in range(4):
+        time.sleep(params.get("pause", 0.0))
+        trial.report(epoch, loss=(lr - 0.1) ** 2 + 1 / (epoch + 1), val_loss=(lr - 0.1) ** 2 + 1.2 / (epoch + 1),
+                     lr=lr / (1 + epoch))
+    return {"val_loss": (lr - 0.1) ** 2 + 0.3, "depth": params["depth"]}
+'''
+
+
+def study_file(tmp_path, trials=6, pause=0.0, workers=2):
+    (tmp_path / "train.py").write_text(TRAIN)
+    path = tmp_path / "study.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        name: app-test
+        objective: {{python: "train.py:objective", metric: val_loss, direction: minimize}}
+        search: {{strategy: random, trials: {trials}, workers: {workers}, seed: 0}}
+        params:
+          lr: {{type: float, low: 0.001, high: 1.0, log: true}}
+          depth: {{type: int, low: 1, high: 4}}
+          pause: {{type: categorical, choices: [{pause}]}}
+        """))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # runs/ and best.json land here
+
+
+def app_for(target):
+    document, study = open_target(str(target))
+    return TunerApp(document, study)
+
+
+async def wait_until(pilot, condition, timeout=30.0):
+    for _ in range(int(timeout / 0.1)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("timed out waiting for the app")
+
+
+async def run_study(pilot, app):
+    await pilot.press("r")
+    await wait_until(pilot, lambda: app.study is not None and not app._study_running)
+    await pilot.pause(0.4)  # one flush
+
+
+async def test_edit_a_parameter_inline_errors_then_save(tmp_path):
+    path = study_file(tmp_path)
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(SpaceTable)
+        assert table.selected_name == "lr"
+        await pilot.press("enter")
+        form = app.screen
+        assert isinstance(form, ParamForm)
+        form.query_one("#high").value = "0.0001"  # below low: shown inline, never saved
+        await pilot.pause()
+        assert "low must be < high" in str(form.query_one("#form-error").render())
+        await pilot.press("enter")
+        assert app.screen is form
+        form.query_one("#high").value = "0.5"
+        await pilot.pause()
+        await pilot.press("enter")
+        assert not isinstance(app.screen, ParamForm)
+        assert "0.001 .. 0.5" in str(table.get_row("lr"))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    saved = yaml.safe_load(path.read_text())
+    assert saved["params"]["lr"] == {"type": "float", "low": 0.001, "high": 0.5, "log": True}
+    assert load_spec(path).space["lr"].high == 0.5
+
+
+async def test_add_duplicate_and_delete_parameters(tmp_path):
+    app = app_for(study_file(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(SpaceTable)
+        await pilot.press("a")
+        form = app.screen
+        form.query_one("#name").value = "momentum"
+        form.query_one("#when").value = "depth: [1, 2]"
+        await pilot.pause()
+        await pilot.press("enter")
+        assert app.document.params["momentum"] == {"type": "float", "low": 0.0, "high": 1.0,
+                                                    "when": {"depth": [1, 2]}}
+        await pilot.press("d")  # duplicate the selected (new) parameter
+        await pilot.pause()
+        await pilot.press("enter")
+        assert "momentum_2" in app.document.params and table.row_count == 5
+        await pilot.press("delete")
+        await pilot.pause()
+        assert "momentum_2" not in app.document.params and table.row_count == 4
+
+
+async def test_start_a_study_rows_arrive_and_selection_changes_the_curves(tmp_path):
+    app = app_for(study_file(tmp_path, trials=6))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        board = app.query_one(Leaderboard)
+        assert board.row_count == 6 and app.study.log.count("finished") == 6
+        best = app.study.log.best()
+        assert board.selected_number == best.number  # best first, selected
+        curves = app.query_one(Curves)
+        assert curves._selected == best.number
+        board.focus()
+        await pilot.press("down")
+        await pilot.pause(0.8)
+        assert app._selected != best.number and curves._selected == app._selected
+        assert "best" in app.query_one("#status").render().plain
+
+
+async def test_manual_trial_and_rerun(tmp_path):
+    app = app_for(study_file(tmp_path, trials=3))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        await pilot.press("m")
+        form = app.screen
+        assert isinstance(form, ManualTrial)
+        form.query_one("#manual-lr").value = "0.1"
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(app.study.log.records) == 4 and not app._study_running)
+        manual = app.study.log.records[3]
+        assert manual.manual and manual.params["lr"] == 0.1 and manual.state == "finished"
+        first = app.study.log.records[0]
+        app._selected = 0
+        await pilot.press("x")
+        await wait_until(pilot, lambda: len(app.study.log.records) == 5 and not app._study_running)
+        again = app.study.log.records[4]
+        assert again.params == first.params and again.seed == first.seed
+
+
+async def test_pause_and_stop(tmp_path):
+    app = app_for(study_file(tmp_path, trials=40, pause=0.1, workers=1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.study is not None and app.study.state == "running")
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.study.engine.state == "paused")
+        await pilot.pause(1.0)
+        await wait_until(pilot, lambda: not app.study.engine.running)
+        held = len(app.study.log.records)
+        await pilot.pause(0.6)
+        assert len(app.study.log.records) == held  # paused: nothing new started
+        await pilot.press("p")
+        await wait_until(pilot, lambda: len(app.study.log.records) > held)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: not app._study_running)
+        log = app.study.log
+        assert len(log.records) < 40 and log.count("running") == 0 and log.count("interrupted") == 0
+
+
+async def test_export_writes_best_json(tmp_path):
+    app = app_for(study_file(tmp_path, trials=4))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        await pilot.press("e")
+        assert isinstance(app.screen, PathPrompt)
+        await pilot.press("enter")  # the default ./best.json
+        await pilot.pause()
+        best = app.study.log.best()
+    exported = load_config(tmp_path / "best.json")
+    assert exported["params"] == best.params and exported["value"] == best.value
+    assert exported["metric"] == "val_loss" and exported["direction"] == "minimize"
+
+
+async def test_help_screen_lists_the_keys(tmp_path):
+    app = app_for(study_file(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        rows = [tuple(map(str, app.screen.query_one("#help-table").get_row_at(i)))
+                for i in range(app.screen.query_one("#help-table").row_count)]
+        keys = {key for _, key, _ in rows}
+        assert {"r", "p", "s", "m", "e", "o", "?", "q", "x", "ctrl+s", "a", "enter", "d"} <= keys
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_open_a_study_directory_to_review_and_resume(tmp_path):
+    app = app_for(study_file(tmp_path, trials=3))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        directory = app.study.directory
+    reopened = app_for(tmp_path / directory)
+    async with reopened.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.4)
+        assert reopened.query_one(Leaderboard).row_count == 3
+        reopened.query_one("#field-trials").value = "5"  # a bigger budget, then resume
+        await pilot.pause()
+        await run_study(pilot, reopened)
+        assert reopened.study.directory.resolve() == directory.resolve() and len(reopened.study.log.records) == 5
+
+
+async def test_a_broken_study_file_opened_from_the_app_shows_the_cli_error(tmp_path):
+    path = study_file(tmp_path)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(path.read_text().replace("metric: val_loss", "metric: [val_loss"))
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("o")
+        prompt = app.screen
+        prompt.query_one("#path").value = str(broken)
+        await pilot.press("enter")
+        await pilot.pause()
+        error = str(prompt.query_one("#form-error").render())
+        assert app.screen is prompt and str(broken) in error and "not valid YAML" in error
+        prompt.query_one("#path").value = str(path)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, PathPrompt)
+
+
+async def test_quitting_while_trials_run_asks_then_records_them_interrupted(tmp_path):
+    app = app_for(study_file(tmp_path, trials=10, pause=2.0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.study is not None and app.study.log.count("running") == 2)
+        await pilot.press("q")
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("n")
+        assert app._study_running
+        await pilot.press("q")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not app._study_running)
+    journal = read_journal(app.study.directory / "journal.jsonl")
+    assert sum(1 for e in journal if e["event"] == "interrupted") == 2
+
+
+async def test_small_terminal_shows_one_pane_at_a_time(tmp_path):
+    app = app_for(study_file(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        visible = [p for p in ("space", "strategy", "board", "curves") if app.query_one(f"#{p}").display
+                   and app.query_one(f"#{p}").region.area]
+        assert visible == ["space"]
+        await pilot.press("tab")
+        await pilot.pause()
+        visible = [p for p in ("space", "strategy", "board", "curves") if app.query_one(f"#{p}").region.area]
+        assert visible == ["strategy"]
+        await pilot.press("tab", "tab")
+        await pilot.pause()
+        assert [p for p in ("space", "strategy", "board", "curves") if app.query_one(f"#{p}").region.area] == [
+            "curves"]
+
+
+async def test_best_config_files_open_into_the_manual_form(tmp_path):
+    path = study_file(tmp_path)
+    (tmp_path / "best.json").write_text(json.dumps({"params": {"lr": 0.2, "depth": 2, "pause": 0.0},
+                                                    "value": 0.3, "metric": "val_loss", "direction": "minimize"}))
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("o")
+        app.screen.query_one("#path").value = str(tmp_path / "best.json")
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ManualTrial)
+        assert app.screen.query_one("#manual-lr").value == "0.2"

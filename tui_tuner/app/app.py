@@ -1,0 +1,541 @@
+"""The tuner app: edit a space, pick a strategy, run the study, watch the leaderboard and curves, tune by
+hand, export the best config.
+
+The app drives a `Study` (the same class `tui-tuner run` uses) on its event loop; trials run in worker
+processes. Study events are collected as they come and shown in batches (`FLUSH_SECONDS`), so thousands
+of trials never flood the screen.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from ..errors import InputError, TunerError
+from ..executor import start_process_machinery
+from ..storage import is_study_dir, load_config
+from ..study import Study
+from .document import StudyDocument
+from .screens.help import HelpScreen
+from .screens.manual import ManualTrial
+from .screens.param_form import ParamForm
+from .screens.prompt import Confirm, PathPrompt
+from .widgets.curves import Curves
+from .widgets.leaderboard import Leaderboard
+from .widgets.space_pane import SpacePane, SpaceTable
+from .widgets.status import StudyStatus
+from .widgets.strategy_pane import StrategyPane
+
+FLUSH_SECONDS = 0.25  # how often study events reach the screen
+CURVE_SECONDS = 0.5  # the plots redraw at most this often
+PANES = ("space", "strategy", "board", "curves")
+NARROW = (100, 30)  # below this width or height, one pane at a time
+
+
+class TunerApp(App):
+    CSS_PATH = "tuner.tcss"
+    TITLE = "tui-tuner"
+    BINDINGS = [
+        Binding("r", "run", "run/resume", tooltip="Run the study, or resume it"),
+        Binding("p", "pause", "pause", tooltip="Pause or continue: running trials go on, no new ones start"),
+        Binding("s", "stop", "stop", tooltip="Stop: running trials finish, no new ones start"),
+        Binding("m", "manual", "manual trial", tooltip="Run a config of your own (pre-filled from the selected trial)"),
+        Binding("x", "rerun", "re-run", tooltip="Re-run the selected trial with the same params and seed"),
+        Binding("e", "export", "export", tooltip="Export the best config to a JSON file"),
+        Binding("o", "open", "open", tooltip="Open a study file, a study directory or a best-config file"),
+        Binding("ctrl+s", "save", "save", tooltip="Save the study file (space and strategy)"),
+        Binding("tab", "next_pane", "next pane", show=False, priority=True),
+        Binding("shift+tab", "previous_pane", "previous pane", show=False, priority=True),
+        Binding("question_mark", "help", "help", tooltip="Show every key"),
+        Binding("q", "quit_app", "quit", tooltip="Quit (asks first while trials run)"),
+    ]
+
+    def __init__(self, document: StudyDocument, study: Study | None = None) -> None:
+        start_process_machinery()  # now, while stderr is still a real file (see its docstring)
+        super().__init__()
+        self.document = document
+        self.study = study
+        self._study_key = _key(document) if study else None
+        self._dirty: set[int] = set()
+        self._status_dirty = True
+        self._curves_due = 0.0
+        self._selected: int | None = None
+        self._best_shown: int | None = None
+        self._run_started: float | None = None
+        self._done_at_start = 0
+        self._study_running = False
+
+    # ------------------------------------------------------------------------------------------ layout
+
+    @property
+    def main_screen(self) -> Screen:
+        """The screen with the panes (`query_one` on the app searches whichever screen is on top)."""
+        return self.screen_stack[0]
+
+    @property
+    def board(self) -> Leaderboard:
+        return self.main_screen.query_one(Leaderboard)
+
+    @property
+    def curves(self) -> Curves:
+        return self.main_screen.query_one(Curves)
+
+    @property
+    def space_pane(self) -> SpacePane:
+        return self.main_screen.query_one(SpacePane)
+
+    @property
+    def strategy_pane(self) -> StrategyPane:
+        return self.main_screen.query_one(StrategyPane)
+
+    @property
+    def status_bar(self) -> StudyStatus:
+        return self.main_screen.query_one(StudyStatus)
+
+    def compose(self) -> ComposeResult:
+        yield StudyStatus(id="status")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield SpacePane(id="space", classes="pane")
+                yield StrategyPane(id="strategy", classes="pane")
+            with Vertical(id="right"):
+                yield Leaderboard(id="board", classes="pane")
+                yield Curves(id="curves", classes="pane")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        titles = {"space": "search space", "strategy": "strategy", "board": "leaderboard", "curves": "curves"}
+        for pane, title in titles.items():
+            self.main_screen.query_one(f"#{pane}").border_title = title
+        await self._load_document()
+        if self.study is not None:
+            self._attach(self.study)
+            self.board.show(self.study.log)
+        self.set_interval(FLUSH_SECONDS, self.flush)
+        self.space_pane.query_one(SpaceTable).focus()
+        self._set_current("space")
+        self._apply_size(self.size.width, self.size.height)
+        self.flush()
+
+    async def _load_document(self) -> None:
+        await self.strategy_pane.load(self.document.search)
+        self._show_space()
+        self.sub_title = str(self.document.save_path)
+
+    def _show_space(self, select: str | None = None) -> None:
+        grid = None
+        if self.strategy_pane.strategy == "grid":
+            try:
+                grid = self.document.space().grid_size(self.document.search.get("default_num") or 5)
+            except (InputError, TypeError):
+                grid = None
+        self.space_pane.show(self.document.space(), grid_size=grid, select=select)
+
+    def on_resize(self, event) -> None:
+        self._apply_size(event.size.width, event.size.height)
+
+    def _apply_size(self, width: int, height: int) -> None:
+        self.screen.set_class(width < NARROW[0] or height < NARROW[1], "narrow")
+
+    # ------------------------------------------------------------------------------------------ study events
+
+    def _attach(self, study: Study) -> None:
+        study.subscribe(self._on_study_event)
+        self.curves.metric = study.spec.objective.metric
+
+    def _on_study_event(self, event: dict) -> None:
+        number = event.get("number")
+        if number is not None:
+            self._dirty.add(number)
+        self._status_dirty = True
+
+    def flush(self) -> None:
+        """Show what happened since the last flush: changed rows, the status line, the plots."""
+        if self.study is None:
+            self._show_status()
+            return
+        log = self.study.log
+        if self._dirty:
+            dirty, self._dirty = self._dirty, set()
+            self.board.show(log, dirty)
+            best = log.best()
+            best_number = best.number if best else None
+            if self._selected in dirty or best_number != self._best_shown or self.curves.active_tab in (
+                    "history", "slice"):
+                self._curves_due = self._curves_due or time.monotonic()
+            self._best_shown = best_number
+        if self._status_dirty or self._study_running:
+            self._status_dirty = False
+            self._show_status()
+        if self._curves_due and time.monotonic() >= self._curves_due:
+            self._curves_due = 0.0
+            self.curves.show(log, self._selected)
+
+    def _show_status(self) -> None:
+        study = self.study
+        if study is None:
+            settings = None
+            try:
+                settings = self.document.settings()
+            except InputError:
+                pass
+            self.status_bar.show(self.document.name, "not started", None,
+                                             budget=settings.trials if settings else None, metric="")
+            return
+        self.status_bar.show(
+            study.spec.name, study.state if self._study_running or study.state != "idle" else "stopped", study.log,
+            budget=study.settings.trials, metric=study.spec.objective.metric, started=self._run_started,
+            done_at_start=self._done_at_start, directory=str(study.directory))
+
+    def on_leaderboard_trial_selected(self, message: Leaderboard.TrialSelected) -> None:
+        if message.number != self._selected:
+            self._selected = message.number
+            self._curves_due = time.monotonic() + 0.05
+            self.refresh_bindings()
+
+    # ------------------------------------------------------------------------------------------ running
+
+    async def action_run(self) -> None:
+        if self._study_running:
+            self.notify("the study is already running", severity="warning")
+            return
+        study = self._study_for_run()
+        if study is not None:
+            self._drive(study)
+
+    def _study_for_run(self) -> Study | None:
+        """The current study when the space is unchanged since it began, else a new one."""
+        try:
+            spec = self.document.spec()
+        except InputError as err:
+            self.notify(str(err), title="cannot run", severity="error", timeout=10)
+            return None
+        if self.study is not None and self._study_key == _key(self.document):
+            self.study.settings = spec.settings
+            return self.study
+        try:
+            study = Study.create(spec)
+        except TunerError as err:
+            self.notify(str(err), title="cannot run", severity="error", timeout=10)
+            return None
+        self.study, self._study_key = study, _key(self.document)
+        self._attach(study)
+        self._selected = None
+        self.board.show(study.log)
+        self.notify(f"study directory: {study.directory}")
+        return study
+
+    def _drive(self, study: Study, **run_options) -> None:
+        self._study_running = True
+        self._run_started = time.monotonic()
+        self._done_at_start = sum(1 for r in study.log.records.values() if r.done)
+        self.run_worker(self._run_study(study, **run_options), group="study", exclusive=True, exit_on_error=False)
+        self.refresh_bindings()
+
+    async def _run_study(self, study: Study, **run_options) -> None:
+        try:
+            await study.run(**run_options)
+        except TunerError as err:
+            self.notify(str(err), title="study stopped", severity="error", timeout=10)
+        except Exception as err:  # noqa: BLE001 - the app stays up; the journal has every trial so far
+            self.notify(f"{type(err).__name__}: {err}", title="study stopped", severity="error", timeout=10)
+            self.log.error(err)
+        finally:
+            self._study_running = False
+            self._status_dirty = True
+            self.refresh_bindings()
+            best = study.log.best()
+            if best is not None and study.test_score is not None:
+                self.notify(f"best trial #{best.number}: {study.spec.objective.metric} {best.value:.6g} "
+                            f"(validation), {study.test_score:.6g} on the held-out test split")
+
+    def action_pause(self) -> None:
+        engine = self.study.engine if self.study else None
+        if engine is None or not self._study_running:
+            return
+        if engine.state == "paused":
+            engine.resume()
+            self.notify("resumed")
+        else:
+            engine.pause()
+            self.notify("paused: running trials go on, no new ones start (p to continue)")
+
+    def action_stop(self) -> None:
+        if self.study and self._study_running:
+            self.study.stop()
+            self.notify("stopping: running trials finish")
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Grey out in the footer what cannot run now."""
+        if action in ("pause", "stop"):
+            return self._study_running
+        if action == "rerun":
+            return self._selected_record() is not None
+        if action == "export":
+            return self.study is not None and self.study.log.best() is not None
+        return True
+
+    # ------------------------------------------------------------------------------------------ manual trials
+
+    def _selected_record(self):
+        if self.study is None or self._selected is None:
+            return None
+        return self.study.log.records.get(self._selected)
+
+    def action_manual(self) -> None:
+        try:
+            space = self.document.space()
+        except InputError as err:
+            self.notify(str(err), severity="error")
+            return
+        record = self._selected_record() or (self.study.log.best() if self.study else None)
+        config, source = {}, "a config of your own"
+        if record is not None:
+            config, source = record.params, f"pre-filled from trial #{record.number}"
+        else:
+            config = space.sample(np.random.default_rng(0))
+        self._ask_manual(space, config, f"manual trial ({source})")
+
+    def _ask_manual(self, space, config: dict, title: str) -> None:
+        def run(result: dict | None) -> None:
+            if result is not None:
+                self._run_manual(result, None)
+
+        self.push_screen(ManualTrial(space, config, title=title), run)
+
+    def action_rerun(self) -> None:
+        record = self._selected_record()
+        if record is not None:
+            self._run_manual(record.params, record.seed)
+
+    def _run_manual(self, params: dict, seed: int | None) -> None:
+        if self._study_running and self.study and self.study.engine:
+            try:
+                self.study.run_config(params, seed)
+            except TunerError as err:
+                self.notify(str(err), severity="error")
+                return
+        else:
+            study = self._study_for_run()
+            if study is None:
+                return
+            self._drive(study, search=False, manual=[(params, seed)])
+        self.notify("manual trial queued" + (" (same params and seed)" if seed is not None else ""))
+
+    # ------------------------------------------------------------------------------------------ files
+
+    def action_export(self) -> None:
+        study = self.study
+        if study is None or study.log.best() is None:
+            self.notify("no finished trial yet: nothing to export", severity="warning")
+            return
+
+        def accept(path: str) -> str:
+            return f"best config written to {study.export(path)}"
+
+        self.push_screen(PathPrompt("export the best config", "./best.json", accept,
+                                    hint=f"trial #{study.log.best().number}; JSON your training code reads"),
+                         self._notify_result)
+
+    def action_save(self) -> None:
+        self._sync_strategy()
+        try:
+            path = self.document.save()
+        except (InputError, OSError) as err:
+            self.notify(str(err), title="not saved", severity="error", timeout=10)
+            return
+        self.sub_title = str(path)
+        self.notify(f"saved {path}")
+
+    def action_open(self) -> None:
+        if self._study_running:
+            self.notify("stop the study before opening another", severity="warning")
+            return
+        self.push_screen(PathPrompt("open", "", self._open_path,
+                                    hint="a study file (.yaml/.json), a study directory, or a best-config file"),
+                         self._notify_result)
+
+    def _open_path(self, text: str) -> str:
+        path = Path(text).expanduser()
+        if not text or not path.exists():
+            raise InputError("no such file or directory", file=text or "''")
+        if path.is_dir():
+            if not is_study_dir(path):
+                raise InputError("not a study directory (no journal.jsonl)", file=str(path))
+            study = Study.open(path)
+            self.call_later(self._show_opened, StudyDocument.from_spec(study.spec, Path.cwd() / f"{study.spec.name}.yaml"),
+                            study)
+            return f"opened study {path}: {len(study.log.records)} trials"
+        if path.suffix == ".json" and _is_best_config(path):
+            config = load_config(path, self.document.space())
+            self.call_later(self._ask_manual, self.document.space(), config["params"],
+                            f"manual trial (from {path.name})")
+            return f"loaded {path}"
+        document = StudyDocument.load(path)
+        self.call_later(self._show_opened, document, None)
+        return f"opened {path}"
+
+    async def _show_opened(self, document: StudyDocument, study: Study | None) -> None:
+        self.document, self.study = document, study
+        self._study_key = _key(document) if study else None
+        self._selected = None
+        await self._load_document()
+        board = self.board
+        board.clear()
+        if study is not None:
+            self._attach(study)
+            board.show(study.log)
+        self._run_started = None
+        self._status_dirty = True
+        self._curves_due = time.monotonic()
+        self.flush()
+
+    def _notify_result(self, message: str | None) -> None:
+        if message:
+            self.notify(message)
+
+    # ------------------------------------------------------------------------------------------ editing
+
+    def on_space_table_edit_param(self, message: SpaceTable.EditParam) -> None:
+        params = self.document.params
+        if message.name is None:
+            old, name, definition, title = None, _fresh_name(params, "param"), {"type": "float", "low": 0.0,
+                                                                               "high": 1.0}, "add a parameter"
+        elif message.duplicate:
+            old, name, definition = None, _fresh_name(params, message.name), dict(params[message.name])
+            title = f"copy of {message.name}"
+        else:
+            old, name, definition, title = message.name, message.name, params[message.name], f"edit {message.name}"
+
+        def check(new_name: str, new_definition: dict) -> None:
+            self.document.put_param(old, new_name, new_definition, dry_run=True)
+
+        def done(result) -> None:
+            if result is not None:
+                self.document.put_param(old, *result)
+                self._show_space(select=result[0])
+                self._status_dirty = True
+
+        self.push_screen(ParamForm(name, definition, check, title=title), done)
+
+    def on_space_table_delete_param(self, message: SpaceTable.DeleteParam) -> None:
+        try:
+            self.document.remove_param(message.name)
+        except InputError as err:
+            self.notify(f"cannot delete {message.name}: {err.message}", severity="error")
+            return
+        self._show_space()
+        self.notify(f"deleted {message.name} (ctrl+s saves the study file)")
+
+    def on_strategy_pane_changed(self, message: StrategyPane.Changed) -> None:
+        self._sync_strategy(message.search)
+
+    def _sync_strategy(self, search: dict | None = None) -> None:
+        pane = self.strategy_pane
+        self.document.set_search(search if search is not None else pane.values())
+        try:
+            self.document.spec()
+        except InputError as err:
+            field = err.field or ""
+            pane.show_error(f"{field}: {err.message}" if field.startswith("search") else None)
+        else:
+            pane.show_error(None)
+        self._show_space()
+        self._status_dirty = True
+
+    # ------------------------------------------------------------------------------------------ navigation
+
+    def _pane_of_focus(self) -> str:
+        node = self.focused
+        while node is not None:
+            if node.id in PANES:
+                return node.id
+            node = node.parent
+        return PANES[0]
+
+    def _set_current(self, pane: str) -> None:
+        for name in PANES:
+            self.main_screen.query_one(f"#{name}").set_class(name == pane, "-current")
+        column = "left" if pane in ("space", "strategy") else "right"
+        self.main_screen.query_one("#left").set_class(column == "left", "-current")
+        self.main_screen.query_one("#right").set_class(column == "right", "-current")
+
+    def _focus_pane(self, pane: str) -> None:
+        self._set_current(pane)
+        target = {"space": "#space-table", "strategy": "#strategy-select", "board": "#board",
+                  "curves": "#curves Tabs"}[pane]
+        self.main_screen.query_one(target).focus()
+
+    def action_next_pane(self) -> None:
+        if isinstance(self.screen, Screen) and self.screen is not self.screen_stack[0]:
+            self.screen.focus_next()
+            return
+        self._focus_pane(PANES[(PANES.index(self._pane_of_focus()) + 1) % len(PANES)])
+
+    def action_previous_pane(self) -> None:
+        if self.screen is not self.screen_stack[0]:
+            self.screen.focus_previous()
+            return
+        self._focus_pane(PANES[(PANES.index(self._pane_of_focus()) - 1) % len(PANES)])
+
+    def on_descendant_focus(self, event) -> None:
+        if self.screen is self.screen_stack[0]:
+            self._set_current(self._pane_of_focus())
+
+    # ------------------------------------------------------------------------------------------ help, quit
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen([
+            ("anywhere", self.BINDINGS), ("search space", SpaceTable.BINDINGS),
+            ("leaderboard", Leaderboard.BINDINGS), ("curves", Curves.BINDINGS),
+        ]))
+
+    def get_system_commands(self, screen: Screen):
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if binding.show:
+                group = "study" if binding.action in ("run", "pause", "stop", "manual", "rerun") else "file"
+                yield SystemCommand(f"{group}: {binding.description}", binding.tooltip,
+                                    lambda action=binding.action: self.run_action(action))
+
+    def action_quit_app(self) -> None:
+        if not self._study_running:
+            self.exit()
+            return
+
+        async def answer(yes: bool | None) -> None:
+            if yes:
+                self.study.cancel()
+                await self.workers.wait_for_complete()
+                self.exit()
+
+        self.push_screen(Confirm("Trials are running. Quit and stop them? (they are recorded interrupted; "
+                                 "r on this study directory runs them again)"), answer)
+
+
+def _key(document: StudyDocument) -> str:
+    """What makes a study the same study: its objective and its space."""
+    return json.dumps([document.raw.get("objective"), document.params], sort_keys=True, default=str)
+
+
+def _fresh_name(params: dict, base: str) -> str:
+    n = 2
+    while f"{base}_{n}" in params:
+        n += 1
+    return f"{base}_{n}"
+
+
+def _is_best_config(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "params" in data and "metric" in data

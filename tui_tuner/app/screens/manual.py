@@ -1,0 +1,84 @@
+"""A manual trial: a field per parameter, pre-filled from a trial or the best config; enter runs it."""
+
+from __future__ import annotations
+
+import yaml
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from ...errors import InputError
+from ...space import SearchSpace
+from ..widgets.strategy_pane import parse_value
+
+
+class ManualTrial(ModalScreen):
+    """Returns a config checked against the space, or None on escape. Inactive parameters are left out."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel"), Binding("enter", "run", "run trial", priority=True)]
+
+    def __init__(self, space: SearchSpace, config: dict, *, title: str) -> None:
+        super().__init__()
+        self.space = space
+        self.config = config
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            with VerticalScroll(id="manual-fields"):
+                for param in self.space.params:
+                    value = self.config.get(param.name)
+                    text = "" if value is None else yaml.safe_dump(value, default_flow_style=True).strip()
+                    text = text.removesuffix("...").strip()
+                    yield Horizontal(Label(param.name, classes="field-label"),
+                                     Input(text, id=f"manual-{param.name}", compact=True,
+                                           placeholder=_hint(param)), classes="field")
+            yield Static("", id="form-error", classes="error")
+            yield Static("enter run as a trial of the study · escape cancel", classes="dialog-keys")
+
+    def on_mount(self) -> None:
+        self.validate()
+
+    def config_from_fields(self) -> dict:
+        config: dict = {}
+        for param in self.space.params:
+            text = self.query_one(f"#manual-{param.name}", Input).value
+            if self.space.is_active(param, config) and text.strip():
+                config[param.name] = parse_value(text)
+        return config
+
+    def validate(self) -> dict | None:
+        error = self.query_one("#form-error", Static)
+        try:
+            config = self.space.validate_config(self.config_from_fields())
+        except InputError as err:
+            error.update(f"{err.field}: {err.message}" if err.field else err.message)
+            error.add_class("-visible")
+            return None
+        error.update("")
+        error.remove_class("-visible")
+        return config
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.validate()
+
+    def action_run(self) -> None:
+        config = self.validate()
+        if config is not None:
+            self.dismiss(config)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def _hint(param) -> str:
+    d = param.to_dict()
+    if "choices" in d:
+        return " | ".join(map(str, d["choices"]))
+    hint = f"{d['low']:g} .. {d['high']:g}"
+    if d.get("when"):
+        hint += f" (when {d['when']})"
+    return hint
