@@ -122,3 +122,43 @@ def test_load_config_errors_name_the_file_and_field(tmp_path, content, field, fr
 def test_load_config_missing_file(tmp_path):
     with pytest.raises(InputError, match="file not found"):
         load_config(tmp_path / "nope.json")
+
+
+def test_atomic_writes_keep_ordinary_permissions(tmp_path):
+    fresh = write_atomic(tmp_path / "best.json", "{}")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600: others may read a config
+    os.chmod(fresh, 0o640)
+    write_atomic(fresh, "{}")
+    assert fresh.stat().st_mode & 0o777 == 0o640
+
+
+def test_counts_and_best_follow_reruns_and_direction():
+    log = StudyLog("maximize")
+    events = [
+        {"event": "started", "number": 0, "params": {"x": 1}, "seed": 1},
+        {"event": "started", "number": 1, "params": {"x": 2}, "seed": 2},
+        {"event": "finished", "number": 0, "value": 0.5},
+        {"event": "interrupted", "number": 1},
+    ]
+    for event in events:
+        log.apply(event)
+    assert log.count("finished") == 1 and log.count("interrupted") == 1 and log.best().number == 0
+    log.apply({"event": "started", "number": 1, "params": {"x": 2}, "seed": 2})  # resumed: run again
+    assert log.count("interrupted") == 0 and log.count("running") == 1
+    log.apply({"event": "finished", "number": 1, "value": 0.9})
+    assert log.count("finished") == 2 and log.best().number == 1 and [r.number for r in log.ranked()] == [1, 0]
+
+
+def test_batched_reports_reach_the_file_at_once_and_are_synced_on_close(tmp_path, monkeypatch):
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.append({"event": "started", "number": 0, "params": {}, "seed": 0})
+    assert len(synced) == 1
+    journal.append({"event": "reported", "number": 0, "step": 0, "values": {"loss": 1.0}}, durable=False)
+    assert len(synced) == 1  # not yet fsync'd, but already in the file: a killed process loses nothing
+    assert len(read_journal(tmp_path / "j.jsonl")) == 2
+    journal.close()
+    assert len(synced) == 2

@@ -13,6 +13,7 @@ import math
 import os
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ def write_atomic(path: str | os.PathLike, text: str) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
+            os.chmod(f.fileno(), _mode_for(path))
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -41,6 +43,16 @@ def write_atomic(path: str | os.PathLike, text: str) -> Path:
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _mode_for(path: Path) -> int:
+    """The replaced file's permissions, or what a plain open() would give (mkstemp's 0600 would not do)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -80,21 +92,36 @@ def dumps(obj: Any, **kwargs: Any) -> str:
 # ----------------------------------------------------------------------------------------------------- journal
 
 class Journal:
-    """Append-only JSON-lines log; each append is durable before it returns."""
+    """Append-only JSON-lines log. Every append reaches the OS before it returns (a killed process loses
+    nothing); `durable` appends are also fsync'd (a power cut loses nothing either). Intermediate reports
+    come many a second, so they are fsync'd in batches, at most `SYNC_SECONDS` behind."""
+
+    SYNC_SECONDS = 0.5
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _drop_torn_tail(self.path)
         self._file = open(self.path, "a", encoding="utf-8")
+        self._synced = time.monotonic()
+        self._unsynced = False
 
-    def append(self, record: dict) -> None:
+    def append(self, record: dict, *, durable: bool = True) -> None:
         self._file.write(dumps(record) + "\n")
         self._file.flush()
+        if durable or time.monotonic() - self._synced >= self.SYNC_SECONDS:
+            self._sync()
+        else:
+            self._unsynced = True
+
+    def _sync(self) -> None:
         os.fsync(self._file.fileno())
+        self._synced, self._unsynced = time.monotonic(), False
 
     def close(self) -> None:
         if not self._file.closed:
+            if self._unsynced:
+                self._sync()
             self._file.close()
 
     def __enter__(self) -> "Journal":
@@ -173,6 +200,18 @@ class StudyLog:
         self.records: dict[int, TrialRecord] = {}
         self.header: dict = {}
         self.test: dict | None = None
+        self._counts: Counter[str] = Counter()  # kept as events arrive: the app asks every few 100 ms
+        self._best: TrialRecord | None = None
+
+    def _move(self, rec: TrialRecord, state: str) -> None:
+        self._counts[rec.state] -= 1
+        self._counts[state] += 1
+        rec.state = state
+        if state == "finished" and (self._best is None or self._rank(rec) < self._rank(self._best)):
+            self._best = rec
+
+    def _rank(self, rec: TrialRecord) -> tuple[float, int]:
+        return (-rec.value if self.direction == "maximize" else rec.value), rec.number
 
     def apply(self, event: dict) -> TrialRecord | None:
         """Update from one event in its JSON form; returns the trial record it touched, if any."""
@@ -186,9 +225,13 @@ class StudyLog:
             return None
         number = event.get("number")
         if kind == "started":
+            old = self.records.get(number)
+            if old is not None:  # an interrupted trial run again under its number
+                self._counts[old.state] -= 1
             rec = TrialRecord(number=number, params=event["params"], seed=event["seed"],
                               manual=event.get("manual", False), started=event.get("time"))
             self.records[number] = rec
+            self._counts[rec.state] += 1
             return rec
         rec = self.records.get(number)
         if rec is None:
@@ -196,15 +239,19 @@ class StudyLog:
         if kind == "reported":
             rec.reports.append((event["step"], event["values"]))
         elif kind == "finished":
-            rec.state, rec.value = "finished", event["value"]
+            rec.value = event["value"]
             rec.metrics, rec.duration = event.get("metrics") or {}, event.get("duration")
+            self._move(rec, "finished")
         elif kind == "failed":
-            rec.state, rec.reason, rec.duration = "failed", event.get("reason"), event.get("duration")
+            rec.reason, rec.duration = event.get("reason"), event.get("duration")
+            self._move(rec, "failed")
         elif kind == "pruned":
-            rec.state, rec.duration = "pruned", event.get("duration")
+            rec.duration = event.get("duration")
             rec.reason = f"pruned at step {event.get('step')}"
+            self._move(rec, "pruned")
         elif kind == "interrupted":
-            rec.state, rec.reason = "interrupted", "the study process stopped while it ran"
+            rec.reason = "the study process stopped while it ran"
+            self._move(rec, "interrupted")
         return rec
 
     @classmethod
@@ -219,15 +266,13 @@ class StudyLog:
 
     def ranked(self) -> list[TrialRecord]:
         """Finished trials, best first (ties: earlier trial first)."""
-        sign = -1.0 if self.direction == "maximize" else 1.0
-        return sorted(self.finished(), key=lambda r: (sign * r.value, r.number))
+        return sorted(self.finished(), key=self._rank)
 
     def best(self) -> TrialRecord | None:
-        ranked = self.ranked()
-        return ranked[0] if ranked else None
+        return self._best
 
     def count(self, state: str) -> int:
-        return sum(1 for r in self.records.values() if r.state == state)
+        return self._counts[state]
 
 
 def is_study_dir(path: str | os.PathLike) -> bool:

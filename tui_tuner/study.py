@@ -111,7 +111,7 @@ class Study:
         self._subscribers.append(callback)
 
     def _record(self, event: dict) -> None:
-        self._journal.append(event)
+        self._journal.append(event, durable=event["event"] != "reported")
         self.log.apply(event)
         for callback in self._subscribers:
             callback(event)

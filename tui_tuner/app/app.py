@@ -236,7 +236,7 @@ class TunerApp(App):
     def _drive(self, study: Study, **run_options) -> None:
         self._study_running = True
         self._run_started = time.monotonic()
-        self._done_at_start = sum(1 for r in study.log.records.values() if r.done)
+        self._done_at_start = sum(study.log.count(s) for s in ("finished", "failed", "pruned"))
         self.run_worker(self._run_study(study, **run_options), group="study", exclusive=True, exit_on_error=False)
         self.refresh_bindings()
 

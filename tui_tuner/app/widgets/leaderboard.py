@@ -1,6 +1,12 @@
-"""The live table of trials, best first: finished ones by value, then running, pruned, failed, interrupted."""
+"""The live table of trials, best first: finished ones by value, then running, then the newest pruned,
+failed and interrupted ones.
+
+Kept incremental and bounded (the best `TOP_FINISHED` finished trials): DataTable re-sorts and re-measures
+every row it holds, which at 10,000 rows would stall the UI for a tenth of a second each update."""
 
 from __future__ import annotations
+
+import bisect
 
 from textual.binding import Binding
 from textual.message import Message
@@ -10,7 +16,8 @@ from ...progress import format_params, format_value
 from ...storage import StudyLog, TrialRecord
 
 COLUMNS = ("#", "status", "value", "params", "time")
-_ORDER = {"finished": 0, "running": 1, "pruned": 2, "failed": 3, "interrupted": 4}
+TOP_FINISHED = 500  # rows of finished trials; the rest are in the history plot and the journal
+MAX_OTHERS = 200  # newest pruned, failed and interrupted trials kept in view
 
 
 def status_text(record: TrialRecord) -> str:
@@ -23,13 +30,6 @@ def status_text(record: TrialRecord) -> str:
     if record.state == "pruned":
         return f"pruned @{record.reports[-1][0]}" if record.reports else "pruned"
     return record.state
-
-
-def rank_of(log: StudyLog) -> dict[int, tuple]:
-    """Sort key of each trial number: the leaderboard's order."""
-    sign = -1.0 if log.direction == "maximize" else 1.0
-    return {n: (_ORDER.get(r.state, 5), sign * r.value if r.state == "finished" and r.value is not None else 0.0, n)
-            for n, r in log.records.items()}
 
 
 class Leaderboard(DataTable):
@@ -49,6 +49,10 @@ class Leaderboard(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._shown: set[int] = set()
         self._announced: int | None = None
+        self._ranked: list[tuple[float, int]] = []  # (signed value, number) of finished trials, best first
+        self._finished: set[int] = set()
+        self._running: set[int] = set()
+        self._others: dict[int, None] = {}  # pruned, failed, interrupted: newest last
 
     def on_mount(self) -> None:
         for name in COLUMNS:
@@ -61,18 +65,39 @@ class Leaderboard(DataTable):
         return int(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
 
     def show(self, log: StudyLog, numbers: set[int] | None = None) -> None:
-        """Add or update the rows of `numbers` (all when None) and re-rank. The cursor stays on its trial,
-        or on the best one when it was at the top."""
+        """Take in the trials `numbers` (all when None) and redraw what changed. The cursor stays on its
+        trial, or on the best one when it was at the top."""
         selected = self.selected_number if self.cursor_row > 0 else None
         if numbers is None:
             self.clear()
             self._shown.clear()
-            selected = None
-            numbers = set(log.records)
+            self._ranked, self._finished, self._running, self._others = [], set(), set(), {}
+            selected, numbers = None, set(log.records)
+        sign = -1.0 if log.direction == "maximize" else 1.0
         for number in sorted(numbers):
             record = log.records.get(number)
             if record is None:
                 continue
+            self._running.discard(number)
+            self._others.pop(number, None)
+            if record.state == "finished" and record.value is not None:
+                if number not in self._finished:
+                    self._finished.add(number)
+                    bisect.insort(self._ranked, (sign * record.value, number))
+            elif record.state == "running":
+                self._running.add(number)
+            else:
+                self._others[number] = None
+        while len(self._others) > MAX_OTHERS:
+            self._others.pop(next(iter(self._others)))
+        order = [n for _, n in self._ranked[:TOP_FINISHED]] + sorted(self._running) + list(self._others)
+        wanted = set(order)
+        for number in self._shown - wanted:
+            self.remove_row(str(number))
+        for number in order:
+            if number in self._shown and number not in numbers:
+                continue
+            record = log.records[number]
             cells = (number, status_text(record), format_value(record.value), format_params(record.params, 6),
                      f"{record.duration:.1f}s" if record.duration is not None else "")
             if number in self._shown:
@@ -80,10 +105,12 @@ class Leaderboard(DataTable):
                     self.update_cell(str(number), column, value)
             else:
                 self.add_row(*cells, key=str(number))
-                self._shown.add(number)
-        rank = rank_of(log)
-        self.sort("#", key=lambda n: rank.get(n, (9, 0.0, n)))
-        if selected is not None and str(selected) in self.rows:
+        self._shown = wanted
+        position = {n: i for i, n in enumerate(order)}
+        self.sort("#", key=position.__getitem__)
+        hidden = len(self._ranked) - TOP_FINISHED
+        self.border_subtitle = f"best {TOP_FINISHED:,} of {len(self._ranked):,} finished" if hidden > 0 else ""
+        if selected is not None and selected in wanted:
             self.move_cursor(row=self.get_row_index(str(selected)), scroll=False)
         elif self.row_count:
             self.move_cursor(row=0, scroll=False)

@@ -20,7 +20,7 @@ class StudyStatus(Static):
              started: float | None = None, done_at_start: int = 0, directory: str | None = None) -> None:
         parts = [f"[b]{name}[/b]", f"[reverse] {state} [/reverse]"]
         if log is not None:
-            done = sum(1 for r in log.records.values() if r.state in ("finished", "failed", "pruned"))
+            done = sum(log.count(state) for state in ("finished", "failed", "pruned"))
             running = log.count("running")
             parts.append(f"{done}/{budget}" if budget else f"{done} done")
             if running:

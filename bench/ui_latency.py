@@ -1,0 +1,120 @@
+"""Does the app stay responsive? Event-loop lag of the running app, headless, with a study in progress.
+
+    python bench/ui_latency.py [--seconds 6]
+
+For 1,000 and 10,000 trials already in the leaderboard (a study directory whose journal is filled with
+synthetic finished trials, then resumed), 2 workers run a CPU-bound objective (0.2 s a trial) that reports
+every 20 ms while a probe measures how late the event loop wakes up. The same probe on the idle app is the
+peer. Prints time to first frame and lag p50/p99. Targets (issue 3): first frame < 1 s; p99 < 50 ms at 10,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tui_tuner.app.app import TunerApp
+from tui_tuner.app.document import StudyDocument
+from tui_tuner.spec import load_spec
+from tui_tuner.storage import JOURNAL_NAME, Journal
+from tui_tuner.study import Study
+
+TRAIN = '''
+import time
+
+def objective(params, trial):
+    end = time.process_time() + 0.2
+    step = 0
+    while time.process_time() < end:
+        spin = time.process_time() + 0.02
+        while time.process_time() < spin:
+            pass
+        trial.report(step, loss=params["x"] / (step + 1), lr=0.1)
+        step += 1
+    return params["x"]
+'''
+
+STUDY = '''
+name: ui-latency
+objective: {python: "train.py:objective", metric: loss, direction: minimize}
+search: {strategy: random, trials: TRIALS, workers: 2, seed: 0}
+params:
+  x: {type: float, low: 0.0, high: 1.0}
+  y: {type: int, low: 1, high: 100, log: true}
+'''
+
+
+def make_study(root: Path, existing: int) -> Path:
+    """A study directory holding `existing` finished trials (synthetic, for load), with budget left."""
+    (root / "train.py").write_text(TRAIN)
+    path = root / "study.yaml"
+    path.write_text(STUDY.replace("TRIALS", str(existing + 10_000)))
+    study = Study.create(load_spec(path), root / "run")
+    rng = np.random.default_rng(0)
+    with Journal(study.directory / JOURNAL_NAME) as journal:
+        for n in range(existing):
+            params = {"x": float(rng.random()), "y": int(rng.integers(1, 100))}
+            journal.append({"event": "started", "number": n, "params": params, "seed": n, "manual": False,
+                            "time": 0.0})
+            journal.append({"event": "reported", "number": n, "step": 0, "values": {"loss": params["x"]},
+                            "time": 0.0})
+            journal.append({"event": "finished", "number": n, "value": params["x"], "metrics": {},
+                            "duration": 0.1, "time": 0.0})
+    return study.directory
+
+
+async def lag_probe(seconds: float, interval: float = 0.01) -> list[float]:
+    """How late each 10 ms sleep wakes up, in ms."""
+    lags = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        before = time.perf_counter()
+        await asyncio.sleep(interval)
+        lags.append((time.perf_counter() - before - interval) * 1e3)
+    return lags
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+async def measure(existing: int, seconds: float) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = make_study(Path(tmp), existing)
+        began = time.perf_counter()
+        study = Study.open(directory)
+        app = TunerApp(StudyDocument.from_spec(study.spec, Path(tmp) / "saved.yaml"), study)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            first_frame = time.perf_counter() - began
+            idle = await lag_probe(seconds / 2)
+            await pilot.press("r")
+            busy = await lag_probe(seconds)
+            done = app.study.log.count("finished") - existing
+            app.study.cancel()
+            await app.workers.wait_for_complete()
+    return {"first_frame": first_frame, "idle": idle, "busy": busy, "new_trials": done}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=6.0, help="how long to probe while trials run")
+    args = parser.parse_args()
+    print(f"{'trials':>7} {'first frame':>12} {'idle p50/p99 ms':>16} {'running p50/p99 ms':>19} "
+          f"{'p99 running/idle':>17} {'new trials':>11}")
+    for existing in (1_000, 10_000):
+        r = asyncio.run(measure(existing, args.seconds))
+        idle99, busy99 = pct(r["idle"], 99), pct(r["busy"], 99)
+        print(f"{existing:>7,} {r['first_frame']:>11.2f}s {pct(r['idle'], 50):>7.1f} / {idle99:<7.1f} "
+              f"{pct(r['busy'], 50):>8.1f} / {busy99:<8.1f} {busy99 / max(idle99, 0.1):>17.1f} "
+              f"{r['new_trials']:>11}")
+
+
+if __name__ == "__main__":
+    main()
