@@ -118,7 +118,7 @@ class TunerApp(App):
         await self._load_document()
         if self.study is not None:
             self._attach(self.study)
-            self.board.show(self.study.log)
+            self.board.show(self.study.log, live=False)
         self.set_interval(FLUSH_SECONDS, self.flush)
         self.space_pane.query_one(SpaceTable).focus()
         self._set_current("space")
@@ -392,7 +392,7 @@ class TunerApp(App):
         board.clear()
         if study is not None:
             self._attach(study)
-            board.show(study.log)
+            board.show(study.log, live=False)
         self._run_started = None
         self._status_dirty = True
         self._curves_due = time.monotonic()

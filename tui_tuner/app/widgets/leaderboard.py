@@ -20,8 +20,11 @@ TOP_FINISHED = 500  # rows of finished trials; the rest are in the history plot 
 MAX_OTHERS = 200  # newest pruned, failed and interrupted trials kept in view
 
 
-def status_text(record: TrialRecord) -> str:
+def status_text(record: TrialRecord, live: bool = True) -> str:
+    """`live`: a study process is running now; if not, a trial the journal calls running was cut off."""
     if record.state == "running":
+        if not live:
+            return "unfinished (r runs it again)"
         return f"running ep {record.reports[-1][0]}" if record.reports else "running"
     if record.state == "finished":
         return "manual" if record.manual else "done"
@@ -64,7 +67,7 @@ class Leaderboard(DataTable):
             return None
         return int(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
 
-    def show(self, log: StudyLog, numbers: set[int] | None = None) -> None:
+    def show(self, log: StudyLog, numbers: set[int] | None = None, *, live: bool = True) -> None:
         """Take in the trials `numbers` (all when None) and redraw what changed. The cursor stays on its
         trial, or on the best one when it was at the top."""
         selected = self.selected_number if self.cursor_row > 0 else None
@@ -98,7 +101,7 @@ class Leaderboard(DataTable):
             if number in self._shown and number not in numbers:
                 continue
             record = log.records[number]
-            cells = (number, status_text(record), format_value(record.value), format_params(record.params, 6),
+            cells = (number, status_text(record, live), format_value(record.value), format_params(record.params, 6),
                      f"{record.duration:.1f}s" if record.duration is not None else "")
             if number in self._shown:
                 for column, value in zip(COLUMNS[1:], cells[1:]):

@@ -24,7 +24,8 @@ class StudyStatus(Static):
             running = log.count("running")
             parts.append(f"{done}/{budget}" if budget else f"{done} done")
             if running:
-                parts.append(f"{running} running")
+                live = state in ("running", "paused", "stopping")
+                parts.append(f"{running} running" if live else f"{running} unfinished")
             failed = log.count("failed")
             if failed:
                 parts.append(f"[red]{failed} failed[/red]")
