@@ -11,6 +11,7 @@ from textual.widgets import Input, Label, Static
 
 from ...errors import InputError
 from ...space import SearchSpace
+from ..widgets.error_line import ErrorLine
 from ..widgets.strategy_pane import parse_value
 
 
@@ -36,7 +37,7 @@ class ManualTrial(ModalScreen):
                     yield Horizontal(Label(param.name, classes="field-label"),
                                      Input(text, id=f"manual-{param.name}", compact=True,
                                            placeholder=_hint(param)), classes="field")
-            yield Static("", id="form-error", classes="error")
+            yield ErrorLine(id="form-error")
             yield Static("enter run as a trial of the study · escape cancel", classes="dialog-keys")
 
     def on_mount(self) -> None:
@@ -51,15 +52,13 @@ class ManualTrial(ModalScreen):
         return config
 
     def validate(self) -> dict | None:
-        error = self.query_one("#form-error", Static)
+        error = self.query_one(ErrorLine)
         try:
             config = self.space.validate_config(self.config_from_fields())
         except InputError as err:
-            error.update(f"{err.field}: {err.message}" if err.field else err.message)
-            error.add_class("-visible")
+            error.show(f"{err.field}: {err.message}" if err.field else err.message)
             return None
-        error.update("")
-        error.remove_class("-visible")
+        error.show(None)
         return config
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from ...errors import InputError
+from ..widgets.error_line import ErrorLine
 from ..widgets.strategy_pane import parse_value
 
 NUMERIC_FIELDS = ("low", "high", "step")
@@ -83,7 +84,7 @@ class ParamForm(ModalScreen):
                                              placeholder="sgd, adam, 32 (comma separated)"), categorical=True)
             yield self._row("when", Input(fields["when"], id="when", compact=True,
                                           placeholder="optional, e.g. optimizer: sgd"))
-            yield Static("", id="form-error", classes="error")
+            yield ErrorLine(id="form-error")
             yield Static("enter save · escape cancel", classes="dialog-keys")
 
     def _row(self, label: str, widget, *, numeric: bool = False, categorical: bool = False) -> Horizontal:
@@ -110,16 +111,14 @@ class ParamForm(ModalScreen):
     def validate(self) -> bool:
         """Check the form against the whole space; show the problem inline."""
         name, definition = self.result()
-        error = self.query_one("#form-error", Static)
+        error = self.query_one(ErrorLine)
         try:
             self.check(name, definition)
         except InputError as err:
             field = (err.field or "").removeprefix("params.")
-            error.update(f"{field}: {err.message}" if field else err.message)
-            error.add_class("-visible")
+            error.show(f"{field}: {err.message}" if field else err.message)
             return False
-        error.update("")
-        error.remove_class("-visible")
+        error.show(None)
         return True
 
     def on_select_changed(self, event: Select.Changed) -> None:

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from ...errors import TunerError
+from ..widgets.error_line import ErrorLine
 
 
 class PathPrompt(ModalScreen):
@@ -32,7 +33,7 @@ class PathPrompt(ModalScreen):
             if self.hint:
                 yield Static(self.hint, classes="dialog-hint")
             yield Input(self.default, id="path", compact=True)
-            yield Static("", id="form-error", classes="error")
+            yield ErrorLine(id="form-error")
             yield Static("enter accept · escape cancel", classes="dialog-keys")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -40,9 +41,7 @@ class PathPrompt(ModalScreen):
         try:
             message = self.accept(event.value.strip() or self.default)
         except TunerError as err:
-            error = self.query_one("#form-error", Static)
-            error.update(str(err))
-            error.add_class("-visible")
+            self.query_one(ErrorLine).show(str(err))
             return
         self.dismiss(message)
 

@@ -105,7 +105,7 @@ class Leaderboard(DataTable):
                      f"{record.duration:.1f}s" if record.duration is not None else "")
             if number in self._shown:
                 for column, value in zip(COLUMNS[1:], cells[1:]):
-                    self.update_cell(str(number), column, value)
+                    self.update_cell(str(number), column, value, update_width=True)
             else:
                 self.add_row(*cells, key=str(number))
         self._shown = wanted

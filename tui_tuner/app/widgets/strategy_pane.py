@@ -9,9 +9,10 @@ import yaml
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Label, Select
 
 from ...searchers import SEARCHERS
+from .error_line import ErrorLine
 
 FIELDS = (  # key in the file's search section, label, placeholder
     ("trials", "trials", "20"),
@@ -56,7 +57,7 @@ class StrategyPane(VerticalScroll):
                 yield Label(label, classes="field-label")
                 yield Input(placeholder=placeholder, id=f"field-{key}", compact=True)
         yield Vertical(id="strategy-options")
-        yield Static("", id="strategy-error", classes="error")
+        yield ErrorLine(id="strategy-error")
 
     @property
     def strategy(self) -> str:
@@ -97,9 +98,7 @@ class StrategyPane(VerticalScroll):
         return search
 
     def show_error(self, message: str | None) -> None:
-        error = self.query_one("#strategy-error", Static)
-        error.update(message or "")
-        error.set_class(bool(message), "-visible")
+        self.query_one(ErrorLine).show(message)
 
     async def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
