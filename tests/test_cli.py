@@ -57,6 +57,8 @@ def run_cli(*args, timeout=120):
     (["run", "x.yaml", "--strategy", "annealing"], "invalid choice: 'annealing'"),
     (["run", "missing.yaml"], "missing.yaml"),
     (["missing.yaml"], "missing.yaml: no such file or directory"),
+    (["."], ".: not a study file or a study directory"),
+    (["a.yaml", "b.yaml"], "unrecognized arguments: b.yaml"),
 ])
 def test_user_mistakes_are_one_line_and_exit_2(capsys, args, fragment):
     assert main(args) == 2
@@ -171,3 +173,11 @@ def test_an_existing_study_directory_is_never_overwritten(tmp_path, capsys):
     assert main(["run", str(path), "--study", str(tmp_path / "s")]) == 2
     assert "already holds a study" in capsys.readouterr().err
     assert (tmp_path / "s" / "journal.jsonl").read_text() == '{"event": "study"}\n'
+
+
+def test_the_app_refuses_a_broken_study_file_like_the_cli(tmp_path, capsys):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [x\n")
+    assert main([str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"tui-tuner: {broken}:") and "not valid YAML" in err and err.count("\n") == 1
