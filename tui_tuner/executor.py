@@ -10,6 +10,7 @@ three without threads. The engine sees only `await executor.run(...) -> Outcome`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -67,10 +68,10 @@ class _PipeChannel:
 def _die_with_parent() -> None:
     """Ask Linux to kill this worker if its parent dies, so a killed study leaves no orphans computing."""
     if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
+        # CDLL(None): the C library this process already uses (glibc or musl). Where prctl is missing the
+        # worker still ends at its next trial: the pipe to its dead parent reads EOF.
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _plain(result: Any) -> Any:
@@ -214,10 +215,10 @@ class ProcessExecutor:
             kind = message[0]
             if kind == "report":
                 answer = on_report(message[1], message[2]) if on_report else False
-                try:
+                # A worker that died after reporting cannot take the answer; its pipe then reads EOF,
+                # and the branch above fails the trial with the worker's exit reason.
+                with contextlib.suppress(OSError):
                     worker.conn.send(bool(answer))
-                except OSError:
-                    pass
             elif kind == "done":
                 finish(Outcome("finished", result=message[1]))
             elif kind == "pruned":

@@ -8,6 +8,7 @@ Every other file we write (best.json, exported configs, saved study files) is re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -59,12 +60,11 @@ def _fsync_dir(directory: Path) -> None:
     """Make a rename durable: the directory entry lives in the directory's own blocks."""
     try:
         fd = os.open(directory, os.O_RDONLY)
-    except OSError:
+    except OSError:  # a directory we may not open (some network mounts): the rename has happened regardless
         return
     try:
-        os.fsync(fd)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):  # some filesystems refuse to fsync a directory (EINVAL)
+            os.fsync(fd)
     finally:
         os.close(fd)
 

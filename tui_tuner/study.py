@@ -65,7 +65,7 @@ class Study:
             raise InputError("already holds a study; resume it with --resume or choose another --study",
                              file=str(directory))
         settings = spec.settings.override(**overrides)
-        _check_strategy(spec, settings)
+        _searcher(spec, settings)  # a bad --strategy or option is a usage error before anything is written
         directory.mkdir(parents=True, exist_ok=True)
         snapshot = spec.path.read_text(encoding="utf-8") if spec.path else dumps(spec.raw, indent=2)
         write_atomic(directory / SNAPSHOT_NAME, snapshot)
@@ -91,7 +91,7 @@ class Study:
             raise InputError("journal has no study header", file=str(directory / JOURNAL_NAME))
         spec = load_spec(directory / SNAPSHOT_NAME, base_dir=Path(header["base_dir"]))
         settings = Settings(**header["settings"]).override(**overrides)
-        _check_strategy(spec, settings)
+        _searcher(spec, settings)
         log = StudyLog.replay(records, spec.objective.direction)
         study = cls(spec, directory, settings, log)
         best = log.best()
@@ -144,8 +144,7 @@ class Study:
         remaining = None if s.trials is None else max(0, s.trials - sum(not t.manual for t in history))
         if not search:
             remaining = 0
-        searcher = make_searcher(s.strategy, self.spec.space, seed=s.seed,
-                                 direction=self.spec.objective.direction, **s.strategy_options)
+        searcher = _searcher(self.spec, s)
         executor = ProcessExecutor(s.workers, log_path=default_log_path(self.directory))
         self.engine = Engine(self.spec.objective, searcher, executor, trials=remaining, time_budget=s.time_budget,
                              trial_timeout=s.trial_timeout, seed=s.seed, history=history,
@@ -172,20 +171,18 @@ class Study:
             return
         outcome = await executor.run(TestScore(self.spec.objective), best.params, number=best.number,
                                      seed=best.seed, timeout=self.settings.trial_timeout, on_report=None)
-        if outcome.state != "finished" or outcome.result is None:
-            if outcome.state == "failed":
-                self._record({"event": "test", "number": best.number, "value": None, "error": outcome.reason,
-                              "metric": self.spec.objective.metric, "time": time.time()})
-            return
-        try:
-            value, _ = value_of(outcome.result, self.spec.objective.metric)
-        except ValueError as err:
-            self._record({"event": "test", "number": best.number, "value": None, "error": str(err),
-                          "metric": self.spec.objective.metric, "time": time.time()})
-            return
-        self._record({"event": "test", "number": best.number, "value": value,
+        if outcome.state == "finished" and outcome.result is None:
+            return  # the objective has no test split (test_fraction: 0, or no test function)
+        value, error = None, outcome.reason
+        if outcome.state == "finished":
+            try:
+                value, _ = value_of(outcome.result, self.spec.objective.metric)
+            except ValueError as err:
+                error = str(err)
+        self._record({"event": "test", "number": best.number, "value": value, "error": error,
                       "metric": self.spec.objective.metric, "time": time.time()})
-        self._update_best()
+        if value is not None:
+            self._update_best()
 
     def pause(self) -> None:
         self.engine and self.engine.pause()
@@ -250,8 +247,7 @@ def _default_directory(name: str) -> Path:
     return path
 
 
-def _check_strategy(spec: StudySpec, settings: Settings) -> None:
-    """Flags are checked like the file: a bad --strategy is a usage error before anything runs."""
-    make_searcher(settings.strategy, spec.space, seed=settings.seed, direction=spec.objective.direction,
-                  **settings.strategy_options)
+def _searcher(spec: StudySpec, settings: Settings):
+    return make_searcher(settings.strategy, spec.space, seed=settings.seed, direction=spec.objective.direction,
+                         **settings.strategy_options)
 

@@ -30,6 +30,7 @@ from .screens.param_form import ParamForm
 from .screens.prompt import Confirm, PathPrompt
 from .widgets.curves import Curves
 from .widgets.leaderboard import Leaderboard
+from .widgets.row_table import RowTable
 from .widgets.space_pane import SpacePane, SpaceTable
 from .widgets.status import StudyStatus
 from .widgets.strategy_pane import StrategyPane
@@ -182,18 +183,19 @@ class TunerApp(App):
     def _show_status(self) -> None:
         study = self.study
         if study is None:
-            settings = None
-            try:
-                settings = self.document.settings()
-            except InputError:
-                pass
-            self.status_bar.show(self.document.name, "not started", None,
-                                             budget=settings.trials if settings else None, metric="")
+            self.status_bar.show(self.document.name, "not started", None, budget=self._file_budget(), metric="")
             return
         self.status_bar.show(
             study.spec.name, study.state if self._study_running or study.state != "idle" else "stopped", study.log,
             budget=study.settings.trials, metric=study.spec.objective.metric, started=self._run_started,
             done_at_start=self._done_at_start, directory=str(study.directory))
+
+    def _file_budget(self) -> int | None:
+        """The trial budget of the file being edited; None while it has a mistake (the pane shows which)."""
+        try:
+            return self.document.spec().settings.trials
+        except InputError:
+            return None
 
     def on_leaderboard_trial_selected(self, message: Leaderboard.TrialSelected) -> None:
         if message.number != self._selected:
@@ -475,27 +477,27 @@ class TunerApp(App):
         self.main_screen.query_one(target).focus()
 
     def action_next_pane(self) -> None:
-        if isinstance(self.screen, Screen) and self.screen is not self.screen_stack[0]:
+        if self.screen is not self.main_screen:  # in a dialog: tab moves between its fields
             self.screen.focus_next()
             return
         self._focus_pane(PANES[(PANES.index(self._pane_of_focus()) + 1) % len(PANES)])
 
     def action_previous_pane(self) -> None:
-        if self.screen is not self.screen_stack[0]:
+        if self.screen is not self.main_screen:
             self.screen.focus_previous()
             return
         self._focus_pane(PANES[(PANES.index(self._pane_of_focus()) - 1) % len(PANES)])
 
     def on_descendant_focus(self, event) -> None:
-        if self.screen is self.screen_stack[0]:
+        if self.screen is self.main_screen:
             self._set_current(self._pane_of_focus())
 
     # ------------------------------------------------------------------------------------------ help, quit
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen([
-            ("anywhere", self.BINDINGS), ("search space", SpaceTable.BINDINGS),
-            ("leaderboard", Leaderboard.BINDINGS), ("curves", Curves.BINDINGS),
+            ("anywhere", self.BINDINGS), ("search space", [*SpaceTable.BINDINGS, *RowTable.BINDINGS]),
+            ("leaderboard", RowTable.BINDINGS), ("curves", Curves.BINDINGS),
         ]))
 
     def get_system_commands(self, screen: Screen):

@@ -13,7 +13,7 @@ import yaml
 
 from ..errors import InputError
 from ..space import SearchSpace
-from ..spec import Settings, StudySpec, load_spec, spec_from_dict
+from ..spec import StudySpec, load_spec, spec_from_dict
 from ..storage import write_atomic
 
 DEMO_STUDY = Path(__file__).resolve().parent.parent / "demo" / "demo.yaml"
@@ -107,9 +107,6 @@ class StudyDocument:
         if search != self.search:
             self.raw["search"] = search
             self.dirty = True
-
-    def settings(self) -> Settings:
-        return self.spec().settings
 
     # ------------------------------------------------------------------------------------------ saving
 

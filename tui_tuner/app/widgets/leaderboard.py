@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import bisect
 
-from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
 from ...progress import format_params, format_value
 from ...storage import StudyLog, TrialRecord
+from .row_table import RowTable
 
 COLUMNS = ("#", "status", "value", "params", "time")
 TOP_FINISHED = 500  # rows of finished trials; the rest are in the history plot and the journal
@@ -35,13 +35,10 @@ def status_text(record: TrialRecord, live: bool = True) -> str:
     return record.state
 
 
-class Leaderboard(DataTable):
+class Leaderboard(RowTable):
     """Trials of the study, updated in batches; highlighting a row selects its trial."""
 
-    BINDINGS = [
-        Binding("j", "cursor_down", "down", show=False),
-        Binding("k", "cursor_up", "up", show=False),
-    ]
+    COLUMNS = COLUMNS
 
     class TrialSelected(Message):
         def __init__(self, number: int | None) -> None:
@@ -49,7 +46,7 @@ class Leaderboard(DataTable):
             self.number = number
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        super().__init__(zebra_stripes=True, **kwargs)
         self._shown: set[int] = set()
         self._announced: int | None = None
         self._ranked: list[tuple[float, int]] = []  # (signed value, number) of finished trials, best first
@@ -57,15 +54,10 @@ class Leaderboard(DataTable):
         self._running: set[int] = set()
         self._others: dict[int, None] = {}  # pruned, failed, interrupted: newest last
 
-    def on_mount(self) -> None:
-        for name in COLUMNS:
-            self.add_column(name, key=name)
-
     @property
     def selected_number(self) -> int | None:
-        if not self.row_count:
-            return None
-        return int(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+        key = self.selected_key
+        return None if key is None else int(key)
 
     def show(self, log: StudyLog, numbers: set[int] | None = None, *, live: bool = True) -> None:
         """Take in the trials `numbers` (all when None) and redraw what changed. The cursor stays on its

@@ -6,9 +6,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from ...space import CategoricalParam, SearchSpace
+from .row_table import RowTable
 
 COLUMNS = ("name", "type", "range / choices", "log", "when")
 
@@ -25,14 +26,13 @@ def describe(param) -> tuple[str, str, str, str, str]:
     return param.name, d["type"], extent, "log" if d.get("log") else "", when
 
 
-class SpaceTable(DataTable):
+class SpaceTable(RowTable):
+    COLUMNS = COLUMNS
     BINDINGS = [
         Binding("a", "add", "add param", show=False),
         Binding("enter", "edit", "edit", show=False),
         Binding("d", "duplicate", "duplicate", show=False),
         Binding("delete,backspace", "delete", "delete", show=False),
-        Binding("j", "cursor_down", "down", show=False),
-        Binding("k", "cursor_up", "up", show=False),
     ]
 
     class EditParam(Message):
@@ -48,18 +48,9 @@ class SpaceTable(DataTable):
             super().__init__()
             self.name = name
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", **kwargs)
-
-    def on_mount(self) -> None:
-        for column in COLUMNS:
-            self.add_column(column, key=column)
-
     @property
     def selected_name(self) -> str | None:
-        if not self.row_count:
-            return None
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return self.selected_key
 
     def show(self, space: SearchSpace, select: str | None = None) -> None:
         keep = select or self.selected_name
