@@ -137,3 +137,63 @@ def test_a_module_function_objective():
                                 base_dir=Path.cwd(), file="s.yaml")
     trial = Trial.offline()
     assert objective({"x": 0.5}, trial) == pytest.approx(0.04) and len(trial.reports) == 3
+
+
+def test_the_builtin_mlp_reports_every_epoch_on_a_holdout_split():
+    objective = build(model="mlp", dataset="digits")
+    assert objective.validation.kind == "holdout" and objective.scaler == "standard"
+    trial = Trial.offline(seed=0)
+    result = objective({"hidden_units": 32, "epochs": 4, "learning_rate": 0.01, "lr_schedule": "exponential",
+                        "lr_decay": 0.5}, trial)
+    assert result["accuracy"] > 0.85 and result["epochs"] == 4
+    assert [step for step, _ in trial.reports] == [0, 1, 2, 3]
+    assert set(trial.reports[0][1]) == {"accuracy", "loss", "val_loss", "lr"}
+    assert trial.reports[3][1]["lr"] == pytest.approx(0.01 * np.exp(-1.5))  # the schedule, epoch by epoch
+    assert trial.reports[-1][1]["accuracy"] == pytest.approx(result["accuracy"])
+
+
+def test_mlp_on_a_regression_set_is_the_regressor():
+    objective = build(model="mlp", dataset="diabetes", fixed={"epochs": 30, "learning_rate": 0.01})
+    assert objective.model.endswith("MLPRegressor") and objective.metric == "r2"
+    assert objective({}, Trial.offline())["r2"] > 0.2
+
+
+class PruneAt:
+    """A trial whose pruner says stop from `step` on."""
+
+    def __init__(self, step):
+        self.step = step
+        self.reports = []
+
+    def report(self, step, values):
+        self.reports.append(step)
+        return step >= self.step
+
+
+def test_an_epoch_model_stops_when_the_pruner_says_so():
+    from tui_tuner.errors import TrialPruned
+
+    channel = PruneAt(2)
+    with pytest.raises(TrialPruned):
+        build(model="softmax", dataset="iris")({"epochs": 50}, Trial(0, 0, {}, channel))
+    assert channel.reports == [0, 1, 2]
+
+
+def test_partial_fit_estimators_train_by_epoch_when_the_study_sets_epochs():
+    objective = build(model="sklearn.linear_model.SGDClassifier", dataset="digits", epochs=3, scaler="standard")
+    trial = Trial.offline(seed=0)
+    assert objective({"alpha": 1e-4}, trial)["accuracy"] > 0.85
+    assert [step for step, _ in trial.reports] == [0, 1, 2]
+    assert objective.test_score({"alpha": 1e-4}, seed=0) > 0.85
+
+
+@pytest.mark.parametrize("section, message", [
+    ({"model": "svc", "dataset": "digits"}, "objective.model: unknown model 'svc'; use mlp, softmax"),
+    ({"model": "softmax", "dataset": "diabetes"}, "softmax is a classifier and diabetes is a regression"),
+    ({"model": "mlp", "dataset": "digits", "validation": {"kfold": 3}}, "use {holdout: FRACTION}"),
+    ({"model": "sklearn.svm.SVC", "dataset": "digits", "epochs": 3}, "SVC has no partial_fit"),
+    ({"model": "mlp", "dataset": "digits", "epochs": 0}, "objective.epochs: must be a whole number of epochs"),
+])
+def test_epoch_training_mistakes_name_the_field(section, message):
+    with pytest.raises(InputError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        build(**section)

@@ -344,7 +344,8 @@ class SoftmaxRegression(MLPClassifier):
 class MLPRegressor(RegressorMixin, _Trainer):
     """A multi-layer perceptron trained on squared error (one output or several); val score is R².
 
-    Architecture as MLPClassifier's. Scale the target (or use a TransformedTargetRegressor) when it is large.
+    Architecture as MLPClassifier's. Targets are standardised inside (so the learning rates that suit the
+    classifier suit it too, whatever the target's units); the losses it reports are in those units.
     """ + _COMMON_DOC
 
     _loss = "squared_error"
@@ -352,12 +353,20 @@ class MLPRegressor(RegressorMixin, _Trainer):
     __init__ = MLPClassifier.__init__
 
     def _learn_outputs(self, y: np.ndarray) -> None:
-        self.n_outputs_ = 1 if np.ndim(y) == 1 else np.shape(y)[1]
         self._single_output = np.ndim(y) == 1
+        y = self._as_2d(y)
+        self.n_outputs_ = y.shape[1]
+        self.y_mean_ = y.mean(axis=0)
+        std = y.std(axis=0)
+        self.y_scale_ = np.where(std > 0, std, 1.0)
 
-    def _targets(self, y: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _as_2d(y) -> np.ndarray:
         y = np.asarray(y, dtype=np.float64)
         return y[:, None] if y.ndim == 1 else y
+
+    def _targets(self, y: np.ndarray) -> np.ndarray:
+        return (self._as_2d(y) - self.y_mean_) / self.y_scale_
 
     def _score_of(self, outputs: np.ndarray, targets: np.ndarray) -> float:
         residual = ((targets - outputs) ** 2).sum(axis=0)
@@ -366,5 +375,5 @@ class MLPRegressor(RegressorMixin, _Trainer):
         return float(r2.mean())
 
     def predict(self, X) -> np.ndarray:
-        out = self._raw(X).astype(np.float64)
+        out = self._raw(X).astype(np.float64) * self.y_scale_ + self.y_mean_
         return out[:, 0] if self._single_output else out

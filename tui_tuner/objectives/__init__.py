@@ -13,11 +13,12 @@ from typing import Any
 
 from ..errors import InputError
 from .datasets import dataset_from_yaml
-from .estimator import SCALERS, EstimatorObjective, import_estimator, validation_from_yaml
+from .estimator import (BUILTIN_MODELS, SCALERS, EstimatorObjective, import_estimator, learns_in_epochs,
+                        validation_from_yaml)
 from .function import FunctionObjective, FunctionRef
 
 DIRECTIONS = ("minimize", "maximize")
-MODEL_KEYS = {"model", "dataset", "metric", "direction", "validation", "scaler", "fixed", "test_fraction"}
+MODEL_KEYS = {"model", "dataset", "metric", "direction", "validation", "scaler", "fixed", "test_fraction", "epochs"}
 PYTHON_KEYS = {"python", "metric", "direction", "test", "fixed"}
 
 
@@ -45,13 +46,27 @@ def build_objective(section: object, *, base_dir: Path, file: str | None = None)
 def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: str | None) -> EstimatorObjective:
     model = section["model"]
     if not isinstance(model, str):
-        raise InputError(f"must be a dotted class path like sklearn.svm.SVC, got {model!r}", file=file,
-                         field="objective.model")
-    cls = import_estimator(model, file=file, field="objective.model")
+        raise InputError(f"must be mlp, softmax or a dotted class path like sklearn.svm.SVC, got {model!r}",
+                         file=file, field="objective.model")
     if "dataset" not in section:
         raise InputError("is missing: name a dataset (e.g. breast_cancer) or {csv: PATH, target: COLUMN}",
                          file=file, field="objective.dataset")
     dataset = dataset_from_yaml(section["dataset"], base_dir=base_dir, file=file)
+    if model in BUILTIN_MODELS:
+        classifier, regressor = BUILTIN_MODELS[model]
+        model = regressor if dataset.is_regression else classifier
+        if model is None:
+            raise InputError(f"{section['model']} is a classifier and {dataset.name} is a regression dataset; "
+                             "use mlp", file=file, field="objective.model")
+    elif "." not in model:
+        raise InputError(f"unknown model {model!r}; use {', '.join(BUILTIN_MODELS)} or a dotted class path like "
+                         "sklearn.svm.SVC", file=file, field="objective.model")
+    cls = import_estimator(model, file=file, field="objective.model")
+    epochs = _epochs(section, cls, file=file)
+    if epochs is not None and learns_in_epochs(cls):  # the built-in models take epochs as a parameter
+        fixed = {"epochs": epochs, **fixed}
+        epochs = None
+    epochwise = epochs is not None or learns_in_epochs(cls)
     metric = section.get("metric", "accuracy" if _is_classifier(cls) else "r2")
     from sklearn.metrics import get_scorer_names
 
@@ -62,8 +77,12 @@ def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: st
     if section.get("direction", "maximize") != "maximize":
         raise InputError("scikit-learn scorers are greater-is-better (neg_* for losses): use maximize or leave "
                          "it out", file=file, field="objective.direction")
-    validation = validation_from_yaml(section.get("validation", {"kfold": 5}), file=file)
-    scaler = section.get("scaler")
+    validation = validation_from_yaml(section.get("validation", {"holdout": 0.2} if epochwise else {"kfold": 5}),
+                                      file=file)
+    if epochwise and validation.kind != "holdout":
+        raise InputError("a model trained epoch by epoch reports on one validation split: use {holdout: FRACTION}",
+                         file=file, field="objective.validation")
+    scaler = section.get("scaler", "standard" if learns_in_epochs(cls) else None)  # networks need scaled inputs
     if scaler is not None and scaler not in SCALERS:
         raise InputError(f"unknown scaler {scaler!r}; use {', '.join(SCALERS)}", file=file,
                          field="objective.scaler")
@@ -72,9 +91,23 @@ def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: st
         raise InputError(f"must be a fraction from 0 (no test split) to below 1, got {test_fraction!r}", file=file,
                          field="objective.test_fraction")
     objective = EstimatorObjective(model, dataset, metric=metric, validation=validation, scaler=scaler,
-                                   fixed=fixed, test_fraction=float(test_fraction))
+                                   fixed=fixed, test_fraction=float(test_fraction), epochs=epochs)
     objective.check_params(list(fixed), file=file)
     return objective
+
+
+def _epochs(section: dict, cls: type, *, file: str | None) -> int | None:
+    """`epochs:` of a model section: whole, positive, and for an estimator that can learn in passes."""
+    epochs = section.get("epochs")
+    if epochs is None:
+        return None
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise InputError(f"must be a whole number of epochs, at least 1, got {epochs!r}", file=file,
+                         field="objective.epochs")
+    if not learns_in_epochs(cls) and not hasattr(cls, "partial_fit"):
+        raise InputError(f"{cls.__name__} has no partial_fit, so it cannot train epoch by epoch; remove epochs",
+                         file=file, field="objective.epochs")
+    return epochs
 
 
 def _is_classifier(cls: type) -> bool:

@@ -1,5 +1,9 @@
 """A scikit-learn estimator as an objective: params go to its constructor, scored by cross-validation.
 
+Models that learn in epochs train on one validation split and report every epoch (train loss, val_loss,
+the study's metric, the learning rate), so curves draw live and a pruner can stop them: the built-in
+numpy models always, any estimator with `partial_fit` when the study sets `epochs`.
+
 With `scaler:` the trial fits a Pipeline (scaler, model), and params named `scaler__x` / `model__x` reach
 the step they name (unprefixed ones go to the model), so feature settings and model settings are tuned
 together. A param named `scaler` picks the scaler itself. The test split is cut before tuning, with a fixed
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, TrialPruned
 from ..trial import Trial
 from .datasets import DatasetSpec
 
@@ -24,6 +28,11 @@ SCALERS = {
     "minmax": "sklearn.preprocessing.MinMaxScaler",
     "robust": "sklearn.preprocessing.RobustScaler",
     "none": None,
+}
+# `model: mlp` and friends: the built-in numpy models, (classifier, regressor) by the dataset's kind
+BUILTIN_MODELS = {
+    "mlp": ("tui_tuner.models.MLPClassifier", "tui_tuner.models.MLPRegressor"),
+    "softmax": ("tui_tuner.models.SoftmaxRegression", None),
 }
 SPLIT_SEED = 0  # the test split and CV folds are the same for every trial, so scores compare
 VALIDATIONS = ("kfold", "timeseries", "holdout")
@@ -42,6 +51,11 @@ def import_estimator(path: str, *, file: str | None, field: str) -> type:
     if not inspect.isclass(cls) or not hasattr(cls, "fit") or not hasattr(cls, "get_params"):
         raise InputError(f"{path!r} is not a scikit-learn estimator class", file=file, field=field)
     return cls
+
+
+def learns_in_epochs(cls: type) -> bool:
+    """The built-in numpy models: `fit` takes a validation set and a per-epoch callback."""
+    return hasattr(cls, "lr_range_test")
 
 
 def constructor_args(cls: type) -> set[str]:
@@ -91,7 +105,8 @@ class EstimatorObjective:
     """`objective(params, trial)` for a scikit-learn estimator; picklable, loads its data in the worker."""
 
     def __init__(self, model: str, dataset: DatasetSpec, *, metric: str, validation: Validation,
-                 scaler: str | None = None, fixed: dict | None = None, test_fraction: float = 0.2) -> None:
+                 scaler: str | None = None, fixed: dict | None = None, test_fraction: float = 0.2,
+                 epochs: int | None = None) -> None:
         self.model = model
         self.dataset = dataset
         self.metric = metric
@@ -100,6 +115,7 @@ class EstimatorObjective:
         self.scaler = scaler
         self.fixed = dict(fixed or {})
         self.test_fraction = test_fraction
+        self.epochs = epochs  # partial_fit passes of a scikit-learn estimator; None: plain fit
         self._data: tuple | None = None
 
     def __getstate__(self) -> dict:
@@ -164,10 +180,17 @@ class EstimatorObjective:
         scaler_cls = import_estimator(SCALERS[scaler], file=None, field="objective.scaler")
         return Pipeline([("scaler", scaler_cls(**scaler_args)), ("model", model)])
 
+    @property
+    def epochwise(self) -> bool:
+        """Trained epoch by epoch on one validation split, reporting each epoch."""
+        return self.epochs is not None or learns_in_epochs(import_estimator(self.model, file=None, field="model"))
+
     def __call__(self, params: dict, trial: Trial) -> dict:
         from sklearn.metrics import get_scorer
 
         self.prepare()
+        if self.epochwise:
+            return self._train_by_epoch(params, trial)
         X, y, _, _, splits = self._data
         scorer = get_scorer(self.metric)
         scores = []
@@ -180,6 +203,66 @@ class EstimatorObjective:
             trial.report(fold, **{self.metric: float(np.mean(scores))})
         return {self.metric: float(np.mean(scores)), f"{self.metric}_std": float(np.std(scores))}
 
+    def _train_by_epoch(self, params: dict, trial: Trial) -> dict:
+        """Fit on the training part of the one split, report after every epoch, prune when told to."""
+        from sklearn.metrics import get_scorer
+
+        X, y, _, _, splits = self._data
+        (train, valid), = splits
+        model, X_train, X_valid = self._features(self.build(params, trial.seed), X[train], X[valid])
+        y_train, y_valid = y[train], y[valid]
+        scorer = get_scorer(self.metric)
+
+        def on_epoch(epoch: int, metrics: dict) -> None:
+            own_scores = ("val_accuracy", "val_r2")  # the study's scorer says the same under the metric's name
+            values = {k: v for k, v in metrics.items() if k not in own_scores}
+            trial.report(epoch, **{self.metric: float(scorer(model, X_valid, y_valid)), **values})
+            if trial.should_prune():
+                raise TrialPruned()
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if learns_in_epochs(type(model)):
+                model.fit(X_train, y_train, validation=(X_valid, y_valid), callback=on_epoch)
+                epochs = model.n_epochs_
+            else:
+                classes = {"classes": np.unique(y)} if self._is_classifier() else {}
+                for epoch in range(self.epochs):
+                    model.partial_fit(X_train, y_train, **classes)
+                    on_epoch(epoch, {})
+                epochs = self.epochs
+        return {self.metric: float(scorer(model, X_valid, y_valid)), "epochs": epochs}
+
+    @staticmethod
+    def _features(estimator, X_train: np.ndarray, X_valid: np.ndarray):
+        """(model, X_train, X_valid) with a pipeline's scaler fitted on the training part and applied."""
+        from sklearn.pipeline import Pipeline
+
+        if not isinstance(estimator, Pipeline):
+            return estimator, X_train, X_valid
+        scaler = estimator[:-1].fit(X_train)
+        return estimator[-1], scaler.transform(X_train), scaler.transform(X_valid)
+
+    def _fit_all(self, estimator, X: np.ndarray, y: np.ndarray):
+        """Fit on all the tuning data, the way trials trained: fit, or `epochs` partial_fit passes."""
+        if self.epochs is None:
+            return estimator.fit(X, y)
+        model = estimator
+        if hasattr(estimator, "steps"):
+            X, model = estimator[:-1].fit_transform(X), estimator[-1]
+        classes = {"classes": np.unique(y)} if self._is_classifier() else {}
+        for _ in range(self.epochs):
+            model.partial_fit(X, y, **classes)
+        return estimator
+
+    def lr_range_test(self, params: dict, seed: int, *, steps: int | None = None):
+        """The LR range test of a built-in model on this study's training split: (rates, smoothed losses)."""
+        self.prepare()
+        X, y, _, _, splits = self._data
+        (train, valid), = splits
+        model, X_train, _ = self._features(self.build(params, seed), X[train], X[valid])
+        return model.lr_range_test(X_train, y[train], steps=steps)
+
     def test_score(self, params: dict, seed: int) -> float | None:
         """Fit on all the tuning data, score once on the held-out test split."""
         from sklearn.metrics import get_scorer
@@ -191,5 +274,5 @@ class EstimatorObjective:
         estimator = self.build(params, seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            estimator.fit(X, y)
+            self._fit_all(estimator, X, y)
         return float(get_scorer(self.metric)(estimator, X_test, y_test))
