@@ -23,3 +23,15 @@ def flaky(params, trial):
     if params["x"] > 0.8:
         raise ValueError(f"x too large: {params['x']:.3f}")
     return params["x"]
+
+
+def curve(params, trial):
+    """A learning curve per config: nine epochs falling towards (x - 0.3)^2, stopping when pruned."""
+    from tui_tuner import TrialPruned
+
+    x = params["x"]
+    for epoch in range(9):
+        trial.report(epoch, value=(x - 0.3) ** 2 + 0.1 / (epoch + 1))
+        if trial.should_prune():
+            raise TrialPruned()
+    return (x - 0.3) ** 2

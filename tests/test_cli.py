@@ -102,6 +102,21 @@ def test_run_writes_journal_best_and_export(tmp_path):
     assert json.loads((tmp_path / "s" / "best.json").read_text())["params"] == best.params
 
 
+def test_a_pruner_stops_poor_curves_and_pruned_is_not_failed(tmp_path):
+    path = study_file(tmp_path, function="curve", trials=10,
+                      extra="pruner: {name: successive_halving, reduction_factor: 2}")
+    result = run_cli("run", path, "--study", tmp_path / "s")
+    assert result.returncode == 0, result.stderr
+    log = StudyLog.replay(read_journal(tmp_path / "s" / "journal.jsonl"))
+    pruned = [r for r in log.records.values() if r.state == "pruned"]
+    finished = [r for r in log.records.values() if r.state == "finished"]
+    assert pruned and finished and len(pruned) + len(finished) == 10
+    assert all(len(r.reports) < 9 and r.reason.startswith("pruned at step") for r in pruned)
+    assert all(len(r.reports) == 9 for r in finished)
+    assert log.best().value <= min(r.reports[-1][1]["value"] for r in pruned)  # the pruned were worse
+    assert "pruned" in result.stdout
+
+
 @pytest.mark.slow
 def test_same_seed_same_trials(tmp_path):
     path = study_file(tmp_path, trials=5, workers=2)

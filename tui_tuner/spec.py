@@ -15,10 +15,11 @@ import yaml
 
 from .errors import InputError
 from .objectives import build_objective
+from .pruners import pruner_from_yaml
 from .searchers import make_searcher
 from .space import SearchSpace
 
-TOP_KEYS = ("name", "objective", "search", "params")
+TOP_KEYS = ("name", "objective", "search", "params", "pruner")
 SEARCH_KEYS = ("strategy", "trials", "time_budget", "workers", "seed", "trial_timeout")
 DEFAULT_TRIALS = 20  # when the file sets neither trials nor time_budget (grid: its size instead)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -56,6 +57,7 @@ class StudySpec:
     objective: Any
     settings: Settings
     base_dir: Path  # where relative paths in the file (train.py, data.csv) are found
+    pruner: dict | None = None  # checked `pruner:` section; None: trials always run to the end
 
 
 def load_spec(path: str | Path, base_dir: str | Path | None = None) -> StudySpec:
@@ -138,7 +140,7 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
                         workers=_number(search, "workers", file, whole=True), seed=seed,
                         trial_timeout=_number(search, "trial_timeout", file))
     return StudySpec(name=name, path=path, raw=raw, space=space, objective=objective, settings=settings,
-                     base_dir=base_dir.resolve())
+                     base_dir=base_dir.resolve(), pruner=pruner_from_yaml(raw.get("pruner"), file=file))
 
 
 def _number(section: dict, key: str, file: str | None, *, whole: bool = False, minimum: float | None = 0,

@@ -15,6 +15,7 @@ from . import events
 from .engine import Engine, PastTrial, value_of
 from .errors import InputError, TunerError
 from .executor import ProcessExecutor, default_log_path
+from .pruners import make_pruner
 from .searchers import make_searcher
 from .spec import Settings, StudySpec, load_spec
 from .storage import (BEST_NAME, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLog, dumps, is_study_dir,
@@ -147,7 +148,7 @@ class Study:
         searcher = _searcher(self.spec, s)
         executor = ProcessExecutor(s.workers, log_path=default_log_path(self.directory))
         self.engine = Engine(self.spec.objective, searcher, executor, trials=remaining, time_budget=s.time_budget,
-                             trial_timeout=s.trial_timeout, seed=s.seed, history=history,
+                             trial_timeout=s.trial_timeout, seed=s.seed, history=history, pruner=self._pruner(),
                              rerun=[PastTrial(r.number, r.params, None, r.manual) for r in interrupted])
         self.engine.subscribe(self._on_engine_event)
         for params, seed in manual:
@@ -161,6 +162,16 @@ class Study:
             await executor.close()
             self._journal.close()
             self._journal = None
+
+    def _pruner(self):
+        """The study's pruner, knowing the curves of the trials already run (a resumed study prunes alike)."""
+        pruner = make_pruner(self.spec.pruner, self.spec.objective.metric, self.spec.objective.direction)
+        if pruner is not None:
+            for rec in sorted(self.log.records.values(), key=lambda r: r.number):
+                if rec.state in ("finished", "pruned"):
+                    for step, values in rec.reports:
+                        pruner.on_report(rec.number, step, values)
+        return pruner
 
     async def _score_test(self, executor: ProcessExecutor) -> None:
         """The held-out test score, once, for the final best config; searchers never see it."""

@@ -1,0 +1,165 @@
+"""Pruners: stop trials whose learning curves are not going anywhere, so the budget goes to better ones.
+
+A pruner sees every report of every trial (`on_report` answers "prune now?") and knows nothing of
+processes or files. Both are asynchronous: a trial is judged against whatever the others have reported by
+then, so parallel workers never wait for each other (no generation barrier). Only reports that carry the
+study's metric count. `threshold(step)` is the value a trial must beat at `step` to go on, for the app.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from .errors import InputError
+
+PRUNERS = {
+    "median": {"warmup": 2, "min_trials": 4},
+    "successive_halving": {"min_resource": 1, "reduction_factor": 3},
+}
+ALIASES = {"asha": "successive_halving", "sha": "successive_halving"}
+
+
+class _Pruner:
+    def __init__(self, metric: str, direction: str) -> None:
+        self.metric = metric
+        self.maximize = direction == "maximize"
+        self._values: dict[int, dict[int, float]] = defaultdict(dict)  # number -> step -> value
+
+    def _better(self, a: float, b: float) -> bool:
+        return a > b if self.maximize else a < b
+
+    def on_report(self, number: int, step: int, values: dict) -> bool:
+        value = values.get(self.metric)
+        if value is None or not math.isfinite(value):
+            return False
+        self._values[number][step] = value
+        return self._judge(number, step, value)
+
+    def on_finish(self, number: int, state: str) -> None:
+        """Failed trials' curves say nothing about what is good: forget them."""
+        if state == "failed":
+            self._values.pop(number, None)
+            self._forget(number)
+
+    def _forget(self, number: int) -> None:
+        pass
+
+
+class MedianPruner(_Pruner):
+    """Prune when a trial's best value so far is worse than the median of the other trials at that step.
+
+    No pruning before `warmup` steps, nor while fewer than `min_trials` other trials have reached the step.
+    """
+
+    def __init__(self, metric: str, direction: str, *, warmup: int = 2, min_trials: int = 4) -> None:
+        super().__init__(metric, direction)
+        self.warmup = warmup
+        self.min_trials = min_trials
+
+    def threshold(self, step: int, number: int | None = None) -> float | None:
+        if step < self.warmup:
+            return None
+        others = [v[step] for n, v in self._values.items() if n != number and step in v]
+        if len(others) < self.min_trials:
+            return None
+        others.sort()
+        mid = len(others) // 2
+        return others[mid] if len(others) % 2 else 0.5 * (others[mid - 1] + others[mid])
+
+    def _judge(self, number: int, step: int, value: float) -> bool:
+        median = self.threshold(step, number)
+        if median is None:
+            return False
+        seen = self._values[number].values()
+        best = max(seen) if self.maximize else min(seen)
+        return self._better(median, best)
+
+
+class SuccessiveHalvingPruner(_Pruner):
+    """Asynchronous successive halving (ASHA, Li et al. 2020).
+
+    Rungs sit at resource r = min_resource * reduction_factor ** k epochs (step r - 1). A trial reaching a
+    rung goes on only if its value is in the top 1/reduction_factor of all values recorded at that rung so
+    far (at least the best one always goes on); otherwise it is pruned. Between rungs nothing is pruned.
+    """
+
+    def __init__(self, metric: str, direction: str, *, min_resource: int = 1, reduction_factor: int = 3) -> None:
+        super().__init__(metric, direction)
+        self.min_resource = min_resource
+        self.reduction_factor = reduction_factor
+        self._rungs: dict[int, dict[int, float]] = defaultdict(dict)  # rung step -> number -> value
+
+    def rung_steps(self, up_to: int) -> list[int]:
+        steps, resource = [], self.min_resource
+        while resource - 1 <= up_to:
+            steps.append(resource - 1)
+            resource *= self.reduction_factor
+        return steps
+
+    def _is_rung(self, step: int) -> bool:
+        resource = step + 1
+        if resource < self.min_resource or resource % self.min_resource:
+            return False
+        ratio = resource // self.min_resource
+        while ratio % self.reduction_factor == 0:
+            ratio //= self.reduction_factor
+        return ratio == 1
+
+    def _cutoff(self, values: list[float]) -> float:
+        """The worst value still promoted among `values`: the k-th best, k = max(1, n // reduction_factor)."""
+        ranked = sorted(values, reverse=self.maximize)
+        return ranked[max(1, len(ranked) // self.reduction_factor) - 1]
+
+    def threshold(self, step: int, number: int | None = None) -> float | None:
+        if not self._is_rung(step):
+            return None
+        others = [v for n, v in self._rungs[step].items() if n != number]
+        return self._cutoff(others) if others else None
+
+    def _judge(self, number: int, step: int, value: float) -> bool:
+        if not self._is_rung(step):
+            return False
+        rung = self._rungs[step]
+        rung[number] = value
+        return self._better(self._cutoff(list(rung.values())), value)
+
+    def _forget(self, number: int) -> None:
+        for rung in self._rungs.values():
+            rung.pop(number, None)
+
+
+def pruner_from_yaml(value: object, *, file: str | None) -> dict | None:
+    """`median`, `successive_halving` (or `asha`), `none`, or `{name: ..., option: ...}` -> a checked config."""
+    field = "pruner"
+    if value is None or value == "none":
+        return None
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, dict):
+        raise InputError(f"must be {', '.join(PRUNERS)}, none, or a mapping with a name", file=file, field=field)
+    config = dict(value)
+    name = config.pop("name", None)
+    name = ALIASES.get(name, name)
+    if name not in PRUNERS:
+        raise InputError(f"unknown pruner {name!r}; use {', '.join(PRUNERS)} (or asha) or none", file=file,
+                         field=field if len(value) == 1 else f"{field}.name")
+    options = dict(PRUNERS[name])
+    for key, given in config.items():
+        if key not in options:
+            raise InputError(f"{name} has no option {key!r}; it takes {', '.join(options)}", file=file,
+                             field=f"{field}.{key}")
+        least = 2 if key == "reduction_factor" else 1 if key == "min_resource" else 0
+        if isinstance(given, bool) or not isinstance(given, int) or given < least:
+            raise InputError(f"must be a whole number, at least {least}, got {given!r}", file=file,
+                             field=f"{field}.{key}")
+        options[key] = given
+    return {"name": name, **options}
+
+
+def make_pruner(config: dict | None, metric: str, direction: str) -> _Pruner | None:
+    if config is None:
+        return None
+    options = {k: v for k, v in config.items() if k != "name"}
+    cls = MedianPruner if config["name"] == "median" else SuccessiveHalvingPruner
+    return cls(metric, direction, **options)
