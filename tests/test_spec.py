@@ -2,12 +2,15 @@
 
 import os
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from tui_tuner.app.document import DEMO_STUDY
 from tui_tuner.errors import InputError
+from tui_tuner.models import SCHEDULES
 from tui_tuner.objectives.estimator import EstimatorObjective
 from tui_tuner.objectives.function import FunctionObjective
 from tui_tuner.spec import DEFAULT_TRIALS, load_spec
@@ -48,6 +51,22 @@ def test_a_good_file_loads_with_its_defaults(tmp_path):
     assert isinstance(spec.objective, EstimatorObjective)
     assert spec.objective.metric == "accuracy" and spec.objective.direction == "maximize"
     assert spec.space.names == ("n_estimators", "max_depth")
+
+
+SAMPLES = sorted((Path(__file__).parent.parent / "sample_spaces").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", [DEMO_STUDY, *SAMPLES], ids=lambda p: p.name)
+def test_every_sample_study_and_the_demo_load(path):
+    spec = load_spec(path)
+    assert spec.space.names and spec.objective.metric
+
+
+def test_the_demo_is_the_digits_mlp_with_every_schedule_and_a_pruner():
+    spec = load_spec(DEMO_STUDY)
+    assert spec.objective.model == "tui_tuner.models.MLPClassifier" and spec.objective.dataset.name == "digits"
+    assert set(spec.space["lr_schedule"].choices) == set(SCHEDULES)
+    assert spec.pruner["name"] == "successive_halving"
 
 
 def test_a_grid_study_without_a_budget_runs_its_whole_grid(tmp_path):
