@@ -40,7 +40,8 @@ def app_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="tui-tuner",
         description="Tune hyperparameters from the terminal. With no argument, opens the built-in demo study.",
-        epilog="Headless: 'tui-tuner run STUDY_FILE' (see 'tui-tuner run --help').",
+        epilog="Headless: 'tui-tuner run STUDY_FILE' (see 'tui-tuner run --help'). LR range test: "
+               "'tui-tuner lr-find STUDY_FILE' (see 'tui-tuner lr-find --help').",
     )
     p.add_argument("target", nargs="?", metavar="STUDY_FILE|STUDY_DIR",
                    help="a study file (YAML or JSON) or a study directory to review or resume")
@@ -67,11 +68,31 @@ def run_parser() -> argparse.ArgumentParser:
     return p
 
 
+def lr_find_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="tui-tuner lr-find",
+        description="The LR range test: train with a learning rate rising exponentially from 1e-7 to 10, one "
+                    "rate a batch, until the loss explodes; suggest a rate and a range to search.",
+        epilog="The config trained is the best trial of the study's newest run under runs/, else the middle "
+               "of the search space; --set changes any param. Needs model: mlp or softmax.",
+    )
+    p.add_argument("study_file", metavar="STUDY_FILE", help="the study file (YAML or JSON)")
+    p.add_argument("--steps", type=_whole_number(8), metavar="N",
+                   help="batches over which the rate rises (default: one epoch, at least 100)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
+                   help="a param of the config trained, e.g. --set optimizer=sgd (repeatable)")
+    p.add_argument("--write", action="store_true",
+                   help="narrow params.learning_rate in STUDY_FILE to the recommended range (in place)")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] == "run":
             return _run(run_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "lr-find":
+            return _lr_find(lr_find_parser().parse_args(argv[1:]))
         return _app(app_parser().parse_args(argv))
     except TunerError as e:
         print(f"tui-tuner: {e}", file=sys.stderr)
@@ -117,6 +138,51 @@ def _run(args: argparse.Namespace) -> int:
         print(f"tui-tuner: stopped early; continue with: tui-tuner run {args.study_file} --resume "
               f"--study {study.directory}", file=sys.stderr)
         return 130
+    return 0
+
+
+def _lr_find(args: argparse.Namespace) -> int:
+    import yaml
+
+    from . import lr_finder
+    from .progress import format_params
+    from .spec import load_spec
+    from .storage import StudyLog, read_journal
+    from .study import Study
+
+    spec = load_spec(args.study_file)
+    lr_finder.check_objective(spec.objective, file=args.study_file)
+    if args.write:
+        lr_finder.lr_param(spec.space, file=args.study_file)
+    overrides = {}
+    for item in args.overrides:
+        name, sep, text = item.partition("=")
+        if not sep or name not in spec.space:
+            raise InputError(f"--set {item!r}: expected NAME=VALUE with NAME one of {', '.join(spec.space.names)}")
+        try:
+            overrides[name] = spec.space[name].validate(yaml.safe_load(text))
+        except InputError as err:
+            raise InputError(f"--set {name}: {err.message}") from None
+    latest = Study.latest(spec)
+    best = StudyLog.replay(read_journal(latest / "journal.jsonl"), spec.objective.direction).best() if latest else None
+    config = lr_finder.start_config(spec.space, best.params if best else None, overrides)
+    source = f"best trial {best.number} of {latest}" if best else "the middle of the search space"
+    print(f"LR range test of {spec.name} on {source}:")
+    print("  " + format_params(config, limit=len(config)))
+    try:
+        test = lr_finder.find(spec.objective, config, seed=spec.settings.seed, steps=args.steps)
+    except ValueError as err:
+        raise TunerError(f"lr-find: {err}") from None
+    print(lr_finder.plot(test, color=sys.stdout.isatty()))
+    ended = "stopped when the loss exploded" if test.exploded else "no explosion up to the top rate"
+    print(f"{len(test.rates)} batches, rates {test.rates[0]:.1e} to {test.rates[-1]:.2g} ({ended}); "
+          f"lowest loss at {test.lowest_loss_rate:.2g}")
+    print(f"suggested learning rate: {test.suggested:.3g}")
+    print(f"recommended search range: {test.low:.3g} to {test.high:.3g} "
+          f"(learning_rate: {{type: float, low: {test.low:.2e}, high: {test.high:.2e}, log: true}})")
+    if args.write:
+        lr_finder.narrow_study_file(Path(args.study_file), test.low, test.high)
+        print(f"{args.study_file}: params.learning_rate narrowed to {test.low:.2e} .. {test.high:.2e}")
     return 0
 
 

@@ -181,6 +181,10 @@ class EstimatorObjective:
         return Pipeline([("scaler", scaler_cls(**scaler_args)), ("model", model)])
 
     @property
+    def supports_lr_range_test(self) -> bool:
+        return learns_in_epochs(import_estimator(self.model, file=None, field="model"))
+
+    @property
     def epochwise(self) -> bool:
         """Trained epoch by epoch on one validation split, reporting each epoch."""
         return self.epochs is not None or learns_in_epochs(import_estimator(self.model, file=None, field="model"))
