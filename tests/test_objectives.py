@@ -197,3 +197,9 @@ def test_partial_fit_estimators_train_by_epoch_when_the_study_sets_epochs():
 def test_epoch_training_mistakes_name_the_field(section, message):
     with pytest.raises(InputError, match=message.replace("{", r"\{").replace("}", r"\}")):
         build(**section)
+
+
+def test_a_trial_that_trained_every_epoch_is_kept_even_if_the_pruner_objects():
+    channel = PruneAt(3)
+    result = build(model="softmax", dataset="iris")({"epochs": 4}, Trial(0, 0, {}, channel))
+    assert result["epochs"] == 4 and channel.reports == [0, 1, 2, 3]

@@ -216,12 +216,13 @@ class EstimatorObjective:
         model, X_train, X_valid = self._features(self.build(params, trial.seed), X[train], X[valid])
         y_train, y_valid = y[train], y[valid]
         scorer = get_scorer(self.metric)
+        last = (model.epochs if learns_in_epochs(type(model)) else self.epochs) - 1
 
         def on_epoch(epoch: int, metrics: dict) -> None:
             own_scores = ("val_accuracy", "val_r2")  # the study's scorer says the same under the metric's name
             values = {k: v for k, v in metrics.items() if k not in own_scores}
             trial.report(epoch, **{self.metric: float(scorer(model, X_valid, y_valid)), **values})
-            if trial.should_prune():
+            if trial.should_prune() and epoch < last:  # after the last epoch the work is done: keep it
                 raise TrialPruned()
 
         with warnings.catch_warnings():
