@@ -283,3 +283,31 @@ async def test_best_config_files_open_into_the_manual_form(tmp_path):
         await pilot.pause(0.3)
         assert isinstance(app.screen, ManualTrial)
         assert app.screen.query_one("#manual-lr").value == "0.2"
+
+
+async def test_lr_finder_runs_in_a_worker_and_applies_its_range(tmp_path):
+    from tui_tuner.app.screens.lr_finder import LrFinderScreen
+
+    path = tmp_path / "study.yaml"
+    path.write_text("objective: {model: softmax, dataset: iris}\nparams:\n"
+                    "  learning_rate: {type: float, low: 1.0e-6, high: 10.0, log: true}\n"
+                    "  optimizer: {type: categorical, choices: [adam]}\n")
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("l")
+        await wait_until(pilot, lambda: isinstance(app.screen, LrFinderScreen))
+        summary = str(app.screen.query_one("#lr-summary").render())
+        assert "suggested learning rate" in summary
+        test = app.screen.test
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        assert app.document.params["learning_rate"]["low"] == pytest.approx(test.low, rel=1e-2)
+        assert app.document.params["learning_rate"]["high"] == pytest.approx(test.high, rel=1e-2)
+
+
+async def test_lr_finder_explains_what_it_needs(tmp_path):
+    app = app_for(study_file(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("l")
+        await pilot.pause(0.2)
+        assert any("needs a built-in model" in n.message for n in app._notifications)

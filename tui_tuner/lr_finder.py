@@ -75,13 +75,23 @@ def find(objective, params: dict, seed: int = 0, steps: int | None = None) -> Ra
     return analyse(rates, losses)
 
 
-def plot(test: RangeTest, width: int = 72, height: int = 18, color: bool = True) -> str:
-    """Loss against learning rate (log axis) as terminal text, the suggestion and the range marked."""
-    import plotext as plt
+class RangeTestRun:
+    """The range test as a worker-process job, so the app never trains in its own process."""
 
-    plt.clear_figure()
-    plt.plotsize(width, height)
-    plt.theme("clear")
+    def __init__(self, objective, steps: int | None = None) -> None:
+        self.objective = objective
+        self.steps = steps
+
+    def prepare(self) -> None:
+        self.objective.prepare()
+
+    def __call__(self, params: dict, trial) -> dict:
+        rates, losses = self.objective.lr_range_test(params, trial.seed, steps=self.steps)
+        return {"rates": rates.tolist(), "losses": losses.tolist()}
+
+
+def draw(plt, test: RangeTest) -> None:
+    """Loss against learning rate (log axis) on a plotext figure, the suggestion and the range marked."""
     x = np.log10(test.rates)
     bottom = float(test.losses.min())
     top = min(float(test.losses.max()), bottom + 1.5 * (float(test.losses[0]) - bottom) + 1e-9)  # not the blow-up
@@ -92,10 +102,24 @@ def plot(test: RangeTest, width: int = 72, height: int = 18, color: bool = True)
                               (test.high, None, "green")):
         plt.plot([math.log10(rate)] * 2, [bottom, top], label=label, marker="braille", color=line)
     plt.xlabel("log10 learning rate")
-    plt.ylabel("loss")
-    plt.title("LR range test")
+    plt.title("LR range test: loss against learning rate")
+
+
+def plot(test: RangeTest, width: int = 72, height: int = 18, color: bool = True) -> str:
+    """The chart as terminal text (the CLI's)."""
+    import plotext as plt
+
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    plt.theme("clear")
+    draw(plt, test)
     text = plt.build()
     return text if color else plt.uncolorize(text)
+
+
+def narrowed(definition: dict, test: RangeTest) -> dict:
+    """A learning_rate param definition with the recommended bounds (3 significant digits), on a log scale."""
+    return {**definition, "low": float(f"{test.low:.3g}"), "high": float(f"{test.high:.3g}"), "log": True}
 
 
 def lr_param(space: SearchSpace, *, file: str | None) -> None:

@@ -19,12 +19,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from .. import lr_finder
 from ..errors import InputError, TunerError
-from ..executor import start_process_machinery
+from ..executor import ProcessExecutor, start_process_machinery
 from ..storage import is_study_dir, load_config
 from ..study import Study
 from .document import StudyDocument
 from .screens.help import HelpScreen
+from .screens.lr_finder import LrFinderScreen
 from .screens.manual import ManualTrial
 from .screens.param_form import ParamForm
 from .screens.prompt import Confirm, PathPrompt
@@ -50,6 +52,7 @@ class TunerApp(App):
         Binding("s", "stop", "stop", tooltip="Stop: running trials finish, no new ones start"),
         Binding("m", "manual", "manual trial", tooltip="Run a config of your own (pre-filled from the selected trial)"),
         Binding("x", "rerun", "re-run", tooltip="Re-run the selected trial with the same params and seed"),
+        Binding("l", "lr_find", "LR finder", tooltip="LR range test: where to search learning_rate (built-in models)"),
         Binding("e", "export", "export", tooltip="Export the best config to a JSON file"),
         Binding("o", "open", "open", tooltip="Open a study file, a study directory or a best-config file"),
         Binding("ctrl+s", "save", "save", tooltip="Save the study file (space and strategy)"),
@@ -160,6 +163,8 @@ class TunerApp(App):
 
     def flush(self) -> None:
         """Show what happened since the last flush: changed rows, the status line, the plots."""
+        if not self.main_screen.query(StudyStatus):  # the app is closing: its panes are gone
+            return
         if self.study is None:
             self._show_status()
             return
@@ -178,7 +183,8 @@ class TunerApp(App):
             self._show_status()
         if self._curves_due and time.monotonic() >= self._curves_due:
             self._curves_due = 0.0
-            self.curves.show(log, self._selected)
+            engine = self.study.engine
+            self.curves.show(log, self._selected, engine.pruner if engine else None)
 
     def _show_status(self) -> None:
         study = self.study
@@ -331,6 +337,51 @@ class TunerApp(App):
                 return
             self._drive(study, search=False, manual=[(params, seed)])
         self.notify("manual trial queued" + (" (same params and seed)" if seed is not None else ""))
+
+    # ------------------------------------------------------------------------------------------ LR finder
+
+    def action_lr_find(self) -> None:
+        try:
+            spec = self.document.spec()
+            lr_finder.check_objective(spec.objective, file=str(self.document.save_path))
+        except InputError as err:
+            self.notify(str(err), title="no LR range test", severity="error", timeout=10)
+            return
+        record = self._selected_record() or (self.study.log.best() if self.study else None)
+        config = lr_finder.start_config(spec.space, record.params if record else None)
+        source = f"trial #{record.number}'s config" if record else "the middle of the search space"
+        self.notify(f"LR range test running in a worker process ({source})")
+        self.run_worker(self._lr_find(spec, config, source), group="lr-find", exclusive=True, exit_on_error=False)
+
+    async def _lr_find(self, spec, config: dict, source: str) -> None:
+        executor = ProcessExecutor(1)
+        try:
+            outcome = await executor.run(lr_finder.RangeTestRun(spec.objective), config, number=0,
+                                         seed=spec.settings.seed, timeout=spec.settings.trial_timeout)
+        finally:
+            await executor.close()
+        try:
+            if outcome.state != "finished":
+                raise ValueError(outcome.reason)
+            test = lr_finder.analyse(outcome.result["rates"], outcome.result["losses"])
+        except ValueError as err:
+            self.notify(str(err), title="LR range test failed", severity="error", timeout=10)
+            return
+        param = self.document.params.get(lr_finder.LR_PARAM)
+        can_apply = isinstance(param, dict) and param.get("type") == "float"
+
+        def apply(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.document.put_param(lr_finder.LR_PARAM, lr_finder.LR_PARAM, lr_finder.narrowed(param, test))
+            except InputError as err:
+                self.notify(str(err), severity="error")
+                return
+            self._show_space(select=lr_finder.LR_PARAM)
+            self.notify(f"learning_rate now searches {test.low:.3g} to {test.high:.3g} (ctrl+s saves the file)")
+
+        self.push_screen(LrFinderScreen(test, source, can_apply), apply)
 
     # ------------------------------------------------------------------------------------------ files
 
@@ -504,7 +555,7 @@ class TunerApp(App):
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
             if binding.show:
-                group = "study" if binding.action in ("run", "pause", "stop", "manual", "rerun") else "file"
+                group = "study" if binding.action in ("run", "pause", "stop", "manual", "rerun", "lr_find") else "file"
                 yield SystemCommand(f"{group}: {binding.description}", binding.tooltip,
                                     lambda action=binding.action: self.run_action(action))
 

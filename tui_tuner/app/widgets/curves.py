@@ -1,5 +1,6 @@
 """Plots of the study (plotext through textual-plotext): the selected trial's curves against the best
-trial's, its learning rate per epoch, the optimization history, and value-versus-parameter slices.
+trial's (and, with a pruner, the value it must beat at each epoch to go on), its learning rate per epoch,
+the optimization history, and value-versus-parameter slices.
 
 Only the visible tab is drawn, and each curve is cut to a few hundred points: textual-plotext redraws the
 whole figure on the UI thread, so drawing less is what keeps the app responsive.
@@ -46,6 +47,7 @@ class Curves(Vertical):
         super().__init__(**kwargs)
         self._study_log: StudyLog | None = None
         self._selected: int | None = None
+        self._pruner = None
         self._param_index = 0
         self.metric = "value"
 
@@ -55,8 +57,9 @@ class Curves(Vertical):
                 with TabPane(tab, id=f"tab-{tab}"):
                     yield PlotextPlot(id=f"plot-{tab}")
 
-    def show(self, log: StudyLog, selected: int | None) -> None:
-        self._study_log, self._selected = log, selected
+    def show(self, log: StudyLog, selected: int | None, pruner=None) -> None:
+        """Draw `log` with trial `selected` in front; `pruner` (the running study's) adds its thresholds."""
+        self._study_log, self._selected, self._pruner = log, selected, pruner
         self.redraw()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -104,8 +107,20 @@ class Curves(Vertical):
                     plt.plot(xs, ys, label=f"{label} {key}", marker="braille")
                     drawn = True
         title = " vs ".join(label for label, _ in pair) or "no trial selected"
+        if drawn and pair and self._pruner is not None:
+            self._draw_threshold(plt, log, pair[0][1])
         plt.title(title if drawn else f"{title}: no reports yet (objectives report with trial.report)")
         plt.xlabel("epoch")
+
+    def _draw_threshold(self, plt, log: StudyLog, record: TrialRecord) -> None:
+        """Where the pruner would stop `record`: at each epoch, the value it has to beat."""
+        last = max((step for r in log.records.values() for step, _ in r.reports[-1:]), default=-1)
+        points = [(step, self._pruner.threshold(step, record.number)) for step in range(last + 1)]
+        points = [(x, y) for x, y in points if y is not None and math.isfinite(y)]
+        if points:
+            xs, ys = thin([p[0] for p in points], [p[1] for p in points])
+            side = "below" if log.direction == "maximize" else "above"
+            plt.scatter(xs, ys, label=f"pruned {side} ({self.metric})", marker="x", color="red")
 
     def _draw_lr(self, plt, log: StudyLog) -> None:
         drawn = False
