@@ -295,11 +295,11 @@ class CategoricalParam(Param):
         self.when = _normalise_when(name, when)
         self._freeze()
 
-    def _index(self, value: Any) -> int | None:
+    def index_of(self, value: Any) -> int | None:
         return next((i for i, choice in enumerate(self.choices) if _same_value(choice, value)), None)
 
     def validate(self, value: Any) -> Any:
-        i = self._index(value)
+        i = self.index_of(value)
         if i is None:
             raise self._error(f"must be one of {list(self.choices)}, got {value!r}")
         return self.choices[i]
@@ -308,7 +308,7 @@ class CategoricalParam(Param):
         return self.choices[int(rng.integers(len(self.choices)))]
 
     def to_unit(self, value: Any) -> float:
-        return (self._index(value) + 0.5) / len(self.choices)
+        return (self.index_of(value) + 0.5) / len(self.choices)
 
     def from_unit(self, u: float) -> Any:
         return self.choices[min(int(min(max(float(u), 0.0), 1.0) * len(self.choices)), len(self.choices) - 1)]

@@ -7,6 +7,7 @@ from typing import Any
 from ..errors import InputError
 from ..space import SearchSpace
 from .base import Searcher
+from .bayes import BayesSearcher
 from .grid import GridSearcher
 from .random import RandomSearcher
 
@@ -21,6 +22,7 @@ def register(cls: type[Searcher]) -> type[Searcher]:
 
 register(GridSearcher)
 register(RandomSearcher)
+register(BayesSearcher)
 
 
 def make_searcher(name: str, space: SearchSpace, *, seed: int | None = None, direction: str = "minimize",
@@ -32,4 +34,4 @@ def make_searcher(name: str, space: SearchSpace, *, seed: int | None = None, dir
     return SEARCHERS[name](space, seed=seed, direction=direction, **options)
 
 
-__all__ = ["Searcher", "SEARCHERS", "register", "make_searcher", "GridSearcher", "RandomSearcher"]
+__all__ = ["Searcher", "SEARCHERS", "register", "make_searcher", "GridSearcher", "RandomSearcher", "BayesSearcher"]

@@ -1,0 +1,160 @@
+"""The GP and the `bayes` searcher: an exact posterior, a stable log-EI, and Branin solved in few trials."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import check_grad
+
+from tui_tuner import SearchSpace, make_searcher
+from tui_tuner.searchers.bayes.acquisition import acquire, expected_improvement, log_h
+from tui_tuner.searchers.bayes.gp import GP, Hyper, matern52, neg_log_posterior
+
+BRANIN_OPTIMUM = 0.397887
+BRANIN = SearchSpace.from_dict({"x1": {"type": "float", "low": -5, "high": 10},
+                                "x2": {"type": "float", "low": 0, "high": 15}})
+
+
+def branin(c):
+    x1, x2 = c["x1"], c["x2"]
+    return (x2 - 5.1 / (4 * math.pi ** 2) * x1 ** 2 + 5 / math.pi * x1 - 6) ** 2 + 10 * (
+        1 - 1 / (8 * math.pi)) * math.cos(x1) + 10
+
+
+def test_matern52_matches_its_formula():
+    k = matern52(np.array([[0.0, 0.0]]), np.array([[0.3, 0.4]]), np.array([1.0, 2.0]), 1.5)[0, 0]
+    r = math.sqrt(0.3 ** 2 + 0.2 ** 2)
+    assert k == pytest.approx(1.5 * (1 + math.sqrt(5) * r + 5 / 3 * r * r) * math.exp(-math.sqrt(5) * r))
+
+
+def test_gp_posterior_equals_the_hand_computed_two_point_case():
+    """Two observations: mean and variance at a third point from the 2x2 formulas written out by hand."""
+    hyper = Hyper(np.array([0.5]), variance=1.0, noise=0.01)
+    X, y, xs = np.array([[0.0], [1.0]]), np.array([1.0, -1.0]), np.array([[0.25]])
+
+    def k(a, b):
+        r = abs(a - b) / 0.5
+        return (1 + math.sqrt(5) * r + 5 / 3 * r * r) * math.exp(-math.sqrt(5) * r)
+
+    a, b, c = k(0, 0) + 0.01, k(0, 1), k(1, 1) + 0.01
+    det = a * c - b * b
+    inv = np.array([[c, -b], [-b, a]]) / det
+    ks = np.array([k(0.25, 0), k(0.25, 1)])
+    mean, std = GP(X, y, hyper).predict(xs)
+    assert mean[0] == pytest.approx(ks @ inv @ y)
+    assert std[0] == pytest.approx(math.sqrt(1.0 - ks @ inv @ ks))
+
+
+def test_extending_the_factor_equals_refactorising():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((12, 3)), rng.normal(size=12)
+    hyper = Hyper(np.array([0.3, 0.5, 0.8]), 1.2, 1e-3)
+    whole = GP(X, y, hyper)
+    grown = GP(X[:7], y[:7], hyper).extended(X[7:], y)
+    np.testing.assert_allclose(grown.L, whole.L, atol=1e-10)
+    xs = rng.random((5, 3))
+    np.testing.assert_allclose(grown.predict(xs)[0], whole.predict(xs)[0], atol=1e-10)
+
+
+def test_marginal_likelihood_gradient_is_exact():
+    rng = np.random.default_rng(1)
+    X, y = rng.random((15, 2)), rng.normal(size=15)
+    theta = np.log([0.4, 0.7, 1.3, 0.02])
+    error = check_grad(lambda t: neg_log_posterior(t, X, y)[0], lambda t: neg_log_posterior(t, X, y)[1], theta)
+    assert error < 1e-4 * max(1.0, np.linalg.norm(neg_log_posterior(theta, X, y)[1]))
+
+
+def test_predictive_gradients_are_exact():
+    rng = np.random.default_rng(2)
+    gp = GP(rng.random((10, 2)), rng.normal(size=10), Hyper(np.array([0.3, 0.6]), 1.0, 1e-3))
+    x = np.array([0.4, 0.55])
+    _, _, dmean, dstd = gp.predict(x[None, :], grad=True)
+    eps = 1e-6
+    for i in range(2):
+        e = np.eye(2)[i] * eps
+        (m1, s1), (m0, s0) = gp.predict((x + e)[None, :]), gp.predict((x - e)[None, :])
+        assert dmean[i] == pytest.approx((m1[0] - m0[0]) / (2 * eps), rel=1e-4, abs=1e-7)
+        assert dstd[i] == pytest.approx((s1[0] - s0[0]) / (2 * eps), rel=1e-4, abs=1e-7)
+
+
+@pytest.mark.parametrize("z", [-30.0, -8.0, -2.0, -1.0, -0.5, 0.0, 0.7, 3.0])
+def test_log_ei_equals_the_ei_formula_where_both_are_finite(z):
+    mean, std, best = 1.0, 0.5, 1.0 + 0.5 * z
+    ei = expected_improvement(np.array([mean]), np.array([std]), best)[0]
+    log_ei = acquire("log_ei", np.array([mean]), np.array([std]), best)[0][0]
+    if ei > 0:
+        assert log_ei == pytest.approx(math.log(ei), rel=1e-9, abs=1e-9)
+    assert math.isfinite(log_ei)  # and still finite (and ordered) where EI underflows
+    assert log_h(np.array([-40.0]))[0] < log_h(np.array([-30.0]))[0]
+
+
+@pytest.mark.slow
+def test_bayes_reaches_branins_optimum_within_40_trials():
+    hits = 0
+    for seed in range(5):
+        searcher = make_searcher("bayes", BRANIN, seed=seed)
+        best = math.inf
+        for _ in range(40):
+            config = searcher.ask()
+            value = branin(config)
+            searcher.tell(config, value)
+            best = min(best, value)
+        hits += best - BRANIN_OPTIMUM < 0.05
+    assert hits >= 4
+
+
+def test_parallel_asks_are_distinct_and_failures_are_not_suggested_again():
+    searcher = make_searcher("bayes", BRANIN, seed=0, initial=5)
+    for _ in range(6):
+        config = searcher.ask()
+        searcher.tell(config, branin(config))
+    failed = searcher.ask()
+    searcher.tell(failed, None)
+    pending = [searcher.ask() for _ in range(4)]  # four workers, none told yet
+    keys = {BRANIN.key(c) for c in pending}
+    assert len(keys) == 4 and BRANIN.key(failed) not in keys
+
+
+def test_discrete_spaces_get_no_repeats_until_exhausted():
+    space = SearchSpace.from_dict({"a": {"type": "int", "low": 0, "high": 3},
+                                   "b": {"type": "categorical", "choices": ["x", "y"]}})
+    searcher = make_searcher("bayes", space, seed=0, initial=3)
+    seen = []
+    for _ in range(8):
+        config = searcher.ask()
+        seen.append(space.key(config))
+        searcher.tell(config, config["a"] + (config["b"] == "y"))
+    assert len(set(seen)) == 8
+
+
+def test_robust_to_constant_values_repeats_and_a_single_trial():
+    searcher = make_searcher("bayes", BRANIN, seed=0, initial=1)
+    searcher.tell({"x1": 0.0, "x2": 0.0}, 1.0)
+    for _ in range(3):
+        searcher.tell({"x1": 1.0, "x2": 1.0}, 2.0)  # a repeated point
+    for _ in range(6):
+        config = searcher.ask()
+        searcher.tell(config, 5.0)  # a constant objective
+    mean, std = searcher.predict([{"x1": 1.0, "x2": 1.0}])
+    assert np.isfinite(mean).all() and np.isfinite(std).all()
+
+
+def test_predict_is_in_the_studys_units_and_direction():
+    searcher = make_searcher("bayes", BRANIN, seed=0, direction="maximize", initial=5)
+    for _ in range(15):
+        config = searcher.ask()
+        searcher.tell(config, -branin(config))
+    probe = [{"x1": math.pi, "x2": 2.275}, {"x1": -5.0, "x2": 0.0}]
+    mean, std = searcher.predict(probe)
+    assert mean[0] > mean[1] and (std > 0).all()  # the optimum is predicted better than a bad corner
+
+
+def test_told_history_from_elsewhere_is_used():
+    """Configs it never asked for (manual trials, a resumed study) shape its first model-based suggestion."""
+    searcher = make_searcher("bayes", BRANIN, seed=0, initial=5)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        config = BRANIN.sample(rng)
+        searcher.tell(config, branin(config))
+    config = searcher.ask()  # already past the space-filling start
+    assert searcher.points_used == 12 and BRANIN.validate_config(config) == config

@@ -1,0 +1,197 @@
+"""`bayes`: Gaussian-process Bayesian optimisation on numpy and scipy.
+
+Each ask: a space-filling Sobol start until enough trials have finished, then a GP fit to the finished
+trials (standardised values, MAP kernel hyperparameters refit less often as the history grows, at most
+`max_points` trials: the best half and a seeded draw of the rest), running trials fantasised at their
+predicted mean (kriging believer) so parallel workers get different configs, and the acquisition
+maximised over random and local candidates (valid configs by construction) then polished by L-BFGS-B on
+the numbers. Failed and already-run configs are never suggested again.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.stats import qmc
+
+from ...errors import InputError
+from ...space import Config
+from ..base import Searcher, is_failure
+from .acquisition import ACQUISITIONS, acquire
+from .encoding import Encoder
+from .gp import GP, fit_hyper
+
+LOCAL_SCALES = (0.02, 0.08, 0.2)  # unit-cube steps of the candidates drawn around the best trials
+HYPER_POINTS = 120  # kernel hyperparameters are fit to at most this many trials: global traits, O(n^3) a step
+
+
+class BayesSearcher(Searcher):
+    name = "bayes"
+    options = {"acquisition": "log_ei", "initial": None, "candidates": 256, "max_points": 300, "kappa": 2.0}
+
+    def _configure(self, *, acquisition: str, initial: int | None, candidates: int, max_points: int,
+                   kappa: float) -> None:
+        if acquisition not in ACQUISITIONS:
+            raise InputError(f"must be one of {', '.join(ACQUISITIONS)}, got {acquisition!r}",
+                             field="search.acquisition")
+        for key, value, least in (("initial", initial, 1), ("candidates", candidates, 16),
+                                  ("max_points", max_points, 20)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+                raise InputError(f"must be a whole number, at least {least}, got {value!r}", field=f"search.{key}")
+        if isinstance(kappa, bool) or not isinstance(kappa, (int, float)) or kappa <= 0:
+            raise InputError(f"must be a positive number, got {kappa!r}", field="search.kappa")
+        self.acquisition, self.n_candidates, self.max_points, self.kappa = acquisition, candidates, max_points, kappa
+        self.initial = initial or min(20, max(5, len(self.space) + 3))  # a start that fits the dimension
+        self.encoder = Encoder(self.space)
+        self._sobol = qmc.Sobol(len(self.space), scramble=True, seed=self.rng)
+        self._pending: dict[tuple, Config] = {}
+        self._tried: set[tuple] = set()  # told (finished or failed) and pending: never suggested again
+        self._hyper = None
+        self._hyper_at = 0  # finished trials when the hyperparameters were last fit
+        self._model: tuple | None = None  # (history length, GP, y mean, y scale)
+        self._encoded: dict[tuple, np.ndarray] = {}
+        self.points_used = 0  # trials the GP was fit to (fewer than finished past max_points)
+
+    # --------------------------------------------------------------------------------------- protocol
+
+    def _ask(self) -> Config:
+        finished = [(c, v) for c, v in self.history if v is not None]
+        if len(finished) < self.initial:
+            config = self._space_filling()
+        else:
+            config = self._suggest()
+        key = self.space.key(config)
+        self._pending[key] = config
+        self._tried.add(key)
+        return config
+
+    def tell(self, config: Config, value: float | None) -> None:
+        super().tell(config, value)
+        key = self.space.key(self.history[-1][0])
+        self._pending.pop(key, None)
+        self._tried.add(key)
+
+    def predict(self, configs: list[Config]) -> tuple[np.ndarray, np.ndarray]:
+        """The GP's predicted value and its standard deviation for each config, in the study's units."""
+        gp, y_mean, y_scale = self._fit()
+        mean, std = gp.predict(self.encoder.encode_many([self.space.validate_config(c) for c in configs]))
+        return self.sign() * (mean * y_scale + y_mean), std * y_scale
+
+    # --------------------------------------------------------------------------------------- internals
+
+    def _space_filling(self) -> Config:
+        for _ in range(64):
+            config = self.space.from_unit(self._sobol.random(1)[0])
+            if self.space.key(config) not in self._tried:
+                return config
+        return self.space.sample(self.rng)  # a small discrete space already covered: any config
+
+    def _fit(self) -> tuple[GP, float, float]:
+        """The GP on the finished trials, rebuilt only when a result arrived since the last ask."""
+        if self._model is not None and self._model[0] == len(self.history):
+            return self._model[1:4]
+        finished = [(c, v) for c, v in self.history if not is_failure(v)]
+        if len(finished) < 2:
+            raise ValueError("a prediction needs at least two finished trials")
+        y = self.sign() * np.array([v for _, v in finished])
+        if len(finished) > self.max_points:  # cap the exact GP: the best half and a seeded draw of the rest
+            order = np.argsort(y, kind="stable")
+            keep_best = order[: self.max_points // 2]
+            rest = np.random.default_rng([self.seed or 0, len(finished)]).choice(
+                order[self.max_points // 2:], self.max_points - len(keep_best), replace=False)
+            chosen = np.sort(np.concatenate([keep_best, rest]))
+            finished, y = [finished[i] for i in chosen], y[chosen]
+        X = self._encode([c for c, _ in finished])
+        y_mean, y_scale = float(y.mean()), float(y.std()) or 1.0
+        z = (y - y_mean) / y_scale
+        n = len(finished)
+        interval = 1 if n < 40 else 3 if n < 100 else 10 if n < 250 else 25
+        previous = self._model[1] if self._model else None
+        if self._hyper is None or n - self._hyper_at >= interval or len(self._hyper.lengths) != X.shape[1]:
+            fit_on = np.sort(self.rng.choice(n, HYPER_POINTS, replace=False)) if n > HYPER_POINTS else slice(None)
+            self._hyper = fit_hyper(X[fit_on], z[fit_on], self.rng, start=self._hyper, restarts=2 if n < 100 else 0)
+            self._hyper_at = n
+            previous = None
+        m = len(previous.X) if previous is not None else 0
+        if previous is not None and m <= n and np.array_equal(previous.X, X[:m]):
+            gp = previous.extended(X[m:], z)  # same kernel, more trials: extend the factor
+        else:
+            gp = GP(X, z, self._hyper)
+        self._model = (len(self.history), gp, y_mean, y_scale)
+        self.points_used = n
+        return gp, y_mean, y_scale
+
+    def _encode(self, configs: list[Config]) -> np.ndarray:
+        """Encodings of told configs, each computed once."""
+        rows = []
+        for config in configs:
+            key = self.space.key(config)
+            if key not in self._encoded:
+                self._encoded[key] = self.encoder.encode(config)
+            rows.append(self._encoded[key])
+        return np.array(rows).reshape(len(configs), self.encoder.dim)
+
+    def _suggest(self) -> Config:
+        gp, _, _ = self._fit()
+        best = float(gp.y.min())
+        if self._pending:  # kriging believer: running trials are fantasised at their predicted mean
+            X_pending = self.encoder.encode_many(list(self._pending.values()))
+            gp = gp.condition_on(X_pending, gp.predict(X_pending)[0])
+        configs = self._candidates(gp)
+        if not configs:
+            return self.space.sample(self.rng)
+        X = self.encoder.encode_many(configs)
+        mean, std = gp.predict(X)
+        scores = acquire(self.acquisition, mean, std, best, self.kappa)[0]
+        top = np.argsort(-scores, kind="stable")[:3]
+        chosen, chosen_score = configs[top[0]], scores[top[0]]
+        for i in top:
+            config, score = self._polish(gp, configs[i], X[i], best)
+            if score > chosen_score and self.space.key(config) not in self._tried:
+                chosen, chosen_score = config, score
+        return chosen
+
+    def _candidates(self, gp: GP) -> list[Config]:
+        """Random configs and configs near the best trials, none of them tried already."""
+        d = len(self.space)
+        units = [self.rng.random((self.n_candidates, d))]
+        finished = sorted(((c, v) for c, v in self.history if v is not None), key=lambda cv: self.sign() * cv[1])
+        per = max(1, self.n_candidates // (2 * len(LOCAL_SCALES) * 3))
+        for config, _ in finished[:3]:
+            u = self.space.to_unit(config)
+            for scale in LOCAL_SCALES:
+                units.append(np.clip(u + self.rng.normal(0, scale, (per, d)), 0, 1))
+        configs, seen = [], set(self._tried)
+        for u in np.vstack(units):
+            config = self.space.from_unit(u)
+            key = self.space.key(config)
+            if key not in seen:
+                seen.add(key)
+                configs.append(config)
+        return configs
+
+    def _polish(self, gp: GP, config: Config, x0: np.ndarray, best: float) -> tuple[Config, float]:
+        """L-BFGS-B on the active numbers of `config` (categories held), then snapped onto the space."""
+        columns = [col for _, col in self.encoder.numeric_columns(config)]
+        if not columns:
+            score = acquire(self.acquisition, *gp.predict(x0[None, :]), best, self.kappa)[0][0]
+            return config, float(score)
+
+        def negative(z: np.ndarray) -> tuple[float, np.ndarray]:
+            x = x0.copy()
+            x[columns] = z
+            mean, std, dmean, dstd = gp.predict(x[None, :], grad=True)
+            a, da_dmean, da_dstd = acquire(self.acquisition, mean, std, best, self.kappa)
+            grad = da_dmean[0] * dmean + da_dstd[0] * dstd
+            return -float(a[0]), -grad[columns]
+
+        result = minimize(negative, x0[columns], jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * len(columns),
+                          options={"maxiter": 30})
+        x = x0.copy()
+        x[columns] = result.x
+        polished = self.encoder.with_numbers(config, x)
+        snapped = self.encoder.encode(polished)
+        score = acquire(self.acquisition, *gp.predict(snapped[None, :]), best, self.kappa)[0][0]
+        return polished, float(score) if math.isfinite(score) else -math.inf
