@@ -129,3 +129,76 @@ def test_sobol_covers_the_space_more_evenly_than_iid():
 
     assert np.mean([worst_empty_cell(True, s) for s in range(10)]) < np.mean(
         [worst_empty_cell(False, s) for s in range(10)])
+
+
+# ---------------------------------------------------------------------------------- any space, any searcher
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+
+@st.composite
+def spaces(draw):
+    """Random spaces of the whole grammar: log, int, step, categorical, and conditions on a categorical."""
+    params = {}
+    for i in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(["float", "log", "int", "step", "categorical"]))
+        if kind == "categorical":
+            params[f"p{i}"] = {"type": "categorical", "choices": draw(st.lists(
+                st.one_of(st.integers(-3, 3), st.sampled_from(["a", "b", "c"]), st.booleans()), min_size=1,
+                max_size=4, unique_by=lambda v: (type(v), v)))}
+        elif kind == "int":
+            low = draw(st.integers(-5, 5))
+            params[f"p{i}"] = {"type": "int", "low": low, "high": low + draw(st.integers(1, 20))}
+        elif kind == "step":
+            params[f"p{i}"] = {"type": "float", "low": 0.0, "high": 1.0, "step": draw(st.sampled_from([0.1, 0.25, 0.5]))}
+        else:
+            params[f"p{i}"] = {"type": "float", "low": 0.001, "high": 10.0, "log": kind == "log"}
+    switches = [n for n, p in params.items() if p["type"] == "categorical"]
+    if switches and draw(st.booleans()):
+        parent = switches[0]
+        params["child"] = {"type": "float", "low": -1.0, "high": 1.0,
+                           "when": {parent: params[parent]["choices"][0]}}
+    return SearchSpace.from_dict(params)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(space=spaces(), seed=st.integers(0, 2 ** 16), strategy=st.sampled_from(sorted(SEARCHERS)))
+def test_every_ask_of_every_searcher_is_valid_on_any_space(space, seed, strategy):
+    searcher = make_searcher(strategy, space, seed=seed, **({"initial": 3} if strategy == "bayes" else {}))
+    rng = np.random.default_rng(seed)
+    for i in range(10):
+        try:
+            configs = [searcher.ask() for _ in range(1 + i % 2)]  # sometimes two pending at once
+        except SearchExhausted:
+            break
+        for config in configs:
+            assert space.validate_config(config) == config
+            searcher.tell(config, None if rng.random() < 0.15 else float(rng.normal()))
+
+
+def test_genetic_elite_survives_and_breeds():
+    searcher = make_searcher("genetic", SPACE, seed=0, population=6)
+    elite = {"lr": 0.01, "layers": 1, "optimizer": "adam"}
+    searcher.tell(elite, -10.0)
+    for _ in range(40):
+        config = searcher.ask()
+        searcher.tell(config, _loss(config))
+    assert searcher.population[0] == (elite, -10.0)  # never pushed out by worse children
+    assert len(searcher.population) == 6
+
+
+def test_genetic_beats_random_on_a_smooth_bowl():
+    space = SearchSpace.from_dict({f"x{i}": {"type": "float", "low": -5, "high": 5} for i in range(4)})
+
+    def best_of(strategy, seed):
+        searcher = make_searcher(strategy, space, seed=seed)
+        best = math.inf
+        for _ in range(60):
+            config = searcher.ask()
+            value = sum(v * v for v in config.values())
+            searcher.tell(config, value)
+            best = min(best, value)
+        return best
+
+    wins = sum(best_of("genetic", s) < best_of("random", s) for s in range(5))
+    assert wins >= 4

@@ -8,6 +8,7 @@ from ..errors import InputError
 from ..space import SearchSpace
 from .base import Searcher
 from .bayes import BayesSearcher
+from .genetic import GeneticSearcher
 from .grid import GridSearcher
 from .random import RandomSearcher
 
@@ -23,6 +24,7 @@ def register(cls: type[Searcher]) -> type[Searcher]:
 register(GridSearcher)
 register(RandomSearcher)
 register(BayesSearcher)
+register(GeneticSearcher)
 
 
 def make_searcher(name: str, space: SearchSpace, *, seed: int | None = None, direction: str = "minimize",
@@ -34,4 +36,4 @@ def make_searcher(name: str, space: SearchSpace, *, seed: int | None = None, dir
     return SEARCHERS[name](space, seed=seed, direction=direction, **options)
 
 
-__all__ = ["Searcher", "SEARCHERS", "register", "make_searcher", "GridSearcher", "RandomSearcher", "BayesSearcher"]
+__all__ = ["Searcher", "SEARCHERS", "register", "make_searcher", "GridSearcher", "RandomSearcher", "BayesSearcher", "GeneticSearcher"]

@@ -22,6 +22,7 @@ from ..base import Searcher, is_failure
 from .acquisition import ACQUISITIONS, acquire
 from .encoding import Encoder
 from .gp import GP, fit_hyper
+from .warp import Warp
 
 LOCAL_SCALES = (0.02, 0.08, 0.2)  # unit-cube steps of the candidates drawn around the best trials
 HYPER_POINTS = 120  # kernel hyperparameters are fit to at most this many trials: global traits, O(n^3) a step
@@ -50,7 +51,7 @@ class BayesSearcher(Searcher):
         self._tried: set[tuple] = set()  # told (finished or failed) and pending: never suggested again
         self._hyper = None
         self._hyper_at = 0  # finished trials when the hyperparameters were last fit
-        self._model: tuple | None = None  # (history length, GP, y mean, y scale)
+        self._model: tuple | None = None  # (history length, GP, output warp)
         self._encoded: dict[tuple, np.ndarray] = {}
         self.points_used = 0  # trials the GP was fit to (fewer than finished past max_points)
 
@@ -75,9 +76,10 @@ class BayesSearcher(Searcher):
 
     def predict(self, configs: list[Config]) -> tuple[np.ndarray, np.ndarray]:
         """The GP's predicted value and its standard deviation for each config, in the study's units."""
-        gp, y_mean, y_scale = self._fit()
+        gp, warp = self._fit()
         mean, std = gp.predict(self.encoder.encode_many([self.space.validate_config(c) for c in configs]))
-        return self.sign() * (mean * y_scale + y_mean), std * y_scale
+        low, high = warp.inverse(mean - std), warp.inverse(mean + std)  # the warp bends the band: its half-width
+        return self.sign() * warp.inverse(mean), (high - low) / 2
 
     # --------------------------------------------------------------------------------------- internals
 
@@ -88,10 +90,10 @@ class BayesSearcher(Searcher):
                 return config
         return self.space.sample(self.rng)  # a small discrete space already covered: any config
 
-    def _fit(self) -> tuple[GP, float, float]:
+    def _fit(self) -> tuple[GP, Warp]:
         """The GP on the finished trials, rebuilt only when a result arrived since the last ask."""
         if self._model is not None and self._model[0] == len(self.history):
-            return self._model[1:4]
+            return self._model[1:]
         finished = [(c, v) for c, v in self.history if not is_failure(v)]
         if len(finished) < 2:
             raise ValueError("a prediction needs at least two finished trials")
@@ -104,8 +106,8 @@ class BayesSearcher(Searcher):
             chosen = np.sort(np.concatenate([keep_best, rest]))
             finished, y = [finished[i] for i in chosen], y[chosen]
         X = self._encode([c for c, _ in finished])
-        y_mean, y_scale = float(y.mean()), float(y.std()) or 1.0
-        z = (y - y_mean) / y_scale
+        warp = Warp(y)
+        z = warp(y)
         n = len(finished)
         interval = 1 if n < 40 else 3 if n < 100 else 10 if n < 250 else 25
         previous = self._model[1] if self._model else None
@@ -119,9 +121,9 @@ class BayesSearcher(Searcher):
             gp = previous.extended(X[m:], z)  # same kernel, more trials: extend the factor
         else:
             gp = GP(X, z, self._hyper)
-        self._model = (len(self.history), gp, y_mean, y_scale)
+        self._model = (len(self.history), gp, warp)
         self.points_used = n
-        return gp, y_mean, y_scale
+        return gp, warp
 
     def _encode(self, configs: list[Config]) -> np.ndarray:
         """Encodings of told configs, each computed once."""
@@ -134,7 +136,7 @@ class BayesSearcher(Searcher):
         return np.array(rows).reshape(len(configs), self.encoder.dim)
 
     def _suggest(self) -> Config:
-        gp, _, _ = self._fit()
+        gp, _ = self._fit()
         best = float(gp.y.min())
         if self._pending:  # kriging believer: running trials are fantasised at their predicted mean
             X_pending = self.encoder.encode_many(list(self._pending.values()))

@@ -60,8 +60,10 @@ class Hyper:
 
 def length_prior(d: int) -> tuple[float, float]:
     """Log-normal prior on length scales that grows with the dimension (Hvarfner et al., 2024): sane length
-    scales on few points, and no collapse to a noise-fitting wiggle in high dimension."""
-    return math.sqrt(2.0) + 0.5 * math.log(d), math.sqrt(3.0)
+    scales on few points, and no collapse to a noise-fitting wiggle in high dimension. Centred one e-fold
+    shorter than theirs: at budgets of tens of trials it stopped the GP from calling a dimension irrelevant
+    too early (Rosenbrock 4-D, bench/searchers.py)."""
+    return math.sqrt(2.0) - 1.0 + 0.5 * math.log(d), math.sqrt(3.0)
 
 
 def neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:

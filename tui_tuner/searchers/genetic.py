@@ -1,0 +1,90 @@
+"""`genetic`: a steady-state genetic algorithm, so parallel workers never wait for a generation to end.
+
+The population is the best `population` finished trials so far (elitism: a good config stays until better
+ones push it out). Each ask breeds one child: two parents by tournament, crossover in the unit cube
+(uniform, or blend for numbers), then mutation fitted to each type (a Gaussian step that shrinks as the
+study goes on for numbers, a fresh draw for categories). Until the population is full, asks are a
+scrambled Sobol start. Configs already run or running are not bred again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import qmc
+
+from ..errors import InputError
+from ..space import CategoricalParam, Config
+from .base import Searcher
+
+CROSSOVERS = ("uniform", "blend")
+BLEND_ALPHA = 0.3  # BLX-alpha: children may land a little outside the segment between the parents
+
+
+class GeneticSearcher(Searcher):
+    name = "genetic"
+    options = {"population": None, "tournament": 3, "crossover": "blend", "mutation": None, "step": 0.15}
+
+    def _configure(self, *, population: int | None, tournament: int, crossover: str, mutation: float | None,
+                   step: float) -> None:
+        for key, value, least in (("population", population, 2), ("tournament", tournament, 1)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+                raise InputError(f"must be a whole number, at least {least}, got {value!r}", field=f"search.{key}")
+        if crossover not in CROSSOVERS:
+            raise InputError(f"must be one of {', '.join(CROSSOVERS)}, got {crossover!r}", field="search.crossover")
+        for key, value in (("mutation", mutation), ("step", step)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not 0 < value <= 1):
+                raise InputError(f"must be a number in (0, 1], got {value!r}", field=f"search.{key}")
+        d = len(self.space)
+        self.population_size = population or min(20, max(8, 2 * d + 4))  # a default that fits the dimension
+        self.tournament = tournament
+        self.crossover = crossover
+        self.mutation = mutation or 1.0 / d
+        self.step = step
+        self._categorical = np.array([isinstance(p, CategoricalParam) for p in self.space.params])
+        self._sobol = qmc.Sobol(d, scramble=True, seed=self.rng)
+        self._tried: set[tuple] = set()
+
+    @property
+    def population(self) -> list[tuple[Config, float]]:
+        """The best finished trials, best first: the parents of the next children."""
+        done = sorted(((c, v) for c, v in self.history if v is not None), key=lambda cv: self.sign() * cv[1])
+        return done[: self.population_size]
+
+    def _ask(self) -> Config:
+        population = self.population
+        for _ in range(20):
+            if len(population) < self.population_size:
+                config = self.space.from_unit(self._sobol.random(1)[0])
+            else:
+                config = self.space.from_unit(self._child(population))
+            key = self.space.key(config)
+            if key not in self._tried:
+                break
+        self._tried.add(key)
+        return config
+
+    def tell(self, config: Config, value: float | None) -> None:
+        super().tell(config, value)
+        self._tried.add(self.space.key(self.history[-1][0]))
+
+    def _pick(self, population: list[tuple[Config, float]]) -> np.ndarray:
+        """Tournament selection: the best of `tournament` members drawn at random (the list is best-first)."""
+        entrants = self.rng.choice(len(population), size=min(self.tournament, len(population)), replace=False)
+        return self.space.to_unit(population[int(entrants.min())][0])
+
+    def _child(self, population: list[tuple[Config, float]]) -> np.ndarray:
+        a, b = self._pick(population), self._pick(population)
+        d = len(a)
+        take_b = self.rng.random(d) < 0.5
+        if self.crossover == "uniform":
+            child = np.where(take_b, b, a)
+        else:
+            gamma = self.rng.uniform(-BLEND_ALPHA, 1 + BLEND_ALPHA, d)
+            child = np.where(self._categorical, np.where(take_b, b, a), a + gamma * (b - a))
+        mutate = self.rng.random(d) < self.mutation
+        generation = len(self.history) / self.population_size
+        sigma = max(0.01, self.step * 0.85 ** generation)  # the step shrinks as the search narrows
+        child = np.where(mutate & ~self._categorical, child + self.rng.normal(0, sigma, d), child)
+        child = np.where(mutate & self._categorical, self.rng.random(d), child)  # categories: drawn afresh
+        return np.clip(child, 0.0, 1.0)
