@@ -166,3 +166,38 @@ async def test_cancel_interrupts_running_trials():
     await asyncio.gather(_run(engine), cancel_soon())
     assert time.monotonic() - begin < 10
     assert sorted(e.number for e in _of(seen, events.Interrupted)) == [0, 1]
+
+
+async def test_review_accepts_edits_and_skips_suggestions():
+    answers = iter(["accept", "edit", "skip", "accept"])
+    reviewed = []
+
+    async def review(params, predicted):
+        reviewed.append((params, predicted))
+        await asyncio.sleep(0.01)  # the user takes a moment
+        answer = next(answers)
+        return params if answer == "accept" else {"x": 0.3} if answer == "edit" else None
+
+    engine, seen = _engine(objectives.quadratic, strategy="bayes", workers=1, trials=3, review=review)
+    await _run(engine)
+    started = [e.params for e in _of(seen, events.Started)]
+    assert len(reviewed) == 4 and len(started) == 3  # the skipped one did not spend the budget
+    assert started[0] == reviewed[0][0] and started[1] == {"x": 0.3} and started[2] == reviewed[3][0]
+    assert reviewed[2][0] in [c for c, v in engine.searcher.history if v is None]  # told as skipped
+
+
+async def test_model_based_suggestions_carry_their_prediction_and_asks_are_timed():
+    engine, seen = _engine(objectives.quadratic, strategy="bayes", workers=1, trials=8)
+    engine.searcher.initial = 3
+    await _run(engine)
+    predicted = [e.predicted for e in _of(seen, events.Started)]
+    assert predicted[:2] == [None, None]  # no model before two finished trials
+    assert all(p is not None and p[1] >= 0 for p in predicted[3:])
+    assert len(engine.ask_seconds) == 8
+
+
+def test_a_grid_after_another_strategy_skips_only_configs_already_run():
+    searcher = make_searcher("grid", X, default_num=3)  # 0, 0.5, 1
+    history = [PastTrial(0, {"x": 0.5}, 1.0), PastTrial(1, {"x": 0.77}, 2.0)]
+    engine = Engine(objectives.quadratic, searcher, ProcessExecutor(1), history=history, replay_draws=False)
+    assert [engine.searcher.ask() for _ in range(2)] == [{"x": 0.0}, {"x": 1.0}]

@@ -16,7 +16,7 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Awaitable, Callable, Iterable, Protocol
 
 import numpy as np
 
@@ -79,7 +79,8 @@ class Engine:
     def __init__(self, objective: Any, searcher: Searcher, executor: Executor, *, trials: int | None = None,
                  time_budget: float | None = None, trial_timeout: float | None = None, seed: int = 0,
                  pruner: Pruner | None = None, history: Iterable[PastTrial] = (),
-                 rerun: Iterable[PastTrial] = ()) -> None:
+                 rerun: Iterable[PastTrial] = (), replay_draws: bool = True,
+                 review: Callable[[dict, list | None], Awaitable[dict | None]] | None = None) -> None:
         self.objective = objective
         self.metric = getattr(objective, "metric", "value")
         self.searcher = searcher
@@ -89,6 +90,8 @@ class Engine:
         self.trial_timeout = trial_timeout
         self.seed = seed
         self.pruner = pruner
+        self.review = review  # awaited for each suggestion: the config to run (maybe edited), or None to skip
+        self.ask_seconds: list[float] = []  # how long each searcher.ask() took
         self.state = "idle"
         self._subscribers: list[Callable[[events.Event], None]] = []
         self._manual: deque[tuple[dict, int | None]] = deque()  # (params, seed or None)
@@ -104,11 +107,13 @@ class Engine:
         self._running: dict[int, asyncio.Task] = {}
         self._wake: asyncio.Event | None = None
         self._deadline: float | None = None
-        self._replay(history)
+        self._reviewing: asyncio.Task | None = None
+        self._replay(history, replay_draws)
 
-    def _replay(self, history: list[PastTrial]) -> None:
-        """Bring the searcher to where the earlier run left it: replay its draws, then tell the results."""
-        if not self.searcher.adaptive:
+    def _replay(self, history: list[PastTrial], draws: bool) -> None:
+        """Bring the searcher to where the earlier run left it: replay its draws (when the same strategy made
+        them: a grid that follows a random search must not skip points it never ran), then tell the results."""
+        if draws and not self.searcher.adaptive:
             for _ in [t for t in (*history, *self._rerun) if not t.manual]:
                 try:
                     self.searcher.ask()
@@ -172,6 +177,8 @@ class Engine:
                 await self._wake.wait()
                 self._wake.clear()
         finally:
+            if self._reviewing is not None:
+                self._reviewing.cancel()
             for task in list(self._running.values()):
                 task.cancel()
             if self._running:
@@ -208,7 +215,7 @@ class Engine:
         return bool(self._manual) or self._budget_left()
 
     def _launch(self) -> None:
-        while self.state == "running" and len(self._running) < self.executor.capacity:
+        while self.state == "running" and len(self._running) + (self._reviewing is not None) < self.executor.capacity:
             if self._manual:
                 params, seed = self._manual.popleft()
                 self._start(self._next(), params, manual=True, seed=seed)
@@ -218,12 +225,41 @@ class Engine:
                 past = self._rerun.popleft()
                 self._launched += 1
                 self._start(past.number, past.params, manual=False)
+            elif self._reviewing is not None:
+                return  # one suggestion under review at a time
             else:
                 params = self._ask()
                 if params is None:
                     return
+                if self.review is not None:
+                    self._reviewing = asyncio.create_task(self._review(params))
+                    return
                 self._launched += 1
                 self._start(self._next(), params, manual=False)
+
+    async def _review(self, params: dict) -> None:
+        """Hold a suggestion until the reviewer answers: run it (as suggested or edited) or skip it."""
+        try:
+            answer = await self.review(params, self._predict(params))
+        finally:
+            self._reviewing = None
+            self._poke()
+        if answer is None:
+            self.searcher.tell(params, None)  # skipped: a model-based searcher will not suggest it again
+        elif self.state in ("running", "paused"):
+            self._launched += 1
+            self._start(self._next(), self.searcher.space.validate_config(answer), manual=False)
+
+    def _predict(self, params: dict) -> list | None:
+        """[mean, std] of a model-based searcher for `params`, None when it has no model (yet)."""
+        predict = getattr(self.searcher, "predict", None)
+        if predict is None:
+            return None
+        try:
+            mean, std = predict([params])
+        except ValueError:
+            return None
+        return [float(mean[0]), float(std[0])]
 
     def _next(self) -> int:
         number, self._next_number = self._next_number, self._next_number + 1
@@ -236,11 +272,14 @@ class Engine:
             if needed > 0 and not all(n in self._results for n in self._order[:needed]):
                 return None
             self._tell_in_order(upto=max(0, needed))
+        started = time.perf_counter()
         try:
             return self.searcher.ask()
         except SearchExhausted:
             self._exhausted = True
             return None
+        finally:
+            self.ask_seconds.append(time.perf_counter() - started)
 
     def _tell_in_order(self, upto: int) -> None:
         while self._told < min(upto, len(self._order)):
@@ -254,7 +293,7 @@ class Engine:
         seed = trial_seed(self.seed, number) if seed is None else seed
         self._order.append(number)
         self._params[number] = params
-        self._emit(events.Started(number, params, seed, manual))
+        self._emit(events.Started(number, params, seed, manual, None if manual else self._predict(params)))
         task = asyncio.create_task(self._run_trial(number, params, seed))
         task.add_done_callback(functools.partial(self._trial_done, number))
         self._running[number] = task

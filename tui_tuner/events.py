@@ -16,6 +16,7 @@ class Started:
     params: dict
     seed: int
     manual: bool = False
+    predicted: list | None = None  # [mean, std] from a model-based searcher, before the trial ran
     time: float = field(default_factory=time.time)
 
 

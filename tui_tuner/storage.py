@@ -186,6 +186,7 @@ class TrialRecord:
     duration: float | None = None
     started: float | None = None
     reports: list[tuple[int, dict]] = field(default_factory=list)
+    predicted: list | None = None  # [mean, std] the searcher's model expected, when it has one
 
     @property
     def done(self) -> bool:
@@ -229,7 +230,8 @@ class StudyLog:
             if old is not None:  # an interrupted trial run again under its number
                 self._counts[old.state] -= 1
             rec = TrialRecord(number=number, params=event["params"], seed=event["seed"],
-                              manual=event.get("manual", False), started=event.get("time"))
+                              manual=event.get("manual", False), started=event.get("time"),
+                              predicted=event.get("predicted"))
             self.records[number] = rec
             self._counts[rec.state] += 1
             return rec

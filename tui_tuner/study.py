@@ -127,11 +127,13 @@ class Study:
         if isinstance(event, events.Finished):
             self._update_best()
 
-    async def run(self, *, search: bool = True, manual: Iterable[tuple[dict, int | None]] = ()) -> None:
+    async def run(self, *, search: bool = True, manual: Iterable[tuple[dict, int | None]] = (),
+                  review: Callable | None = None) -> None:
         """Run, or resume, until the budget is spent or the study is stopped; then score the best on test.
 
         `manual` (params, seed or None) run first; with `search=False` only they run (the app's manual trial
-        on an idle study)."""
+        on an idle study). `review(params, predicted)` (the app's review mode) is awaited for each
+        suggestion and returns the config to run, or None to skip it."""
         if self._journal is None:
             self._journal = Journal(self.directory / JOURNAL_NAME)
         interrupted = [r for r in self.log.records.values() if r.state in ("running", "interrupted")]
@@ -149,7 +151,9 @@ class Study:
         executor = ProcessExecutor(s.workers, log_path=default_log_path(self.directory))
         self.engine = Engine(self.spec.objective, searcher, executor, trials=remaining, time_budget=s.time_budget,
                              trial_timeout=s.trial_timeout, seed=s.seed, history=history, pruner=self._pruner(),
-                             rerun=[PastTrial(r.number, r.params, None, r.manual) for r in interrupted])
+                             rerun=[PastTrial(r.number, r.params, None, r.manual) for r in interrupted],
+                             replay_draws=self.log.header.get("settings", {}).get("strategy") == s.strategy,
+                             review=review)
         self.engine.subscribe(self._on_engine_event)
         for params, seed in manual:
             self.engine.run_config(params, seed)
