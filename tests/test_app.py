@@ -311,3 +311,47 @@ async def test_lr_finder_explains_what_it_needs(tmp_path):
         await pilot.press("l")
         await pilot.pause(0.2)
         assert any("needs a built-in model" in n.message for n in app._notifications)
+
+
+def bayes_study_file(tmp_path, trials):
+    path = study_file(tmp_path, trials=trials, workers=1)
+    text = path.read_text().replace("strategy: random", "strategy: bayes, initial: 2")
+    path.write_text(text)
+    return path
+
+
+async def test_review_mode_holds_each_suggestion_until_run_edited_or_skipped(tmp_path):
+    from tui_tuner.app.screens.review import ReviewSuggestion
+
+    app = app_for(bayes_study_file(tmp_path, trials=3))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("R", "r")
+        shown = []
+        for key in ("enter", "x", "R"):  # run the first, skip the second, run the third and end review mode
+            await wait_until(pilot, lambda: isinstance(app.screen, ReviewSuggestion) and app.screen not in shown)
+            shown.append(app.screen)
+            await pilot.press(key)
+        await wait_until(pilot, lambda: not app._study_running)
+        started = [e for e in read_journal(app.study.directory / "journal.jsonl") if e["event"] == "started"]
+        assert len(started) == 3 and len(shown) == 3  # the skipped one spent no budget; the last ran unreviewed
+        assert started[0]["params"] == shown[0].params and started[1]["params"] == shown[2].params
+        assert not app.review_mode
+
+
+async def test_manual_form_predicts_the_config_being_edited(tmp_path):
+    app = app_for(bayes_study_file(tmp_path, trials=5))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        await pilot.press("m")
+        await wait_until(pilot, lambda: isinstance(app.screen, ManualTrial))
+        line = app.screen.query_one("#prediction")
+        first = str(line.render())
+        assert first.startswith("predicted val_loss: ")
+        app.screen.query_one("#manual-lr").value = "0.9"
+        await pilot.pause(0.2)
+        assert str(line.render()) != first and "±" in str(line.render())
+        app.screen.query_one("#manual-lr").value = "7"  # out of range: no prediction for an invalid config
+        await pilot.pause(0.2)
+        assert str(line.render()) == ""
+        rows = [str(app.board.get_row_at(i)[2]) for i in range(app.board.row_count)]
+        assert any("±" in r for r in rows)  # suggestions show what the model predicted

@@ -8,7 +8,9 @@ of trials never flood the screen.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import statistics
 import time
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from .screens.lr_finder import LrFinderScreen
 from .screens.manual import ManualTrial
 from .screens.param_form import ParamForm
 from .screens.prompt import Confirm, PathPrompt
+from .screens.review import ReviewSuggestion
 from .widgets.curves import Curves
 from .widgets.leaderboard import Leaderboard
 from .widgets.row_table import RowTable
@@ -52,6 +55,7 @@ class TunerApp(App):
         Binding("s", "stop", "stop", tooltip="Stop: running trials finish, no new ones start"),
         Binding("m", "manual", "manual trial", tooltip="Run a config of your own (pre-filled from the selected trial)"),
         Binding("x", "rerun", "re-run", tooltip="Re-run the selected trial with the same params and seed"),
+        Binding("R", "toggle_review", "review", tooltip="Review mode: hold each suggestion until you run, edit or skip it"),
         Binding("l", "lr_find", "LR finder", tooltip="LR range test: where to search learning_rate (built-in models)"),
         Binding("e", "export", "export", tooltip="Export the best config to a JSON file"),
         Binding("o", "open", "open", tooltip="Open a study file, a study directory or a best-config file"),
@@ -76,6 +80,8 @@ class TunerApp(App):
         self._run_started: float | None = None
         self._done_at_start = 0
         self._study_running = False
+        self.review_mode = False
+        self._predictor_cache: tuple | None = None  # (finished count, searcher) built from the log
 
     # ------------------------------------------------------------------------------------------ layout
 
@@ -194,7 +200,23 @@ class TunerApp(App):
         self.status_bar.show(
             study.spec.name, study.state if self._study_running or study.state != "idle" else "stopped", study.log,
             budget=study.settings.trials, metric=study.spec.objective.metric, started=self._run_started,
-            done_at_start=self._done_at_start, directory=str(study.directory))
+            done_at_start=self._done_at_start, directory=str(study.directory), timing=self._timing_text())
+
+    def _timing_text(self) -> str | None:
+        """Median ask time beside median trial time (a searcher should cost little next to a trial), and
+        when the bayes model was capped to a subsample of the trials."""
+        engine = self.study.engine
+        if engine is None or not engine.ask_seconds:
+            return None
+        finished = self.study.log.finished()
+        durations = [r.duration for r in finished if r.duration is not None]
+        text = f"ask {statistics.median(engine.ask_seconds) * 1000:.2g} ms"
+        if durations:
+            text += f" · trial {statistics.median(durations):.2g} s"
+        used = getattr(engine.searcher, "points_used", 0)
+        if used and used < len(finished):
+            text += f" · GP on {used} of {len(finished)} trials"
+        return text
 
     def _file_budget(self) -> int | None:
         """The trial budget of the file being edited; None while it has a mistake (the pane shows which)."""
@@ -245,6 +267,7 @@ class TunerApp(App):
         self._study_running = True
         self._run_started = time.monotonic()
         self._done_at_start = sum(study.log.count(s) for s in ("finished", "failed", "pruned"))
+        run_options.setdefault("review", self._review_suggestion if self.review_mode else None)
         self.run_worker(self._run_study(study, **run_options), group="study", exclusive=True, exit_on_error=False)
         self.refresh_bindings()
 
@@ -317,7 +340,8 @@ class TunerApp(App):
             if result is not None:
                 self._run_manual(result, None)
 
-        self.push_screen(ManualTrial(space, config, title=title), run)
+        self.push_screen(ManualTrial(space, config, title=title, predict=self._predictor(),
+                                     metric=self.study.spec.objective.metric if self.study else "value"), run)
 
     def action_rerun(self) -> None:
         record = self._selected_record()
@@ -337,6 +361,62 @@ class TunerApp(App):
                 return
             self._drive(study, search=False, manual=[(params, seed)])
         self.notify("manual trial queued" + (" (same params and seed)" if seed is not None else ""))
+
+    # ------------------------------------------------------------------------------------------ predictions, review
+
+    def _predictor(self):
+        """`config -> (mean, std)` from the study's bayes model: the running searcher's, or one fitted to the
+        journal's trials when the study is idle and its strategy is bayes; None otherwise."""
+        study = self.study
+        if study is None:
+            return None
+        searcher = study.engine.searcher if study.engine else None
+        if searcher is None or not hasattr(searcher, "predict"):
+            if study.settings.strategy != "bayes":
+                return None
+            finished = study.log.finished()
+            if self._predictor_cache is None or self._predictor_cache[0] != len(finished):
+                from ..searchers import make_searcher
+
+                searcher = make_searcher("bayes", study.spec.space, seed=study.settings.seed,
+                                         direction=study.spec.objective.direction)
+                for record in finished:
+                    searcher.tell(record.params, record.value)
+                self._predictor_cache = (len(finished), searcher)
+            searcher = self._predictor_cache[1]
+
+        def predict(config: dict) -> tuple[float, float]:
+            mean, std = searcher.predict([config])
+            return float(mean[0]), float(std[0])
+        return predict
+
+    def action_toggle_review(self) -> None:
+        self.review_mode = not self.review_mode
+        engine = self.study.engine if self.study else None
+        if engine is not None and self._study_running:
+            engine.review = self._review_suggestion if self.review_mode else None
+        self.notify("review mode on: each suggestion waits for enter (run), m (edit) or x (skip)"
+                    if self.review_mode else "review mode off: suggestions run as they come")
+
+    async def _review_suggestion(self, params: dict, predicted: list | None) -> dict | None:
+        """The engine's review hook: show the suggestion, wait for the user's answer."""
+        loop = asyncio.get_running_loop()
+        answered = loop.create_future()
+        study = self.study
+        self.push_screen(ReviewSuggestion(params, predicted, strategy=study.settings.strategy,
+                                          metric=study.spec.objective.metric), answered.set_result)
+        answer = await answered
+        if answer == "end":
+            self.action_toggle_review()
+        if answer in ("accept", "end"):
+            return params
+        if answer == "skip":
+            return None
+        edited = loop.create_future()
+        self.push_screen(ManualTrial(study.spec.space, params, title="edit the suggestion, enter runs it",
+                                     predict=self._predictor(), metric=study.spec.objective.metric),
+                         edited.set_result)
+        return await edited
 
     # ------------------------------------------------------------------------------------------ LR finder
 

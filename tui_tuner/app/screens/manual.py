@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import yaml
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from ...errors import InputError
+from ...progress import format_value
 from ...space import SearchSpace
 from ..widgets.error_line import ErrorLine
 from ..widgets.strategy_pane import parse_value
@@ -20,11 +23,14 @@ class ManualTrial(ModalScreen):
 
     BINDINGS = [Binding("escape", "cancel", "cancel"), Binding("enter", "run", "run trial", priority=True)]
 
-    def __init__(self, space: SearchSpace, config: dict, *, title: str) -> None:
+    def __init__(self, space: SearchSpace, config: dict, *, title: str,
+                 predict: Callable[[dict], tuple[float, float]] | None = None, metric: str = "value") -> None:
         super().__init__()
         self.space = space
         self.config = config
         self.title_text = title
+        self.predict = predict  # the bayes model's (mean, std) for a config, updated as the fields change
+        self.metric = metric
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
@@ -38,6 +44,7 @@ class ManualTrial(ModalScreen):
                                      Input(text, id=f"manual-{param.name}", compact=True,
                                            placeholder=_hint(param)), classes="field")
             yield ErrorLine(id="form-error")
+            yield Static("", id="prediction")
             yield Static("enter run as a trial of the study · escape cancel", classes="dialog-keys")
 
     def on_mount(self) -> None:
@@ -57,9 +64,26 @@ class ManualTrial(ModalScreen):
             config = self.space.validate_config(self.config_from_fields())
         except InputError as err:
             error.show(f"{err.field}: {err.message}" if err.field else err.message)
+            self._show_prediction(None)
             return None
         error.show(None)
+        self._show_prediction(config)
         return config
+
+    def _show_prediction(self, config: dict | None) -> None:
+        line = self.query_one("#prediction", Static)
+        if self.predict is None:
+            line.display = False
+            return
+        if config is None:
+            line.update("")
+            return
+        try:
+            mean, std = self.predict(config)
+        except ValueError as err:
+            line.update(f"[dim]no prediction: {err}[/dim]")
+            return
+        line.update(f"predicted {self.metric}: [b]{format_value(mean)}[/b] ± {std:.3g} (bayes model)")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.validate()

@@ -35,6 +35,15 @@ def status_text(record: TrialRecord, live: bool = True) -> str:
     return record.state
 
 
+def value_text(record: TrialRecord) -> str:
+    """The value, and beside it what the searcher's model predicted before the trial ran (bayes)."""
+    text = format_value(record.value) if record.value is not None else ""
+    if record.predicted:
+        mean, std = record.predicted
+        text = f"{text} [dim](~{format_value(mean)}±{std:.2g})[/dim]".strip()
+    return text or "-"
+
+
 class Leaderboard(RowTable):
     """Trials of the study, updated in batches; highlighting a row selects its trial."""
 
@@ -93,7 +102,7 @@ class Leaderboard(RowTable):
             if number in self._shown and number not in numbers:
                 continue
             record = log.records[number]
-            cells = (number, status_text(record, live), format_value(record.value), format_params(record.params, 6),
+            cells = (number, status_text(record, live), value_text(record), format_params(record.params, 6),
                      f"{record.duration:.1f}s" if record.duration is not None else "")
             if number in self._shown:
                 for column, value in zip(COLUMNS[1:], cells[1:]):

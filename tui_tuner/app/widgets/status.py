@@ -17,7 +17,8 @@ def clock(seconds: float) -> str:
 
 class StudyStatus(Static):
     def show(self, name: str, state: str, log: StudyLog | None, *, budget: int | None, metric: str,
-             started: float | None = None, done_at_start: int = 0, directory: str | None = None) -> None:
+             started: float | None = None, done_at_start: int = 0, directory: str | None = None,
+             timing: str | None = None) -> None:
         parts = [f"[b]{name}[/b]", f"[reverse] {state} [/reverse]"]
         if log is not None:
             done = sum(log.count(state) for state in ("finished", "failed", "pruned"))
@@ -37,6 +38,8 @@ class StudyStatus(Static):
                 new = done - done_at_start
                 if budget and new > 0 and state in ("running", "paused") and done < budget:
                     parts.append(f"ETA {clock(elapsed / new * (budget - done))}")
+        if timing:
+            parts.append(timing)
         if directory:
             parts.append(f"[dim]{directory}[/dim]")
         self.update("  ·  ".join(parts))

@@ -58,8 +58,8 @@ class BayesSearcher(Searcher):
     # --------------------------------------------------------------------------------------- protocol
 
     def _ask(self) -> Config:
-        finished = [(c, v) for c, v in self.history if v is not None]
-        if len(finished) < self.initial:
+        finished = sum(v is not None for _, v in self.history)
+        if len(self.history) < self.initial or finished < 2:  # failed and pruned trials count for the start
             config = self._space_filling()
         else:
             config = self._suggest()
