@@ -23,6 +23,14 @@ class DivergedError(ValueError):
     """The training loss became infinite or NaN: almost always a learning rate too high."""
 
 
+def _store(estimator, arguments: dict) -> None:
+    """Keep every constructor argument as an attribute of the same name, nothing else (scikit-learn's rule
+    for `__init__`: `get_params`, `clone` and `GridSearchCV` read them back by name)."""
+    for name, value in arguments.items():
+        if name != "self":
+            setattr(estimator, name, value)
+
+
 class _Trainer(BaseEstimator):
     """The training loop shared by the three estimators; subclasses say what the output layer means."""
 
@@ -251,35 +259,7 @@ class MLPClassifier(ClassifierMixin, _Trainer):
                  lr_min=None, lr_cycle=5, lr_gamma=0.95, momentum=0.9, rho=0.9, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, batch_size=64, epochs=20, dropout=0.0, weight_decay=0.0, early_stopping=False,
                  patience=5, tol=1e-4, validation_fraction=0.1, dtype="float32", random_state=None):
-        self.hidden_layers = hidden_layers
-        self.hidden_units = hidden_units
-        self.activation = activation
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.lr_decay = lr_decay
-        self.lr_rate = lr_rate
-        self.lr_every = lr_every
-        self.lr_start = lr_start
-        self.lr_warmup = lr_warmup
-        self.lr_min = lr_min
-        self.lr_cycle = lr_cycle
-        self.lr_gamma = lr_gamma
-        self.momentum = momentum
-        self.rho = rho
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.tol = tol
-        self.validation_fraction = validation_fraction
-        self.dtype = dtype
-        self.random_state = random_state
+        _store(self, locals())
 
     def _learn_outputs(self, y: np.ndarray) -> None:
         self.classes_ = np.unique(y)
@@ -314,31 +294,7 @@ class SoftmaxRegression(MLPClassifier):
                  lr_every=10, lr_start=0, lr_warmup=0, lr_min=None, lr_cycle=5, lr_gamma=0.95, momentum=0.9,
                  rho=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8, batch_size=64, epochs=20, weight_decay=0.0,
                  early_stopping=False, patience=5, tol=1e-4, validation_fraction=0.1, dtype="float32", random_state=None):
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.lr_decay = lr_decay
-        self.lr_rate = lr_rate
-        self.lr_every = lr_every
-        self.lr_start = lr_start
-        self.lr_warmup = lr_warmup
-        self.lr_min = lr_min
-        self.lr_cycle = lr_cycle
-        self.lr_gamma = lr_gamma
-        self.momentum = momentum
-        self.rho = rho
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.tol = tol
-        self.validation_fraction = validation_fraction
-        self.dtype = dtype
-        self.random_state = random_state
+        _store(self, locals())
 
 
 class MLPRegressor(RegressorMixin, _Trainer):
