@@ -117,6 +117,20 @@ def test_a_pruner_stops_poor_curves_and_pruned_is_not_failed(tmp_path):
     assert "pruned" in result.stdout
 
 
+def test_switching_strategy_on_resume_goes_on_from_the_trials_run(tmp_path):
+    path = study_file(tmp_path, trials=3)
+    assert run_cli("run", path, "--study", tmp_path / "s").returncode == 0
+    result = run_cli("run", path, "--study", tmp_path / "s", "--resume", "--strategy", "grid", "--trials", "5")
+    assert result.returncode == 0, result.stderr
+    log = StudyLog.replay(read_journal(tmp_path / "s" / "journal.jsonl"))
+    new = [r.params["x"] for r in sorted(log.records.values(), key=lambda r: r.number)][3:]
+    assert new == [0.0, 0.25]  # the grid from its start: the random trials took none of its points
+    result = run_cli("run", path, "--study", tmp_path / "s", "--resume", "--strategy", "bayes", "--trials", "7")
+    assert result.returncode == 0, result.stderr
+    log = StudyLog.replay(read_journal(tmp_path / "s" / "journal.jsonl"))
+    assert len(log.records) == 7 and len({r.params["x"] for r in log.records.values()}) == 7
+
+
 @pytest.mark.slow
 def test_same_seed_same_trials(tmp_path):
     path = study_file(tmp_path, trials=5, workers=2)
