@@ -153,8 +153,8 @@ def optuna_sampler(kind):
     def build(seed):
         import optuna
 
-        if kind == "tpe":
-            return optuna.samplers.TPESampler(seed=seed)
+        if kind == "tpe":  # univariate: Optuna 5 made multivariate the default
+            return optuna.samplers.TPESampler(seed=seed, multivariate=False)
         if kind == "mtpe":
             return optuna.samplers.TPESampler(seed=seed, multivariate=True)
         if kind == "gp":
@@ -267,7 +267,8 @@ def run_one(make, space, objective, seed, trials):
 
 
 def ranks(medians: dict[str, float]) -> dict[str, float]:
-    """1 = best; ties share the mean of their ranks."""
+    """1 = best; ties (equal to 10 significant digits: a CV error of 0.06 is 0.06) share their mean rank."""
+    medians = {name: float(f"{value:.10g}") for name, value in medians.items()}
     ordered = sorted(medians.values())
     return {name: statistics.mean(i + 1 for i, v in enumerate(ordered) if v == value)
             for name, value in medians.items()}
