@@ -156,9 +156,10 @@ class BayesSearcher(Searcher):
         return chosen
 
     def _candidates(self, gp: GP) -> list[Config]:
-        """Random configs and configs near the best trials, none of them tried already."""
+        """Quasi-random configs and configs near the best trials, none of them tried already."""
         d = len(self.space)
-        units = [self.rng.random((self.n_candidates, d))]
+        sobol = qmc.Sobol(d, scramble=True, seed=self.rng)  # a fresh scramble each ask: quasi-random cover
+        units = [sobol.random_base2(math.ceil(math.log2(self.n_candidates)))]
         finished = sorted(((c, v) for c, v in self.history if v is not None), key=lambda cv: self.sign() * cv[1])
         per = max(1, self.n_candidates // (2 * len(LOCAL_SCALES) * 3))
         for config, _ in finished[:3]:
