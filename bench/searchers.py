@@ -185,6 +185,10 @@ class SkoptAdapter:
     def tell(self, config, value):
         self.opt.tell([config[n] for n in self.names], value)
 
+    def tell_many(self, configs, values):
+        """One refit for a batch (its tell refits the GP and optimises the acquisition every time)."""
+        self.opt.tell([[c[n] for n in self.names] for c in configs], list(values))
+
 
 class HyperoptAdapter:
     """Hyperopt's TPE driven one trial at a time: suggest into its Trials, then record the result."""
@@ -309,10 +313,20 @@ def timing(args, make_all) -> None:
         rng = np.random.default_rng(0)
         told, row = 0, []
         for target in args.told:
-            while told < target:
-                config = searcher.ask() if sname == "hyperopt-tpe" else space.sample(rng)
-                searcher.tell(config, objective(config))
-                told += 1
+            if sname == "hyperopt-tpe":  # it takes only results of its own suggestions
+                while told < target:
+                    config = searcher.ask()
+                    searcher.tell(config, objective(config))
+                    told += 1
+            else:
+                configs = [space.sample(rng) for _ in range(target - told)]
+                values = [objective(c) for c in configs]
+                if hasattr(searcher, "tell_many"):
+                    searcher.tell_many(configs, values)
+                else:
+                    for config, value in zip(configs, values):
+                        searcher.tell(config, value)
+                told = target
             times = []
             for _ in range(5):
                 start = time.perf_counter()

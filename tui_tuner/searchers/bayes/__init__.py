@@ -15,6 +15,7 @@ import math
 import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import qmc
+from threadpoolctl import threadpool_limits
 
 from ...errors import InputError
 from ...space import Config
@@ -25,6 +26,9 @@ from .gp import GP, fit_hyper
 from .warp import Warp
 
 LOCAL_SCALES = (0.02, 0.08, 0.2)  # unit-cube steps of the candidates drawn around the best trials
+# numpy and scipy each bring a BLAS whose threads spin after every call; on matrices this small they only
+# fight each other for the cores (a 300x300 Cholesky went from 1 ms to 25 ms), so asks use one thread
+ONE_BLAS_THREAD = lambda: threadpool_limits(limits=1, user_api="blas")  # noqa: E731
 HYPER_POINTS = 120  # kernel hyperparameters are fit to at most this many trials: global traits, O(n^3) a step
 
 
@@ -62,7 +66,8 @@ class BayesSearcher(Searcher):
         if len(self.history) < self.initial or finished < 2:  # failed and pruned trials count for the start
             config = self._space_filling()
         else:
-            config = self._suggest()
+            with ONE_BLAS_THREAD():
+                config = self._suggest()
         key = self.space.key(config)
         self._pending[key] = config
         self._tried.add(key)
@@ -76,7 +81,8 @@ class BayesSearcher(Searcher):
 
     def predict(self, configs: list[Config]) -> tuple[np.ndarray, np.ndarray]:
         """The GP's predicted value and its standard deviation for each config, in the study's units."""
-        gp, warp = self._fit()
+        with ONE_BLAS_THREAD():
+            gp, warp = self._fit()
         mean, std = gp.predict(self.encoder.encode_many([self.space.validate_config(c) for c in configs]))
         low, high = warp.inverse(mean - std), warp.inverse(mean + std)  # the warp bends the band: its half-width
         return self.sign() * warp.inverse(mean), (high - low) / 2
@@ -106,12 +112,13 @@ class BayesSearcher(Searcher):
             chosen = np.sort(np.concatenate([keep_best, rest]))
             finished, y = [finished[i] for i in chosen], y[chosen]
         X = self._encode([c for c, _ in finished])
-        warp = Warp(y)
-        z = warp(y)
         n = len(finished)
         interval = 1 if n < 40 else 3 if n < 100 else 10 if n < 250 else 25
+        refit = self._hyper is None or n - self._hyper_at >= interval or len(self._hyper.lengths) != X.shape[1]
+        warp = Warp(y, lam=None if refit or self._model is None else self._model[2].lam)
+        z = warp(y)
         previous = self._model[1] if self._model else None
-        if self._hyper is None or n - self._hyper_at >= interval or len(self._hyper.lengths) != X.shape[1]:
+        if refit:
             fit_on = np.sort(self.rng.choice(n, HYPER_POINTS, replace=False)) if n > HYPER_POINTS else slice(None)
             self._hyper = fit_hyper(X[fit_on], z[fit_on], self.rng, start=self._hyper, restarts=2 if n < 100 else 0)
             self._hyper_at = n

@@ -15,11 +15,14 @@ LAMBDA_RANGE = (-0.5, 2.5)  # stronger compression flattens the good region and 
 
 
 class Warp:
-    def __init__(self, y: np.ndarray) -> None:
+    """`lam` reuses an earlier fit's exponent (it is refit with the kernel, not at every trial)."""
+
+    def __init__(self, y: np.ndarray, lam: float | None = None) -> None:
         self.mean, self.scale = float(y.mean()), float(y.std()) or 1.0
         y0 = (y - self.mean) / self.scale
-        self.lam = float(stats.yeojohnson_normmax(y0)) if np.ptp(y0) > 0 else 1.0
-        self.lam = float(np.clip(self.lam, LAMBDA_RANGE[0], LAMBDA_RANGE[1]))
+        if lam is None:
+            lam = float(stats.yeojohnson_normmax(y0)) if np.ptp(y0) > 0 else 1.0
+        self.lam = float(np.clip(lam, LAMBDA_RANGE[0], LAMBDA_RANGE[1]))
         w = stats.yeojohnson(y0, self.lam)
         self.w_mean, self.w_scale = float(w.mean()), float(w.std()) or 1.0
 
