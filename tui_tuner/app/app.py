@@ -603,7 +603,7 @@ class TunerApp(App):
 
     def _focus_pane(self, pane: str) -> None:
         self._set_current(pane)
-        target = {"space": "#space-table", "strategy": "#strategy-select", "board": "#board",
+        target = {"space": "#space-table", "strategy": "#field-trials", "board": "#board",
                   "curves": "#curves Tabs"}[pane]
         self.main_screen.query_one(target).focus()
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Select
@@ -35,6 +36,9 @@ def parse_value(text: str) -> Any:
 
 
 class StrategyPane(VerticalScroll):
+    BINDINGS = [Binding("down", "field(1)", "next field", show=False),
+                Binding("up", "field(-1)", "previous field", show=False)]
+
     class Changed(Message):
         """The pane's values as a `search:` section (None for a field left empty)."""
 
@@ -46,6 +50,12 @@ class StrategyPane(VerticalScroll):
         super().__init__(**kwargs)
         self._loading = True  # until `load()`: the widgets' first change events are not edits
         self._options_for: str | None = None  # the strategy whose option fields are shown
+
+    def action_field(self, step: int) -> None:
+        """up/down move between the fields (on the strategy list they open it, as Select does)."""
+        fields = [w for w in self.query("Select, Input") if w.focusable]
+        if self.screen.focused in fields:
+            fields[(fields.index(self.screen.focused) + step) % len(fields)].focus()
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field"):
