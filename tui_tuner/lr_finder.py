@@ -37,17 +37,21 @@ class RangeTest:
 
 
 def analyse(rates: np.ndarray, losses: np.ndarray) -> RangeTest:
-    """The suggestion: the steepest fall of loss against log10(rate), before the lowest loss; the range:
-    a decade below it up to a decade above, capped at the rate of the lowest loss."""
+    """The suggestion: the steepest fall of loss against log10(rate) (measured over a window), before the
+    lowest loss; the range: a decade below it up to a decade above, capped at the rate of the lowest loss."""
     rates, losses = np.asarray(rates, float), np.asarray(losses, float)
     if len(rates) < 8:
         raise ValueError(f"the loss exploded after {len(rates)} batches: too few to read a slope; "
                          "the model diverges even at tiny rates")
     lowest = int(np.argmin(losses))
-    skip = max(1, len(rates) // 20)  # the first batches measure the initial weights, not the rate
-    end = max(lowest, skip + 3)
-    slopes = np.gradient(losses[:end + 1], np.log10(rates[:end + 1]))
-    steepest = skip + int(np.argmin(slopes[skip:end + 1]))
+    n = len(rates)
+    w = max(2, n // 25)  # the slope over a window: batch-to-batch noise would otherwise pick a random point
+    skip = max(w, n // 10)  # the first batches measure the initial weights, not the rate
+    end = min(max(lowest, skip + 1), n - 1 - w)
+    log_rates = np.log10(rates)
+    centres = np.arange(skip, max(end, skip) + 1)
+    slopes = (losses[centres + w] - losses[centres - w]) / (log_rates[centres + w] - log_rates[centres - w])
+    steepest = int(centres[np.argmin(slopes)])
     suggested = float(rates[steepest])
     high = min(suggested * 10, float(rates[lowest]))
     return RangeTest(rates, losses, suggested, low=suggested / 10, high=max(high, suggested),
