@@ -93,3 +93,11 @@ def test_lr_find_refuses_models_it_cannot_drive(tmp_path, capsys):
                     "high: 10}}\n")
     assert main(["lr-find", str(path)]) == 2
     assert "objective.model: the LR range test needs a built-in model" in capsys.readouterr().err
+
+
+def test_noise_in_the_first_batches_does_not_pick_a_tiny_rate():
+    rates = np.logspace(-7, 0.5, 92)
+    losses = 0.74 - 0.2 / (1 + np.exp(-(np.log10(rates) + 2) * 3)) + np.where(rates > 1, 5.0, 0)
+    losses[:3] = [0.55, 0.76, 0.70]  # the smoothed loss of the first few batches jumps about
+    losses += np.random.default_rng(0).normal(0, 0.004, len(rates))
+    assert 1e-3 < analyse(rates, losses).suggested < 1e-1
