@@ -40,10 +40,6 @@ class _Pruner:
         """Failed trials' curves say nothing about what is good: forget them."""
         if state == "failed":
             self._values.pop(number, None)
-            self._forget(number)
-
-    def _forget(self, number: int) -> None:
-        pass
 
 
 class MedianPruner(_Pruner):
@@ -124,9 +120,11 @@ class SuccessiveHalvingPruner(_Pruner):
         rung[number] = value
         return self._better(self._cutoff(list(rung.values())), value)
 
-    def _forget(self, number: int) -> None:
-        for rung in self._rungs.values():
-            rung.pop(number, None)
+    def on_finish(self, number: int, state: str) -> None:
+        super().on_finish(number, state)
+        if state == "failed":
+            for rung in self._rungs.values():
+                rung.pop(number, None)
 
 
 def pruner_from_yaml(value: object, *, file: str | None) -> dict | None:
