@@ -167,6 +167,10 @@ class Study:
             self._journal.close()
             self._journal = None
 
+    def new_searcher(self):
+        """A fresh searcher of the study's strategy and options (the app fits one to predict when idle)."""
+        return _searcher(self.spec, self.settings)
+
     def _pruner(self):
         """The study's pruner, knowing the curves of the trials already run (a resumed study prunes alike)."""
         pruner = make_pruner(self.spec.pruner, self.spec.objective.metric, self.spec.objective.direction)

@@ -24,6 +24,7 @@ from textual.widgets import Footer
 from .. import lr_finder
 from ..errors import InputError, TunerError
 from ..executor import ProcessExecutor, start_process_machinery
+from ..searchers import SEARCHERS
 from ..storage import is_study_dir, load_config
 from ..study import Study
 from .document import StudyDocument
@@ -365,21 +366,18 @@ class TunerApp(App):
     # ------------------------------------------------------------------------------------------ predictions, review
 
     def _predictor(self):
-        """`config -> (mean, std)` from the study's bayes model: the running searcher's, or one fitted to the
-        journal's trials when the study is idle and its strategy is bayes; None otherwise."""
+        """`config -> (mean, std)` from the study's model: the running searcher's, or one fitted to the
+        journal's trials when the study is idle and its strategy predicts (bayes); None otherwise."""
         study = self.study
         if study is None:
             return None
         searcher = study.engine.searcher if study.engine else None
         if searcher is None or not hasattr(searcher, "predict"):
-            if study.settings.strategy != "bayes":
+            if not hasattr(SEARCHERS.get(study.settings.strategy), "predict"):
                 return None
             finished = study.log.finished()
             if self._predictor_cache is None or self._predictor_cache[0] != len(finished):
-                from ..searchers import make_searcher
-
-                searcher = make_searcher("bayes", study.spec.space, seed=study.settings.seed,
-                                         direction=study.spec.objective.direction)
+                searcher = study.new_searcher()
                 for record in finished:
                     searcher.tell(record.params, record.value)
                 self._predictor_cache = (len(finished), searcher)
