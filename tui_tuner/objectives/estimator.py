@@ -231,41 +231,43 @@ class EstimatorObjective:
                 model.fit(X_train, y_train, validation=(X_valid, y_valid), callback=on_epoch)
                 epochs = model.n_epochs_
             else:
-                classes = {"classes": np.unique(y)} if self._is_classifier() else {}
+                fit_kwargs = self._partial_fit_kwargs(y)
                 for epoch in range(self.epochs):
-                    model.partial_fit(X_train, y_train, **classes)
+                    model.partial_fit(X_train, y_train, **fit_kwargs)
                     on_epoch(epoch, {})
                 epochs = self.epochs
         return {self.metric: float(scorer(model, X_valid, y_valid)), "epochs": epochs}
 
     @staticmethod
-    def _features(estimator, X_train: np.ndarray, X_valid: np.ndarray):
+    def _features(estimator, X_train: np.ndarray, X_valid: np.ndarray | None = None):
         """(model, X_train, X_valid) with a pipeline's scaler fitted on the training part and applied."""
         from sklearn.pipeline import Pipeline
 
         if not isinstance(estimator, Pipeline):
             return estimator, X_train, X_valid
-        scaler = estimator[:-1].fit(X_train)
-        return estimator[-1], scaler.transform(X_train), scaler.transform(X_valid)
+        scaler = estimator[:-1].fit(X_train)  # the pipeline's own steps: it scores with them afterwards
+        return estimator[-1], scaler.transform(X_train), None if X_valid is None else scaler.transform(X_valid)
+
+    def _partial_fit_kwargs(self, y: np.ndarray) -> dict:
+        """partial_fit must see every class on its first call."""
+        return {"classes": np.unique(y)} if self._is_classifier() else {}
 
     def _fit_all(self, estimator, X: np.ndarray, y: np.ndarray):
         """Fit on all the tuning data, the way trials trained: fit, or `epochs` partial_fit passes."""
         if self.epochs is None:
             return estimator.fit(X, y)
-        model = estimator
-        if hasattr(estimator, "steps"):
-            X, model = estimator[:-1].fit_transform(X), estimator[-1]
-        classes = {"classes": np.unique(y)} if self._is_classifier() else {}
+        model, X, _ = self._features(estimator, X)
+        fit_kwargs = self._partial_fit_kwargs(y)
         for _ in range(self.epochs):
-            model.partial_fit(X, y, **classes)
+            model.partial_fit(X, y, **fit_kwargs)
         return estimator
 
     def lr_range_test(self, params: dict, seed: int, *, steps: int | None = None):
         """The LR range test of a built-in model on this study's training split: (rates, smoothed losses)."""
         self.prepare()
         X, y, _, _, splits = self._data
-        (train, valid), = splits
-        model, X_train, _ = self._features(self.build(params, seed), X[train], X[valid])
+        (train, _), = splits
+        model, X_train, _ = self._features(self.build(params, seed), X[train])
         return model.lr_range_test(X_train, y[train], steps=steps)
 
     def test_score(self, params: dict, seed: int) -> float | None:
