@@ -71,7 +71,8 @@ def run(args: list[str], cwd: Path, timeout: float = TIMEOUT, env: dict | None =
                            text=True, errors="replace", timeout=timeout, env={**os.environ, **(env or {})},
                            stdin=subprocess.DEVNULL, preexec_fn=_cap_memory)
     except subprocess.TimeoutExpired as e:
-        return "hang", e.stdout or "", e.stderr or ""
+        text = [x.decode(errors="replace") if isinstance(x, bytes) else (x or "") for x in (e.stdout, e.stderr)]
+        return "hang", *text
     return p.returncode, p.stdout, p.stderr
 
 
