@@ -41,7 +41,8 @@ def app_parser() -> argparse.ArgumentParser:
         prog="tui-tuner",
         description="Tune hyperparameters from the terminal. With no argument, opens the built-in demo study.",
         epilog="Headless: 'tui-tuner run STUDY_FILE' (see 'tui-tuner run --help'). LR range test: "
-               "'tui-tuner lr-find STUDY_FILE' (see 'tui-tuner lr-find --help').",
+               "'tui-tuner lr-find STUDY_FILE' (see 'tui-tuner lr-find --help'). A damaged journal: "
+               "'tui-tuner repair STUDY_DIR'.",
     )
     p.add_argument("target", nargs="?", metavar="STUDY_FILE|STUDY_DIR",
                    help="a study file (YAML or JSON) or a study directory to review or resume")
@@ -86,11 +87,24 @@ def lr_find_parser() -> argparse.ArgumentParser:
     return p
 
 
+def repair_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="tui-tuner repair",
+        description="Move the damaged lines of a study's journal to journal.rejected.jsonl beside it and keep "
+                    "every other line, so 'tui-tuner run STUDY_FILE --resume --study STUDY_DIR' works again.",
+        epilog="Exit codes: 0 repaired (or nothing to repair), 2 not a study directory or in use, 1 anything else.",
+    )
+    p.add_argument("study_dir", metavar="STUDY_DIR", type=Path, help="the study directory")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] == "run":
             return _run(run_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "repair":
+            return _repair(repair_parser().parse_args(argv[1:]))
         if argv and argv[0] == "lr-find":
             return _lr_find(lr_find_parser().parse_args(argv[1:]))
         return _app(app_parser().parse_args(argv))
@@ -122,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
         if directory is None:
             raise InputError("nothing to resume: no study directory of this study under runs/; "
                              "name one with --study", file=args.study_file)
-        study = Study.open(directory, **overrides)
+        study = Study.open(directory, write=True, **overrides)
     else:
         study = Study.create(spec, args.study, **overrides)
 
@@ -138,6 +152,17 @@ def _run(args: argparse.Namespace) -> int:
         print(f"tui-tuner: stopped early; continue with: tui-tuner run {args.study_file} --resume "
               f"--study {study.directory}", file=sys.stderr)
         return 130
+    return 0
+
+
+def _repair(args: argparse.Namespace) -> int:
+    from .storage import repair_journal
+
+    try:
+        repair = repair_journal(args.study_dir)
+    except OSError as err:
+        raise TunerError(f"{args.study_dir}: cannot repair: {err.strerror or err}; the journal is unchanged") from None
+    print(repair.summary())
     return 0
 
 

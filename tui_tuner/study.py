@@ -6,6 +6,8 @@ resume path. The engine knows nothing of files; this class subscribes the journa
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -18,11 +20,16 @@ from .executor import ProcessExecutor, default_log_path
 from .pruners import make_pruner
 from .searchers import make_searcher
 from .spec import Settings, StudySpec, load_spec
-from .storage import (BEST_NAME, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLog, dumps, is_study_dir,
-                      read_journal, save_config, write_atomic)
+from .storage import (BEST_NAME, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLock, StudyLog, dumps, is_study_dir,
+                      read_journal, save_config, write_atomic, writer_pid)
 from .trial import Trial
 
 RUNS_DIR = Path("runs")
+
+
+class StudyWriteError(TunerError):
+    """The study directory could not be written (disk full, I/O error): the run stopped; the message says
+    what failed, how many trials the journal keeps, and how to resume. The CLI and the app show it as is."""
 
 
 class TestScore:
@@ -55,6 +62,9 @@ class Study:
         self._subscribers: list[Callable] = []
         self._best_value: float | None = None
         self._cancelled = False
+        self._lock: StudyLock | None = None  # held while this process writes the directory
+        self._seen = 0  # journal records applied to the log (a watcher catches up from there)
+        self._write_error: str | None = None
 
     # ---------------------------------------------------------------------------------------------- opening
 
@@ -67,37 +77,85 @@ class Study:
                              file=str(directory))
         settings = spec.settings.override(**overrides)
         _searcher(spec, settings)  # a bad --strategy or option is a usage error before anything is written
-        directory.mkdir(parents=True, exist_ok=True)
-        snapshot = spec.path.read_text(encoding="utf-8") if spec.path else dumps(spec.raw, indent=2)
-        write_atomic(directory / SNAPSHOT_NAME, snapshot)
         study = cls(spec, directory, settings, StudyLog(spec.objective.direction))
-        study._journal = Journal(directory / JOURNAL_NAME)
-        study._record({
+        study._take_lock()
+        if is_study_dir(directory):  # another process created it between our check and our lock
+            study._release_lock()
+            raise InputError("already holds a study; resume it with --resume or choose another --study",
+                             file=str(directory))
+        snapshot = spec.path.read_text(encoding="utf-8") if spec.path else dumps(spec.raw, indent=2)
+        try:
+            write_atomic(directory / SNAPSHOT_NAME, snapshot)
+        except OSError as err:
+            study._release_lock()
+            raise _unwritable(directory / SNAPSHOT_NAME, err) from None
+        study._open_journal()
+        header = {
             "event": "study", "name": spec.name, "version": __version__, "time": time.time(),
             "source": str(spec.path.resolve()) if spec.path else None,
             "base_dir": str(spec.base_dir), "metric": spec.objective.metric,
             "direction": spec.objective.direction, "settings": settings.to_json(),
-        })
+        }
+        try:
+            study._journal.append(header)
+        except OSError as err:
+            study._journal.close()
+            study._release_lock()
+            raise _unwritable(study._journal.path, err) from None
+        study._seen = 1
+        study.log.apply(header)
         return study
 
     @classmethod
-    def open(cls, directory: str | Path, **overrides: Any) -> "Study":
-        """An existing study directory, replayed from its journal, ready to review or resume."""
+    def open(cls, directory: str | Path, *, write: bool = False, **overrides: Any) -> "Study":
+        """An existing study directory, replayed from its journal, ready to review or resume.
+
+        `write=True` (`run --resume`) makes this process the directory's writer now, before the journal is
+        read: StudyLocked names the pid of another writer. Without it the study is only read (any number of
+        readers; see `writer` and `catch_up`), and `run` takes the lock when it starts."""
         directory = Path(directory)
         if not is_study_dir(directory):
             raise InputError(f"not a study directory (no {JOURNAL_NAME})", file=str(directory))
+        lock = _lock(directory) if write else None
+        try:
+            study = cls._replay(directory, overrides)
+        except BaseException:
+            lock and lock.release()
+            raise
+        study._lock = lock
+        return study
+
+    @classmethod
+    def _replay(cls, directory: Path, overrides: dict) -> "Study":
         records = read_journal(directory / JOURNAL_NAME)
         header = next((r for r in records if r.get("event") == "study"), None)
-        if header is None:
-            raise InputError("journal has no study header", file=str(directory / JOURNAL_NAME))
+        if header is None or not isinstance(header.get("settings"), dict) or "base_dir" not in header:
+            raise InputError("journal has no study record (or one without settings and base_dir)",
+                             file=str(directory / JOURNAL_NAME))
         spec = load_spec(directory / SNAPSHOT_NAME, base_dir=Path(header["base_dir"]))
         settings = Settings(**header["settings"]).override(**overrides)
         _searcher(spec, settings)
         log = StudyLog.replay(records, spec.objective.direction)
         study = cls(spec, directory, settings, log)
+        study._seen = len(records)
         best = log.best()
         study._best_value = best.value if best else None
         return study
+
+    @staticmethod
+    def writer(directory: str | Path) -> int | None:
+        """The pid of the process writing this study directory now, None when none does. A study another
+        process writes can be opened and watched (`catch_up`), not run."""
+        return writer_pid(directory)
+
+    def catch_up(self) -> int:
+        """Apply the records another process appended to the journal since this study read it (the app
+        watching a running study); returns how many were new."""
+        records = read_journal(self.directory / JOURNAL_NAME)
+        for record in records[self._seen:]:
+            self.log.apply(record)
+        new, self._seen = len(records) - self._seen, len(records)
+        return max(new, 0)
 
     @classmethod
     def latest(cls, spec: StudySpec) -> Path | None:
@@ -111,11 +169,52 @@ class Study:
         """`callback(event_json)` after the journal and the log have taken the event."""
         self._subscribers.append(callback)
 
+    def _take_lock(self) -> None:
+        if self._lock is None:
+            self._lock = _lock(self.directory)
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _open_journal(self) -> None:
+        try:
+            self._journal = Journal(self.directory / JOURNAL_NAME)
+        except OSError as err:
+            self._release_lock()
+            raise _unwritable(self.directory / JOURNAL_NAME, err) from None
+
     def _record(self, event: dict) -> None:
-        self._journal.append(event, durable=event["event"] != "reported")
+        """Journal first, then the log and the subscribers: what the screen shows is what the journal holds.
+        After a write error nothing more is recorded (see `_write_failed`)."""
+        if self._write_error is not None:
+            return
+        try:
+            self._journal.append(event, durable=event["event"] != "reported")
+        except OSError as err:
+            self._write_failed(self._journal.path, err)
+            return
+        self._seen += 1
         self.log.apply(event)
         for callback in self._subscribers:
             callback(event)
+
+    def _write_failed(self, path: Path, err: OSError) -> None:
+        """A write error stops the study as Ctrl+C twice would: no new trial, running ones killed (their
+        results could not be kept); `run` then raises StudyWriteError with the resume command."""
+        done = sum(self.log.count(state) for state in ("finished", "failed", "pruned"))
+        self._write_error = (f"cannot write {path}: {err.strerror or err}; the run stopped; {done} trials are "
+                             f"safe in the journal; after freeing space resume with: tui-tuner run "
+                             f"{self._source()} --resume --study {self.directory}")
+        if self.engine is None or self.engine.state in ("idle", "finished"):  # no trial is running
+            raise StudyWriteError(self._write_error)
+        asyncio.get_running_loop().call_soon(self.cancel)  # not from inside the engine's own callback
+
+    def _source(self) -> str:
+        """The study file a resume command names: the one the study was made from, if it is still there."""
+        source = self.log.header.get("source") or (str(self.spec.path) if self.spec.path else None)
+        return source if source and Path(source).is_file() else str(self.directory / SNAPSHOT_NAME)
 
     def _on_engine_event(self, event: events.Event) -> None:
         if isinstance(event, events.StateChanged):
@@ -133,9 +232,31 @@ class Study:
 
         `manual` (params, seed or None) run first; with `search=False` only they run (the app's manual trial
         on an idle study). `review(params, predicted)` (the app's review mode) is awaited for each
-        suggestion and returns the config to run, or None to skip it."""
+        suggestion and returns the config to run, or None to skip it.
+
+        Takes the directory's lock first (StudyLocked, before any trial, if another process writes it) and
+        catches up with what was appended since the study was opened; releases it when the run ends."""
+        if self._lock is None:
+            self._take_lock()
+            try:
+                self.catch_up()
+            except BaseException:
+                self._release_lock()
+                raise
         if self._journal is None:
-            self._journal = Journal(self.directory / JOURNAL_NAME)
+            self._open_journal()
+        self._write_error = None
+        try:
+            await self._run(search, manual, review)
+        finally:
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+            self._release_lock()
+        if self._write_error:
+            raise StudyWriteError(self._write_error)
+
+    async def _run(self, search: bool, manual: Iterable[tuple[dict, int | None]], review: Callable | None) -> None:
         interrupted = [r for r in self.log.records.values() if r.state in ("running", "interrupted")]
         for rec in interrupted:
             if rec.state == "running":
@@ -164,8 +285,6 @@ class Study:
                 await self._score_test(executor)
         finally:
             await executor.close()
-            self._journal.close()
-            self._journal = None
 
     def new_searcher(self):
         """A fresh searcher of the study's strategy and options (the app fits one to predict when idle)."""
@@ -238,7 +357,10 @@ class Study:
             return
         if best.value != self._best_value or self.test_score is not None:
             self._best_value = best.value
-            self.export(self.directory / BEST_NAME)
+            try:
+                self.export(self.directory / BEST_NAME)
+            except OSError as err:
+                self._write_failed(self.directory / BEST_NAME, err)
 
     def export(self, path: str | Path) -> Path:
         """Write the best config per the best-config contract, with what makes it reproducible."""
@@ -253,7 +375,8 @@ class Study:
         if self.test_score is not None:
             meta["test_value"] = self.test_score
         return save_config(path, params=best.params, value=best.value, metric=self.spec.objective.metric,
-                           direction=self.spec.objective.direction, **meta)
+                           direction=self.spec.objective.direction,
+                           fixed=getattr(self.spec.objective, "fixed", None), **meta)
 
 
 def _default_directory(name: str) -> Path:
@@ -264,6 +387,23 @@ def _default_directory(name: str) -> Path:
         path = RUNS_DIR / f"{name}-{stamp}-{n}"
         n += 1
     return path
+
+
+def _lock(directory: Path) -> StudyLock:
+    """Become the directory's one writer, or raise StudyLocked naming the pid of the one there is."""
+    try:
+        return StudyLock(directory)
+    except OSError as err:
+        raise _unwritable(directory, err) from None
+
+
+def _unwritable(path: Path, err: OSError) -> TunerError:
+    """A study directory we cannot write before the study starts: a permission is the user's to fix (exit 2);
+    a full disk or an I/O error is not (exit 1)."""
+    message = f"cannot write: {err.strerror or err}"
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST):
+        return InputError(message, file=str(path))
+    return StudyWriteError(f"{path}: {message}")
 
 
 def _searcher(spec: StudySpec, settings: Settings):

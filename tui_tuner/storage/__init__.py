@@ -1,0 +1,22 @@
+"""Files a study owns, one job a module:
+
+- `journal`: the append-only event log, the source of truth (`schema`: what a record must hold);
+- `trial_log`: trial records rebuilt from events, live or replayed;
+- `lock`: one writer per study directory;
+- `repair`: moving a damaged journal's bad lines aside;
+- `best_config`: best-config files (the design's contract);
+- `atomic`: replacing any other file we own atomically; `encoding`: the JSON we write; `layout`: file names.
+"""
+
+from .atomic import write_atomic
+from .best_config import load_config, save_config
+from .encoding import dumps
+from .journal import Journal, read_journal, scan_journal
+from .layout import BEST_NAME, JOURNAL_NAME, LOCK_NAME, REJECTED_NAME, SNAPSHOT_NAME, is_study_dir
+from .lock import StudyLock, StudyLocked, writer_pid
+from .repair import repair_journal
+from .trial_log import StudyLog, TrialRecord
+
+__all__ = ["BEST_NAME", "JOURNAL_NAME", "LOCK_NAME", "REJECTED_NAME", "SNAPSHOT_NAME", "Journal", "StudyLock",
+           "StudyLocked", "StudyLog", "TrialRecord", "dumps", "is_study_dir", "load_config", "read_journal",
+           "repair_journal", "save_config", "scan_journal", "write_atomic", "writer_pid"]

@@ -1,0 +1,54 @@
+"""Atomic replacement of the files we own (best.json, exported configs, saved study files, a repaired journal).
+
+A reader, or a process killed mid-write, sees the old file or the new one, never a torn mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: str | os.PathLike, content: str | bytes) -> Path:
+    """Replace `path` with `content` (text is written as UTF-8), durably, through a renamed temporary file."""
+    path = Path(path)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.chmod(f.fileno(), _mode_for(path))
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+    return path
+
+
+def _mode_for(path: Path) -> int:
+    """The replaced file's permissions, or what a plain open() would give (mkstemp's 0600 would not do)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new file durable: the directory entry lives in the directory's own blocks."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # a directory we may not open (some network mounts): the rename has happened regardless
+        return
+    try:
+        with contextlib.suppress(OSError):  # some filesystems refuse to fsync a directory (EINVAL)
+            os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,144 @@
+"""The journal: a study's append-only JSON-lines log of engine events, and the source of truth.
+
+Every record reaches the OS before `append` returns, so a study killed at any instant (kill -9 included)
+loses at most the line being written; reading skips that torn last line (Optuna's JournalFileStorage works
+the same way). A failed append is cut back out of the file, so a full disk leaves no half record behind.
+A damaged complete line is reported by line number, with the way out (`tui-tuner repair`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from .encoding import dumps
+from .schema import record_problem
+
+
+class Journal:
+    """Append-only JSON-lines log. Every append reaches the OS before it returns (a killed process loses
+    nothing); `durable` appends are also fsync'd (a power cut loses nothing either). Intermediate reports
+    come many a second, so they are fsync'd in batches, at most `SYNC_SECONDS` behind."""
+
+    SYNC_SECONDS = 0.5
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _drop_torn_tail(self.path)
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        self._synced = time.monotonic()
+        self._unsynced = False
+
+    def append(self, record: dict, *, durable: bool = True) -> None:
+        """Append one record; on any OSError (disk full, I/O error) the file is cut back to where it was,
+        so the journal holds whole records only, and the error is raised."""
+        data = memoryview((dumps(record) + "\n").encode("utf-8"))
+        end = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            while data:
+                data = data[os.write(self._fd, data):]
+            if durable or time.monotonic() - self._synced >= self.SYNC_SECONDS:
+                self._sync()
+            else:
+                self._unsynced = True
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, end)
+            raise
+
+    def _sync(self) -> None:
+        os.fsync(self._fd)
+        self._synced, self._unsynced = time.monotonic(), False
+
+    def close(self) -> None:
+        """Close, syncing batched reports first; never raises (a failed sync was already reported by
+        the append that hit it, or leaves at most intermediate reports unsynced)."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            if self._unsynced:
+                with contextlib.suppress(OSError):
+                    os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a torn last record before appending, so the next record starts on a line of its own."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    if data and not data.endswith(b"\n"):
+        with open(path, "r+b") as f:
+            f.truncate(data.rfind(b"\n") + 1)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A complete journal line that is not a valid record: where it is, what it holds, what is wrong."""
+
+    number: int  # 1-based line number
+    raw: bytes
+    problem: str
+
+
+@dataclass(frozen=True)
+class JournalScan:
+    records: list[dict]
+    lines: list[bytes]  # every complete line, in order (what `repair` keeps or moves)
+    bad: list[BadLine]
+
+
+def scan_journal(path: str | os.PathLike) -> JournalScan:
+    """Every complete line of a journal, parsed and checked. A last line without its newline is a torn
+    write (the process died mid-append) and is left out; blank lines are kept but are no records."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no journal here: not a study directory", file=str(path)) from None
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", file=str(path)) from None
+    lines = data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]
+    records, bad = [], []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            problem = "is not a journal record (not valid JSON)"
+        else:
+            problem = record_problem(record)
+        if problem is None:
+            records.append(record)
+        else:
+            bad.append(BadLine(number, raw, problem))
+    return JournalScan(records, lines, bad)
+
+
+def read_journal(path: str | os.PathLike) -> list[dict]:
+    """Every record of a journal; a damaged line is an InputError naming its line and `tui-tuner repair`."""
+    scan = scan_journal(path)
+    if scan.bad:
+        first = scan.bad[0]
+        more = f" (and {len(scan.bad) - 1} more bad lines)" if len(scan.bad) > 1 else ""
+        raise InputError(f"line {first.number} {first.problem}{more}; move the bad lines aside and keep the "
+                         f"rest with: tui-tuner repair {Path(path).parent}", file=str(path), line=first.number)
+    return scan.records

@@ -1,0 +1,16 @@
+"""The files of a study directory, by name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+JOURNAL_NAME = "journal.jsonl"
+REJECTED_NAME = "journal.rejected.jsonl"  # lines `tui-tuner repair` moved out of the journal
+SNAPSHOT_NAME = "study.yaml"
+BEST_NAME = "best.json"
+LOCK_NAME = "lock"
+
+
+def is_study_dir(path: str | os.PathLike) -> bool:
+    return (Path(path) / JOURNAL_NAME).is_file()

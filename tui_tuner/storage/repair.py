@@ -1,0 +1,56 @@
+"""`tui-tuner repair`: move a journal's bad lines to a side file and keep every other line, so a study
+whose journal was damaged (a disk error, a hand edit) resumes with everything that can be trusted."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from .atomic import write_atomic
+from .journal import BadLine, scan_journal
+from .layout import JOURNAL_NAME, REJECTED_NAME, is_study_dir
+from .lock import StudyLock
+
+
+@dataclass(frozen=True)
+class Repair:
+    journal: Path
+    side_file: Path
+    kept: int  # records left in the journal
+    moved: list[BadLine]
+    has_header: bool  # the study record survived (without it the study cannot be resumed)
+
+    def summary(self) -> str:
+        if not self.moved:
+            return f"{self.journal}: all {self.kept} records are sound; nothing to repair"
+        lines = ", ".join(str(b.number) for b in self.moved[:10]) + (" ..." if len(self.moved) > 10 else "")
+        text = (f"{self.journal}: moved {len(self.moved)} bad line(s) ({lines}) to {self.side_file}; "
+                f"kept {self.kept} records")
+        if not self.has_header:
+            text += "; the study record was among the bad lines, so the study cannot be resumed"
+        return text
+
+
+def repair_journal(directory: str | os.PathLike) -> Repair:
+    """Move the bad lines out. The side file is written (atomically, appended to) before the journal is
+    replaced (atomically), so a crash between the two leaves a bad line in both files, never in neither.
+    Holds the study's lock: no writer appends while lines move."""
+    directory = Path(directory)
+    if not is_study_dir(directory):
+        raise InputError(f"not a study directory (no {JOURNAL_NAME})", file=str(directory))
+    journal, side_file = directory / JOURNAL_NAME, directory / REJECTED_NAME
+    lock = StudyLock(directory)
+    try:
+        scan = scan_journal(journal)
+        if scan.bad:
+            earlier = side_file.read_bytes() if side_file.exists() else b""
+            write_atomic(side_file, earlier + b"".join(bad.raw + b"\n" for bad in scan.bad))
+            bad_numbers = {bad.number for bad in scan.bad}
+            write_atomic(journal, b"".join(line + b"\n" for n, line in enumerate(scan.lines, start=1)
+                                           if n not in bad_numbers))
+    finally:
+        lock.release()
+    has_header = any(r["event"] == "study" for r in scan.records)
+    return Repair(journal, side_file, len(scan.records), scan.bad, has_header)

@@ -1,0 +1,87 @@
+"""What a journal record must hold, checked where records enter (replay), so nothing past it meets a string
+where a number belongs: a damaged or hand-edited journal is named by line, never a traceback later."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _step(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _texts(v: Any) -> bool:
+    return isinstance(v, str) or (isinstance(v, list) and bool(v) and all(isinstance(x, str) for x in v))
+
+
+def _mapping(v: Any) -> bool:
+    return isinstance(v, dict)
+
+
+def _flag(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _pair(v: Any) -> bool:
+    return isinstance(v, list) and len(v) == 2 and all(_number(x) for x in v)
+
+
+_WHAT = {_number: "a finite number", _count: "a whole number >= 0", _step: "a whole number", _text: "a string",
+         _texts: "a string or a list of strings", _mapping: "a JSON object", _flag: "true or false",
+         _pair: "a [mean, std] pair of numbers"}
+
+REQUIRED, OPTIONAL, NULLABLE = "required", "optional", "optional, may be null"
+
+# event -> field -> (presence, check)
+_FIELDS: dict[str, dict[str, tuple[str, Callable[[Any], bool]]]] = {
+    "study": {"name": (REQUIRED, _text), "metric": (OPTIONAL, _texts), "direction": (OPTIONAL, _texts),
+              "settings": (OPTIONAL, _mapping), "base_dir": (OPTIONAL, _text), "source": (NULLABLE, _text)},
+    "started": {"number": (REQUIRED, _count), "params": (REQUIRED, _mapping), "seed": (REQUIRED, _count),
+                "manual": (OPTIONAL, _flag), "predicted": (NULLABLE, _pair)},
+    "reported": {"number": (REQUIRED, _count), "step": (REQUIRED, _step), "values": (REQUIRED, _mapping)},
+    "finished": {"number": (REQUIRED, _count), "value": (REQUIRED, _number), "metrics": (NULLABLE, _mapping),
+                 "duration": (NULLABLE, _number)},
+    "failed": {"number": (REQUIRED, _count), "reason": (NULLABLE, _text), "duration": (NULLABLE, _number)},
+    "pruned": {"number": (REQUIRED, _count), "step": (NULLABLE, _step), "duration": (NULLABLE, _number)},
+    "interrupted": {"number": (REQUIRED, _count)},
+    "test": {"number": (REQUIRED, _count), "value": (NULLABLE, _number), "error": (NULLABLE, _text),
+             "metric": (OPTIONAL, _texts)},
+}
+
+
+def record_problem(record: Any) -> str | None:
+    """Why `record` (a parsed journal line) is not a journal record, or None when it is one; the
+    reason reads after "line N" ("line 7 has a finished record whose value is None, ...")."""
+    if not isinstance(record, dict):
+        return "is not a journal record (not a JSON object)"
+    kind = record.get("event")
+    fields = _FIELDS.get(kind) if isinstance(kind, str) else None
+    if fields is None:
+        return f"is not a journal record (unknown event {kind!r})"
+    for name, (presence, check) in {**fields, "time": (NULLABLE, _number)}.items():
+        if name not in record:
+            if presence == REQUIRED:
+                return f"has a {kind} record without {name}"
+            continue
+        value = record[name]
+        if not (check(value) or (value is None and presence == NULLABLE)):
+            return f"has a {kind} record whose {name} is {_short(value)}, not {_WHAT[check]}"
+    return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
