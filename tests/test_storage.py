@@ -1,12 +1,16 @@
 """The journal survives torn writes; best-config files are written atomically and validated on load."""
 
+import errno
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
 from tui_tuner.errors import InputError
-from tui_tuner.storage import Journal, StudyLog, load_config, read_journal, save_config, write_atomic
+from tui_tuner.storage import (Journal, StudyLock, StudyLocked, StudyLog, load_config, read_journal, repair_journal,
+                               save_config, write_atomic, writer_pid)
 
 
 def _events():
@@ -162,3 +166,99 @@ def test_batched_reports_reach_the_file_at_once_and_are_synced_on_close(tmp_path
     assert len(read_journal(tmp_path / "j.jsonl")) == 2
     journal.close()
     assert len(synced) == 2
+
+
+# ----------------------------------------------------------------------- records checked at the journal's edge
+
+@pytest.mark.parametrize("bad, problem", [
+    ('{"event": "finished", "number": 0, "val', "line 3 is not a journal record (not valid JSON)"),
+    ('[1, 2]', "line 3 is not a journal record (not a JSON object)"),
+    ('{"event": "finished", "number": 0, "value": "0.8", "duration": 1.0}',
+     "line 3 has a finished record whose value is '0.8', not a finite number"),
+    ('{"event": "finished", "number": 0, "value": null}', "line 3 has a finished record whose value is None"),
+    ('{"event": "started", "number": 4, "seed": 1}', "line 3 has a started record without params"),
+    ('{"event": "started", "number": "4", "params": {}, "seed": 1}', "whose number is '4', not a whole number"),
+    ('{"event": "reported", "number": 0, "step": 1, "values": [1]}', "whose values is [1], not a JSON object"),
+    ('{"event": "exploded", "number": 0}', "line 3 is not a journal record (unknown event 'exploded')"),
+])
+def test_a_record_of_the_wrong_shape_or_content_is_named_by_line_with_the_way_out(tmp_path, bad, problem):
+    path = tmp_path / "journal.jsonl"
+    lines = [json.dumps(e) for e in _events()]
+    lines.insert(2, bad)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as caught:
+        read_journal(path)
+    assert problem in str(caught.value) and caught.value.line == 3
+    assert str(caught.value).startswith(f"{path}:3: ") and f"tui-tuner repair {tmp_path}" in str(caught.value)
+
+
+def test_repair_moves_bad_lines_aside_keeps_the_rest_and_appends_to_the_side_file(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    good = [json.dumps(e) for e in _events()]
+    damaged = good[:2] + ["garbage"] + good[2:5] + ['{"event": "failed", "number": "x"}'] + good[5:]
+    path.write_text("\n".join(damaged) + "\n" + '{"event": "started", "num')  # and a torn last line
+    repair = repair_journal(tmp_path)
+    assert [b.number for b in repair.moved] == [3, 7] and repair.kept == len(good) and repair.has_header
+    assert "moved 2 bad line(s) (3, 7)" in repair.summary()
+    assert path.read_text().splitlines() == good
+    assert (tmp_path / "journal.rejected.jsonl").read_text() == 'garbage\n{"event": "failed", "number": "x"}\n'
+    assert len(read_journal(path)) == len(good)
+
+    path.write_text(path.read_text() + "more garbage\n")
+    repair_journal(tmp_path)
+    assert (tmp_path / "journal.rejected.jsonl").read_text().splitlines()[-1] == "more garbage"
+    before = path.read_bytes()
+    assert "nothing to repair" in repair_journal(tmp_path).summary() and path.read_bytes() == before
+
+
+def test_a_failed_append_leaves_no_half_record(tmp_path, monkeypatch):
+    path = tmp_path / "journal.jsonl"
+    journal = Journal(path)
+    journal.append(_events()[0])
+    real_write = os.write
+
+    def disk_fills(fd, data):  # half the record reaches the disk, then it is full
+        real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", disk_fills)
+    with pytest.raises(OSError):
+        journal.append(_events()[1])
+    monkeypatch.undo()
+    journal.append(_events()[1])  # space again: the next record starts on a line of its own
+    journal.close()
+    assert read_journal(path) == _events()[:2]
+
+
+def test_one_writer_a_lock_held_by_another_process_names_its_pid_and_dies_with_it(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from tui_tuner.storage import StudyLock; "
+                               f"lock = StudyLock({str(tmp_path)!r}); print('held', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert writer_pid(tmp_path) == holder.pid
+        with pytest.raises(StudyLocked, match=f"pid {holder.pid}") as caught:
+            StudyLock(tmp_path)
+        assert caught.value.exit_code == 2
+    finally:
+        holder.kill()  # SIGKILL: no cleanup code runs
+        holder.wait()
+    assert writer_pid(tmp_path) is None
+    lock = StudyLock(tmp_path)
+    assert writer_pid(tmp_path) == os.getpid()
+    lock.release()
+
+
+def test_best_config_params_hold_fixed_values_and_load_with_a_space_that_lacks_them(tmp_path):
+    from tui_tuner import SearchSpace
+
+    space = SearchSpace.from_dict({"lr": {"type": "float", "low": 0.001, "high": 1.0}})
+    path = save_config(tmp_path / "best.json", params={"lr": 0.01}, value=0.9, metric="accuracy",
+                       direction="maximize", fixed={"epochs": 27, "lr": 0.5})
+    doc = json.loads(path.read_text())
+    assert doc["params"] == {"epochs": 27, "lr": 0.01} and doc["fixed"] == {"epochs": 27}  # tuned lr wins
+    assert load_config(path, space)["params"] == {"epochs": 27, "lr": 0.01}
+    doc["params"]["units"] = 3  # not fixed and not the space's: still refused
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="params.units"):
+        load_config(path, space)
