@@ -182,6 +182,19 @@ async def test_results_the_engine_cannot_take_are_refused_with_what_came_and_wha
 
 
 @pytest.mark.slow
+async def test_an_objective_that_closes_the_worker_log_fails_only_its_own_trial():
+    executor = ProcessExecutor(1)
+    try:
+        first, second = [await run_one(executor, objectives.closes_stdio, {}) for _ in range(2)]
+        after = await run_one(executor, objectives.worker_pid, {})
+    finally:
+        await executor.close()
+    assert first.state == "finished"
+    assert second.state == "failed" and second.reason == "OSError: [Errno 9] Bad file descriptor"
+    assert after.result == first.result  # the same worker, still serving
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("step, values, words", [
     (0, {"loss": "high"}, ["'loss'", "str 'high'", "not a number"]),
     (0, {"loss": True}, ["'loss'", "bool True", "not a number"]),

@@ -121,7 +121,7 @@ def _worker_main(conn: Connection, log_path: str | None) -> None:
                 try:
                     prepare()
                 except Exception:  # reported by the first trial that needs it, with its traceback
-                    traceback.print_exc()
+                    _log_traceback("preparing the objective failed:")
             continue
         _, params, number, seed = message
         answer = _run_trial(objective, Trial(number, seed, params, channel=_PipeChannel(conn)))
@@ -139,9 +139,7 @@ def _run_trial(objective: Any, trial: Trial) -> tuple:
     except TrialPruned:
         return "pruned", trial.last_step
     except BaseException as err:  # noqa: BLE001 - anything the user's code raises fails only this trial
-        print(f"trial {trial.number} failed:", file=sys.stderr)
-        traceback.print_exc()
-        sys.stderr.flush()
+        _log_traceback(f"trial {trial.number} failed:")
         return "error", _describe(err)
     try:
         return "done", checked_result(returned)
@@ -149,6 +147,14 @@ def _run_trial(objective: Any, trial: Trial) -> tuple:
         return "error", str(err)
     except Exception as err:  # noqa: BLE001 - an object that breaks while being read is refused alike
         return "error", f"the objective's result could not be read: {_describe(err)}"
+
+
+def _log_traceback(title: str) -> None:
+    """The exception being handled, into the worker log; an objective that closed the log loses only it."""
+    with contextlib.suppress(Exception):
+        print(title, file=sys.stderr)
+        traceback.print_exc()
+        sys.stderr.flush()
 
 
 def _send(conn: Connection, message: tuple) -> bool:
