@@ -5,13 +5,16 @@ segfault must cost only that trial, and `trial.report()` needs a two-way channel
 answer back) while the trial runs. One pipe per worker, read by the event loop with `add_reader`, gives all
 three without threads. The engine sees only `await executor.run(...) -> Outcome`, so a cluster executor
 (dask.distributed) can take this one's place.
+
+A trial's processes end with it: each worker leads its own process group and reaps its orphans
+(`process_tree`), kills what a finished trial left running, and is killed with its whole tree on timeout,
+cancel, close or when the tree outgrows `memory_limit`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import multiprocessing
 import os
 import pickle
@@ -25,10 +28,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import TrialPruned
+from .process_tree import (die_with_parent, end_leftovers, kill_below, kill_group, name_this_process, own_the_tree,
+                           tree_bytes)
+from .results import checked_result, shorten
 from .trial import Trial
 
 ReportHandler = Callable[[int, dict], bool]
 PRELOAD = ["tui_tuner.executor", "numpy"]  # imported once in the fork server, not once a worker
+WORKERS_PER_CPU = 4  # beyond this many a CPU, more workers only share the same cores
+MEMORY_CHECK_SECONDS = 0.2  # how often a running trial's memory is measured (with search.trial_memory)
+MB = 1 << 20
+WORKER_NAME = b"tui-tuner-work"  # what ps and /proc/PID/comm show for a worker
 
 
 def start_process_machinery() -> None:
@@ -52,6 +62,27 @@ class Outcome:
     step: int | None = None
     duration: float = 0.0
 
+    def __post_init__(self) -> None:
+        if self.reason is not None:  # every reason fits a journal line and a screen, whatever raised it
+            object.__setattr__(self, "reason", shorten(self.reason))
+
+
+def pool_size(requested: int | None, *, trials_left: int | None = None,
+              trial_memory: int | None = None) -> tuple[int, str | None]:
+    """How many workers to start: as requested (default: one a CPU), no more than the trials left to run
+    nor than the machine can hold; with a one-line note when the machine is why there are fewer."""
+    cpus = os.cpu_count() or 1
+    asked = requested or cpus
+    size = asked if trials_left is None else min(asked, max(1, trials_left))
+    bound, why = WORKERS_PER_CPU * cpus, f"{WORKERS_PER_CPU} a CPU, {cpus} CPUs"
+    if trial_memory:
+        fits = max(1, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // trial_memory)
+        if fits < bound:
+            bound, why = fits, f"{fits} x search.trial_memory fit in this machine's memory"
+    if size <= bound:
+        return size, None
+    return bound, f"starting {bound} workers, not {asked}: {why}"
+
 
 # ------------------------------------------------------------------------------------------ worker side
 
@@ -65,31 +96,13 @@ class _PipeChannel:
         return bool(self.conn.recv())
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this worker if its parent dies, so a killed study leaves no orphans computing."""
-    if sys.platform.startswith("linux"):
-        # CDLL(None): the C library this process already uses (glibc or musl). Where prctl is missing the
-        # worker still ends at its next trial: the pipe to its dead parent reads EOF.
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _plain(result: Any) -> Any:
-    """numpy scalars and other number types become floats, so the engine gets plain picklable values."""
-    if isinstance(result, dict):
-        return {str(k): _plain(v) for k, v in result.items()}
-    if isinstance(result, bool) or result is None or isinstance(result, str):
-        return result
-    try:
-        return float(result)
-    except (TypeError, ValueError):
-        return result
-
-
 def _worker_main(conn: Connection, log_path: str | None) -> None:
     """Run trials sent over `conn` until the pipe closes. Output goes to the study's worker log."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the study's decision, not each worker's
-    _die_with_parent()
+    die_with_parent()
+    own_the_tree()
+    name_this_process(WORKER_NAME)
+    me = os.getpid()
     if log_path:
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         sys.stdout.flush(), sys.stderr.flush()
@@ -108,30 +121,60 @@ def _worker_main(conn: Connection, log_path: str | None) -> None:
                 try:
                     prepare()
                 except Exception:  # reported by the first trial that needs it, with its traceback
-                    traceback.print_exc()
+                    _log_traceback("preparing the objective failed:")
             continue
         _, params, number, seed = message
-        trial = Trial(number, seed, params, channel=_PipeChannel(conn))
-        try:
-            result = ("done", _plain(objective(params, trial)))
-        except TrialPruned:
-            result = ("pruned", trial.last_step)
-        except BaseException as err:  # noqa: BLE001 - anything the user's code raises fails only this trial
-            print(f"trial {number} failed:", file=sys.stderr)
-            traceback.print_exc()
-            sys.stderr.flush()
-            result = ("error", _describe(err))
-        try:
-            conn.send(result)
-        except pickle.PicklingError as err:
-            conn.send(("error", f"the objective returned something that cannot be sent back: {err}"))
-        except (BrokenPipeError, OSError):
+        answer = _run_trial(objective, Trial(number, seed, params, channel=_PipeChannel(conn)))
+        if os.getpid() != me:
+            os._exit(0)  # the objective forked and returned twice: only the worker itself answers
+        end_leftovers()
+        if not _send(conn, answer):
             return
 
 
+def _run_trial(objective: Any, trial: Trial) -> tuple:
+    """The message that tells the engine how the trial ended; a failure's traceback goes to the log."""
+    try:
+        returned = objective(trial.params, trial)
+    except TrialPruned:
+        return "pruned", trial.last_step
+    except BaseException as err:  # noqa: BLE001 - anything the user's code raises fails only this trial
+        _log_traceback(f"trial {trial.number} failed:")
+        return "error", _describe(err)
+    try:
+        return "done", checked_result(returned)
+    except ValueError as err:
+        return "error", str(err)
+    except Exception as err:  # noqa: BLE001 - an object that breaks while being read is refused alike
+        return "error", f"the objective's result could not be read: {_describe(err)}"
+
+
+def _log_traceback(title: str) -> None:
+    """The exception being handled, into the worker log; an objective that closed the log loses only it."""
+    with contextlib.suppress(Exception):
+        print(title, file=sys.stderr)
+        traceback.print_exc()
+        sys.stderr.flush()
+
+
+def _send(conn: Connection, message: tuple) -> bool:
+    """Send `message` to the engine; False when the engine can no longer be reached."""
+    try:
+        conn.send(message)
+    except OSError:
+        return False
+    except Exception as err:  # noqa: BLE001 - a message that cannot be pickled fails its trial, not the worker
+        conn.send(("error", f"the result could not be sent back: {_describe(err)}"))
+    return True
+
+
 def _describe(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+    """`Type: first line of the message`, bounded, even for an exception whose str() itself fails."""
+    try:
+        text = str(err).strip().split("\n", 1)[0]
+    except Exception:  # noqa: BLE001
+        text = ""
+    return shorten(f"{type(err).__name__}: {text}" if text else type(err).__name__)
 
 
 # ------------------------------------------------------------------------------------------ engine side
@@ -143,7 +186,16 @@ def _exit_reason(exitcode: int | None) -> str:
             return f"the worker process died (signal {signal.Signals(-exitcode).name})"
         except ValueError:
             return f"the worker process died (signal {-exitcode})"
-    return f"the worker process exited with code {exitcode}"
+    return f"the worker process exited with code {exitcode} before sending a result"
+
+
+async def _why_gone(worker: "_Worker") -> str:
+    """Why a worker's pipe closed: its exit, if it ends within a second, else that it stopped answering."""
+    for _ in range(100):
+        if worker.process.exitcode is not None:
+            return _exit_reason(worker.process.exitcode)
+        await asyncio.sleep(0.01)
+    return "the worker process closed its connection without a result (was it replaced or its files closed?)"
 
 
 class _Worker:
@@ -156,19 +208,28 @@ class _Worker:
         self.token: int | None = None
 
     def kill(self) -> None:
+        """End the worker and every process its trial started: stopped first so it starts no more, then
+        what is below it (those that left its group too), then its group."""
+        pid = self.process.pid
         if self.process.is_alive():
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+            kill_below(pid)
+        kill_group(pid)  # also after the worker died: what it started may still be in its group
+        self.process.kill()
         self.process.join(timeout=5)
         self.conn.close()
 
 
 class ProcessExecutor:
-    """Runs each trial in one of `workers` processes; kills and replaces a worker that hangs or dies."""
+    """Runs each trial in one of `workers` processes; kills and replaces a worker that hangs, dies or uses
+    more than `memory_limit` bytes (resident, with everything its trial started)."""
 
     def __init__(self, workers: int | None = None, *, log_path: str | os.PathLike | None = None,
-                 start_method: str = "forkserver") -> None:
+                 start_method: str = "forkserver", memory_limit: int | None = None) -> None:
         self.capacity = max(1, workers or os.cpu_count() or 1)
         self.log_path = str(log_path) if log_path else None
+        self.memory_limit = memory_limit
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
             self._ctx.set_forkserver_preload(PRELOAD)
@@ -196,21 +257,20 @@ class ProcessExecutor:
         worker = self._idle.pop() if self._idle else _Worker(self._ctx, self.log_path)
         self._busy += 1
         started = time.monotonic()
-        done: asyncio.Future[Outcome] = loop.create_future()
+        done: asyncio.Future[Outcome | None] = loop.create_future()  # None: the worker's pipe closed
         healthy = True
 
-        def finish(outcome: Outcome) -> None:
+        def finish(outcome: Outcome | None, *, worker_fine: bool = True) -> None:
+            nonlocal healthy
             if not done.done():
                 done.set_result(outcome)
+                healthy = worker_fine
 
         def on_readable() -> None:
-            nonlocal healthy
             try:
                 message = worker.conn.recv()
             except (EOFError, OSError):
-                worker.process.join(timeout=5)
-                healthy = False
-                finish(Outcome("failed", reason=_exit_reason(worker.process.exitcode)))
+                finish(None, worker_fine=False)
                 return
             kind = message[0]
             if kind == "report":
@@ -227,12 +287,21 @@ class ProcessExecutor:
                 finish(Outcome("failed", reason=message[1]))
 
         def on_timeout() -> None:
-            nonlocal healthy
-            healthy = False
-            finish(Outcome("failed", reason=f"timed out after {timeout:g} s (trial_timeout); the worker was killed"))
+            finish(Outcome("failed", reason=f"timed out after {timeout:g} s (trial_timeout); the worker was killed"),
+                   worker_fine=False)
+
+        def check_memory() -> None:
+            nonlocal memory_timer
+            used = tree_bytes(worker.process.pid)
+            if used > self.memory_limit:
+                finish(Outcome("failed", reason=f"out of memory ({used / MB:.0f} MB over the "
+                                                f"{self.memory_limit / MB:.0f} MB limit of search.trial_memory); "
+                                                f"the worker was killed"), worker_fine=False)
+            else:
+                memory_timer = loop.call_later(MEMORY_CHECK_SECONDS, check_memory)
 
         fd = worker.conn.fileno()
-        timer = None
+        timer = memory_timer = None
         try:
             token, payload = self._payload(objective)
             if worker.token != token:
@@ -242,19 +311,20 @@ class ProcessExecutor:
             loop.add_reader(fd, on_readable)
             if timeout:
                 timer = loop.call_later(timeout, on_timeout)
-            outcome = await done
+            if self.memory_limit:
+                memory_timer = loop.call_later(MEMORY_CHECK_SECONDS, check_memory)
+            outcome = await done or Outcome("failed", reason=await _why_gone(worker))
         except asyncio.CancelledError:
             healthy = False
             raise
-        except OSError as err:  # the worker was already gone when we wrote to it
+        except OSError:  # the worker was already gone when we wrote to it
             healthy = False
-            worker.process.join(timeout=5)
-            outcome = Outcome("failed", reason=_exit_reason(worker.process.exitcode) if worker.process.exitcode
-                              is not None else f"could not reach the worker: {err}")
+            outcome = Outcome("failed", reason=await _why_gone(worker))
         finally:
             loop.remove_reader(fd)
-            if timer:
-                timer.cancel()
+            for pending in (timer, memory_timer):
+                if pending:
+                    pending.cancel()
             self._busy -= 1
             if healthy:
                 self._idle.append(worker)

@@ -20,9 +20,11 @@ from .searchers import make_searcher
 from .space import SearchSpace
 
 TOP_KEYS = ("name", "objective", "search", "params", "pruner")
-SEARCH_KEYS = ("strategy", "trials", "time_budget", "workers", "seed", "trial_timeout")
+SEARCH_KEYS = ("strategy", "trials", "time_budget", "workers", "seed", "trial_timeout", "trial_memory")
 DEFAULT_TRIALS = 20  # when the file sets neither trials nor time_budget (grid: its size instead)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT])(?:i?B)?\s*$", re.IGNORECASE)  # 600MB, 4GB, 1.5GiB
+MIN_TRIAL_MEMORY = 100 << 20  # a worker with numpy loaded takes about half of it
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Settings:
     workers: int | None
     seed: int
     trial_timeout: float | None
+    trial_memory: int | None = None  # bytes a trial's processes may hold; past it the trial fails
 
     def override(self, **changes: Any) -> "Settings":
         """Apply command-line flags (None means not given); a new strategy drops the old one's options."""
@@ -138,7 +141,8 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
         trials = DEFAULT_TRIALS
     settings = Settings(strategy=strategy, strategy_options=options, trials=trials, time_budget=time_budget,
                         workers=_number(search, "workers", file, whole=True), seed=seed,
-                        trial_timeout=_number(search, "trial_timeout", file))
+                        trial_timeout=_number(search, "trial_timeout", file),
+                        trial_memory=_memory(search, file))
     return StudySpec(name=name, path=path, raw=raw, space=space, objective=objective, settings=settings,
                      base_dir=base_dir.resolve(), pruner=pruner_from_yaml(raw.get("pruner"), file=file))
 
@@ -158,6 +162,22 @@ def _number(section: dict, key: str, file: str | None, *, whole: bool = False, m
     if value in (float("inf"), float("-inf")):
         raise InputError(f"must be finite, got {value!r}", file=file, field=f"search.{key}")
     return int(value) if whole else float(value)
+
+
+def _memory(section: dict, file: str | None) -> int | None:
+    """search.trial_memory in bytes; units count in 1024s (600MB = 600 MiB), as `free -m` does."""
+    value = section.get("trial_memory")
+    if value is None:
+        return None
+    match = SIZE.match(value) if isinstance(value, str) else None
+    if not match:
+        raise InputError(f"must be a size with a unit, like 600MB or 4GB, got {value!r}", file=file,
+                         field="search.trial_memory")
+    size = int(float(match[1]) * 1024 ** ("KMGT".index(match[2].upper()) + 1))
+    if size < MIN_TRIAL_MEMORY:
+        raise InputError(f"must be at least {MIN_TRIAL_MEMORY >> 20}MB, got {value!r}", file=file,
+                         field="search.trial_memory")
+    return size
 
 
 def _line_of(root: yaml.Node | None, field: str) -> int | None:

@@ -16,7 +16,7 @@ from . import __version__
 from . import events
 from .engine import Engine, PastTrial, value_of
 from .errors import InputError, TunerError
-from .executor import ProcessExecutor, default_log_path
+from .executor import ProcessExecutor, default_log_path, pool_size
 from .pruners import make_pruner
 from .searchers import make_searcher
 from .spec import Settings, StudySpec, load_spec
@@ -269,7 +269,13 @@ class Study:
         if not search:
             remaining = 0
         searcher = _searcher(self.spec, s)
-        executor = ProcessExecutor(s.workers, log_path=default_log_path(self.directory))
+        manual = list(manual)
+        workers, note = pool_size(s.workers, trials_left=None if remaining is None else remaining + len(manual),
+                                  trial_memory=s.trial_memory)
+        if note:
+            for callback in self._subscribers:  # news for the screen, not the journal
+                callback({"event": "note", "text": note})
+        executor = ProcessExecutor(workers, log_path=default_log_path(self.directory), memory_limit=s.trial_memory)
         self.engine = Engine(self.spec.objective, searcher, executor, trials=remaining, time_budget=s.time_budget,
                              trial_timeout=s.trial_timeout, seed=s.seed, history=history, pruner=self._pruner(),
                              rerun=[PastTrial(r.number, r.params, None, r.manual) for r in interrupted],

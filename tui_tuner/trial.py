@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from .results import as_number, checked_metrics, describe
+
 
 class Channel(Protocol):
     def report(self, step: int, values: dict[str, float]) -> bool:
@@ -32,15 +34,14 @@ class Trial:
 
     def report(self, step: int, **values: Any) -> None:
         """Stream intermediate values (`trial.report(epoch, loss=..., lr=...)`) for live curves and pruning."""
-        if isinstance(step, bool) or not isinstance(step, int) and not float(step).is_integer():
-            raise TypeError(f"trial.report() step must be an integer, got {step!r}")
-        clean = {}
-        for name, value in values.items():
-            try:
-                clean[name] = float(value)
-            except (TypeError, ValueError):
-                raise TypeError(f"trial.report() value {name}={value!r} is not a number") from None
-        step = int(step)
+        number = as_number(step)
+        if number is None or not number.is_integer():
+            raise TypeError(f"trial.report() step must be a whole number, got {describe(step)}")
+        try:
+            clean = checked_metrics(values, "trial.report()")
+        except ValueError as err:
+            raise TypeError(str(err)) from None
+        step = int(number)
         self.last_step = step
         if self._channel is None:
             self.reports.append((step, clean))

@@ -1,0 +1,251 @@
+"""The process pool as a user meets it: a trial's processes end with it, memory is bounded, a result the
+engine cannot take is refused with a reason that says why, and a study never starts more workers than it
+can use."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import executor_objectives as objectives
+from tui_tuner.errors import InputError
+from tui_tuner.executor import ProcessExecutor, pool_size
+from tui_tuner.results import REASON_CHARS
+from tui_tuner.spec import spec_from_dict
+
+TESTS = Path(__file__).parent
+
+
+@pytest.fixture(autouse=True)
+def importable_tests(monkeypatch):
+    """Worker processes import the test objectives by module name."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.syspath_prepend(str(TESTS))
+
+
+def alive(pid: int) -> bool:
+    """Running or stopped, not a zombie: a process that still holds memory and may still do things."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def pids_in(path: Path) -> list[int]:
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def left_alive(path: Path, within: float = 2.0) -> list[int]:
+    """The pids in `path` still alive after `within` seconds (those the test must clean up itself)."""
+    deadline = time.monotonic() + within
+    while (alive_pids := [p for p in pids_in(path) if alive(p)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in alive_pids:
+        os.kill(pid, 9)
+    return alive_pids
+
+
+async def run_one(executor, objective, params, **kwargs):
+    return await executor.run(objective, params, number=0, seed=0, **kwargs)
+
+
+# ------------------------------------------------------------------------------------ item 4: process trees
+
+
+@pytest.mark.slow
+async def test_a_timed_out_trial_takes_its_children_with_it(tmp_path):
+    pids = tmp_path / "pids"
+    executor = ProcessExecutor(1)
+    try:
+        outcome = await run_one(executor, objectives.children_then_hang, {"pids": str(pids)}, timeout=1.5)
+    finally:
+        await executor.close()
+    assert outcome.state == "failed" and "timed out after 1.5 s" in outcome.reason
+    assert len(pids_in(pids)) == 3
+    assert left_alive(pids) == []
+
+
+@pytest.mark.slow
+async def test_a_cancelled_trial_takes_its_children_with_it(tmp_path):
+    pids = tmp_path / "pids"
+    executor = ProcessExecutor(1)
+    try:
+        task = asyncio.create_task(run_one(executor, objectives.children_then_hang, {"pids": str(pids)}))
+        while len(pids_in(pids)) < 3:
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        await executor.close()
+    assert left_alive(pids) == []
+
+
+@pytest.mark.slow
+async def test_children_a_finished_trial_left_running_end_before_its_result_arrives(tmp_path):
+    pids = tmp_path / "pids"
+    executor = ProcessExecutor(1)
+    try:
+        first = await run_one(executor, objectives.children_then_return, {"pids": str(pids)})
+        assert [p for p in pids_in(pids) if alive(p)] == []  # no grace period: gone when the result is
+        await run_one(executor, objectives.grandchild_daemon, {"pids": str(pids)})
+        assert [p for p in pids_in(pids) if alive(p)] == []
+        again = await run_one(executor, objectives.worker_pid, {})
+    finally:
+        await executor.close()
+    assert first.state == "finished" and again.result == first.result  # the same worker went on
+    assert len(pids_in(pids)) == 4
+
+
+@pytest.mark.slow
+async def test_an_objective_that_forks_gives_one_answer_and_leaves_no_copy(tmp_path):
+    pids = tmp_path / "pids"
+    executor = ProcessExecutor(1)
+    try:
+        outcomes = [await run_one(executor, objectives.forks, {"pids": str(pids), "x": x}) for x in (1, 2, 3)]
+        assert left_alive(pids, within=0) == []
+    finally:
+        await executor.close()
+    assert [(o.state, o.result) for o in outcomes] == [("finished", 1.0), ("finished", 2.0), ("finished", 3.0)]
+
+
+@pytest.mark.slow
+async def test_a_trial_past_its_memory_limit_fails_and_the_next_runs():
+    executor = ProcessExecutor(1, memory_limit=200 << 20)
+    try:
+        first = await run_one(executor, objectives.worker_pid, {})
+        hungry = await run_one(executor, objectives.eats_memory, {"mb": 600}, timeout=30)
+        after = await run_one(executor, objectives.worker_pid, {})
+    finally:
+        await executor.close()
+    assert hungry.state == "failed"
+    assert hungry.reason.startswith("out of memory (") and "over the 200 MB limit" in hungry.reason
+    assert hungry.duration < 10
+    assert after.state == "finished" and after.result != first.result  # killed and replaced
+    assert not alive(int(first.result))
+
+
+def test_trial_memory_is_a_size_with_a_unit():
+    def settings(value):
+        return spec_from_dict({"objective": {"python": "executor_objectives:worker_pid"},
+                               "search": {"trial_memory": value},
+                               "params": {"x": {"type": "float", "low": 0, "high": 1}}},
+                              base_dir=TESTS).settings
+
+    assert settings("600MB").trial_memory == 600 << 20
+    assert settings("1.5 GiB").trial_memory == 3 << 29
+    assert settings(None).trial_memory is None
+    for bad, words in [("lots", "like 600MB or 4GB"), (600, "like 600MB"), ("1KB", "at least 100MB")]:
+        with pytest.raises(InputError) as info:
+            settings(bad)
+        assert info.value.field == "search.trial_memory" and words in str(info.value)
+
+
+# --------------------------------------------------------------------------------- item 5: failure reasons
+
+
+@pytest.mark.slow
+async def test_results_the_engine_cannot_take_are_refused_with_what_came_and_what_is_allowed():
+    allowed = "allowed: a number, or a dict of metric name -> number"
+    expected = {
+        "generator": ["generator", allowed],
+        "lambda in a dict": ["'fn'", "function", "not a number", allowed],
+        "an object": ["object <object object at", allowed],
+        "10 MB string": ["str 'xxxx", allowed],
+        "text metric": ["'note'", "str 'hello'", allowed],
+        "bool": ["bool True", allowed],
+        "10 MB exception": ["RuntimeError: eee"],
+    }
+    executor = ProcessExecutor(1)
+    try:
+        outcomes = {what: await run_one(executor, objectives.returns, {"what": what})
+                    for what in [*expected, "numpy scalar", "numpy metrics"]}
+        after = await run_one(executor, objectives.worker_pid, {})
+    finally:
+        await executor.close()
+    for what, words in expected.items():
+        outcome = outcomes[what]
+        assert outcome.state == "failed", what
+        assert all(w in outcome.reason for w in words), (what, outcome.reason)
+        assert len(outcome.reason) <= REASON_CHARS and "\n" not in outcome.reason
+    assert outcomes["10 MB exception"].reason.endswith("…")
+    assert outcomes["numpy scalar"].result == 0.5
+    assert outcomes["numpy metrics"].result == {"value": 2.0, "loss": 0.25}
+    assert type(outcomes["numpy metrics"].result["value"]) is float
+    assert after.state == "finished"  # none of it cost the worker
+
+
+@pytest.mark.slow
+async def test_an_objective_that_closes_the_worker_log_fails_only_its_own_trial():
+    executor = ProcessExecutor(1)
+    try:
+        first, second = [await run_one(executor, objectives.closes_stdio, {}) for _ in range(2)]
+        after = await run_one(executor, objectives.worker_pid, {})
+    finally:
+        await executor.close()
+    assert first.state == "finished"
+    assert second.state == "failed" and second.reason == "OSError: [Errno 9] Bad file descriptor"
+    assert after.result == first.result  # the same worker, still serving
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step, values, words", [
+    (0, {"loss": "high"}, ["'loss'", "str 'high'", "not a number"]),
+    (0, {"loss": True}, ["'loss'", "bool True", "not a number"]),
+    ("one", {"loss": 1.0}, ["step must be a whole number", "str 'one'"]),
+    (0, {"loss": "x" * 10_000_000}, ["'loss'", "str 'xxx"]),
+])
+async def test_reports_that_are_not_numbers_fail_the_trial_with_a_reason(step, values, words):
+    executor = ProcessExecutor(1)
+    try:
+        outcome = await run_one(executor, objectives.reports, {"step": step, "values": values})
+    finally:
+        await executor.close()
+    assert outcome.state == "failed" and outcome.reason.startswith("TypeError: trial.report()")
+    assert all(w in outcome.reason for w in words), outcome.reason
+    assert len(outcome.reason) <= REASON_CHARS
+
+
+# ------------------------------------------------------------------------------------ item 7: pool size
+
+
+def test_the_pool_is_no_bigger_than_the_trials_left_nor_the_machine():
+    cpus = os.cpu_count()
+    assert pool_size(64, trials_left=2) == (2, None)
+    assert pool_size(None, trials_left=1) == (1, None)
+    assert pool_size(2) == (2, None)
+    size, note = pool_size(10 ** 9)
+    assert size == 4 * cpus and note == f"starting {size} workers, not {10 ** 9}: 4 a CPU, {cpus} CPUs"
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    size, note = pool_size(4 * cpus, trial_memory=memory // 2)
+    assert size == 2 and "search.trial_memory" in note
+
+
+STUDY = """
+name: pool
+objective: {{python: "executor_objectives:count_workers", metric: value}}
+search: {{strategy: random, trials: {trials}, workers: {workers}, seed: 0}}
+params:
+  x: {{type: float, low: 0.0, high: 1.0}}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trials, workers", [(2, 64), (10, "1.0e+9")])
+def test_a_study_starts_only_the_workers_it_can_use(tmp_path, trials, workers):
+    (tmp_path / "study.yaml").write_text(STUDY.format(trials=trials, workers=workers))
+    run = subprocess.run([sys.executable, "-m", "tui_tuner.cli", "run", "study.yaml", "--study", "s"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    records = [json.loads(line) for line in (tmp_path / "s" / "journal.jsonl").read_text().splitlines()]
+    counts = [r["metrics"]["workers"] for r in records if r["event"] == "finished"]
+    bound = min(trials, 4 * os.cpu_count())
+    assert len(counts) == trials and max(counts) == bound  # all started before the first trial
+    if bound < trials:
+        assert f"tui-tuner: starting {bound} workers, not 1000000000: 4 a CPU" in run.stderr

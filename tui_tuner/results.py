@@ -1,0 +1,74 @@
+"""What an objective may hand back (a number, or a dict of metric name -> number), and failure reasons
+short enough for a journal line and a screen.
+
+Results are checked in the worker, where they are made: what cannot cross the pipe (a generator, a lambda)
+or must not reach the journal (a 10 MB string) becomes a reason that says what came back and what is
+allowed, instead of a worker that died without a word.
+"""
+
+from __future__ import annotations
+
+import numbers
+import reprlib
+from typing import Any
+
+ALLOWED = "a number, or a dict of metric name -> number"
+REASON_CHARS = 500  # a failure reason is at most this long
+NAME_CHARS = 100  # a metric name
+MAX_METRICS = 1000  # metrics in one result or report
+
+_repr = reprlib.Repr()
+_repr.maxstring = _repr.maxother = 60
+
+
+def shorten(text: str, limit: int = REASON_CHARS) -> str:
+    """`text` cut to `limit` characters, with an ellipsis where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe(value: Any) -> str:
+    """`value` as a user can recognise it: its type and a short repr (`str 'very good'`)."""
+    try:
+        text = _repr.repr(value)
+    except Exception:  # noqa: BLE001 - a user's object whose __repr__ fails is still described by its type
+        text = "?"
+    return f"{type(value).__name__} {shorten(text, 80)}"
+
+
+def as_number(value: Any) -> float | None:
+    """`value` as a float when it is a number (int, float, numpy scalar; not a bool), else None."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def checked_metrics(values: dict, what: str) -> dict[str, float]:
+    """A dict of metric name -> number as plain floats; ValueError says which entry is not, in `what`."""
+    if len(values) > MAX_METRICS:
+        raise ValueError(f"{what} holds {len(values)} metrics; at most {MAX_METRICS} are kept")
+    metrics = {}
+    for name, value in values.items():
+        if not isinstance(name, str) or not 0 < len(name) <= NAME_CHARS:
+            raise ValueError(f"{what} has the key {describe(name)}; metric names are strings of 1 to "
+                             f"{NAME_CHARS} characters")
+        number = as_number(value)
+        if number is None:
+            raise ValueError(f"{what} has {shorten(name, 40)!r}: {describe(value)}, not a number")
+        metrics[name] = number
+    return metrics
+
+
+def checked_result(result: Any) -> float | dict[str, float] | None:
+    """What an objective returned, as plain floats; ValueError says what it was and what is allowed.
+    None passes (the engine fails the trial for it; a test score without a test split is None)."""
+    if result is None:
+        return None
+    number = as_number(result)
+    if number is not None:
+        return number
+    if isinstance(result, dict):
+        try:
+            return checked_metrics(result, "the objective's dict")
+        except ValueError as err:
+            raise ValueError(f"{err}; allowed: {ALLOWED}") from None
+    raise ValueError(f"the objective returned {describe(result)}; allowed: {ALLOWED}")
