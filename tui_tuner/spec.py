@@ -16,7 +16,7 @@ import yaml
 from .errors import InputError
 from .objectives import build_objective
 from .pruners import pruner_from_yaml
-from .searchers import make_searcher
+from .searchers import check_strategy, make_searcher
 from .space import SearchSpace
 
 TOP_KEYS = ("name", "objective", "search", "params", "pruner")
@@ -129,6 +129,7 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
     if not isinstance(strategy, str):
         raise InputError(f"must be a strategy name, got {strategy!r}", file=file, field="search.strategy")
     try:
+        check_strategy(strategy, options)  # `search: {direction: ...}` must not reach make_searcher's own arguments
         make_searcher(strategy, space, seed=seed, direction=objective.direction, **options)
     except InputError as err:
         raise err.located(file=file) from None

@@ -16,7 +16,7 @@ from .engine import Engine, PastTrial, value_of
 from .errors import InputError, TunerError
 from .executor import ProcessExecutor, default_log_path
 from .pruners import make_pruner
-from .searchers import make_searcher
+from .searchers import check_strategy, make_searcher
 from .spec import Settings, StudySpec, load_spec
 from .storage import (BEST_NAME, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLog, dumps, is_study_dir,
                       read_journal, save_config, write_atomic)
@@ -267,6 +267,7 @@ def _default_directory(name: str) -> Path:
 
 
 def _searcher(spec: StudySpec, settings: Settings):
+    check_strategy(settings.strategy, settings.strategy_options)
     return make_searcher(settings.strategy, spec.space, seed=settings.seed, direction=spec.objective.direction,
                          **settings.strategy_options)
 
