@@ -256,3 +256,39 @@ def test_arbitrary_params_sections_give_the_clean_error(tmp_path, params):
         load_spec(path)
     except InputError as err:
         assert "\n" not in str(err)
+
+
+# ------------------------------------------------------------------------------ how the file is read
+
+@pytest.mark.parametrize("extra, field, lines", [
+    ("name: again\n", "name", "lines 1 and 13"),
+    ("  n_estimators: {type: int, low: 1, high: 3}\n", "params.n_estimators", "lines 11 and 13"),
+])
+def test_a_key_given_twice_names_both_lines(tmp_path, extra, field, lines):
+    err = error_of(write(tmp_path, GOOD + extra))
+    assert err.field == field and f"is given twice, on {lines}" in err.message and err.line == 13
+
+
+def test_exponents_without_a_dot_are_numbers_as_in_yaml_1_2(tmp_path):
+    (tmp_path / "train.py").write_text("def objective(params, trial):\n    return params['lr']\n")
+    spec = load_spec(write(tmp_path, "objective: {python: 'train.py:objective'}\n"
+                                     "params: {lr: {type: float, low: 1e-4, high: 1E-1, log: true}}\n"))
+    assert spec.space["lr"].low == 1e-4 and spec.space["lr"].high == 0.1
+
+
+def test_a_big_study_file_is_parsed_once_and_quickly(tmp_path):
+    import time
+
+    path = write(tmp_path, "# " + "x" * 3_000_000 + "\n" + GOOD)  # 3 MB: over 3 s parsed twice in Python
+    started = time.perf_counter()
+    assert load_spec(path).name == "rf"
+    assert time.perf_counter() - started < 1
+
+
+def test_a_csv_dataset_over_the_size_limit_is_refused(tmp_path, monkeypatch):
+    from tui_tuner.objectives import datasets
+
+    monkeypatch.setattr(datasets, "MAX_CSV_BYTES", 100)
+    (tmp_path / "data.csv").write_text("f1,label\n" + "".join(f"{i},{i % 2}\n" for i in range(50)))
+    err = error_of(write(tmp_path, GOOD.replace("  dataset: iris", "  dataset: {csv: data.csv, target: label}")))
+    assert err.file.endswith("data.csv") and "larger than" in err.message
