@@ -23,6 +23,7 @@ from .storage import (BEST_NAME, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLog,
 from .trial import Trial
 
 RUNS_DIR = Path("runs")
+MAX_STEM = 80  # characters of the study name in its default directory name (300 would not fit)
 
 
 class TestScore:
@@ -61,7 +62,7 @@ class Study:
     @classmethod
     def create(cls, spec: StudySpec, directory: str | Path | None = None, **overrides: Any) -> "Study":
         """A new study directory (default `runs/<name>-<time>`); refuses one that already holds a study."""
-        directory = Path(directory) if directory else _default_directory(spec.name)
+        directory = Path(directory) if directory else cls.default_directory(spec)
         if is_study_dir(directory):
             raise InputError("already holds a study; resume it with --resume or choose another --study",
                              file=str(directory))
@@ -99,10 +100,21 @@ class Study:
         study._best_value = best.value if best else None
         return study
 
+    @staticmethod
+    def default_directory(spec: StudySpec) -> Path:
+        """`runs/<name>-<time>` (the name cut to 80 characters), one not taken yet."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = RUNS_DIR / f"{_directory_stem(spec.name)}-{stamp}"
+        n = 2
+        while path.exists():
+            path = RUNS_DIR / f"{_directory_stem(spec.name)}-{stamp}-{n}"
+            n += 1
+        return path
+
     @classmethod
     def latest(cls, spec: StudySpec) -> Path | None:
         """The newest study directory of this study under runs/, for `--resume` without `--study`."""
-        dirs = sorted(p for p in RUNS_DIR.glob(f"{spec.name}-*") if is_study_dir(p))
+        dirs = sorted(p for p in RUNS_DIR.glob(f"{_directory_stem(spec.name)}-*") if is_study_dir(p))
         return dirs[-1] if dirs else None
 
     # ------------------------------------------------------------------------------------------------ running
@@ -256,14 +268,9 @@ class Study:
                            direction=self.spec.objective.direction, **meta)
 
 
-def _default_directory(name: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = RUNS_DIR / f"{name}-{stamp}"
-    n = 2
-    while path.exists():
-        path = RUNS_DIR / f"{name}-{stamp}-{n}"
-        n += 1
-    return path
+def _directory_stem(name: str) -> str:
+    """The study name as the start of its directory name, cut so the whole name fits any file system."""
+    return name[:MAX_STEM]
 
 
 def _searcher(spec: StudySpec, settings: Settings):
