@@ -87,6 +87,8 @@ def test_json_study_files_load_too(tmp_path):
     (("  dataset: iris", "  dataset: irises"), "objective.dataset", "unknown dataset 'irises'"),
     (("  dataset: iris", "  dataset: {name: moons, noise: -1}"), "objective.dataset.noise", "positive"),
     (("  dataset: iris", "  dataset: {name: moons, size: 10}"), "objective.dataset.size", "no option 'size'"),
+    (("  dataset: iris", "  dataset: {name: moons, n_samples: 1000000000000}"), "objective.dataset.n_samples",
+     "at most 100,000,000 fit"),
     (("  dataset: iris", "  datset: iris"), "objective.datset", "unknown key 'datset'"),
     (("sklearn.ensemble.RandomForestClassifier", "sklearn.ensemble.RandomForest"), "objective.model",
      "not a scikit-learn estimator"),

@@ -25,6 +25,7 @@ SYNTHETIC = {
     "regression": {"n_samples": 500, "n_features": 10, "n_informative": 5, "noise": 10.0, "seed": 0},
 }
 REGRESSION_SETS = ("diabetes", "regression")
+MAX_SYNTHETIC_VALUES = 10**8  # samples x features of a generated set: 800 MB of floats in every worker
 MAX_CSV_BYTES = 2**30  # a dataset read whole into every worker: past 1 GB it is a mistake or an attack
 
 
@@ -100,6 +101,11 @@ def dataset_from_yaml(value: object, *, base_dir: Path, file: str | None) -> Dat
         options[key] = int(given) if isinstance(default, int) else float(given)
     if "n_informative" in options and options["n_informative"] > options["n_features"]:
         raise InputError("n_informative cannot exceed n_features", file=file, field=f"{where}.n_informative")
+    values = options["n_samples"] * options.get("n_features", 2)
+    if values > MAX_SYNTHETIC_VALUES:
+        raise InputError(f"{name} of this size holds {values:,} numbers; at most {MAX_SYNTHETIC_VALUES:,} fit "
+                         "in a worker's memory", file=file,
+                         field=f"{where}.{'n_samples' if 'n_samples' in value else 'n_features'}")
     return DatasetSpec(name, options)
 
 
