@@ -202,3 +202,15 @@ def test_genetic_beats_random_on_a_smooth_bowl():
 
     wins = sum(best_of("genetic", s) < best_of("random", s) for s in range(5))
     assert wins >= 4
+
+
+def test_a_shuffled_grid_visits_every_point_once_in_an_order_set_by_the_seed():
+    space = SearchSpace.from_dict({"a": {"type": "int", "low": 0, "high": 6},
+                                   "b": {"type": "categorical", "choices": ["x", "y", "z"]}})
+
+    def order(seed):
+        searcher = make_searcher("grid", space, seed=seed, shuffle=True)
+        return [space.key(searcher.ask()) for _ in range(searcher.size)]
+
+    assert sorted(order(0)) == sorted(space.key(c) for c in space.grid())
+    assert order(0) == order(0) and order(0) != order(1) and order(0) != [space.key(c) for c in space.grid()]

@@ -125,3 +125,28 @@ def test_to_dict_round_trips():
     space = SearchSpace.from_dict(SPACE)
     assert SearchSpace.from_dict(space.to_dict()) == space
     assert list(space.to_dict()) == list(SPACE)
+
+
+def test_a_huge_grid_is_counted_and_indexed_without_listing_it():
+    space = SearchSpace.from_dict({f"x{i}": {"type": "float", "low": 0.0, "high": 1.0} for i in range(14)})
+    grid = space.grid()
+    assert space.grid_size() == grid.size == 5 ** 14
+    assert grid[0] == {f"x{i}": 0.0 for i in range(14)}
+    assert grid[1] == {**grid[0], "x13": 0.25}  # the last parameter changes fastest
+    assert grid[grid.size - 1] == {f"x{i}": 1.0 for i in range(14)}
+
+
+def test_a_conditional_grid_lists_each_active_combination_once_in_order():
+    space = SearchSpace.from_dict({
+        "optimizer": {"type": "categorical", "choices": ["sgd", "adam"]},
+        "nesterov": {"type": "categorical", "choices": [True, False], "when": {"optimizer": "sgd"}},
+        "dampening": {"type": "int", "low": 0, "high": 1, "when": {"nesterov": True}},
+        "flag": {"type": "categorical", "choices": [1, True]},
+    })
+    configs = list(space.grid())
+    assert len(configs) == space.grid_size() == (2 + 1 + 1) * 2
+    assert configs[:3] == [{"optimizer": "sgd", "nesterov": True, "dampening": 0, "flag": 1},
+                           {"optimizer": "sgd", "nesterov": True, "dampening": 0, "flag": True},
+                           {"optimizer": "sgd", "nesterov": True, "dampening": 1, "flag": 1}]
+    assert [type(c["flag"]) for c in configs[:2]] == [int, bool]
+    assert configs[-1] == {"optimizer": "adam", "flag": True}

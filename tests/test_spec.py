@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from tui_tuner.app.document import DEMO_STUDY
 from tui_tuner.errors import InputError
@@ -87,6 +87,8 @@ def test_json_study_files_load_too(tmp_path):
     (("  dataset: iris", "  dataset: irises"), "objective.dataset", "unknown dataset 'irises'"),
     (("  dataset: iris", "  dataset: {name: moons, noise: -1}"), "objective.dataset.noise", "positive"),
     (("  dataset: iris", "  dataset: {name: moons, size: 10}"), "objective.dataset.size", "no option 'size'"),
+    (("  dataset: iris", "  dataset: {name: moons, n_samples: 1000000000000}"), "objective.dataset.n_samples",
+     "at most 100,000,000 fit"),
     (("  dataset: iris", "  datset: iris"), "objective.datset", "unknown key 'datset'"),
     (("sklearn.ensemble.RandomForestClassifier", "sklearn.ensemble.RandomForest"), "objective.model",
      "not a scikit-learn estimator"),
@@ -106,6 +108,10 @@ def test_json_study_files_load_too(tmp_path):
     (("seed: 3", "seed: 3\n  workers: 0"), "search.workers", "positive"),
     (("seed: 3", "seed: 3\n  trial_timeout: -1"), "search.trial_timeout", "positive"),
     (("seed: 3", "seed: 3\n  sobol: maybe"), "search.sobol", ""),
+    (("seed: 3", "seed: 3\n  name: x"), "search.name", "not an option of the random strategy (its options: sobol)"),
+    (("seed: 3", "seed: 3\n  direction: maximize"), "search.direction", "its options: sobol"),
+    (("seed: 3", "seed: 3\n  space: {}"), "search.space", "its options: sobol"),
+    (("strategy: random", "strategy: grid\n  sobol: true"), "search.sobol", "its options: default_num, shuffle"),
 ])
 def test_each_mistake_names_the_file_the_line_and_the_field(tmp_path, change, field, fragment):
     path = write(tmp_path, GOOD.replace(*change))
@@ -224,6 +230,9 @@ LEAVES = [("name",), ("objective",), ("objective", "model"), ("objective", "data
 @settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 150)), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(where=st.sampled_from(LEAVES), value=documents)
+@example(where=("search",), value={"name": ""})  # found by this test: keys colliding with make_searcher's own
+@example(where=("search",), value={"direction": None})
+@example(where=("search",), value={"space": 0})
 def test_one_bad_value_anywhere_in_a_good_file_gives_the_clean_error(tmp_path, where, value):
     doc = yaml.safe_load(GOOD)
     node = doc
@@ -249,3 +258,39 @@ def test_arbitrary_params_sections_give_the_clean_error(tmp_path, params):
         load_spec(path)
     except InputError as err:
         assert "\n" not in str(err)
+
+
+# ------------------------------------------------------------------------------ how the file is read
+
+@pytest.mark.parametrize("extra, field, lines", [
+    ("name: again\n", "name", "lines 1 and 13"),
+    ("  n_estimators: {type: int, low: 1, high: 3}\n", "params.n_estimators", "lines 11 and 13"),
+])
+def test_a_key_given_twice_names_both_lines(tmp_path, extra, field, lines):
+    err = error_of(write(tmp_path, GOOD + extra))
+    assert err.field == field and f"is given twice, on {lines}" in err.message and err.line == 13
+
+
+def test_exponents_without_a_dot_are_numbers_as_in_yaml_1_2(tmp_path):
+    (tmp_path / "train.py").write_text("def objective(params, trial):\n    return params['lr']\n")
+    spec = load_spec(write(tmp_path, "objective: {python: 'train.py:objective'}\n"
+                                     "params: {lr: {type: float, low: 1e-4, high: 1E-1, log: true}}\n"))
+    assert spec.space["lr"].low == 1e-4 and spec.space["lr"].high == 0.1
+
+
+def test_a_big_study_file_is_parsed_once_and_quickly(tmp_path):
+    import time
+
+    path = write(tmp_path, "# " + "x" * 3_000_000 + "\n" + GOOD)  # 3 MB: over 3 s parsed twice in Python
+    started = time.perf_counter()
+    assert load_spec(path).name == "rf"
+    assert time.perf_counter() - started < 1
+
+
+def test_a_csv_dataset_over_the_size_limit_is_refused(tmp_path, monkeypatch):
+    from tui_tuner.objectives import datasets
+
+    monkeypatch.setattr(datasets, "MAX_CSV_BYTES", 100)
+    (tmp_path / "data.csv").write_text("f1,label\n" + "".join(f"{i},{i % 2}\n" for i in range(50)))
+    err = error_of(write(tmp_path, GOOD.replace("  dataset: iris", "  dataset: {csv: data.csv, target: label}")))
+    assert err.file.endswith("data.csv") and "larger than" in err.message

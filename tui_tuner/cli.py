@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from .errors import InputError, TunerError
@@ -131,20 +133,27 @@ def _run(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.study_file)
     overrides = dict(strategy=args.strategy, trials=args.trials, workers=args.workers, seed=args.seed)
+    if args.export:
+        _check_writable(args.export, "--export", directory=False)
     if args.resume:
         directory = args.study or Study.latest(spec)
         if directory is None:
             raise InputError("nothing to resume: no study directory of this study under runs/; "
                              "name one with --study", file=args.study_file)
+        _check_writable(Path(directory), "--study", directory=True)
         study = Study.open(directory, write=True, **overrides)
     else:
-        study = Study.create(spec, args.study, **overrides)
+        directory = args.study or Study.default_directory(spec)
+        _check_writable(directory, "--study", directory=True)
+        study = Study.create(spec, directory, **overrides)
 
     from .progress import Progress
 
     with Progress(study) as progress:
         interrupted = _run_until_done(study)
     progress.print_summary()
+    if not interrupted and not study.log.count("finished") and study.log.count("failed"):
+        raise TunerError(_no_trial_finished(study.log))
     if args.export:
         path = study.export(args.export)
         print(f"best config written to {path}")
@@ -164,6 +173,36 @@ def _repair(args: argparse.Namespace) -> int:
         raise TunerError(f"{args.study_dir}: cannot repair: {err.strerror or err}; the journal is unchanged") from None
     print(repair.summary())
     return 0
+
+
+def _check_writable(path: Path, option: str, *, directory: bool) -> None:
+    """Refuse a path we could not write (a file where a folder must be, a read-only place, a name too long)
+    now, before the study starts, rather than with a traceback after an hour of trials."""
+    def refuse(problem: str) -> None:
+        raise InputError(problem, file=str(path), field=option)
+
+    too_long = next((part for part in path.parts if len(os.fsencode(part)) > 255), None)
+    if too_long is not None:
+        refuse(f"the name {too_long[:20]}... is longer than 255 bytes, the most a file system allows")
+    if path.is_dir() != directory and path.exists():
+        refuse("is a directory; give the path of a file" if path.is_dir() else "is a file, not a directory")
+    where = path if path.is_dir() else path.parent
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    if not where.is_dir():
+        refuse(f"cannot be created: {where} is a file, not a directory")
+    try:
+        with tempfile.TemporaryFile(dir=where):
+            pass
+    except OSError as err:
+        refuse(f"cannot write in {where}: {err.strerror or err}")
+
+
+def _no_trial_finished(log) -> str:
+    """The one line for a study whose every trial failed: how many, and the first reason (usually all of them)."""
+    first = min((r for r in log.records.values() if r.state == "failed"), key=lambda r: r.number)
+    reason = (first.reason or "no reason recorded").strip().splitlines()[0][:300]
+    return f"no trial finished: {log.count('failed')} failed; the first (trial {first.number}): {reason}"
 
 
 def _lr_find(args: argparse.Namespace) -> int:

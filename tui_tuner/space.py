@@ -483,23 +483,13 @@ class SearchSpace:
                                  "and must be left out", field=param.name)
         return out
 
-    def grid(self, default_num: int = 5) -> list[Config]:
-        """Every combination of grid values; a conditional parameter expands only where it is active."""
-        configs: list[Config] = [{}]
-        for param in self._params:
-            values = param.grid_values(default_num)
-            grown: list[Config] = []
-            for config in configs:
-                if self.is_active(param, config):
-                    grown.extend({**config, param.name: v} for v in values)
-                else:
-                    grown.append(config)
-            configs = grown
-        unique = {self.key(c): c for c in configs}
-        return list(unique.values())
+    def grid(self, default_num: int = 5) -> "Grid":
+        """Every combination of grid values, as a lazy sequence; a conditional parameter expands only where
+        it is active."""
+        return Grid(self, default_num)
 
     def grid_size(self, default_num: int = 5) -> int:
-        return len(self.grid(default_num))
+        return self.grid(default_num).size
 
     def key(self, config: Mapping[str, Any]) -> tuple:
         """A hashable canonical form of a valid config, for spotting repeats."""
@@ -507,4 +497,59 @@ class SearchSpace:
                      for name, v in sorted(config.items()))
 
 
-__all__ = ["Param", "FloatParam", "IntParam", "CategoricalParam", "SearchSpace", "param_from_dict", "Config"]
+class Grid:
+    """The grid of a space by index arithmetic: its size and its i-th config (first parameter slowest),
+    without listing it, so a 5^14-point grid costs no memory and its size is a plain number."""
+
+    def __init__(self, space: SearchSpace, default_num: int = 5) -> None:
+        self._space = space
+        self._params = space.params
+        self._values = [p.grid_values(default_num) for p in self._params]
+        ancestors: dict[str, set[str]] = {}
+        for p in self._params:  # parents come first, so theirs are known
+            ancestors[p.name] = set().union(*({q} | ancestors[q] for q in p.when or {}))
+        # _deciders[i]: the earlier parameters whose values decide which of parameters i.. are active
+        self._deciders, later = [], set()
+        for i in reversed(range(len(self._params))):
+            later |= ancestors[self._params[i].name]
+            self._deciders.append(tuple(p.name for p in self._params[:i] if p.name in later))
+        self._deciders.reverse()
+        self._counts: dict[tuple, int] = {}
+        for i in reversed(range(len(self._params))):  # from the end: counting recurses only along conditions
+            if not self._deciders[i]:
+                self._count(i, {})
+        self.size = self._count(0, {})
+
+    def _count(self, i: int, config: Config) -> int:
+        """How many grid configs complete `config`, which holds the choices for parameters before i."""
+        if i == len(self._params):
+            return 1
+        key = (i, *((type(config.get(n)).__name__, config.get(n)) for n in self._deciders[i]))
+        if key not in self._counts:
+            param = self._params[i]
+            if not self._space.is_active(param, config):
+                self._counts[key] = self._count(i + 1, config)
+            else:
+                self._counts[key] = sum(self._count(i + 1, {**config, param.name: v}) for v in self._values[i])
+        return self._counts[key]
+
+    def __getitem__(self, index: int) -> Config:
+        if not 0 <= index < self.size:
+            raise IndexError(f"grid index {index} out of range 0..{self.size - 1}")
+        config: Config = {}
+        for i, param in enumerate(self._params):
+            if not self._space.is_active(param, config):
+                continue
+            for value in self._values[i]:
+                below = self._count(i + 1, {**config, param.name: value})
+                if index < below:
+                    config[param.name] = value
+                    break
+                index -= below
+        return config
+
+    def __iter__(self):
+        return (self[i] for i in range(self.size))
+
+
+__all__ = ["Param", "FloatParam", "IntParam", "CategoricalParam", "SearchSpace", "Grid", "param_from_dict", "Config"]

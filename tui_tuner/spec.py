@@ -16,7 +16,7 @@ import yaml
 from .errors import InputError
 from .objectives import build_objective
 from .pruners import pruner_from_yaml
-from .searchers import make_searcher
+from .searchers import check_strategy, make_searcher
 from .space import SearchSpace
 
 TOP_KEYS = ("name", "objective", "search", "params", "pruner")
@@ -63,6 +63,62 @@ class StudySpec:
     pruner: dict | None = None  # checked `pruner:` section; None: trials always run to the end
 
 
+class StudyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader (libyaml's when installed), reading floats as YAML 1.2 does: `1e-4` is a number."""
+
+
+StudyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:float"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+StudyLoader.add_implicit_resolver(  # YAML 1.2 core schema floats, plus 1.1's 1_000.5 and .inf/.nan spellings
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                  |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                  |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                  |[-+]?\.(?:inf|Inf|INF)
+                  |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
+def parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """(node tree, value) of a study file, parsed once; a key written twice in one mapping is an InputError."""
+    loader = StudyLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is not None:
+            _refuse_duplicate_keys(root)
+        return root, loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+
+
+def _refuse_duplicate_keys(root: yaml.Node) -> None:
+    """YAML lets the last of two equal keys win silently; a study file must say which one it means."""
+    stack, seen_nodes = [(root, "")], set()
+    while stack:  # iterative, with shared (aliased) nodes visited once: deep or bomb-like files stay cheap
+        node, path = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[tuple, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    where = f"{path}.{key.value}" if path else key.value
+                    line = key.start_mark.line + 1
+                    first = lines.get((key.tag, key.value))
+                    if first is not None:
+                        both = f"line {line}" if first == line else f"lines {first} and {line}"
+                        raise InputError(f"is given twice, on {both}; keep one", field=where, line=line)
+                    lines[key.tag, key.value] = line
+                    stack.append((value, where))
+                else:
+                    stack.append((value, path))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, path) for item in node.value)
+
+
 def load_spec(path: str | Path, base_dir: str | Path | None = None) -> StudySpec:
     """Read and check a study file; `base_dir` overrides its folder (a snapshot in a study directory)."""
     path = Path(path)
@@ -76,8 +132,7 @@ def load_spec(path: str | Path, base_dir: str | Path | None = None) -> StudySpec
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"cannot read: {getattr(err, 'strerror', None) or err}", file=file) from None
     try:
-        raw = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root, raw = parse_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
@@ -85,6 +140,8 @@ def load_spec(path: str | Path, base_dir: str | Path | None = None) -> StudySpec
                          line=mark.line + 1 if mark else None) from None
     except RecursionError:
         raise InputError("not valid YAML/JSON: nested too deeply", file=file) from None
+    except InputError as err:
+        raise err.located(file=file) from None
     try:
         return spec_from_dict(raw, path=path, base_dir=Path(base_dir) if base_dir else path.parent.resolve(),
                               file=file)
@@ -121,6 +178,9 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
     check = getattr(objective, "check_params", None)
     if check:
         check(list(space.names), file=file)
+    check_fixed = getattr(objective, "check_fixed", None)
+    if check_fixed:
+        check_fixed(file=file)
     search = raw.get("search") or {}
     if not isinstance(search, dict):
         raise InputError("must be a mapping (strategy, trials, workers, seed, ...)", file=file, field="search")
@@ -132,6 +192,7 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
     if not isinstance(strategy, str):
         raise InputError(f"must be a strategy name, got {strategy!r}", file=file, field="search.strategy")
     try:
+        check_strategy(strategy, options)  # `search: {direction: ...}` must not reach make_searcher's own arguments
         make_searcher(strategy, space, seed=seed, direction=objective.direction, **options)
     except InputError as err:
         raise err.located(file=file) from None

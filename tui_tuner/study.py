@@ -18,13 +18,14 @@ from .engine import Engine, PastTrial, value_of
 from .errors import InputError, TunerError
 from .executor import ProcessExecutor, default_log_path, pool_size
 from .pruners import make_pruner
-from .searchers import make_searcher
+from .searchers import check_strategy, make_searcher
 from .spec import Settings, StudySpec, load_spec
 from .storage import (BEST_NAME, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLock, StudyLog, dumps, is_study_dir,
                       read_journal, save_config, write_atomic, writer_pid)
 from .trial import Trial
 
 RUNS_DIR = Path("runs")
+MAX_STEM = 80  # characters of the study name in its default directory name (300 would not fit)
 
 
 class StudyWriteError(TunerError):
@@ -71,7 +72,7 @@ class Study:
     @classmethod
     def create(cls, spec: StudySpec, directory: str | Path | None = None, **overrides: Any) -> "Study":
         """A new study directory (default `runs/<name>-<time>`); refuses one that already holds a study."""
-        directory = Path(directory) if directory else _default_directory(spec.name)
+        directory = Path(directory) if directory else cls.default_directory(spec)
         if is_study_dir(directory):
             raise InputError("already holds a study; resume it with --resume or choose another --study",
                              file=str(directory))
@@ -157,10 +158,21 @@ class Study:
         new, self._seen = len(records) - self._seen, len(records)
         return max(new, 0)
 
+    @staticmethod
+    def default_directory(spec: StudySpec) -> Path:
+        """`runs/<name>-<time>` (the name cut to 80 characters), one not taken yet."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = RUNS_DIR / f"{_directory_stem(spec.name)}-{stamp}"
+        n = 2
+        while path.exists():
+            path = RUNS_DIR / f"{_directory_stem(spec.name)}-{stamp}-{n}"
+            n += 1
+        return path
+
     @classmethod
     def latest(cls, spec: StudySpec) -> Path | None:
         """The newest study directory of this study under runs/, for `--resume` without `--study`."""
-        dirs = sorted(p for p in RUNS_DIR.glob(f"{spec.name}-*") if is_study_dir(p))
+        dirs = sorted(p for p in RUNS_DIR.glob(f"{_directory_stem(spec.name)}-*") if is_study_dir(p))
         return dirs[-1] if dirs else None
 
     # ------------------------------------------------------------------------------------------------ running
@@ -385,14 +397,9 @@ class Study:
                            fixed=getattr(self.spec.objective, "fixed", None), **meta)
 
 
-def _default_directory(name: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = RUNS_DIR / f"{name}-{stamp}"
-    n = 2
-    while path.exists():
-        path = RUNS_DIR / f"{name}-{stamp}-{n}"
-        n += 1
-    return path
+def _directory_stem(name: str) -> str:
+    """The study name as the start of its directory name, cut so the whole name fits any file system."""
+    return name[:MAX_STEM]
 
 
 def _lock(directory: Path) -> StudyLock:
@@ -413,6 +420,7 @@ def _unwritable(path: Path, err: OSError) -> TunerError:
 
 
 def _searcher(spec: StudySpec, settings: Settings):
+    check_strategy(settings.strategy, settings.strategy_options)
     return make_searcher(settings.strategy, spec.space, seed=settings.seed, direction=spec.objective.direction,
                          **settings.strategy_options)
 

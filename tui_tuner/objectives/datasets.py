@@ -7,6 +7,8 @@ fails before any trial) and loaded in each worker process, never in the app's.
 from __future__ import annotations
 
 import csv
+import io
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,8 @@ SYNTHETIC = {
     "regression": {"n_samples": 500, "n_features": 10, "n_informative": 5, "noise": 10.0, "seed": 0},
 }
 REGRESSION_SETS = ("diabetes", "regression")
+MAX_SYNTHETIC_VALUES = 10**8  # samples x features of a generated set: 800 MB of floats in every worker
+MAX_CSV_BYTES = 2**30  # a dataset read whole into every worker: past 1 GB it is a mistake or an attack
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,11 @@ def dataset_from_yaml(value: object, *, base_dir: Path, file: str | None) -> Dat
         options[key] = int(given) if isinstance(default, int) else float(given)
     if "n_informative" in options and options["n_informative"] > options["n_features"]:
         raise InputError("n_informative cannot exceed n_features", file=file, field=f"{where}.n_informative")
+    values = options["n_samples"] * options.get("n_features", 2)
+    if values > MAX_SYNTHETIC_VALUES:
+        raise InputError(f"{name} of this size holds {values:,} numbers; at most {MAX_SYNTHETIC_VALUES:,} fit "
+                         "in a worker's memory", file=file,
+                         field=f"{where}.{'n_samples' if 'n_samples' in value else 'n_features'}")
     return DatasetSpec(name, options)
 
 
@@ -119,8 +128,7 @@ def _csv_dataset(value: dict, *, base_dir: Path, file: str | None) -> DatasetSpe
 def read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
     """Numeric feature columns and a target column (numbers or labels); errors name the file and line."""
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
+        rows = list(csv.reader(io.StringIO(_read_bounded(path), newline="")))
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"cannot read the CSV file: {getattr(err, 'strerror', None) or err}",
                          file=str(path)) from None
@@ -148,6 +156,24 @@ def read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(features, dtype=float)
     y = np.asarray([float(v) for v in labels]) if all(_is_number(v) for v in labels) else np.asarray(labels)
     return X, y
+
+
+def _read_bounded(path: Path) -> str:
+    """The text of a regular file of at most MAX_CSV_BYTES: /dev/zero, a FIFO or a directory would read
+    forever, block, or fail later in every worker."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError("no such CSV file", file=str(path)) from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "a device, pipe or socket"
+        raise InputError(f"is {kind}, not a CSV file", file=str(path))
+    with path.open("rb") as handle:
+        data = handle.read(MAX_CSV_BYTES + 1)
+    if len(data) > MAX_CSV_BYTES:
+        raise InputError(f"the CSV file is larger than {MAX_CSV_BYTES / 2**30:g} GB, the most a dataset may be",
+                         file=str(path))
+    return data.decode("utf-8")
 
 
 def _is_number(text: str) -> bool:

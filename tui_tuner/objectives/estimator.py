@@ -141,6 +141,25 @@ class EstimatorObjective:
                 owner = self.model.rsplit(".", 1)[-1] if step == "model" else "the scaler"
                 raise InputError(f"{owner} has no parameter {arg!r}", file=file, field=field)
 
+    def check_fixed(self, *, file: str | None) -> None:
+        """Fixed values the model rejects (`C: notanumber`) fail now, not in every trial: the estimator's own
+        parameter validation (our models' `_check_params`, scikit-learn's `_validate_params`) judges them."""
+        from sklearn.pipeline import Pipeline
+
+        try:
+            built = self.build({}, seed=0)
+            steps = [step for _, step in built.steps] if isinstance(built, Pipeline) else [built]
+            for step in steps:
+                validate = getattr(step, "_check_params", None) or getattr(step, "_validate_params", None)
+                if validate is not None:
+                    validate()
+        except Exception as err:  # any complaint of the estimator about a value is the user's to fix
+            message = str(err).splitlines()[0] if str(err) else type(err).__name__
+            name = next((k for k in self.fixed if f"'{k.removeprefix('model__').removeprefix('scaler__')}'"
+                         in message), None)
+            raise InputError(message, file=file,
+                             field=f"objective.fixed.{name}" if name else "objective.fixed") from None
+
     # -------------------------------------------------------------------------------------- in the worker
 
     def prepare(self) -> None:

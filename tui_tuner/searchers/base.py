@@ -32,17 +32,22 @@ class Searcher(ABC):
                  **options: Any) -> None:
         if direction not in ("minimize", "maximize"):
             raise InputError(f"must be 'minimize' or 'maximize', got {direction!r}", field="objective.direction")
-        unknown = sorted(set(options) - set(self.options))
-        if unknown:
-            known = ", ".join(sorted(self.options)) or "none"
-            raise InputError(f"is not an option of the {self.name} strategy (its options: {known})",
-                             field=f"search.{unknown[0]}")
+        self.check_options(options)
         self.space = space
         self.seed = seed
         self.direction = direction
         self.rng = np.random.default_rng(seed)
         self.history: list[tuple[Config, float | None]] = []
         self._configure(**{**self.options, **options})
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> None:
+        """Refuse an option the strategy does not have, before it can collide with a constructor argument."""
+        unknown = sorted(set(map(str, options)) - set(cls.options))
+        if unknown:
+            known = ", ".join(sorted(cls.options)) or "none"
+            raise InputError(f"is not an option of the {cls.name} strategy (its options: {known})",
+                             field=f"search.{unknown[0]}")
 
     def _configure(self, **options: Any) -> None:
         """Check and store strategy options (defaults already filled in)."""

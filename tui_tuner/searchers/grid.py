@@ -1,10 +1,44 @@
-"""Grid search: every combination once, in order (or a seeded shuffle), skipping configs already run."""
+"""Grid search: every combination once, in order (or a seeded shuffle), skipping configs already run.
+
+The grid is never listed: the searcher walks indices of the space's lazy `Grid`, and a shuffle is a seeded
+bijection of those indices, so a grid of billions of points starts at once and costs no memory.
+"""
 
 from __future__ import annotations
+
+import random
 
 from ..errors import InputError, SearchExhausted
 from ..space import Config
 from .base import Searcher
+
+
+class ShuffledIndices:
+    """A seeded permutation of range(n), computed one position at a time: a Feistel network over the
+    smallest even power of two that holds n, cycle-walked back into range (a bijection, whatever n is)."""
+
+    ROUNDS = 4
+
+    def __init__(self, n: int, keys: list[int]) -> None:
+        self.n = n
+        self._half = max(1, ((n - 1).bit_length() + 1) // 2)
+        self._mask = (1 << self._half) - 1
+        self._keys = keys[: self.ROUNDS]
+
+    def _round(self, key: int, right: int) -> int:
+        return random.Random(key ^ (right << 64)).getrandbits(self._half)
+
+    def _encrypt(self, x: int) -> int:
+        left, right = x >> self._half, x & self._mask
+        for key in self._keys:
+            left, right = right, left ^ self._round(key, right)
+        return (left << self._half) | right
+
+    def __getitem__(self, position: int) -> int:
+        index = self._encrypt(position)
+        while index >= self.n:  # at most a few steps: the domain is under 4n
+            index = self._encrypt(index)
+        return index
 
 
 class GridSearcher(Searcher):
@@ -18,23 +52,24 @@ class GridSearcher(Searcher):
         if not isinstance(shuffle, bool):
             raise InputError(f"must be true or false, got {shuffle!r}", field="search.shuffle")
         self._grid = self.space.grid(default_num)
-        if shuffle:
-            self._grid = [self._grid[i] for i in self.rng.permutation(len(self._grid))]
+        keys = [int(k) for k in self.rng.integers(0, 2**63, size=ShuffledIndices.ROUNDS)]
+        self._order = ShuffledIndices(self._grid.size, keys) if shuffle else None
         self._next = 0
         self._seen: set[tuple] = set()
 
     @property
     def size(self) -> int:
-        return len(self._grid)
+        return self._grid.size
 
     def _ask(self) -> Config:
-        while self._next < len(self._grid):
-            config = self._grid[self._next]
+        while self._next < self._grid.size:
+            position = self._next
             self._next += 1
+            config = self._grid[self._order[position] if self._order else position]
             if self.space.key(config) not in self._seen:
                 self._seen.add(self.space.key(config))
                 return config
-        raise SearchExhausted(f"all {len(self._grid)} grid points have been suggested")
+        raise SearchExhausted(f"all {self._grid.size} grid points have been suggested")
 
     def tell(self, config: Config, value: float | None) -> None:
         super().tell(config, value)
