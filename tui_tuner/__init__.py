@@ -11,9 +11,10 @@ from .errors import InputError, SearchExhausted, SpaceError, TrialPruned, TunerE
 from .searchers import SEARCHERS, Searcher, make_searcher, register  # noqa: E402
 from .space import CategoricalParam, FloatParam, IntParam, SearchSpace  # noqa: E402
 from .storage import load_config, save_config  # noqa: E402
+from .trial import Trial  # noqa: E402  (Trial.offline(): call your objective outside the tuner)
 
 __all__ = [
     "__version__", "SearchSpace", "FloatParam", "IntParam", "CategoricalParam", "make_searcher", "register",
     "Searcher", "SEARCHERS", "load_config", "save_config", "TrialPruned", "SearchExhausted", "InputError",
-    "SpaceError", "TunerError",
+    "SpaceError", "TunerError", "Trial",
 ]

@@ -85,7 +85,10 @@ def lr_find_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
                    help="a param of the config trained, e.g. --set optimizer=sgd (repeatable)")
     p.add_argument("--write", action="store_true",
-                   help="narrow params.learning_rate in STUDY_FILE to the recommended range (in place)")
+                   help="set params.learning_rate in STUDY_FILE to the recommended range, within its current "
+                        "bounds (in place, comments kept)")
+    p.add_argument("--widen", action="store_true",
+                   help="let the recommended range go past learning_rate's current bounds")
     return p
 
 
@@ -235,18 +238,35 @@ def _lr_find(args: argparse.Namespace) -> int:
     print("  " + format_params(config, limit=len(config)))
     try:
         test = lr_finder.find(spec.objective, config, seed=spec.settings.seed, steps=args.steps)
-    except ValueError as err:
-        raise TunerError(f"lr-find: {err}") from None
+    except ValueError as err:  # NoRangeFound among them: no suggestion, nothing written
+        raise TunerError(f"lr-find: {err}{'; nothing written' if args.write else ''}") from None
     print(lr_finder.plot(test, color=sys.stdout.isatty()))
     ended = "stopped when the loss exploded" if test.exploded else "no explosion up to the top rate"
     print(f"{len(test.rates)} batches, rates {test.rates[0]:.1e} to {test.rates[-1]:.2g} ({ended}); "
           f"lowest loss at {test.lowest_loss_rate:.2g}")
     print(f"suggested learning rate: {test.suggested:.3g}")
-    print(f"recommended search range: {test.low:.3g} to {test.high:.3g} "
-          f"(learning_rate: {{type: float, low: {test.low:.2e}, high: {test.high:.2e}, log: true}})")
-    if args.write:
-        lr_finder.narrow_study_file(Path(args.study_file), test.low, test.high)
-        print(f"{args.study_file}: params.learning_rate narrowed to {test.low:.2e} .. {test.high:.2e}")
+    print(f"recommended search range: {test.low:.3g} to {test.high:.3g}")
+    current = (spec.raw.get("params") or {}).get(lr_finder.LR_PARAM)
+    if not (isinstance(current, dict) and {"low", "high"} <= set(current)):
+        print(f"(learning_rate: {{type: float, low: {test.low:.2e}, high: {test.high:.2e}, log: true}})")
+        return 0
+    try:
+        new = lr_finder.narrowed(current, test, widen=args.widen)
+    except InputError as err:  # the two ranges do not overlap
+        if args.write:
+            raise TunerError(f"lr-find: {err.message} (--widen); nothing written") from None
+        print(f"{err.message} (--widen)")
+        return 0
+    bounds = f"{new['low']:.3g} to {new['high']:.3g}"
+    if (new["low"], new["high"]) != (float(f"{test.low:.3g}"), float(f"{test.high:.3g}")):
+        print(f"within learning_rate's current bounds: {bounds} (--widen to go past them)")
+    how = lr_finder.change(current, new)
+    if args.write and how == "unchanged":
+        print(f"{args.study_file}: params.learning_rate already searches {bounds}; nothing written")
+    elif args.write:
+        lr_finder.narrow_study_file(Path(args.study_file), new)
+        print(f"{args.study_file}: params.learning_rate {how}: {float(current['low']):.3g} to "
+              f"{float(current['high']):.3g} is now {bounds}")
     return 0
 
 

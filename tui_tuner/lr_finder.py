@@ -1,8 +1,9 @@
 """The LR range test (Smith 2015): where the loss falls fastest as the learning rate rises, and what to search.
 
 The training itself is the model's (`lr_range_test`: one batch a rate, rates rising exponentially, stopped
-when the loss explodes); this module reads the curve, draws it, and narrows a study file's
-`learning_rate` bounds in place, keeping every other line of the file as it was.
+when the loss explodes); this module reads the curve, draws it, and sets a study file's `learning_rate`
+bounds in place, keeping every comment and every other line of the file. A curve that never falls gives no
+range; a range is kept within the param's current bounds unless the user asks to widen them.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ import yaml
 
 from .errors import InputError
 from .space import SearchSpace
-from .storage import write_atomic
+from .study_text import write_study_file
 
 LR_PARAM = "learning_rate"
+MIN_FALL = 0.02  # a loss that falls less than this share of where it started has not fallen: no range
+
+
+class NoRangeFound(ValueError):
+    """The loss never fell as the rate rose (a trained or stuck model): there is no range to suggest."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,11 @@ def analyse(rates: np.ndarray, losses: np.ndarray) -> RangeTest:
     n = len(rates)
     w = max(2, n // 25)  # the slope over a window: batch-to-batch noise would otherwise pick a random point
     skip = max(w, n // 10)  # the first batches measure the initial weights, not the rate
+    start = float(np.max(losses[skip - w:skip + 1]))
+    if not start - float(losses[lowest]) > MIN_FALL * abs(start):
+        raise NoRangeFound(f"no range found: the loss never fell ({start:.4g} at the start, {losses[lowest]:.4g} at "
+                           f"its lowest, over rates {rates[0]:.1e} to {rates[-1]:.2g}); a model that has already "
+                           "learned, or cannot learn at any rate, gives no range (try another config with --set)")
     end = min(max(lowest, skip + 1), n - 1 - w)
     log_rates = np.log10(rates)
     centres = np.arange(skip, max(end, skip) + 1)
@@ -121,9 +132,30 @@ def plot(test: RangeTest, width: int = 72, height: int = 18, color: bool = True)
     return text if color else plt.uncolorize(text)
 
 
-def narrowed(definition: dict, test: RangeTest) -> dict:
-    """A learning_rate param definition with the recommended bounds (3 significant digits), on a log scale."""
-    return {**definition, "low": float(f"{test.low:.3g}"), "high": float(f"{test.high:.3g}"), "log": True}
+def narrowed(definition: dict, test: RangeTest, *, widen: bool = False) -> dict:
+    """A learning_rate param definition with the recommended bounds (3 significant digits), on a log scale,
+    kept within its current bounds unless `widen`; InputError when the two ranges do not even overlap."""
+    low, high = float(f"{test.low:.3g}"), float(f"{test.high:.3g}")
+    if not widen:
+        current_low, current_high = float(definition["low"]), float(definition["high"])
+        if low >= current_high or high <= current_low:
+            raise InputError(f"the recommended range {low:.3g} to {high:.3g} lies outside the current bounds "
+                             f"{current_low:.3g} to {current_high:.3g}; widen to use it",
+                             field=f"params.{LR_PARAM}")
+        low, high = max(low, current_low), min(high, current_high)
+    return {**definition, "low": low, "high": high, "log": True}
+
+
+def change(old: dict, new: dict) -> str:
+    """How `new` bounds differ from `old`: narrowed, widened, moved or unchanged (said as it is)."""
+    old_low, old_high, low, high = float(old["low"]), float(old["high"]), new["low"], new["high"]
+    if (low, high) == (old_low, old_high):
+        return "unchanged"
+    if low >= old_low and high <= old_high:
+        return "narrowed"
+    if low <= old_low and high >= old_high:
+        return "widened"
+    return "moved"
 
 
 def lr_param(space: SearchSpace, *, file: str | None) -> None:
@@ -134,34 +166,8 @@ def lr_param(space: SearchSpace, *, file: str | None) -> None:
         raise InputError("must be a float parameter to narrow it", file=file, field=f"params.{LR_PARAM}")
 
 
-def narrow_study_file(path: Path, low: float, high: float) -> None:
-    """Set params.learning_rate's low and high in the file text itself, atomically; comments survive."""
-    text = path.read_text(encoding="utf-8")
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    node = _child(_child(root, "params"), LR_PARAM)
-    if not isinstance(node, yaml.MappingNode):
-        raise InputError("must be a mapping with low and high to narrow it", file=str(path),
-                         field=f"params.{LR_PARAM}")
-    edits = []
-    for key in ("low", "high"):
-        value = _child(node, key)
-        if value is None:
-            raise InputError(f"has no {key} to narrow", file=str(path), field=f"params.{LR_PARAM}")
-        edits.append((value.start_mark.index, value.end_mark.index, _number(low if key == "low" else high)))
-    for start, end, new in sorted(edits, reverse=True):
-        text = text[:start] + new + text[end:]
-    yaml.safe_load(text)  # the edit kept the file valid YAML
-    write_atomic(path, text)
-
-
-def _child(node, key: str):
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key:
-                return v
-    return None
-
-
-def _number(value: float) -> str:
-    """A float YAML 1.1 reads back as a float: a dot in the mantissa and a signed exponent (1.00e-03)."""
-    return f"{value:.2e}"
+def narrow_study_file(path: Path, definition: dict) -> None:
+    """Set params.learning_rate to `definition` in the file, atomically; comments and layout survive."""
+    content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    content["params"][LR_PARAM] = definition
+    write_study_file(path, content)

@@ -9,12 +9,10 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import yaml
-
 from ..errors import InputError
 from ..space import SearchSpace
 from ..spec import StudySpec, load_spec, spec_from_dict
-from ..storage import write_atomic
+from ..study_text import write_study_file
 
 DEMO_STUDY = Path(__file__).resolve().parent.parent / "demo" / "demo.yaml"
 
@@ -111,9 +109,9 @@ class StudyDocument:
     # ------------------------------------------------------------------------------------------ saving
 
     def save(self) -> Path:
-        """Write the document atomically (checked first: an invalid file is never written)."""
+        """Write the document atomically (checked first: an invalid file is never written), laid out like the
+        file it was read from: its comments and key order survive the edit."""
         self.spec()
-        text = yaml.safe_dump(self.raw, sort_keys=False, default_flow_style=None, width=110)
-        write_atomic(self.save_path, text)
+        write_study_file(self.save_path, self.raw, like=self.path)
         self.dirty = False
         return self.save_path

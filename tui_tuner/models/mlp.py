@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
 from .network import ACTIVATIONS, Network
@@ -195,7 +196,9 @@ class _Trainer(BaseEstimator):
 
     def _raw(self, X) -> np.ndarray:
         check_is_fitted(self, "network_")
-        X = check_array(X, dtype=[np.float64, np.float32]).astype(self.dtype, copy=False)
+        # in double precision whatever `dtype` trained: float32 sums depend on how BLAS blocks a batch, and a
+        # row's prediction must not depend on the rows predicted with it
+        X = check_array(X, dtype=[np.float64, np.float32]).astype(np.float64, copy=False)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input.")
@@ -262,6 +265,7 @@ class MLPClassifier(ClassifierMixin, _Trainer):
         _store(self, locals())
 
     def _learn_outputs(self, y: np.ndarray) -> None:
+        check_classification_targets(y)  # a continuous target is a mistake, not a thousand classes
         self.classes_ = np.unique(y)
 
     def _targets(self, y: np.ndarray) -> np.ndarray:
@@ -283,7 +287,8 @@ class MLPClassifier(ClassifierMixin, _Trainer):
         return p / p.sum(axis=1, keepdims=True)
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self._raw(X).argmax(axis=1)]
+        scores = self._raw(X)  # first: before fit it raises NotFittedError, not AttributeError on classes_
+        return self.classes_[scores.argmax(axis=1)]
 
 
 class SoftmaxRegression(MLPClassifier):
@@ -307,6 +312,11 @@ class MLPRegressor(RegressorMixin, _Trainer):
     _loss = "squared_error"
     _score_name = "val_r2"
     __init__ = MLPClassifier.__init__
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # one output unit a target column
+        return tags
 
     def _learn_outputs(self, y: np.ndarray) -> None:
         self._single_output = np.ndim(y) == 1

@@ -3,11 +3,13 @@
 Every objective is a picklable callable `objective(params, trial)` with `metric` and `direction`, an
 optional `prepare()` (run once per worker: load data, import user code) and `test_score(params, seed)`
 for the held-out score of the final config. Building one checks the section in full, without running
-user code, so a mistake fails before any trial starts.
+user code (only scikit-learn and tui-tuner are imported; see `source`), so a mistake fails before any trial.
 """
 
 from __future__ import annotations
 
+import ast
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from .datasets import dataset_from_yaml
 from .estimator import (BUILTIN_MODELS, SCALERS, EstimatorObjective, import_estimator, learns_in_epochs,
                         validation_from_yaml)
 from .function import FunctionObjective, FunctionRef
+from .source import definition, is_trusted, module_source
 
 DIRECTIONS = ("minimize", "maximize")
 MODEL_KEYS = {"model", "dataset", "metric", "direction", "validation", "scaler", "fixed", "test_fraction", "epochs"}
@@ -61,13 +64,17 @@ def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: st
     elif "." not in model:
         raise InputError(f"unknown model {model!r}; use {', '.join(BUILTIN_MODELS)} or a dotted class path like "
                          "sklearn.svm.SVC", file=file, field="objective.model")
-    cls = import_estimator(model, file=file, field="objective.model")
-    epochs = _epochs(section, cls, file=file)
-    if epochs is not None and learns_in_epochs(cls):  # the built-in models take epochs as a parameter
+    facts = _model_facts(model, base_dir=base_dir, file=file)
+    epochs = _epochs(section, facts, file=file)
+    if epochs is not None and facts.learns_in_epochs:  # the built-in models take epochs as a parameter
         fixed = {"epochs": epochs, **fixed}
         epochs = None
-    epochwise = epochs is not None or learns_in_epochs(cls)
-    metric = section.get("metric", "accuracy" if _is_classifier(cls) else "r2")
+    epochwise = epochs is not None or facts.learns_in_epochs
+    if "metric" not in section and facts.classifier is None:
+        raise InputError(f"is missing: {facts.name} is your own code, which runs only in the trials, so whether it "
+                         "classifies or regresses is unknown; name a scorer (e.g. accuracy or r2)", file=file,
+                         field="objective.metric")
+    metric = section.get("metric", "accuracy" if facts.classifier else "r2")
     from sklearn.metrics import get_scorer_names
 
     if metric not in get_scorer_names():
@@ -82,7 +89,7 @@ def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: st
     if epochwise and validation.kind != "holdout":
         raise InputError("a model trained epoch by epoch reports on one validation split: use {holdout: FRACTION}",
                          file=file, field="objective.validation")
-    scaler = section.get("scaler", "standard" if learns_in_epochs(cls) else None)  # networks need scaled inputs
+    scaler = section.get("scaler", "standard" if facts.learns_in_epochs else None)  # networks need scaled inputs
     if scaler is not None and scaler not in SCALERS:
         raise InputError(f"unknown scaler {scaler!r}; use {', '.join(SCALERS)}", file=file,
                          field="objective.scaler")
@@ -91,12 +98,53 @@ def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: st
         raise InputError(f"must be a fraction from 0 (no test split) to below 1, got {test_fraction!r}", file=file,
                          field="objective.test_fraction")
     objective = EstimatorObjective(model, dataset, metric=metric, validation=validation, scaler=scaler,
-                                   fixed=fixed, test_fraction=float(test_fraction), epochs=epochs)
+                                   fixed=fixed, test_fraction=float(test_fraction), epochs=epochs,
+                                   code_dir=None if is_trusted(model) else str(base_dir.resolve()))
     objective.check_params(list(fixed), file=file)
     return objective
 
 
-def _epochs(section: dict, cls: type, *, file: str | None) -> int | None:
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the loader needs to know of an estimator class; None where it cannot tell without running it."""
+
+    name: str
+    learns_in_epochs: bool
+    partial_fit: bool | None
+    classifier: bool | None
+
+
+def _model_facts(model: str, *, base_dir: Path, file: str | None) -> ModelFacts:
+    """scikit-learn's and our classes are imported and asked; any other is located and parsed, never run."""
+    field = "objective.model"
+    if is_trusted(model):
+        cls = import_estimator(model, file=file, field=field)
+        return ModelFacts(cls.__name__, learns_in_epochs(cls), hasattr(cls, "partial_fit"), _is_classifier(cls))
+    module, _, name = model.rpartition(".")
+    node = definition(module_source(module, base_dir=base_dir, file=file, field=field), name, "class",
+                      file=file, field=field)
+    if not isinstance(node, ast.ClassDef):  # an import or an assignment: known to exist, nothing more
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            raise InputError(f"{model!r} is a function, not an estimator class", file=file, field=field)
+        return ModelFacts(name, False, None, _kind_by_name([name]))
+    methods = {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    bases = [ast.unparse(base) for base in node.bases]
+    if not bases and "fit" not in methods:
+        raise InputError(f"{model!r} is not a scikit-learn estimator class: it has no fit method", file=file,
+                         field=field)
+    partial_fit = True if "partial_fit" in methods else None if bases else False
+    return ModelFacts(name, False, partial_fit, _kind_by_name([name, *bases]))
+
+
+def _kind_by_name(names: list[str]) -> bool | None:
+    """A class named (or derived from) *Classifier*/ClassifierMixin classifies; *Regressor* regresses."""
+    text = " ".join(names)
+    if "Classifier" in text:
+        return True
+    return False if "Regressor" in text else None
+
+
+def _epochs(section: dict, facts: ModelFacts, *, file: str | None) -> int | None:
     """`epochs:` of a model section: whole, positive, and for an estimator that can learn in passes."""
     epochs = section.get("epochs")
     if epochs is None:
@@ -104,8 +152,8 @@ def _epochs(section: dict, cls: type, *, file: str | None) -> int | None:
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise InputError(f"must be a whole number of epochs, at least 1, got {epochs!r}", file=file,
                          field="objective.epochs")
-    if not learns_in_epochs(cls) and not hasattr(cls, "partial_fit"):
-        raise InputError(f"{cls.__name__} has no partial_fit, so it cannot train epoch by epoch; remove epochs",
+    if not facts.learns_in_epochs and facts.partial_fit is False:
+        raise InputError(f"{facts.name} has no partial_fit, so it cannot train epoch by epoch; remove epochs",
                          file=file, field="objective.epochs")
     return epochs
 

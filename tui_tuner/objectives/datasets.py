@@ -7,7 +7,9 @@ fails before any trial) and loaded in each worker process, never in the app's.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ SYNTHETIC = {
 REGRESSION_SETS = ("diabetes", "regression")
 MAX_SYNTHETIC_VALUES = 10**8  # samples x features of a generated set: 800 MB of floats in every worker
 MAX_CSV_BYTES = 2**30  # a dataset read whole into every worker: past 1 GB it is a mistake or an attack
+HEADER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ .()-]{0,39}")  # what column names look like
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,8 @@ def read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
         raise InputError("the CSV file is empty", file=str(path))
     header = [h.strip() for h in rows[0]]
     if target not in header:
-        raise InputError(f"no column {target!r}; columns: {', '.join(header)}", file=str(path), field="target")
+        raise InputError(f"has no column {target!r}; its first line has {len(header)} field(s)"
+                         f"{_close_match(header, target)}", file=str(path), field="target")
     body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(c.strip() for c in r)]
     if len(body) < 10:
         raise InputError(f"needs at least 10 data rows, has {len(body)}", file=str(path))
@@ -150,8 +154,8 @@ def read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
         try:
             features.append([float(c) for i, c in enumerate(row) if i != t])
         except ValueError:
-            bad = next(header[i] for i, c in enumerate(row) if i != t and not _is_number(c))
-            raise InputError(f"column {bad!r} is not a number", file=str(path), line=line) from None
+            bad = next(i for i, c in enumerate(row) if i != t and not _is_number(c))
+            raise InputError(f"{_column(header, bad)} is not a number", file=str(path), line=line) from None
         labels.append(row[t].strip())
     X = np.asarray(features, dtype=float)
     y = np.asarray([float(v) for v in labels]) if all(_is_number(v) for v in labels) else np.asarray(labels)
@@ -174,6 +178,24 @@ def _read_bounded(path: Path) -> str:
         raise InputError(f"the CSV file is larger than {MAX_CSV_BYTES / 2**30:g} GB, the most a dataset may be",
                          file=str(path))
     return data.decode("utf-8")
+
+
+def _looks_like_header(header: list[str]) -> bool:
+    """Column names a person would write; anything else may be private data, never echoed in an error."""
+    return len(header) >= 2 and all(HEADER_NAME.fullmatch(name) for name in header)
+
+
+def _column(header: list[str], index: int) -> str:
+    """`column 'age'` when the first line is a plausible header, else `column 3`."""
+    return f"column {header[index]!r}" if _looks_like_header(header) else f"column {index + 1}"
+
+
+def _close_match(header: list[str], target: str) -> str:
+    """`; did you mean 'label'?` for a typo in a plausible header: says a name, never the file's content."""
+    if not _looks_like_header(header):
+        return ""
+    close = difflib.get_close_matches(target, header, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _is_number(text: str) -> bool:

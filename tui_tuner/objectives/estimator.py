@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ import numpy as np
 from ..errors import InputError, TrialPruned
 from ..trial import Trial
 from .datasets import DatasetSpec
+from .source import is_trusted
 
 SCALERS = {
     "standard": "sklearn.preprocessing.StandardScaler",
@@ -106,7 +108,7 @@ class EstimatorObjective:
 
     def __init__(self, model: str, dataset: DatasetSpec, *, metric: str, validation: Validation,
                  scaler: str | None = None, fixed: dict | None = None, test_fraction: float = 0.2,
-                 epochs: int | None = None) -> None:
+                 epochs: int | None = None, code_dir: str | None = None) -> None:
         self.model = model
         self.dataset = dataset
         self.metric = metric
@@ -116,6 +118,7 @@ class EstimatorObjective:
         self.fixed = dict(fixed or {})
         self.test_fraction = test_fraction
         self.epochs = epochs  # partial_fit passes of a scikit-learn estimator; None: plain fit
+        self.code_dir = code_dir  # the study file's folder, where a model of your own is imported from
         self._data: tuple | None = None
 
     def __getstate__(self) -> dict:
@@ -124,7 +127,10 @@ class EstimatorObjective:
     # ------------------------------------------------------------------------------------- checks (no data)
 
     def check_params(self, names: list[str], *, file: str | None) -> None:
-        """Every tuned and fixed param must reach a constructor argument: a typo fails before any trial."""
+        """Every tuned and fixed param must reach a constructor argument: a typo fails before any trial.
+        A class of your own is checked in its trials instead: importing it here would run it."""
+        if not is_trusted(self.model):
+            return
         model_args = constructor_args(import_estimator(self.model, file=file, field="objective.model"))
         scalers = [SCALERS[self.scaler]] if self.scaler else list(SCALERS.values())  # a `scaler` param may pick
         scaler_args = set().union(*(constructor_args(import_estimator(path, file=file, field="objective.scaler"))
@@ -164,6 +170,8 @@ class EstimatorObjective:
 
     def prepare(self) -> None:
         """Load the data and cut the test split once per worker process."""
+        if self.code_dir and self.code_dir not in sys.path:
+            sys.path.insert(0, self.code_dir)
         if self._data is not None:
             return
         from sklearn.model_selection import train_test_split
@@ -201,7 +209,8 @@ class EstimatorObjective:
 
     @property
     def supports_lr_range_test(self) -> bool:
-        return learns_in_epochs(import_estimator(self.model, file=None, field="model"))
+        """Asked in the app's process: a model of your own is never imported there (it is not ours anyway)."""
+        return is_trusted(self.model) and learns_in_epochs(import_estimator(self.model, file=None, field="model"))
 
     @property
     def epochwise(self) -> bool:

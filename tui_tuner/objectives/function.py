@@ -7,7 +7,6 @@ file's folder on `sys.path` so `train.py` can import its neighbours.
 
 from __future__ import annotations
 
-import ast
 import importlib
 import importlib.util
 import sys
@@ -16,6 +15,7 @@ from typing import Any, Callable
 
 from ..errors import InputError
 from ..trial import Trial
+from .source import definition, module_source
 
 
 def _split(reference: object, *, file: str | None, field: str) -> tuple[str, str]:
@@ -30,38 +30,19 @@ def _split(reference: object, *, file: str | None, field: str) -> tuple[str, str
 
 
 def _source_path(target: str, *, base_dir: Path, file: str | None, field: str) -> Path:
-    """The .py file a reference points at: relative to the study file, or found as a module (not run)."""
-    if target.endswith(".py") or "/" in target or "\\" in target:
-        path = (base_dir / target).resolve()
-        if not path.is_file():
-            raise InputError(f"no such file: {path}", file=file, field=field)
-        return path
-    try:
-        found = importlib.util.find_spec(target)
-    except (ImportError, ValueError) as err:
-        raise InputError(f"cannot find module {target!r}: {err}", file=file, field=field) from None
-    if found is None:
-        raise InputError(f"cannot find module {target!r} (is it installed, or on PYTHONPATH?)", file=file,
-                         field=field)
-    if not found.origin or not found.origin.endswith(".py"):
-        raise InputError(f"module {target!r} has no Python source to call", file=file, field=field)
-    return Path(found.origin)
+    """The .py file a reference points at: a path relative to the study file, or a module (found, not run)."""
+    if not _is_path(target):
+        return module_source(target, base_dir=base_dir, file=file, field=field)
+    path = (base_dir / target).resolve()
+    if path.suffix != ".py":
+        raise InputError(f"must name a .py file, got {target!r}", file=file, field=field)
+    if not path.is_file():
+        raise InputError(f"no such file: {path}", file=file, field=field)
+    return path
 
 
-def _check_defines(path: Path, function: str, *, file: str | None, field: str) -> None:
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read {path}: {err}", file=file, field=field) from None
-    except SyntaxError as err:
-        raise InputError(f"{path}:{err.lineno}: syntax error: {err.msg}", file=file, field=field) from None
-    names = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                                    ast.ClassDef))}
-    names |= {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
-              if isinstance(t, ast.Name)}
-    names |= {a.asname or a.name for node in tree.body if isinstance(node, ast.ImportFrom) for a in node.names}
-    if function not in names:
-        raise InputError(f"{path.name} defines no function {function!r}", file=file, field=field)
+def _is_path(target: str) -> bool:
+    return target.endswith(".py") or "/" in target or "\\" in target
 
 
 class FunctionRef:
@@ -70,10 +51,11 @@ class FunctionRef:
     def __init__(self, reference: object, *, base_dir: Path, file: str | None, field: str) -> None:
         target, self.function = _split(reference, file=file, field=field)
         self.text = str(reference)
-        self.by_path = target.endswith(".py") or "/" in target or "\\" in target
+        self.by_path = _is_path(target)
         path = _source_path(target, base_dir=base_dir, file=file, field=field)
-        _check_defines(path, self.function, file=file, field=field)
+        definition(path, self.function, "function", file=file, field=field)
         self.target = str(path) if self.by_path else target
+        self.base_dir = str(base_dir.resolve())  # a module name is found next to the study file first, as at load
 
     def load(self) -> Callable:
         if self.by_path:
@@ -88,6 +70,8 @@ class FunctionRef:
                 sys.modules[name] = module
                 spec.loader.exec_module(module)
         else:
+            if self.base_dir not in sys.path:
+                sys.path.insert(0, self.base_dir)
             module = importlib.import_module(self.target)
         return getattr(module, self.function)
 

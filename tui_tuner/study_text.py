@@ -1,0 +1,115 @@
+"""Writing a study file a person wrote: new content, their comments, key order and layout kept.
+
+The app's save and `lr-find --write` change a few values; rewriting the whole file from a dict would drop
+every comment. ruamel.yaml's round-trip mode keeps them: the file is loaded as it is on disk, only the keys
+whose values differ are replaced, and the result is checked to read back (with the loader's PyYAML) as exactly
+the content asked for; if it would not, the plain dump is written instead. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError as RoundTripError
+
+from .storage import write_atomic
+
+
+def write_study_file(path: Path, content: dict, *, like: Path | None = None) -> Path:
+    """Write `content` to `path` atomically, laid out like the file at `like` (default: `path` itself)."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        return write_atomic(path, json.dumps(content, indent=2) + "\n")
+    return write_atomic(path, study_text(content, _read(Path(like or path))))
+
+
+def study_text(content: dict, original: str | None) -> str:
+    """YAML for `content`, editing `original` (a study file's text) where it can; plain YAML otherwise."""
+    if original:
+        try:
+            document = _round_trip().load(original)
+        except RoundTripError:  # a file ruamel will not read (a duplicate key, say): start afresh
+            document = None
+        if isinstance(document, CommentedMap):
+            _merge(document, content)
+            stream = io.StringIO()
+            _round_trip().dump(document, stream)
+            text = stream.getvalue()
+            if _reads_back(text, content):
+                return text
+    return yaml.safe_dump(content, sort_keys=False, default_flow_style=None, width=110, allow_unicode=True)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _reads_back(text: str, content: dict) -> bool:
+    try:
+        return yaml.safe_load(text) == content
+    except yaml.YAMLError:
+        return False
+
+
+def _round_trip() -> YAML:
+    rt = YAML()  # round-trip mode
+    rt.width = 110
+    rt.preserve_quotes = True
+    rt.representer.add_representer(float, _represent_float)
+    return rt
+
+
+def _represent_float(representer, value: float):
+    """A float the study loader (YAML 1.1) reads back as a float: `1.0e-07`, not `1e-07` (a string there)."""
+    text = repr(value)
+    if "e" in text and "." not in text.split("e")[0]:
+        mantissa, exponent = text.split("e")
+        sign = "" if exponent[0] in "+-" else "+"
+        text = f"{mantissa}.0e{sign}{exponent}"
+    if text in ("inf", "-inf", "nan"):
+        return representer.represent_float(value)
+    return representer.represent_scalar("tag:yaml.org,2002:float", text)
+
+
+def _merge(node: CommentedMap, content: dict) -> None:
+    """Make `node` equal `content`, replacing only what differs, in `content`'s key order."""
+    for key in [k for k in node if k not in content]:
+        del node[key]
+    for index, (key, value) in enumerate(content.items()):
+        if key in node and list(node).index(key) != index:
+            node.insert(index, key, node.pop(key))
+        if key not in node:
+            node.insert(index, key, _fresh(value))
+        elif isinstance(node[key], CommentedMap) and isinstance(value, dict):
+            _merge(node[key], value)
+        elif not _same(node[key], value):
+            node[key] = _fresh(value)
+
+
+def _same(old: object, new: object) -> bool:
+    """Equal as the study loader would see it (True is not 1 here)."""
+    return old == new and isinstance(old, bool) == isinstance(new, bool) and \
+        isinstance(old, (list, dict)) == isinstance(new, (list, dict))
+
+
+def _fresh(value: object) -> object:
+    """A new value in the study files' usual style: small mappings and lists of plain values on one line."""
+    if isinstance(value, dict):
+        node = CommentedMap((k, _fresh(v)) for k, v in value.items())
+        if all(not isinstance(v, dict) for v in value.values()):
+            node.fa.set_flow_style()
+        return node
+    if isinstance(value, list):
+        seq = CommentedSeq(_fresh(v) for v in value)
+        if all(not isinstance(v, (dict, list)) for v in value):
+            seq.fa.set_flow_style()
+        return seq
+    return value
