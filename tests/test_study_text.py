@@ -56,3 +56,16 @@ def test_a_json_study_file_stays_json(tmp_path):
     document.remove_param("units")
     document.save()
     assert list(json.loads(path.read_text())["params"]) == ["lr"]
+
+
+def test_changing_values_only_leaves_every_other_character_in_place(tmp_path):
+    (tmp_path / "train.py").write_text("def objective(params, trial):\n    return params['lr']\n")
+    path = tmp_path / "study.yaml"
+    aligned = STUDY.replace("  units: {", "  units:        {").replace("  lr: {", "  lr:           {")
+    path.write_text(aligned)
+    document = StudyDocument.load(path)
+    document.put_param("lr", "lr", {"type": "float", "low": 1e-7, "high": 0.5, "log": True})
+    document.save()
+    changed = [(a, b) for a, b in zip(aligned.splitlines(), path.read_text().splitlines()) if a != b]
+    assert changed == [("  lr:           {type: float, low: 0.001, high: 0.5, log: true}   # a wide range",
+                        "  lr:           {type: float, low: 1.0e-07, high: 0.5, log: true}   # a wide range")]

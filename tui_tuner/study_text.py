@@ -1,15 +1,18 @@
 """Writing a study file a person wrote: new content, their comments, key order and layout kept.
 
 The app's save and `lr-find --write` change a few values; rewriting the whole file from a dict would drop
-every comment. ruamel.yaml's round-trip mode keeps them: the file is loaded as it is on disk, only the keys
-whose values differ are replaced, and the result is checked to read back (with the loader's PyYAML) as exactly
-the content asked for; if it would not, the plain dump is written instead. Writes are atomic.
+every comment. When only values changed, their text is replaced where it stands and nothing else moves (not
+even the spaces that align a column of params); when keys were added, removed or renamed, ruamel.yaml's
+round-trip mode rewrites the file keeping its comments, key order and flow style. Either result is checked
+to read back (with the loader's PyYAML) as exactly the content asked for; if neither would, the plain dump
+is written instead. Writes are atomic.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 from pathlib import Path
 
 import yaml
@@ -31,6 +34,9 @@ def write_study_file(path: Path, content: dict, *, like: Path | None = None) -> 
 def study_text(content: dict, original: str | None) -> str:
     """YAML for `content`, editing `original` (a study file's text) where it can; plain YAML otherwise."""
     if original:
+        text = _spliced(original, content)
+        if text is not None and _reads_back(text, content):
+            return text
         try:
             document = _round_trip().load(original)
         except RoundTripError:  # a file ruamel will not read (a duplicate key, say): start afresh
@@ -43,6 +49,59 @@ def study_text(content: dict, original: str | None) -> str:
             if _reads_back(text, content):
                 return text
     return yaml.safe_dump(content, sort_keys=False, default_flow_style=None, width=110, allow_unicode=True)
+
+
+def _spliced(original: str, content: dict) -> str | None:
+    """`original` with the changed values rewritten in place, every other character kept; None when the
+    change is more than new values for existing keys."""
+    try:
+        root = yaml.compose(original, Loader=yaml.SafeLoader)
+        before = yaml.safe_load(original)
+    except yaml.YAMLError:
+        return None
+    edits: list[tuple[int, int, str]] = []
+    if not _value_edits(root, before, content, edits):
+        return None
+    text = original
+    for start, end, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def _value_edits(node, before: object, after: object, edits: list) -> bool:
+    """Collect (start, end, text) edits turning `node` (holding `before`) into `after`; False if impossible."""
+    if _same(before, after):
+        return True
+    if isinstance(node, yaml.MappingNode) and isinstance(before, dict) and isinstance(after, dict):
+        if list(before) != list(after) or len(node.value) != len(before):
+            return False
+        return all(_value_edits(child, before[key], after[key], edits)
+                   for (_, child), key in zip(node.value, before))
+    if isinstance(node, yaml.ScalarNode) and not isinstance(after, (dict, list)):
+        edits.append((node.start_mark.index, node.end_mark.index, _flow_scalar(after)))
+        return True
+    if isinstance(node, yaml.SequenceNode) and node.flow_style and isinstance(after, list) and \
+            not any(isinstance(v, (dict, list)) for v in after):
+        edits.append((node.start_mark.index, node.end_mark.index, f"[{', '.join(map(_flow_scalar, after))}]"))
+        return True
+    return False
+
+
+def _flow_scalar(value: object) -> str:
+    """One value as YAML text that may stand inside a flow mapping or list."""
+    if isinstance(value, float) and math.isfinite(value):
+        return _float_text(value)
+    return yaml.safe_dump([value], default_flow_style=True, width=10**9).strip()[1:-1]
+
+
+def _float_text(value: float) -> str:
+    """A float the study loader (YAML 1.1) reads back as a float: `1.0e-07`, not `1e-07` (a string there)."""
+    text = repr(value)
+    if "e" in text and "." not in text.split("e")[0]:
+        mantissa, exponent = text.split("e")
+        sign = "" if exponent[0] in "+-" else "+"
+        text = f"{mantissa}.0e{sign}{exponent}"
+    return text
 
 
 def _read(path: Path) -> str | None:
@@ -68,15 +127,9 @@ def _round_trip() -> YAML:
 
 
 def _represent_float(representer, value: float):
-    """A float the study loader (YAML 1.1) reads back as a float: `1.0e-07`, not `1e-07` (a string there)."""
-    text = repr(value)
-    if "e" in text and "." not in text.split("e")[0]:
-        mantissa, exponent = text.split("e")
-        sign = "" if exponent[0] in "+-" else "+"
-        text = f"{mantissa}.0e{sign}{exponent}"
-    if text in ("inf", "-inf", "nan"):
+    if not math.isfinite(value):
         return representer.represent_float(value)
-    return representer.represent_scalar("tag:yaml.org,2002:float", text)
+    return representer.represent_scalar("tag:yaml.org,2002:float", _float_text(value))
 
 
 def _merge(node: CommentedMap, content: dict) -> None:
