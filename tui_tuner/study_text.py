@@ -52,15 +52,15 @@ def study_text(content: dict, original: str | None) -> str:
 
 
 def _spliced(original: str, content: dict) -> str | None:
-    """`original` with the changed values rewritten in place, every other character kept; None when the
-    change is more than new values for existing keys."""
+    """`original` with what changed rewritten in place and every other character kept; None when the change
+    is more than new values, renamed keys, keys removed or keys added at the end of a block mapping."""
     try:
         root = yaml.compose(original, Loader=yaml.SafeLoader)
         before = yaml.safe_load(original)
     except yaml.YAMLError:
         return None
     edits: list[tuple[int, int, str]] = []
-    if not _value_edits(root, before, content, edits):
+    if root is None or not _edits(original, root, before, content, edits):
         return None
     text = original
     for start, end, new in sorted(edits, reverse=True):
@@ -68,23 +68,94 @@ def _spliced(original: str, content: dict) -> str | None:
     return text
 
 
-def _value_edits(node, before: object, after: object, edits: list) -> bool:
-    """Collect (start, end, text) edits turning `node` (holding `before`) into `after`; False if impossible."""
+def _edits(text: str, node, before: object, after: object, edits: list) -> bool:
+    """Collect (start, end, new text) edits turning `node` (holding `before`) into `after`; False if they
+    cannot be made in place."""
     if _same(before, after):
         return True
-    if isinstance(node, yaml.MappingNode) and isinstance(before, dict) and isinstance(after, dict):
-        if list(before) != list(after) or len(node.value) != len(before):
-            return False
-        return all(_value_edits(child, before[key], after[key], edits)
-                   for (_, child), key in zip(node.value, before))
+    if isinstance(node, yaml.MappingNode) and isinstance(before, dict) and isinstance(after, dict) and \
+            len(node.value) == len(before):
+        if node.flow_style:  # `{type: float, low: 0.1}`: one line, rewritten whole
+            edits.append((node.start_mark.index, node.end_mark.index, _flow(after)))
+            return True
+        return _mapping_edits(text, node, before, after, edits)
     if isinstance(node, yaml.ScalarNode) and not isinstance(after, (dict, list)):
         edits.append((node.start_mark.index, node.end_mark.index, _flow_scalar(after)))
         return True
-    if isinstance(node, yaml.SequenceNode) and node.flow_style and isinstance(after, list) and \
-            not any(isinstance(v, (dict, list)) for v in after):
-        edits.append((node.start_mark.index, node.end_mark.index, f"[{', '.join(map(_flow_scalar, after))}]"))
+    if isinstance(node, yaml.SequenceNode) and node.flow_style and isinstance(after, list):
+        edits.append((node.start_mark.index, node.end_mark.index, _flow(after)))
         return True
     return False
+
+
+def _mapping_edits(text: str, node: yaml.MappingNode, before: dict, after: dict, edits: list) -> bool:
+    """A block mapping: keys renamed in place, removed with their lines, or added after the last one."""
+    old, new = list(before), list(after)
+    if len(old) == len(new):  # renames keep their place (the app's rename does)
+        for (key_node, value_node), old_key, new_key in zip(node.value, old, new):
+            if old_key != new_key:
+                if new_key in before or not isinstance(key_node, yaml.ScalarNode):
+                    return False  # a move, not a rename
+                edits.append((key_node.start_mark.index, key_node.end_mark.index, _flow_scalar(new_key)))
+            if not _edits(text, value_node, before[old_key], after[new_key], edits):
+                return False
+        return True
+    kept = [k for k in old if k in after]
+    if new[:len(kept)] != kept:
+        return False
+    entries = dict(zip(old, node.value))
+    for index, key in enumerate(old):
+        if key not in after:
+            if index == len(old) - 1 and isinstance(node.value[index][1], (yaml.MappingNode, yaml.SequenceNode)) \
+                    and not node.value[index][1].flow_style:
+                return False  # where a trailing block ends is not worth guessing
+            next_key = node.value[index + 1][0] if index + 1 < len(old) else None
+            end = _entry_start(text, next_key) if next_key is not None else _line_end(text, _last_mark(
+                node.value[index][1]))
+            edits.append((_entry_start(text, node.value[index][0]), end, ""))
+        elif not _edits(text, entries[key][1], before[key], after[key], edits):
+            return False
+    added = new[len(kept):]
+    if added:
+        if not node.value:
+            return False
+        indent = " " * node.value[0][0].start_mark.column
+        lines = yaml.safe_dump({k: after[k] for k in added}, sort_keys=False, default_flow_style=None,
+                               width=10**9, allow_unicode=True).splitlines()
+        where = _line_end(text, _last_mark(node.value[-1][1]))
+        block = "".join(f"{indent}{line}\n" for line in lines)
+        edits.append((where, where, block if text[where - 1:where] in ("\n", "") else "\n" + block))
+    return True
+
+
+def _entry_start(text: str, key_node) -> int:
+    """Where a block mapping entry's text starts: its line, or the comment lines just above it."""
+    start = text.rfind("\n", 0, key_node.start_mark.index) + 1
+    while start > 0:
+        above = text.rfind("\n", 0, start - 1) + 1
+        if not text[above:start].strip().startswith("#"):
+            break
+        start = above
+    return start
+
+
+def _last_mark(node) -> int:
+    """The end of the last value written in `node` (a block collection ends at the next token instead)."""
+    while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.flow_style and node.value:
+        last = node.value[-1]
+        node = last[1] if isinstance(last, tuple) else last
+    return node.end_mark.index
+
+
+def _line_end(text: str, index: int) -> int:
+    """Just past the newline that ends the line holding `index` (the end of the text on the last line)."""
+    end = text.find("\n", index)
+    return len(text) if end < 0 else end + 1
+
+
+def _flow(value: object) -> str:
+    """A mapping or list as one line of flow YAML."""
+    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**9, allow_unicode=True).strip()
 
 
 def _flow_scalar(value: object) -> str:
