@@ -1,11 +1,11 @@
 """Writing a study file a person wrote: new content, their comments, key order and layout kept.
 
 The app's save and `lr-find --write` change a few values; rewriting the whole file from a dict would drop
-every comment. When only values changed, their text is replaced where it stands and nothing else moves (not
-even the spaces that align a column of params); when keys were added, removed or renamed, ruamel.yaml's
-round-trip mode rewrites the file keeping its comments, key order and flow style. Either result is checked
-to read back (with the loader's PyYAML) as exactly the content asked for; if neither would, the plain dump
-is written instead. Writes are atomic.
+every comment. New values, renamed keys, removed keys and keys added at the end of a block mapping are
+edited where they stand, and nothing else moves (not even the spaces that align a column of params); any
+other change goes through ruamel.yaml's round-trip mode, which keeps comments, key order and flow style.
+Either result is checked to read back (with the loader's PyYAML) as exactly the content asked for; if
+neither would, the plain dump is written instead. Writes are atomic.
 """
 
 from __future__ import annotations
