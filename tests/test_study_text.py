@@ -89,3 +89,9 @@ def test_adding_renaming_and_removing_params_leaves_the_other_lines_as_written(t
     assert path.read_text() == aligned.replace("  units:        {", "  hidden:        {").replace(
         "# the end", "  dropout: {type: float, low: 0.0, high: 0.5}\n# the end").replace(
         "  # how fast\n  lr:           {type: float, low: 0.001, high: 0.5, log: true}   # a wide range\n", "")
+
+
+def test_a_number_written_1e_4_is_left_as_written():
+    original = "params:\n  lr: {type: float, low: 1e-4, high: 0.5}   # YAML 1.2 reads 1e-4 as a number\n  n: 3\n"
+    content = {"params": {"lr": {"type": "float", "low": 1e-4, "high": 0.5}, "n": 4}}
+    assert study_text(content, original) == original.replace("n: 3", "n: 4")

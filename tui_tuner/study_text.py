@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import yaml
@@ -21,6 +22,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RoundTripError
 
 from .storage import write_atomic
+
+EXPONENT_FLOAT = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+")
 
 
 def write_study_file(path: Path, content: dict, *, like: Path | None = None) -> Path:
@@ -56,7 +59,7 @@ def _spliced(original: str, content: dict) -> str | None:
     is more than new values, renamed keys, keys removed or keys added at the end of a block mapping."""
     try:
         root = yaml.compose(original, Loader=yaml.SafeLoader)
-        before = yaml.safe_load(original)
+        before = _as_read(yaml.safe_load(original))
     except yaml.YAMLError:
         return None
     edits: list[tuple[int, int, str]] = []
@@ -184,9 +187,21 @@ def _read(path: Path) -> str | None:
 
 def _reads_back(text: str, content: dict) -> bool:
     try:
-        return yaml.safe_load(text) == content
+        return _as_read(yaml.safe_load(text)) == _as_read(content)
     except yaml.YAMLError:
         return False
+
+
+def _as_read(value: object) -> object:
+    """`value` with `1e-4`-style strings as the numbers the study loader reads (YAML 1.2 floats; PyYAML's
+    1.1 rules take them for strings)."""
+    if isinstance(value, dict):
+        return {k: _as_read(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_read(v) for v in value]
+    if isinstance(value, str) and EXPONENT_FLOAT.fullmatch(value):
+        return float(value)
+    return value
 
 
 def _round_trip() -> YAML:
