@@ -48,6 +48,7 @@ def imports(folder: Path) -> list[str]:
 @pytest.mark.parametrize("objective", [
     "{model: marker_pkg.Model, dataset: iris, metric: accuracy, validation: {kfold: 2}}",
     "{model: marker_pkg.models.Model, dataset: iris, metric: accuracy}",  # a submodule: its package not run
+    "{model: marker_pkg.Model, dataset: iris, metric: accuracy, fixed: {max_iter: 50}, scaler: standard}",
     "{python: 'marker_pkg:objective', direction: maximize}",
     "{python: 'marker_pkg.models:objective', test: 'marker_pkg.models:objective'}",
 ])

@@ -97,11 +97,24 @@ def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: st
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 <= test_fraction < 1:
         raise InputError(f"must be a fraction from 0 (no test split) to below 1, got {test_fraction!r}", file=file,
                          field="objective.test_fraction")
+    if not is_trusted(model):
+        return OwnEstimatorObjective(model, dataset, metric=metric, validation=validation, scaler=scaler, fixed=fixed,
+                                     test_fraction=float(test_fraction), epochs=epochs, code_dir=str(base_dir.resolve()))
     objective = EstimatorObjective(model, dataset, metric=metric, validation=validation, scaler=scaler,
-                                   fixed=fixed, test_fraction=float(test_fraction), epochs=epochs,
-                                   code_dir=None if is_trusted(model) else str(base_dir.resolve()))
+                                   fixed=fixed, test_fraction=float(test_fraction), epochs=epochs)
     objective.check_params(list(fixed), file=file)
     return objective
+
+
+class OwnEstimatorObjective(EstimatorObjective):
+    """A model class of your own code: checking its params or fixed values at load would import it, that is
+    run it, so its first trial checks them instead (and fails with the model's own message)."""
+
+    def check_params(self, names: list[str], *, file: str | None) -> None:
+        pass
+
+    def check_fixed(self, *, file: str | None) -> None:
+        pass
 
 
 @dataclass(frozen=True)

@@ -127,10 +127,7 @@ class EstimatorObjective:
     # ------------------------------------------------------------------------------------- checks (no data)
 
     def check_params(self, names: list[str], *, file: str | None) -> None:
-        """Every tuned and fixed param must reach a constructor argument: a typo fails before any trial.
-        A class of your own is checked in its trials instead: importing it here would run it."""
-        if not is_trusted(self.model):
-            return
+        """Every tuned and fixed param must reach a constructor argument: a typo fails before any trial."""
         model_args = constructor_args(import_estimator(self.model, file=file, field="objective.model"))
         scalers = [SCALERS[self.scaler]] if self.scaler else list(SCALERS.values())  # a `scaler` param may pick
         scaler_args = set().union(*(constructor_args(import_estimator(path, file=file, field="objective.scaler"))

@@ -40,7 +40,8 @@ def module_source(module: str, *, base_dir: Path, file: str | None, field: str) 
         raise InputError(f"cannot find module {module!r}, so cannot import it: it is not next to the study file, "
                          "installed, or on PYTHONPATH", file=file, field=field)
     if not spec.origin or not spec.origin.endswith(".py"):
-        raise InputError(f"module {module!r} has no Python source to check", file=file, field=field)
+        raise InputError(f"module {module!r} has no Python source file (it is built in or compiled), so what it "
+                         "defines cannot be checked without running it", file=file, field=field)
     return Path(spec.origin)
 
 
