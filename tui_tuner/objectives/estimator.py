@@ -146,12 +146,8 @@ class EstimatorObjective:
 
     def check_fixed(self, *, file: str | None) -> None:
         """Fixed values the model rejects (`C: notanumber`) fail now, not in every trial: the estimator's own
-        parameter validation (our models' `_check_params`, scikit-learn's `_validate_params`) judges them.
-        A class of your own judges them in its trials: building it here would run it."""
+        parameter validation (our models' `_check_params`, scikit-learn's `_validate_params`) judges them."""
         from sklearn.pipeline import Pipeline
-
-        if not is_trusted(self.model):
-            return
 
         try:
             built = self.build({}, seed=0)
