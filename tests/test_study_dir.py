@@ -86,7 +86,7 @@ def test_one_writer_a_second_is_refused_with_the_holders_pid_and_kill_9_leaves_n
         assert fresh.returncode == 2 and len(stderr_lines(fresh)) == 1
 
         wait_for(lambda: journal.read_text().count('"finished"') >= 2)
-        assert watcher.catch_up() > 0 and watcher.log.count("finished") >= 2
+        assert len(watcher.catch_up()) > 0 and watcher.log.count("finished") >= 2
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
@@ -100,6 +100,16 @@ def test_one_writer_a_second_is_refused_with_the_holders_pid_and_kill_9_leaves_n
     assert all(code in (0, 2) and "Traceback" not in err for code, err in results), results
     done = finished_params(study_dir)
     assert len(done) == 8 and len(set(done)) == 8
+
+
+def test_resume_of_a_run_killed_before_its_first_record_starts_it_from_nothing(tmp_path):
+    path, study_dir = study_file(tmp_path, trials=3), tmp_path / "s"
+    study_dir.mkdir()
+    (study_dir / "study.yaml").write_text(path.read_text())  # what a kill right after the snapshot leaves
+    (study_dir / "journal.jsonl").write_text('{"event": "study", "na')  # and a torn first record
+    result = run_cli("run", path, "--resume", "--study", study_dir, env={**os.environ, "TUI_TUNER_TEST_SLEEP": "0"})
+    assert result.returncode == 0, result.stderr
+    assert len(finished_params(study_dir)) == 3
 
 
 # ------------------------------------------------------------------------------------- write errors (item 1)
@@ -183,3 +193,37 @@ def test_best_json_params_hold_the_fixed_values_and_reproduce_the_best_trial(tmp
         config = load_config(best, space)  # fixed keys are not the space's, and still load
         assert config["params"]["scale"] == 7.5 and config["fixed"] == {"scale": 7.5}
         assert scaled_bowl(config["params"], None) == pytest.approx(config["value"])  # as the README shows
+
+
+@pytest.mark.slow
+async def test_the_app_opens_a_study_another_process_writes_read_only_and_follows_it(tmp_path):
+    from tui_tuner.app import open_target
+    from tui_tuner.app.app import TunerApp
+
+    path, study_dir = study_file(tmp_path, trials=40), tmp_path / "s"
+    journal = study_dir / "journal.jsonl"
+    writer = subprocess.Popen([*CLI, "run", str(path), "--study", str(study_dir)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: journal.exists() and '"started"' in journal.read_text())
+        app = TunerApp(*open_target(str(study_dir)))
+        async with app.run_test(size=(120, 40)) as pilot:
+            async def until(condition):
+                for _ in range(300):
+                    if condition():
+                        return
+                    await pilot.pause(0.1)
+                raise AssertionError("timed out waiting for the app")
+
+            said = lambda text: any(text in n.message for n in app._notifications)  # noqa: E731
+            await until(lambda: said(f"read-only: process {writer.pid} is writing this study"))
+            seen = app.study.log.count("finished")
+            await until(lambda: app.study.log.count("finished") > seen)  # it follows the other writer
+            await pilot.press("r")  # and does not write beside it
+            await until(lambda: said(f"pid {writer.pid}"))
+            assert writer.poll() is None
+    finally:
+        os.killpg(writer.pid, signal.SIGKILL)
+        writer.wait()
+    done = finished_params(study_dir)
+    assert len(done) == len(set(done))

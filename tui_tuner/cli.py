@@ -136,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
         if directory is None:
             raise InputError("nothing to resume: no study directory of this study under runs/; "
                              "name one with --study", file=args.study_file)
-        study = Study.open(directory, write=True, **overrides)
+        study = Study.for_resume(spec, directory, **overrides)
     else:
         study = Study.create(spec, args.study, **overrides)
 
