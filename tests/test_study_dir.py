@@ -60,6 +60,20 @@ def wait_for(predicate, seconds=60.0):
     raise AssertionError("timed out")
 
 
+def start_writer(path: Path, study_dir: Path) -> subprocess.Popen:
+    """`tui-tuner run` in its own process group (killed as one), returned once its first trial started."""
+    journal = study_dir / "journal.jsonl"
+    proc = subprocess.Popen([*CLI, "run", str(path), "--study", str(study_dir)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: journal.exists() and '"started"' in journal.read_text())
+    except AssertionError:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    return proc
+
+
 def finished_params(study_dir: Path) -> list[str]:
     log = StudyLog.replay(read_journal(study_dir / "journal.jsonl"))
     return [json.dumps(r.params, sort_keys=True) for r in log.finished()]
@@ -71,10 +85,8 @@ def finished_params(study_dir: Path) -> list[str]:
 def test_one_writer_a_second_is_refused_with_the_holders_pid_and_kill_9_leaves_no_stale_lock(tmp_path):
     path, study_dir = study_file(tmp_path, trials=8), tmp_path / "s"
     journal = study_dir / "journal.jsonl"
-    first = subprocess.Popen([*CLI, "run", str(path), "--study", str(study_dir)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
+    first = start_writer(path, study_dir)
     try:
-        wait_for(lambda: journal.exists() and '"started"' in journal.read_text())
         assert Study.writer(study_dir) == first.pid
         watcher = Study.open(study_dir)  # a reader (the app watching) opens it while it is written
 
@@ -201,11 +213,8 @@ async def test_the_app_opens_a_study_another_process_writes_read_only_and_follow
     from tui_tuner.app.app import TunerApp
 
     path, study_dir = study_file(tmp_path, trials=40), tmp_path / "s"
-    journal = study_dir / "journal.jsonl"
-    writer = subprocess.Popen([*CLI, "run", str(path), "--study", str(study_dir)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    writer = start_writer(path, study_dir)
     try:
-        wait_for(lambda: journal.exists() and '"started"' in journal.read_text())
         app = TunerApp(*open_target(str(study_dir)))
         async with app.run_test(size=(120, 40)) as pilot:
             async def until(condition):
