@@ -216,7 +216,7 @@ class Study:
         results could not be kept); `run` then raises StudyWriteError with the resume command."""
         done = sum(self.log.count(state) for state in ("finished", "failed", "pruned"))
         self._write_error = (f"cannot write {path}: {err.strerror or err}; the run stopped; {done} trials are "
-                             f"safe in the journal; after freeing space resume with: tui-tuner run "
+                             f"safe in the journal; resume with: tui-tuner run "
                              f"{self._source()} --resume --study {self.directory}")
         if self.engine is None or self.engine.state in ("idle", "finished"):  # no trial is running
             raise StudyWriteError(self._write_error)
