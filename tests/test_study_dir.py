@@ -236,3 +236,24 @@ async def test_the_app_opens_a_study_another_process_writes_read_only_and_follow
         writer.wait()
     done = finished_params(study_dir)
     assert len(done) == len(set(done))
+
+
+async def test_a_write_error_in_the_apps_path_is_one_line_and_the_study_runs_again_after(tmp_path, monkeypatch):
+    from tui_tuner.study import StudyWriteError
+
+    monkeypatch.setenv("TUI_TUNER_TEST_SLEEP", "0")
+    study_dir = tmp_path / "s"
+    (study_dir / "best.json").mkdir(parents=True)  # best.json cannot be replaced
+    study = Study.create(load_spec(study_file(tmp_path, trials=5)), study_dir)
+    started = time.monotonic()
+    with pytest.raises(StudyWriteError) as caught:
+        await study.run()
+    assert time.monotonic() - started < 30
+    message = str(caught.value)
+    assert message.startswith(f"cannot write {study_dir / 'best.json'}") and "\n" not in message
+    assert f"resume with: tui-tuner run {tmp_path / 'study.yaml'} --resume --study {study_dir}" in message
+    assert Study.writer(study_dir) is None  # the lock went with the run
+
+    (study_dir / "best.json").rmdir()  # the user fixes it; the same study object goes on (the app stays usable)
+    await study.run()
+    assert study.log.count("finished") == 5 and load_config(study_dir / "best.json")["params"]
