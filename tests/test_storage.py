@@ -180,6 +180,8 @@ def test_batched_reports_reach_the_file_at_once_and_are_synced_on_close(tmp_path
     ('{"event": "started", "number": "4", "params": {}, "seed": 1}', "whose number is '4', not a whole number"),
     ('{"event": "reported", "number": 0, "step": 1, "values": [1]}', "whose values is [1], not a JSON object"),
     ('{"event": "exploded", "number": 0}', "line 3 is not a journal record (unknown event 'exploded')"),
+    ('{"event": "study", "name": "s", "settings": {"strategy": "random", "seed": 0, "trials": "9"}}',
+     "line 3 has a study record whose settings is"),
 ])
 def test_a_record_of_the_wrong_shape_or_content_is_named_by_line_with_the_way_out(tmp_path, bad, problem):
     path = tmp_path / "journal.jsonl"

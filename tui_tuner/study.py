@@ -134,7 +134,11 @@ class Study:
             raise InputError("journal has no study record (or one without settings and base_dir)",
                              file=str(directory / JOURNAL_NAME))
         spec = load_spec(directory / SNAPSHOT_NAME, base_dir=Path(header["base_dir"]))
-        settings = Settings(**header["settings"]).override(**overrides)
+        try:
+            settings = Settings(**header["settings"]).override(**overrides)
+        except TypeError as err:  # settings of another version of tui-tuner
+            raise InputError(f"the study record's settings cannot be read ({err})",
+                             file=str(directory / JOURNAL_NAME)) from None
         _searcher(spec, settings)
         log = StudyLog.replay(records, spec.objective.direction)
         study = cls(spec, directory, settings, log)
