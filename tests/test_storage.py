@@ -242,6 +242,10 @@ def test_one_writer_a_lock_held_by_another_process_names_its_pid_and_dies_with_i
         with pytest.raises(StudyLocked, match=f"pid {holder.pid}") as caught:
             StudyLock(tmp_path)
         assert caught.value.exit_code == 2
+        (tmp_path / "journal.jsonl").write_text("garbage\n")
+        with pytest.raises(StudyLocked):  # nor are lines moved under a writer
+            repair_journal(tmp_path)
+        assert (tmp_path / "journal.jsonl").read_text() == "garbage\n"
     finally:
         holder.kill()  # SIGKILL: no cleanup code runs
         holder.wait()
