@@ -61,10 +61,12 @@ def wait_for(predicate, seconds=60.0):
 
 
 def start_writer(path: Path, study_dir: Path) -> subprocess.Popen:
-    """`tui-tuner run` in its own process group (killed as one), returned once its first trial started."""
+    """`tui-tuner run` in its own process group (killed as one), returned once its first trial started; its
+    trials take a second each, so it is still writing while a slow machine starts a second process."""
     journal = study_dir / "journal.jsonl"
     proc = subprocess.Popen([*CLI, "run", str(path), "--study", str(study_dir)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+                            stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "TUI_TUNER_TEST_SLEEP": "1.0"})
     try:
         wait_for(lambda: journal.exists() and '"started"' in journal.read_text())
     except AssertionError:
