@@ -156,9 +156,9 @@ def test_counts_and_best_follow_reruns_and_direction():
 
 
 def test_batched_reports_reach_the_file_at_once_and_are_synced_on_close(tmp_path, monkeypatch):
+    journal = Journal(tmp_path / "j.jsonl")  # (a new journal's directory entry is synced once, here)
     synced = []
     monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
-    journal = Journal(tmp_path / "j.jsonl")
     journal.append({"event": "started", "number": 0, "params": {}, "seed": 0})
     assert len(synced) == 1
     journal.append({"event": "reported", "number": 0, "step": 0, "values": {"loss": 1.0}}, durable=False)

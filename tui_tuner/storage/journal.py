@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from .atomic import fsync_dir
 from .encoding import dumps
 from .schema import record_problem
 
@@ -31,7 +32,10 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _drop_torn_tail(self.path)
+        new = not self.path.exists()
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        if new:
+            fsync_dir(self.path.parent)  # the new file's entry survives a power cut with its records
         self._synced = time.monotonic()
         self._unsynced = False
 
