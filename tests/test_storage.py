@@ -156,9 +156,9 @@ def test_counts_and_best_follow_reruns_and_direction():
 
 
 def test_batched_reports_reach_the_file_at_once_and_are_synced_on_close(tmp_path, monkeypatch):
+    journal = Journal(tmp_path / "j.jsonl")  # (a new journal's directory entry is synced once, here)
     synced = []
     monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
-    journal = Journal(tmp_path / "j.jsonl")
     journal.append({"event": "started", "number": 0, "params": {}, "seed": 0})
     assert len(synced) == 1
     journal.append({"event": "reported", "number": 0, "step": 0, "values": {"loss": 1.0}}, durable=False)
@@ -180,6 +180,8 @@ def test_batched_reports_reach_the_file_at_once_and_are_synced_on_close(tmp_path
     ('{"event": "started", "number": "4", "params": {}, "seed": 1}', "whose number is '4', not a whole number"),
     ('{"event": "reported", "number": 0, "step": 1, "values": [1]}', "whose values is [1], not a JSON object"),
     ('{"event": "exploded", "number": 0}', "line 3 is not a journal record (unknown event 'exploded')"),
+    ('{"event": "study", "name": "s", "settings": {"strategy": "random", "seed": 0, "trials": "9"}}',
+     "line 3 has a study record whose settings is"),
 ])
 def test_a_record_of_the_wrong_shape_or_content_is_named_by_line_with_the_way_out(tmp_path, bad, problem):
     path = tmp_path / "journal.jsonl"
@@ -240,6 +242,10 @@ def test_one_writer_a_lock_held_by_another_process_names_its_pid_and_dies_with_i
         with pytest.raises(StudyLocked, match=f"pid {holder.pid}") as caught:
             StudyLock(tmp_path)
         assert caught.value.exit_code == 2
+        (tmp_path / "journal.jsonl").write_text("garbage\n")
+        with pytest.raises(StudyLocked):  # nor are lines moved under a writer
+            repair_journal(tmp_path)
+        assert (tmp_path / "journal.jsonl").read_text() == "garbage\n"
     finally:
         holder.kill()  # SIGKILL: no cleanup code runs
         holder.wait()

@@ -60,6 +60,22 @@ def wait_for(predicate, seconds=60.0):
     raise AssertionError("timed out")
 
 
+def start_writer(path: Path, study_dir: Path) -> subprocess.Popen:
+    """`tui-tuner run` in its own process group (killed as one), returned once its first trial started; its
+    trials take a second each, so it is still writing while a slow machine starts a second process."""
+    journal = study_dir / "journal.jsonl"
+    proc = subprocess.Popen([*CLI, "run", str(path), "--study", str(study_dir)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "TUI_TUNER_TEST_SLEEP": "1.0"})
+    try:
+        wait_for(lambda: journal.exists() and '"started"' in journal.read_text())
+    except AssertionError:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    return proc
+
+
 def finished_params(study_dir: Path) -> list[str]:
     log = StudyLog.replay(read_journal(study_dir / "journal.jsonl"))
     return [json.dumps(r.params, sort_keys=True) for r in log.finished()]
@@ -71,10 +87,8 @@ def finished_params(study_dir: Path) -> list[str]:
 def test_one_writer_a_second_is_refused_with_the_holders_pid_and_kill_9_leaves_no_stale_lock(tmp_path):
     path, study_dir = study_file(tmp_path, trials=8), tmp_path / "s"
     journal = study_dir / "journal.jsonl"
-    first = subprocess.Popen([*CLI, "run", str(path), "--study", str(study_dir)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
+    first = start_writer(path, study_dir)
     try:
-        wait_for(lambda: journal.exists() and '"started"' in journal.read_text())
         assert Study.writer(study_dir) == first.pid
         watcher = Study.open(study_dir)  # a reader (the app watching) opens it while it is written
 
@@ -86,7 +100,7 @@ def test_one_writer_a_second_is_refused_with_the_holders_pid_and_kill_9_leaves_n
         assert fresh.returncode == 2 and len(stderr_lines(fresh)) == 1
 
         wait_for(lambda: journal.read_text().count('"finished"') >= 2)
-        assert watcher.catch_up() > 0 and watcher.log.count("finished") >= 2
+        assert len(watcher.catch_up()) > 0 and watcher.log.count("finished") >= 2
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
@@ -100,6 +114,16 @@ def test_one_writer_a_second_is_refused_with_the_holders_pid_and_kill_9_leaves_n
     assert all(code in (0, 2) and "Traceback" not in err for code, err in results), results
     done = finished_params(study_dir)
     assert len(done) == 8 and len(set(done)) == 8
+
+
+def test_resume_of_a_run_killed_before_its_first_record_starts_it_from_nothing(tmp_path):
+    path, study_dir = study_file(tmp_path, trials=3), tmp_path / "s"
+    study_dir.mkdir()
+    (study_dir / "study.yaml").write_text(path.read_text())  # what a kill right after the snapshot leaves
+    (study_dir / "journal.jsonl").write_text('{"event": "study", "na')  # and a torn first record
+    result = run_cli("run", path, "--resume", "--study", study_dir, env={**os.environ, "TUI_TUNER_TEST_SLEEP": "0"})
+    assert result.returncode == 0, result.stderr
+    assert len(finished_params(study_dir)) == 3
 
 
 # ------------------------------------------------------------------------------------- write errors (item 1)
@@ -183,3 +207,55 @@ def test_best_json_params_hold_the_fixed_values_and_reproduce_the_best_trial(tmp
         config = load_config(best, space)  # fixed keys are not the space's, and still load
         assert config["params"]["scale"] == 7.5 and config["fixed"] == {"scale": 7.5}
         assert scaled_bowl(config["params"], None) == pytest.approx(config["value"])  # as the README shows
+
+
+@pytest.mark.slow
+async def test_the_app_opens_a_study_another_process_writes_read_only_and_follows_it(tmp_path):
+    from tui_tuner.app import open_target
+    from tui_tuner.app.app import TunerApp
+
+    path, study_dir = study_file(tmp_path, trials=40), tmp_path / "s"
+    writer = start_writer(path, study_dir)
+    try:
+        app = TunerApp(*open_target(str(study_dir)))
+        async with app.run_test(size=(120, 40)) as pilot:
+            async def until(condition):
+                for _ in range(300):
+                    if condition():
+                        return
+                    await pilot.pause(0.1)
+                raise AssertionError("timed out waiting for the app")
+
+            said = lambda text: any(text in n.message for n in app._notifications)  # noqa: E731
+            await until(lambda: said(f"read-only: process {writer.pid} is writing this study"))
+            seen = app.study.log.count("finished")
+            await until(lambda: app.study.log.count("finished") > seen)  # it follows the other writer
+            await pilot.press("r")  # and does not write beside it
+            await until(lambda: said(f"pid {writer.pid}"))
+            assert writer.poll() is None
+    finally:
+        os.killpg(writer.pid, signal.SIGKILL)
+        writer.wait()
+    done = finished_params(study_dir)
+    assert len(done) == len(set(done))
+
+
+async def test_a_write_error_in_the_apps_path_is_one_line_and_the_study_runs_again_after(tmp_path, monkeypatch):
+    from tui_tuner.study import StudyWriteError
+
+    monkeypatch.setenv("TUI_TUNER_TEST_SLEEP", "0")
+    study_dir = tmp_path / "s"
+    (study_dir / "best.json").mkdir(parents=True)  # best.json cannot be replaced
+    study = Study.create(load_spec(study_file(tmp_path, trials=5)), study_dir)
+    started = time.monotonic()
+    with pytest.raises(StudyWriteError) as caught:
+        await study.run()
+    assert time.monotonic() - started < 30
+    message = str(caught.value)
+    assert message.startswith(f"cannot write {study_dir / 'best.json'}") and "\n" not in message
+    assert f"resume with: tui-tuner run {tmp_path / 'study.yaml'} --resume --study {study_dir}" in message
+    assert Study.writer(study_dir) is None  # the lock went with the run
+
+    (study_dir / "best.json").rmdir()  # the user fixes it; the same study object goes on (the app stays usable)
+    await study.run()
+    assert study.log.count("finished") == 5 and load_config(study_dir / "best.json")["params"]

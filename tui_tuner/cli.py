@@ -144,7 +144,7 @@ def _run(args: argparse.Namespace) -> int:
             raise InputError("nothing to resume: no study directory of this study under runs/; "
                              "name one with --study", file=args.study_file)
         _check_writable(Path(directory), "--study", directory=True)
-        study = Study.open(directory, write=True, **overrides)
+        study = Study.for_resume(spec, directory, **overrides)
     else:
         directory = args.study or Study.default_directory(spec)
         _check_writable(directory, "--study", directory=True)

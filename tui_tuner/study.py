@@ -21,7 +21,7 @@ from .pruners import make_pruner
 from .searchers import check_strategy, make_searcher
 from .spec import Settings, StudySpec, load_spec
 from .storage import (BEST_NAME, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLock, StudyLog, dumps, is_study_dir,
-                      read_journal, save_config, write_atomic, writer_pid)
+                      save_config, scan_journal, sound_records, write_atomic, writer_pid)
 from .trial import Trial
 
 RUNS_DIR = Path("runs")
@@ -64,7 +64,7 @@ class Study:
         self._best_value: float | None = None
         self._cancelled = False
         self._lock: StudyLock | None = None  # held while this process writes the directory
-        self._seen = 0  # journal records applied to the log (a watcher catches up from there)
+        self._read_to = (0, 1)  # (byte offset, line number) of the journal the log holds up to
         self._write_error: str | None = None
 
     # ---------------------------------------------------------------------------------------------- opening
@@ -73,14 +73,14 @@ class Study:
     def create(cls, spec: StudySpec, directory: str | Path | None = None, **overrides: Any) -> "Study":
         """A new study directory (default `runs/<name>-<time>`); refuses one that already holds a study."""
         directory = Path(directory) if directory else cls.default_directory(spec)
-        if is_study_dir(directory):
+        if _begun(directory):
             raise InputError("already holds a study; resume it with --resume or choose another --study",
                              file=str(directory))
         settings = spec.settings.override(**overrides)
         _searcher(spec, settings)  # a bad --strategy or option is a usage error before anything is written
         study = cls(spec, directory, settings, StudyLog(spec.objective.direction))
         study._take_lock()
-        if is_study_dir(directory):  # another process created it between our check and our lock
+        if _begun(directory):  # another process created it between our check and our lock
             study._release_lock()
             raise InputError("already holds a study; resume it with --resume or choose another --study",
                              file=str(directory))
@@ -98,12 +98,12 @@ class Study:
             "direction": spec.objective.direction, "settings": settings.to_json(),
         }
         try:
-            study._journal.append(header)
+            size = study._journal.append(header)
         except OSError as err:
             study._journal.close()
             study._release_lock()
             raise _unwritable(study._journal.path, err) from None
-        study._seen = 1
+        study._read_to = (size, 2)
         study.log.apply(header)
         return study
 
@@ -128,20 +128,33 @@ class Study:
 
     @classmethod
     def _replay(cls, directory: Path, overrides: dict) -> "Study":
-        records = read_journal(directory / JOURNAL_NAME)
+        scan = scan_journal(directory / JOURNAL_NAME)
+        records = sound_records(scan, directory / JOURNAL_NAME)
         header = next((r for r in records if r.get("event") == "study"), None)
         if header is None or not isinstance(header.get("settings"), dict) or "base_dir" not in header:
             raise InputError("journal has no study record (or one without settings and base_dir)",
                              file=str(directory / JOURNAL_NAME))
         spec = load_spec(directory / SNAPSHOT_NAME, base_dir=Path(header["base_dir"]))
-        settings = Settings(**header["settings"]).override(**overrides)
+        try:
+            settings = Settings(**header["settings"]).override(**overrides)
+        except TypeError as err:  # settings of another version of tui-tuner
+            raise InputError(f"the study record's settings cannot be read ({err})",
+                             file=str(directory / JOURNAL_NAME)) from None
         _searcher(spec, settings)
         log = StudyLog.replay(records, spec.objective.direction)
         study = cls(spec, directory, settings, log)
-        study._seen = len(records)
+        study._read_to = (scan.end, 1 + len(scan.lines))
         best = log.best()
         study._best_value = best.value if best else None
         return study
+
+    @classmethod
+    def for_resume(cls, spec: StudySpec, directory: str | Path, **overrides: Any) -> "Study":
+        """`run --resume --study DIR`: the study in DIR, taken for writing; a new one there when DIR holds
+        none yet (a run killed before it wrote its first record resumes from nothing instead of failing)."""
+        if _begun(Path(directory)):
+            return cls.open(directory, write=True, **overrides)
+        return cls.create(spec, directory, **overrides)
 
     @staticmethod
     def writer(directory: str | Path) -> int | None:
@@ -149,14 +162,16 @@ class Study:
         process writes can be opened and watched (`catch_up`), not run."""
         return writer_pid(directory)
 
-    def catch_up(self) -> int:
-        """Apply the records another process appended to the journal since this study read it (the app
-        watching a running study); returns how many were new."""
-        records = read_journal(self.directory / JOURNAL_NAME)
-        for record in records[self._seen:]:
+    def catch_up(self) -> list[dict]:
+        """Apply the records another process appended to the journal since this study last read it (the
+        app watching a study written elsewhere; cheap when there are none); returns them."""
+        path = self.directory / JOURNAL_NAME
+        scan = scan_journal(path, *self._read_to)
+        records = sound_records(scan, path)
+        for record in records:
             self.log.apply(record)
-        new, self._seen = len(records) - self._seen, len(records)
-        return max(new, 0)
+        self._read_to = (scan.end, self._read_to[1] + len(scan.lines))
+        return records
 
     @staticmethod
     def default_directory(spec: StudySpec) -> Path:
@@ -203,11 +218,11 @@ class Study:
         if self._write_error is not None:
             return
         try:
-            self._journal.append(event, durable=event["event"] != "reported")
+            size = self._journal.append(event, durable=event["event"] != "reported")
         except OSError as err:
             self._write_failed(self._journal.path, err)
             return
-        self._seen += 1
+        self._read_to = (self._read_to[0] + size, self._read_to[1] + 1)
         self.log.apply(event)
         for callback in self._subscribers:
             callback(event)
@@ -217,7 +232,7 @@ class Study:
         results could not be kept); `run` then raises StudyWriteError with the resume command."""
         done = sum(self.log.count(state) for state in ("finished", "failed", "pruned"))
         self._write_error = (f"cannot write {path}: {err.strerror or err}; the run stopped; {done} trials are "
-                             f"safe in the journal; after freeing space resume with: tui-tuner run "
+                             f"safe in the journal; resume with: tui-tuner run "
                              f"{self._source()} --resume --study {self.directory}")
         if self.engine is None or self.engine.state in ("idle", "finished"):  # no trial is running
             raise StudyWriteError(self._write_error)
@@ -400,6 +415,17 @@ class Study:
 def _directory_stem(name: str) -> str:
     """The study name as the start of its directory name, cut so the whole name fits any file system."""
     return name[:MAX_STEM]
+
+
+def _begun(directory: Path) -> bool:
+    """The directory's journal holds at least one whole record (an empty or torn-only one is a study killed
+    before it began, which a new start may take over)."""
+    try:
+        return b"\n" in (directory / JOURNAL_NAME).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True  # unreadable: never taken over; opening it says why
 
 
 def _lock(directory: Path) -> StudyLock:

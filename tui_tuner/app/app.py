@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -161,6 +162,19 @@ class TunerApp(App):
     def _attach(self, study: Study) -> None:
         study.subscribe(self._on_study_event)
         self.curves.metric = study.spec.objective.metric
+        writer = Study.writer(study.directory)
+        if writer not in (None, os.getpid()):
+            self.notify(f"read-only: process {writer} is writing this study; its trials appear here as they "
+                        "come, and it can run here once that process ends", title="study in use", timeout=10)
+
+    def _follow(self) -> None:
+        """Show what another process appended to the study's journal since the last look (read-only)."""
+        try:
+            new = self.study.catch_up()
+        except TunerError:  # a damaged line: the screen keeps what it has; opening the study names the line
+            return
+        self._dirty.update(r["number"] for r in new if "number" in r)
+        self._status_dirty = self._status_dirty or bool(new)
 
     def _on_study_event(self, event: dict) -> None:
         number = event.get("number")
@@ -175,6 +189,8 @@ class TunerApp(App):
         if self.study is None:
             self._show_status()
             return
+        if not self._study_running:
+            self._follow()
         log = self.study.log
         if self._dirty:
             dirty, self._dirty = self._dirty, set()

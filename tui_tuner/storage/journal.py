@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from .atomic import fsync_dir
 from .encoding import dumps
 from .schema import record_problem
 
@@ -31,16 +32,20 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _drop_torn_tail(self.path)
+        new = not self.path.exists()
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        if new:
+            fsync_dir(self.path.parent)  # the new file's entry survives a power cut with its records
         self._synced = time.monotonic()
         self._unsynced = False
 
-    def append(self, record: dict, *, durable: bool = True) -> None:
-        """Append one record; on any OSError (disk full, I/O error) the file is cut back to where it was,
-        so the journal holds whole records only, and the error is raised."""
-        data = memoryview((dumps(record) + "\n").encode("utf-8"))
+    def append(self, record: dict, *, durable: bool = True) -> int:
+        """Append one record and return its size in bytes; on any OSError (disk full, I/O error) the file is
+        cut back to where it was, so the journal holds whole records only, and the error is raised."""
+        line = (dumps(record) + "\n").encode("utf-8")
         end = os.lseek(self._fd, 0, os.SEEK_END)
         try:
+            data = memoryview(line)
             while data:
                 data = data[os.write(self._fd, data):]
             if durable or time.monotonic() - self._synced >= self.SYNC_SECONDS:
@@ -51,6 +56,7 @@ class Journal:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, end)
             raise
+        return len(line)
 
     def _sync(self) -> None:
         os.fsync(self._fd)
@@ -101,23 +107,28 @@ class BadLine:
 @dataclass(frozen=True)
 class JournalScan:
     records: list[dict]
-    lines: list[bytes]  # every complete line, in order (what `repair` keeps or moves)
+    lines: list[bytes]  # every complete line read, in order (what `repair` keeps or moves)
     bad: list[BadLine]
+    end: int  # byte offset just past the last complete line: where the next scan starts
 
 
-def scan_journal(path: str | os.PathLike) -> JournalScan:
-    """Every complete line of a journal, parsed and checked. A last line without its newline is a torn
-    write (the process died mid-append) and is left out; blank lines are kept but are no records."""
+def scan_journal(path: str | os.PathLike, start: int = 0, first_line: int = 1) -> JournalScan:
+    """Every complete line of a journal from byte `start` (line `first_line`), parsed and checked. A last
+    line without its newline is a torn write, or one being written, and is left for the next scan; blank
+    lines are kept but are no records."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            f.seek(start)
+            data = f.read()
     except FileNotFoundError:
         raise InputError("no journal here: not a study directory", file=str(path)) from None
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror}", file=str(path)) from None
-    lines = data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]
+    complete = data[: data.rfind(b"\n") + 1]
+    lines = complete.split(b"\n")[:-1]
     records, bad = [], []
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(lines, start=first_line):
         if not raw.strip():
             continue
         try:
@@ -130,12 +141,16 @@ def scan_journal(path: str | os.PathLike) -> JournalScan:
             records.append(record)
         else:
             bad.append(BadLine(number, raw, problem))
-    return JournalScan(records, lines, bad)
+    return JournalScan(records, lines, bad, start + len(complete))
 
 
 def read_journal(path: str | os.PathLike) -> list[dict]:
     """Every record of a journal; a damaged line is an InputError naming its line and `tui-tuner repair`."""
-    scan = scan_journal(path)
+    return sound_records(scan_journal(path), path)
+
+
+def sound_records(scan: JournalScan, path: str | os.PathLike) -> list[dict]:
+    """The records of a scan that found no bad line; else an InputError naming the first and the way out."""
     if scan.bad:
         first = scan.bad[0]
         more = f" (and {len(scan.bad) - 1} more bad lines)" if len(scan.bad) > 1 else ""

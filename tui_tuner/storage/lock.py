@@ -8,6 +8,7 @@ so a worker outliving its study cannot keep the lock.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import time
@@ -37,21 +38,15 @@ class StudyLock:
         if not _try_exclusive(fd):
             os.close(fd)
             raise StudyLocked(self.directory, writer_pid(self.directory))
-        try:
+        with contextlib.suppress(OSError):  # a full disk: the lock holds all the same, only the pid goes unsaid
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        except OSError:  # a full disk: the lock holds all the same, only the pid goes unsaid
-            pass
         self._fd: int | None = fd
 
     def release(self) -> None:
         if self._fd is not None:
             fd, self._fd = self._fd, None
             os.close(fd)  # closing the last descriptor drops the flock; the file stays (no unlink race)
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
 
 
 def _try_exclusive(fd: int) -> bool:

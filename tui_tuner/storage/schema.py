@@ -39,7 +39,17 @@ def _pair(v: Any) -> bool:
     return isinstance(v, list) and len(v) == 2 and all(_number(x) for x in v)
 
 
-_WHAT = {_number: "a finite number", _count: "a whole number >= 0", _step: "a whole number", _text: "a string",
+def _settings(v: Any) -> bool:
+    """The study record's search settings: a setting the engine counts with must be a number."""
+    if not isinstance(v, dict):
+        return False
+    optional = {"trials": _count, "workers": _count, "time_budget": _number, "trial_timeout": _number}
+    return (isinstance(v.get("strategy"), str) and isinstance(v.get("strategy_options", {}), dict)
+            and _count(v.get("seed")) and all(v.get(k) is None or ok(v[k]) for k, ok in optional.items()))
+
+
+_WHAT = {_settings: "search settings (strategy a string, seed, trials and workers whole numbers)",
+         _number: "a finite number", _count: "a whole number >= 0", _step: "a whole number", _text: "a string",
          _texts: "a string or a list of strings", _mapping: "a JSON object", _flag: "true or false",
          _pair: "a [mean, std] pair of numbers"}
 
@@ -48,7 +58,7 @@ REQUIRED, OPTIONAL, NULLABLE = "required", "optional", "optional, may be null"
 # event -> field -> (presence, check)
 _FIELDS: dict[str, dict[str, tuple[str, Callable[[Any], bool]]]] = {
     "study": {"name": (REQUIRED, _text), "metric": (OPTIONAL, _texts), "direction": (OPTIONAL, _texts),
-              "settings": (OPTIONAL, _mapping), "base_dir": (OPTIONAL, _text), "source": (NULLABLE, _text)},
+              "settings": (OPTIONAL, _settings), "base_dir": (OPTIONAL, _text), "source": (NULLABLE, _text)},
     "started": {"number": (REQUIRED, _count), "params": (REQUIRED, _mapping), "seed": (REQUIRED, _count),
                 "manual": (OPTIONAL, _flag), "predicted": (NULLABLE, _pair)},
     "reported": {"number": (REQUIRED, _count), "step": (REQUIRED, _step), "values": (REQUIRED, _mapping)},
