@@ -7,6 +7,7 @@ fails before any trial) and loaded in each worker process, never in the app's.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import stat
 from dataclasses import dataclass, field
@@ -137,8 +138,11 @@ def read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
     if not rows:
         raise InputError("the CSV file is empty", file=str(path))
     header = [h.strip() for h in rows[0]]
-    if target not in header:
-        raise InputError(f"no column {target!r}; columns: {', '.join(header)}", file=str(path), field="target")
+    if target not in header:  # name the problem, not the file's contents (it may be any file on the machine)
+        close = difflib.get_close_matches(target, header, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise InputError(f"no column {target!r} in the header line ({len(header)} columns){hint}",
+                         file=str(path), field="target")
     body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(c.strip() for c in r)]
     if len(body) < 10:
         raise InputError(f"needs at least 10 data rows, has {len(body)}", file=str(path))
