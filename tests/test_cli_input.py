@@ -173,3 +173,27 @@ def test_two_trials_of_a_5_to_the_14_grid_run_in_little_memory(tmp_path, shuffle
     assert len(log.finished()) == 2
     configs = [r.params for r in log.finished()]
     assert configs[0] != configs[1] and all(len(c) == 14 for c in configs)
+
+
+def test_an_estimator_whose_required_argument_is_tuned_still_loads(tmp_path):
+    from tui_tuner.spec import load_spec
+
+    (tmp_path / "needy.py").write_text(textwrap.dedent("""\
+        from sklearn.base import BaseEstimator, ClassifierMixin
+
+        class Needy(ClassifierMixin, BaseEstimator):
+            def __init__(self, alpha, beta=1):
+                self.alpha, self.beta = alpha, beta
+
+            def fit(self, X, y):
+                return self
+        """))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        spec = load_spec(study(tmp_path, """\
+            objective: {model: needy.Needy, dataset: iris, fixed: {beta: 2}}
+            params: {alpha: {type: float, low: 0.1, high: 1.0}}
+            """))
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert spec.objective.fixed == {"beta": 2}

@@ -294,3 +294,12 @@ def test_a_csv_dataset_over_the_size_limit_is_refused(tmp_path, monkeypatch):
     (tmp_path / "data.csv").write_text("f1,label\n" + "".join(f"{i},{i % 2}\n" for i in range(50)))
     err = error_of(write(tmp_path, GOOD.replace("  dataset: iris", "  dataset: {csv: data.csv, target: label}")))
     assert err.file.endswith("data.csv") and "larger than" in err.message
+
+
+def test_a_dataset_error_names_the_problem_not_the_files_contents(tmp_path):
+    (tmp_path / "secret.txt").write_text("root:x:0:0:root:/root:/bin/bash\n" * 20)
+    err = error_of(write(tmp_path, GOOD.replace("  dataset: iris", "  dataset: {csv: secret.txt, target: label}")))
+    assert "has no column 'label'; its first line has 1 field(s)" in err.message and "/bin/bash" not in str(err)
+    (tmp_path / "data.csv").write_text("f1,labels\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
+    err = error_of(write(tmp_path, GOOD.replace("  dataset: iris", "  dataset: {csv: data.csv, target: label}")))
+    assert err.message.endswith("did you mean 'labels'?")

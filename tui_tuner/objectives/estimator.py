@@ -156,12 +156,12 @@ class EstimatorObjective:
                 validate = getattr(step, "_check_params", None) or getattr(step, "_validate_params", None)
                 if validate is not None:
                     validate()
-        except Exception as err:  # any complaint of the estimator about a value is the user's to fix
-            message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        except Exception as err:
+            message = (str(err).splitlines() or [""])[0]
             name = next((k for k in self.fixed if f"'{k.removeprefix('model__').removeprefix('scaler__')}'"
                          in message), None)
-            raise InputError(message, file=file,
-                             field=f"objective.fixed.{name}" if name else "objective.fixed") from None
+            if name is not None:  # other complaints (a required argument the search fills in) wait for trials
+                raise InputError(message, file=file, field=f"objective.fixed.{name}") from None
 
     # -------------------------------------------------------------------------------------- in the worker
 
