@@ -115,6 +115,31 @@ async def test_an_objective_that_forks_gives_one_answer_and_leaves_no_copy(tmp_p
     assert [(o.state, o.result) for o in outcomes] == [("finished", 1.0), ("finished", 2.0), ("finished", 3.0)]
 
 
+HANGING_STUDY = """
+name: hangs
+objective: {python: "executor_objectives:worker_and_children_then_hang", metric: value}
+search: {strategy: random, trials: 4, workers: 2, seed: 0}
+params:
+  x: {type: float, low: 0.0, high: 1.0}
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_study_takes_its_workers_and_their_children_with_it(tmp_path, monkeypatch):
+    pids = tmp_path / "pids"
+    monkeypatch.setenv("EXECUTOR_TEST_PIDS", str(pids))
+    (tmp_path / "study.yaml").write_text(HANGING_STUDY)
+    study = subprocess.Popen([sys.executable, "-m", "tui_tuner.cli", "run", "study.yaml", "--study", "s"],
+                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(pids_in(pids)) < 8 and time.monotonic() < deadline:  # 2 workers, 3 children each
+        time.sleep(0.05)
+    study.kill()
+    study.wait()
+    assert len(pids_in(pids)) == 8
+    assert left_alive(pids, within=1.0) == []
+
+
 @pytest.mark.slow
 async def test_a_trial_past_its_memory_limit_fails_and_the_next_runs():
     executor = ProcessExecutor(1, memory_limit=200 << 20)

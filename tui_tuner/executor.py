@@ -20,6 +20,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -96,11 +97,25 @@ class _PipeChannel:
         return bool(self.conn.recv())
 
 
-def _worker_main(conn: Connection, log_path: str | None) -> None:
+def _end_with_engine(lifeline: Connection) -> None:
+    """Watch, from a thread, the pipe only the engine's process holds open: when that process ends (even by
+    kill -9) it reads EOF, and the worker ends with everything its trial started. The fork server's death
+    (die_with_parent) comes later and kills the worker alone; this is quicker and takes the tree."""
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            lifeline.recv()
+        kill_below(os.getpid())
+        kill_group(os.getpid())
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
+
+
+def _worker_main(conn: Connection, lifeline: Connection, log_path: str | None) -> None:
     """Run trials sent over `conn` until the pipe closes. Output goes to the study's worker log."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the study's decision, not each worker's
     die_with_parent()
     own_the_tree()
+    _end_with_engine(lifeline)
     name_this_process(WORKER_NAME)
     me = os.getpid()
     if log_path:
@@ -201,10 +216,12 @@ async def _why_gone(worker: "_Worker") -> str:
 class _Worker:
     def __init__(self, ctx, log_path: str | None) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_worker_main, args=(child, log_path), daemon=True,
+        lifeline, self._lifeline = ctx.Pipe(duplex=False)  # never written: its end tells the worker we live
+        self.process = ctx.Process(target=_worker_main, args=(child, lifeline, log_path), daemon=True,
                                    name="tui-tuner-worker")
         self.process.start()
         child.close()
+        lifeline.close()
         self.token: int | None = None
 
     def kill(self) -> None:
@@ -219,6 +236,7 @@ class _Worker:
         self.process.kill()
         self.process.join(timeout=5)
         self.conn.close()
+        self._lifeline.close()
 
 
 class ProcessExecutor:
