@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from .errors import TrialPruned
 from .process_tree import (die_with_parent, end_leftovers, kill_below, kill_group, name_this_process, own_the_tree,
-                           tree_bytes)
+                           process_table, tree_bytes)
 from .results import checked_result, shorten
 from .trial import Trial
 
@@ -254,6 +254,27 @@ class ProcessExecutor:
         self._idle: list[_Worker] = []
         self._busy = 0
         self._tokens: dict[int, tuple[Any, bytes]] = {}
+        self._over_memory: dict[int, Callable[[int], None]] = {}  # busy worker's pid -> what to do past the limit
+        self._memory_loop: asyncio.AbstractEventLoop | None = None  # where the memory check is scheduled
+
+    def _watch_memory(self, pid: int, over: Callable[[int], None]) -> None:
+        """Measure the tree under worker `pid` with the others, every MEMORY_CHECK_SECONDS while it runs."""
+        self._over_memory[pid] = over
+        loop = asyncio.get_running_loop()
+        if self._memory_loop is not loop:
+            self._memory_loop = loop
+            loop.call_later(MEMORY_CHECK_SECONDS, self._check_memory)
+
+    def _check_memory(self) -> None:
+        if not self._over_memory:
+            self._memory_loop = None
+            return
+        table = process_table()  # one scan of /proc for all running trials
+        for pid, over in list(self._over_memory.items()):
+            used = tree_bytes(pid, table)
+            if used > self.memory_limit:
+                over(used)
+        self._memory_loop.call_later(MEMORY_CHECK_SECONDS, self._check_memory)
 
     def start(self) -> None:
         """Start the worker processes now rather than at the first trial (keeps the first trial's time fair)."""
@@ -308,18 +329,13 @@ class ProcessExecutor:
             finish(Outcome("failed", reason=f"timed out after {timeout:g} s (trial_timeout); the worker was killed"),
                    worker_fine=False)
 
-        def check_memory() -> None:
-            nonlocal memory_timer
-            used = tree_bytes(worker.process.pid)
-            if used > self.memory_limit:
-                finish(Outcome("failed", reason=f"out of memory ({used / MB:.0f} MB over the "
-                                                f"{self.memory_limit / MB:.0f} MB limit of search.trial_memory); "
-                                                f"the worker was killed"), worker_fine=False)
-            else:
-                memory_timer = loop.call_later(MEMORY_CHECK_SECONDS, check_memory)
+        def out_of_memory(used: int) -> None:
+            finish(Outcome("failed", reason=f"out of memory ({used / MB:.0f} MB over the "
+                                            f"{self.memory_limit / MB:.0f} MB limit of search.trial_memory); "
+                                            f"the worker was killed"), worker_fine=False)
 
         fd = worker.conn.fileno()
-        timer = memory_timer = None
+        timer = None
         try:
             token, payload = self._payload(objective)
             if worker.token != token:
@@ -330,7 +346,7 @@ class ProcessExecutor:
             if timeout:
                 timer = loop.call_later(timeout, on_timeout)
             if self.memory_limit:
-                memory_timer = loop.call_later(MEMORY_CHECK_SECONDS, check_memory)
+                self._watch_memory(worker.process.pid, out_of_memory)
             outcome = await done or Outcome("failed", reason=await _why_gone(worker))
         except asyncio.CancelledError:
             healthy = False
@@ -340,9 +356,9 @@ class ProcessExecutor:
             outcome = Outcome("failed", reason=await _why_gone(worker))
         finally:
             loop.remove_reader(fd)
-            for pending in (timer, memory_timer):
-                if pending:
-                    pending.cancel()
+            if timer:
+                timer.cancel()
+            self._over_memory.pop(worker.process.pid, None)
             self._busy -= 1
             if healthy:
                 self._idle.append(worker)
