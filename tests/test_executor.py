@@ -5,6 +5,7 @@ can use."""
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -138,6 +139,24 @@ def test_kill_9_of_the_study_takes_its_workers_and_their_children_with_it(tmp_pa
     study.wait()
     assert len(pids_in(pids)) == 8
     assert left_alive(pids, within=1.0) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_twice_abandons_the_trials_and_their_children(tmp_path, monkeypatch):
+    pids = tmp_path / "pids"
+    monkeypatch.setenv("EXECUTOR_TEST_PIDS", str(pids))
+    (tmp_path / "study.yaml").write_text(HANGING_STUDY)
+    study = subprocess.Popen([sys.executable, "-m", "tui_tuner.cli", "run", "study.yaml", "--study", "s"],
+                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(pids_in(pids)) < 8 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    study.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    study.send_signal(signal.SIGINT)
+    _, err = study.communicate(timeout=30)
+    assert study.returncode == 130 and "abandoning running trials" in err
+    assert [p for p in pids_in(pids) if alive(p)] == []  # gone when the study has exited, not later
 
 
 @pytest.mark.slow
