@@ -116,6 +116,20 @@ async def test_an_objective_that_forks_gives_one_answer_and_leaves_no_copy(tmp_p
     assert [(o.state, o.result) for o in outcomes] == [("finished", 1.0), ("finished", 2.0), ("finished", 3.0)]
 
 
+@pytest.mark.slow
+async def test_an_objective_that_replaces_its_worker_fails_without_a_timeout(tmp_path):
+    pids = tmp_path / "pids"
+    executor = ProcessExecutor(1)
+    try:
+        outcome = await asyncio.wait_for(run_one(executor, objectives.becomes_sleep, {"pids": str(pids)}), 20)
+        after = await run_one(executor, objectives.worker_pid, {})
+    finally:
+        await executor.close()
+    assert outcome.state == "failed" and "closed its connection without a result" in outcome.reason
+    assert after.state == "finished"
+    assert left_alive(pids, within=0) == []
+
+
 HANGING_STUDY = """
 name: hangs
 objective: {python: "executor_objectives:worker_and_children_then_hang", metric: value}
@@ -265,7 +279,8 @@ def test_the_pool_is_no_bigger_than_the_trials_left_nor_the_machine():
     assert pool_size(None, trials_left=1) == (1, None)
     assert pool_size(2) == (2, None)
     size, note = pool_size(10 ** 9)
-    assert size == 4 * cpus and note == f"starting {size} workers, not {10 ** 9}: 4 a CPU, {cpus} CPUs"
+    assert size == 4 * cpus
+    assert note == f"starting {size} workers, not the {10 ** 9} asked: at most 4 a CPU on this {cpus}-CPU machine"
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     size, note = pool_size(4 * cpus, trial_memory=memory // 2)
     assert size == 2 and "search.trial_memory" in note
@@ -292,4 +307,4 @@ def test_a_study_starts_only_the_workers_it_can_use(tmp_path, trials, workers):
     bound = min(trials, 4 * os.cpu_count())
     assert len(counts) == trials and max(counts) == bound  # all started before the first trial
     if bound < trials:
-        assert f"tui-tuner: starting {bound} workers, not 1000000000: 4 a CPU" in run.stderr
+        assert f"tui-tuner: starting {bound} workers, not the 1000000000 asked: at most 4 a CPU" in run.stderr

@@ -3,7 +3,7 @@
 Why not `concurrent.futures.ProcessPoolExecutor`: a trial must be killable on its own (hard timeout), a
 segfault must cost only that trial, and `trial.report()` needs a two-way channel (values out, the prune
 answer back) while the trial runs. One pipe per worker, read by the event loop with `add_reader`, gives all
-three without threads. The engine sees only `await executor.run(...) -> Outcome`, so a cluster executor
+three without threads in the engine. The engine sees only `await executor.run(...) -> Outcome`, so a cluster executor
 (dask.distributed) can take this one's place.
 
 A trial's processes end with it: each worker leads its own process group and reaps its orphans
@@ -75,14 +75,15 @@ def pool_size(requested: int | None, *, trials_left: int | None = None,
     cpus = os.cpu_count() or 1
     asked = requested or cpus
     size = asked if trials_left is None else min(asked, max(1, trials_left))
-    bound, why = WORKERS_PER_CPU * cpus, f"{WORKERS_PER_CPU} a CPU, {cpus} CPUs"
+    bound, why = WORKERS_PER_CPU * cpus, f"at most {WORKERS_PER_CPU} a CPU on this {cpus}-CPU machine"
     if trial_memory:
-        fits = max(1, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // trial_memory)
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        fits = max(1, memory // trial_memory)
         if fits < bound:
-            bound, why = fits, f"{fits} x search.trial_memory fit in this machine's memory"
+            bound, why = fits, f"{fits} x search.trial_memory fit in this machine's {memory / MB / 1024:.0f} GB"
     if size <= bound:
         return size, None
-    return bound, f"starting {bound} workers, not {asked}: {why}"
+    return bound, f"starting {bound} workers, not the {asked} asked: {why}"
 
 
 # ------------------------------------------------------------------------------------------ worker side
@@ -117,6 +118,8 @@ def _worker_main(conn: Connection, lifeline: Connection, log_path: str | None) -
     own_the_tree()
     _end_with_engine(lifeline)
     name_this_process(WORKER_NAME)
+    for end in (conn, lifeline):  # received from the fork server inheritable; an objective's exec must not
+        os.set_inheritable(end.fileno(), False)  # keep them, or the engine never learns the worker is gone
     me = os.getpid()
     if log_path:
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
