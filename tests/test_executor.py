@@ -52,6 +52,19 @@ def left_alive(path: Path, within: float = 2.0) -> list[int]:
     return alive_pids
 
 
+@pytest.fixture
+async def executor():
+    """One worker, closed after the test whatever it asserted."""
+    pool = ProcessExecutor(1)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def pids(tmp_path):
+    return tmp_path / "pids"
+
+
 async def run_one(executor, objective, params, **kwargs):
     return await executor.run(objective, params, number=0, seed=0, **kwargs)
 
@@ -60,71 +73,46 @@ async def run_one(executor, objective, params, **kwargs):
 
 
 @pytest.mark.slow
-async def test_a_timed_out_trial_takes_its_children_with_it(tmp_path):
-    pids = tmp_path / "pids"
-    executor = ProcessExecutor(1)
-    try:
-        outcome = await run_one(executor, objectives.children_then_hang, {"pids": str(pids)}, timeout=1.5)
-    finally:
-        await executor.close()
+async def test_a_timed_out_trial_takes_its_children_with_it(pids, executor):
+    outcome = await run_one(executor, objectives.children_then_hang, {"pids": str(pids)}, timeout=1.5)
     assert outcome.state == "failed" and "timed out after 1.5 s" in outcome.reason
     assert len(pids_in(pids)) == 3
     assert left_alive(pids) == []
 
 
 @pytest.mark.slow
-async def test_a_cancelled_trial_takes_its_children_with_it(tmp_path):
-    pids = tmp_path / "pids"
-    executor = ProcessExecutor(1)
-    try:
-        task = asyncio.create_task(run_one(executor, objectives.children_then_hang, {"pids": str(pids)}))
-        while len(pids_in(pids)) < 3:
-            await asyncio.sleep(0.05)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-    finally:
-        await executor.close()
+async def test_a_cancelled_trial_takes_its_children_with_it(pids, executor):
+    task = asyncio.create_task(run_one(executor, objectives.children_then_hang, {"pids": str(pids)}))
+    while len(pids_in(pids)) < 3:
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
     assert left_alive(pids) == []
 
 
 @pytest.mark.slow
-async def test_children_a_finished_trial_left_running_end_before_its_result_arrives(tmp_path):
-    pids = tmp_path / "pids"
-    executor = ProcessExecutor(1)
-    try:
-        first = await run_one(executor, objectives.children_then_return, {"pids": str(pids)})
-        assert [p for p in pids_in(pids) if alive(p)] == []  # no grace period: gone when the result is
-        await run_one(executor, objectives.grandchild_daemon, {"pids": str(pids)})
-        assert [p for p in pids_in(pids) if alive(p)] == []
-        again = await run_one(executor, objectives.worker_pid, {})
-    finally:
-        await executor.close()
+async def test_children_a_finished_trial_left_running_end_before_its_result_arrives(pids, executor):
+    first = await run_one(executor, objectives.children_then_return, {"pids": str(pids)})
+    assert [p for p in pids_in(pids) if alive(p)] == []  # no grace period: gone when the result is
+    await run_one(executor, objectives.grandchild_daemon, {"pids": str(pids)})
+    assert [p for p in pids_in(pids) if alive(p)] == []
+    again = await run_one(executor, objectives.worker_pid, {})
     assert first.state == "finished" and again.result == first.result  # the same worker went on
     assert len(pids_in(pids)) == 4
 
 
 @pytest.mark.slow
-async def test_an_objective_that_forks_gives_one_answer_and_leaves_no_copy(tmp_path):
-    pids = tmp_path / "pids"
-    executor = ProcessExecutor(1)
-    try:
-        outcomes = [await run_one(executor, objectives.forks, {"pids": str(pids), "x": x}) for x in (1, 2, 3)]
-        assert left_alive(pids, within=0) == []
-    finally:
-        await executor.close()
+async def test_an_objective_that_forks_gives_one_answer_and_leaves_no_copy(pids, executor):
+    outcomes = [await run_one(executor, objectives.forks, {"pids": str(pids), "x": x}) for x in (1, 2, 3)]
+    assert left_alive(pids, within=0) == []
     assert [(o.state, o.result) for o in outcomes] == [("finished", 1.0), ("finished", 2.0), ("finished", 3.0)]
 
 
 @pytest.mark.slow
-async def test_an_objective_that_replaces_its_worker_fails_without_a_timeout(tmp_path):
-    pids = tmp_path / "pids"
-    executor = ProcessExecutor(1)
-    try:
-        outcome = await asyncio.wait_for(run_one(executor, objectives.becomes_sleep, {"pids": str(pids)}), 20)
-        after = await run_one(executor, objectives.worker_pid, {})
-    finally:
-        await executor.close()
+async def test_an_objective_that_replaces_its_worker_fails_without_a_timeout(pids, executor):
+    outcome = await asyncio.wait_for(run_one(executor, objectives.becomes_sleep, {"pids": str(pids)}), 20)
+    after = await run_one(executor, objectives.worker_pid, {})
     assert outcome.state == "failed" and "closed its connection without a result" in outcome.reason
     assert after.state == "finished"
     assert left_alive(pids, within=0) == []
@@ -139,32 +127,30 @@ params:
 """
 
 
-@pytest.mark.slow
-def test_kill_9_of_the_study_takes_its_workers_and_their_children_with_it(tmp_path, monkeypatch):
-    pids = tmp_path / "pids"
-    monkeypatch.setenv("EXECUTOR_TEST_PIDS", str(pids))
-    (tmp_path / "study.yaml").write_text(HANGING_STUDY)
-    study = subprocess.Popen([sys.executable, "-m", "tui_tuner.cli", "run", "study.yaml", "--study", "s"],
-                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while len(pids_in(pids)) < 8 and time.monotonic() < deadline:  # 2 workers, 3 children each
-        time.sleep(0.05)
-    study.kill()
-    study.wait()
-    assert len(pids_in(pids)) == 8
-    assert left_alive(pids, within=1.0) == []
-
-
-@pytest.mark.slow
-def test_ctrl_c_twice_abandons_the_trials_and_their_children(tmp_path, monkeypatch):
-    pids = tmp_path / "pids"
+def hanging_study(tmp_path, monkeypatch, pids) -> subprocess.Popen:
+    """`tui-tuner run` with two trials running, each worker with three children, all noted in `pids`."""
     monkeypatch.setenv("EXECUTOR_TEST_PIDS", str(pids))
     (tmp_path / "study.yaml").write_text(HANGING_STUDY)
     study = subprocess.Popen([sys.executable, "-m", "tui_tuner.cli", "run", "study.yaml", "--study", "s"],
                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while len(pids_in(pids)) < 8 and time.monotonic() < deadline:
+    while len(pids_in(pids)) < 8 and time.monotonic() < deadline:  # 2 workers, 3 children each
         time.sleep(0.05)
+    return study
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_study_takes_its_workers_and_their_children_with_it(tmp_path, monkeypatch, pids):
+    study = hanging_study(tmp_path, monkeypatch, pids)
+    study.kill()
+    study.communicate()
+    assert len(pids_in(pids)) == 8
+    assert left_alive(pids, within=1.0) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_twice_abandons_the_trials_and_their_children(tmp_path, monkeypatch, pids):
+    study = hanging_study(tmp_path, monkeypatch, pids)
     study.send_signal(signal.SIGINT)
     time.sleep(0.3)
     study.send_signal(signal.SIGINT)
@@ -209,7 +195,7 @@ def test_trial_memory_is_a_size_with_a_unit():
 
 
 @pytest.mark.slow
-async def test_results_the_engine_cannot_take_are_refused_with_what_came_and_what_is_allowed():
+async def test_results_the_engine_cannot_take_are_refused_with_what_came_and_what_is_allowed(executor):
     allowed = "allowed: a number, or a dict of metric name -> number"
     expected = {
         "generator": ["generator", allowed],
@@ -220,13 +206,9 @@ async def test_results_the_engine_cannot_take_are_refused_with_what_came_and_wha
         "bool": ["bool True", allowed],
         "10 MB exception": ["RuntimeError: eee"],
     }
-    executor = ProcessExecutor(1)
-    try:
-        outcomes = {what: await run_one(executor, objectives.returns, {"what": what})
-                    for what in [*expected, "numpy scalar", "numpy metrics"]}
-        after = await run_one(executor, objectives.worker_pid, {})
-    finally:
-        await executor.close()
+    outcomes = {what: await run_one(executor, objectives.returns, {"what": what})
+                for what in [*expected, "numpy scalar", "numpy metrics"]}
+    after = await run_one(executor, objectives.worker_pid, {})
     for what, words in expected.items():
         outcome = outcomes[what]
         assert outcome.state == "failed", what
@@ -240,13 +222,9 @@ async def test_results_the_engine_cannot_take_are_refused_with_what_came_and_wha
 
 
 @pytest.mark.slow
-async def test_an_objective_that_closes_the_worker_log_fails_only_its_own_trial():
-    executor = ProcessExecutor(1)
-    try:
-        first, second = [await run_one(executor, objectives.closes_stdio, {}) for _ in range(2)]
-        after = await run_one(executor, objectives.worker_pid, {})
-    finally:
-        await executor.close()
+async def test_an_objective_that_closes_the_worker_log_fails_only_its_own_trial(executor):
+    first, second = [await run_one(executor, objectives.closes_stdio, {}) for _ in range(2)]
+    after = await run_one(executor, objectives.worker_pid, {})
     assert first.state == "finished"
     assert second.state == "failed" and second.reason == "OSError: [Errno 9] Bad file descriptor"
     assert after.result == first.result  # the same worker, still serving
@@ -259,12 +237,8 @@ async def test_an_objective_that_closes_the_worker_log_fails_only_its_own_trial(
     ("one", {"loss": 1.0}, ["step must be a whole number", "str 'one'"]),
     (0, {"loss": "x" * 10_000_000}, ["'loss'", "str 'xxx"]),
 ])
-async def test_reports_that_are_not_numbers_fail_the_trial_with_a_reason(step, values, words):
-    executor = ProcessExecutor(1)
-    try:
-        outcome = await run_one(executor, objectives.reports, {"step": step, "values": values})
-    finally:
-        await executor.close()
+async def test_reports_that_are_not_numbers_fail_the_trial_with_a_reason(step, values, words, executor):
+    outcome = await run_one(executor, objectives.reports, {"step": step, "values": values})
     assert outcome.state == "failed" and outcome.reason.startswith("TypeError: trial.report()")
     assert all(w in outcome.reason for w in words), outcome.reason
     assert len(outcome.reason) <= REASON_CHARS
