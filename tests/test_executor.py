@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 import executor_objectives as objectives
+from tui_tuner import SearchSpace, events, make_searcher
+from tui_tuner.engine import Engine
 from tui_tuner.errors import InputError
 from tui_tuner.executor import ProcessExecutor, pool_size
 from tui_tuner.results import REASON_CHARS
@@ -194,31 +196,42 @@ def test_trial_memory_is_a_size_with_a_unit():
 # --------------------------------------------------------------------------------- item 5: failure reasons
 
 
+RESULTS = ["generator", "lambda in a dict", "an object", "10 MB string", "text metric", "bool", "10 MB exception",
+           "numpy scalar", "numpy metrics"]
+
+
 @pytest.mark.slow
-async def test_results_the_engine_cannot_take_are_refused_with_what_came_and_what_is_allowed(executor):
+async def test_results_the_engine_cannot_take_are_refused_with_what_came_and_what_is_allowed(tmp_path):
     allowed = "allowed: a number, or a dict of metric name -> number"
     expected = {
-        "generator": ["generator", allowed],
-        "lambda in a dict": ["'fn'", "function", "not a number", allowed],
+        "generator": ["generator <generator object", "cannot be sent back", allowed],
+        "lambda in a dict": ["dict {'fn': <function", "cannot be sent back", allowed],
         "an object": ["object <object object at", allowed],
-        "10 MB string": ["str 'xxxx", allowed],
-        "text metric": ["'note'", "str 'hello'", allowed],
+        "10 MB string": ["str 'xxxx", "9.5 MB; a result may take 1 MB", allowed],
+        "text metric": ["'note': str 'hello', not a number", allowed],
         "bool": ["bool True", allowed],
         "10 MB exception": ["RuntimeError: eee"],
     }
-    outcomes = {what: await run_one(executor, objectives.returns, {"what": what})
-                for what in [*expected, "numpy scalar", "numpy metrics"]}
-    after = await run_one(executor, objectives.worker_pid, {})
-    for what, words in expected.items():
-        outcome = outcomes[what]
-        assert outcome.state == "failed", what
-        assert all(w in outcome.reason for w in words), (what, outcome.reason)
-        assert len(outcome.reason) <= REASON_CHARS and "\n" not in outcome.reason
-    assert outcomes["10 MB exception"].reason.endswith("…")
-    assert outcomes["numpy scalar"].result == 0.5
-    assert outcomes["numpy metrics"].result == {"value": 2.0, "loss": 0.25}
-    assert type(outcomes["numpy metrics"].result["value"]) is float
-    assert after.state == "finished"  # none of it cost the worker
+    space = SearchSpace.from_dict({"what": {"type": "categorical", "choices": RESULTS}})
+    engine = Engine(objectives.returns, make_searcher("grid", space),
+                    ProcessExecutor(1, log_path=tmp_path / "workers.log"))  # a 10 MB traceback goes there
+    seen = []
+    engine.subscribe(seen.append)
+    try:
+        await engine.run()
+    finally:
+        await engine.executor.close()
+    what = {e.number: e.params["what"] for e in seen if isinstance(e, events.Started)}
+    failed = {what[e.number]: e.reason for e in seen if isinstance(e, events.Failed)}
+    finished = {what[e.number]: e for e in seen if isinstance(e, events.Finished)}
+    assert sorted(failed) == sorted(expected) and sorted(finished) == ["numpy metrics", "numpy scalar"]
+    for name, words in expected.items():
+        assert all(w in failed[name] for w in words), (name, failed[name])
+        assert len(failed[name]) <= REASON_CHARS and "\n" not in failed[name]
+    assert failed["10 MB exception"].endswith("…")
+    assert finished["numpy scalar"].value == 0.5
+    assert finished["numpy metrics"].metrics == {"value": 2.0, "loss": 0.25}
+    assert type(finished["numpy metrics"].metrics["value"]) is float
 
 
 @pytest.mark.slow

@@ -25,13 +25,14 @@ import time
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any, Callable
 
 from .errors import TrialPruned
 from .process_tree import (die_with_parent, end_leftovers, kill_below, kill_group, name_this_process, own_the_tree,
                            process_table, tree_bytes)
-from .results import checked_result, shorten
+from .results import ALLOWED, RESULT_BYTES, describe, plain, shorten
 from .trial import Trial
 
 ReportHandler = Callable[[int, dict], bool]
@@ -160,11 +161,9 @@ def _run_trial(objective: Any, trial: Trial) -> tuple:
         _log_traceback(f"trial {trial.number} failed:")
         return "error", _describe(err)
     try:
-        return "done", checked_result(returned)
-    except ValueError as err:
-        return "error", str(err)
-    except Exception as err:  # noqa: BLE001 - an object that breaks while being read is refused alike
-        return "error", f"the objective's result could not be read: {_describe(err)}"
+        return "done", plain(returned)
+    except Exception as err:  # noqa: BLE001 - a number or dict of the user's own kind that breaks when read
+        return "error", f"the objective returned {describe(returned)}, which cannot be read ({_describe(err)})"
 
 
 def _log_traceback(title: str) -> None:
@@ -176,13 +175,21 @@ def _log_traceback(title: str) -> None:
 
 
 def _send(conn: Connection, message: tuple) -> bool:
-    """Send `message` to the engine; False when the engine can no longer be reached."""
+    """Send `message` to the engine; False when the engine can no longer be reached. A result that cannot
+    be pickled or is too big to cross fails its trial with what it was, instead of the worker."""
     try:
-        conn.send(message)
+        data = ForkingPickler.dumps(message)
+    except Exception as err:  # noqa: BLE001 - whatever pickling a user's object raises
+        data = ForkingPickler.dumps(("error", f"the objective returned {describe(message[1])}, which cannot be "
+                                              f"sent back ({_describe(err)}); allowed: {ALLOWED}"))
+    if len(data) > RESULT_BYTES:
+        data = ForkingPickler.dumps(("error", f"the objective returned {describe(message[1])}, "
+                                              f"{len(data) / MB:.1f} MB; a result may take {RESULT_BYTES // MB} MB; "
+                                              f"allowed: {ALLOWED}"))
+    try:
+        conn.send_bytes(data)
     except OSError:
         return False
-    except Exception as err:  # noqa: BLE001 - a message that cannot be pickled fails its trial, not the worker
-        conn.send(("error", f"the result could not be sent back: {_describe(err)}"))
     return True
 
 
