@@ -392,12 +392,14 @@ def f(params, trial):
 '''
 
 
-def worker_pids() -> set[int]:
+def worker_pids(work: Path) -> set[int]:
+    """Live workers of studies run in `work` (not the zombies of dead ones, nor other users' workers)."""
     found = set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if open(f"/proc/{entry}/comm").read().strip() == "tui-tuner-work":
+                if (open(f"/proc/{entry}/comm").read().strip() == "tui-tuner-work" and alive(int(entry))
+                        and Path(os.readlink(f"/proc/{entry}/cwd")) == work):
                     found.add(int(entry))
             except OSError:
                 pass
@@ -416,7 +418,7 @@ def suite_kills(work: Path, kills: int, seed: int, verbose: bool) -> tuple[int, 
     (work / "study.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     for k in range(kills):
         study = work / f"k{k}"
-        before_workers = worker_pids()
+        before_workers = worker_pids(work)
         proc = subprocess.Popen([sys.executable, "-m", "tui_tuner.cli", "run", "study.yaml", "--study", str(study)],
                                 cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 stdin=subprocess.DEVNULL)
@@ -426,7 +428,7 @@ def suite_kills(work: Path, kills: int, seed: int, verbose: bool) -> tuple[int, 
         proc.wait()
         before = {n: v[0] for n, v in journal_endings(study).items() if v[0]["event"] == "finished"}
         time.sleep(0.5)
-        orphans = worker_pids() - before_workers
+        orphans = worker_pids(work) - before_workers
         code, out, err = run(["run", "study.yaml", "--resume", "--study", str(study)], work)
         problem = verdict(code, out, err)
         ends = journal_endings(study)

@@ -1,7 +1,8 @@
 """Objectives for the executor tests: module-level, so worker processes can import them by name.
 
-The ones that start processes write every pid they start (and their worker's) to `params["pids"]`, so a
-test can check, by pid, that nothing outlived the trial.
+The ones that start processes write every pid they start to `params["pids"]` (in a study file, where
+params are the search space's: to $EXECUTOR_TEST_PIDS), so a test can check, by pid, that nothing
+outlived the trial.
 """
 
 import os
@@ -10,7 +11,7 @@ import time
 
 
 def _note_pids(params, *pids):
-    with open(params["pids"], "a") as f:
+    with open(params.get("pids") or os.environ["EXECUTOR_TEST_PIDS"], "a") as f:
         f.write("".join(f"{pid}\n" for pid in pids))
 
 
@@ -24,6 +25,11 @@ def _sleepers(params):
 def children_then_hang(params, trial):
     _sleepers(params)
     time.sleep(60)
+
+
+def worker_and_children_then_hang(params, trial):
+    _note_pids(params, os.getpid())
+    children_then_hang(params, trial)
 
 
 def children_then_return(params, trial):
@@ -107,3 +113,9 @@ def closes_stdio(params, trial):
     os.close(1)
     os.close(2)
     return float(os.getpid())
+
+
+def becomes_sleep(params, trial):
+    """Replaces the worker with `sleep 60`: the engine must notice it is gone without a trial timeout."""
+    _note_pids(params, os.getpid())
+    os.execv("/bin/sleep", ["sleep", "60"])

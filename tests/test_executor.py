@@ -5,6 +5,7 @@ can use."""
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 
 import executor_objectives as objectives
+from tui_tuner import SearchSpace, events, make_searcher
+from tui_tuner.engine import Engine
 from tui_tuner.errors import InputError
 from tui_tuner.executor import ProcessExecutor, pool_size
 from tui_tuner.results import REASON_CHARS
@@ -51,6 +54,19 @@ def left_alive(path: Path, within: float = 2.0) -> list[int]:
     return alive_pids
 
 
+@pytest.fixture
+async def executor():
+    """One worker, closed after the test whatever it asserted."""
+    pool = ProcessExecutor(1)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def pids(tmp_path):
+    return tmp_path / "pids"
+
+
 async def run_one(executor, objective, params, **kwargs):
     return await executor.run(objective, params, number=0, seed=0, **kwargs)
 
@@ -59,60 +75,90 @@ async def run_one(executor, objective, params, **kwargs):
 
 
 @pytest.mark.slow
-async def test_a_timed_out_trial_takes_its_children_with_it(tmp_path):
-    pids = tmp_path / "pids"
-    executor = ProcessExecutor(1)
-    try:
-        outcome = await run_one(executor, objectives.children_then_hang, {"pids": str(pids)}, timeout=1.5)
-    finally:
-        await executor.close()
+async def test_a_timed_out_trial_takes_its_children_with_it(pids, executor):
+    outcome = await run_one(executor, objectives.children_then_hang, {"pids": str(pids)}, timeout=1.5)
     assert outcome.state == "failed" and "timed out after 1.5 s" in outcome.reason
     assert len(pids_in(pids)) == 3
     assert left_alive(pids) == []
 
 
 @pytest.mark.slow
-async def test_a_cancelled_trial_takes_its_children_with_it(tmp_path):
-    pids = tmp_path / "pids"
-    executor = ProcessExecutor(1)
-    try:
-        task = asyncio.create_task(run_one(executor, objectives.children_then_hang, {"pids": str(pids)}))
-        while len(pids_in(pids)) < 3:
-            await asyncio.sleep(0.05)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-    finally:
-        await executor.close()
+async def test_a_cancelled_trial_takes_its_children_with_it(pids, executor):
+    task = asyncio.create_task(run_one(executor, objectives.children_then_hang, {"pids": str(pids)}))
+    while len(pids_in(pids)) < 3:
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
     assert left_alive(pids) == []
 
 
 @pytest.mark.slow
-async def test_children_a_finished_trial_left_running_end_before_its_result_arrives(tmp_path):
-    pids = tmp_path / "pids"
-    executor = ProcessExecutor(1)
-    try:
-        first = await run_one(executor, objectives.children_then_return, {"pids": str(pids)})
-        assert [p for p in pids_in(pids) if alive(p)] == []  # no grace period: gone when the result is
-        await run_one(executor, objectives.grandchild_daemon, {"pids": str(pids)})
-        assert [p for p in pids_in(pids) if alive(p)] == []
-        again = await run_one(executor, objectives.worker_pid, {})
-    finally:
-        await executor.close()
+async def test_children_a_finished_trial_left_running_end_before_its_result_arrives(pids, executor):
+    first = await run_one(executor, objectives.children_then_return, {"pids": str(pids)})
+    assert [p for p in pids_in(pids) if alive(p)] == []  # no grace period: gone when the result is
+    await run_one(executor, objectives.grandchild_daemon, {"pids": str(pids)})
+    assert [p for p in pids_in(pids) if alive(p)] == []
+    again = await run_one(executor, objectives.worker_pid, {})
     assert first.state == "finished" and again.result == first.result  # the same worker went on
     assert len(pids_in(pids)) == 4
 
 
 @pytest.mark.slow
-async def test_an_objective_that_forks_gives_one_answer_and_leaves_no_copy(tmp_path):
-    pids = tmp_path / "pids"
-    executor = ProcessExecutor(1)
-    try:
-        outcomes = [await run_one(executor, objectives.forks, {"pids": str(pids), "x": x}) for x in (1, 2, 3)]
-        assert left_alive(pids, within=0) == []
-    finally:
-        await executor.close()
+async def test_an_objective_that_forks_gives_one_answer_and_leaves_no_copy(pids, executor):
+    outcomes = [await run_one(executor, objectives.forks, {"pids": str(pids), "x": x}) for x in (1, 2, 3)]
+    assert left_alive(pids, within=0) == []
     assert [(o.state, o.result) for o in outcomes] == [("finished", 1.0), ("finished", 2.0), ("finished", 3.0)]
+
+
+@pytest.mark.slow
+async def test_an_objective_that_replaces_its_worker_fails_without_a_timeout(pids, executor):
+    outcome = await asyncio.wait_for(run_one(executor, objectives.becomes_sleep, {"pids": str(pids)}), 20)
+    after = await run_one(executor, objectives.worker_pid, {})
+    assert outcome.state == "failed" and "closed its connection without a result" in outcome.reason
+    assert after.state == "finished"
+    assert left_alive(pids, within=0) == []
+
+
+HANGING_STUDY = """
+name: hangs
+objective: {python: "executor_objectives:worker_and_children_then_hang", metric: value}
+search: {strategy: random, trials: 4, workers: 2, seed: 0}
+params:
+  x: {type: float, low: 0.0, high: 1.0}
+"""
+
+
+def hanging_study(tmp_path, monkeypatch, pids) -> subprocess.Popen:
+    """`tui-tuner run` with two trials running, each worker with three children, all noted in `pids`."""
+    monkeypatch.setenv("EXECUTOR_TEST_PIDS", str(pids))
+    (tmp_path / "study.yaml").write_text(HANGING_STUDY)
+    study = subprocess.Popen([sys.executable, "-m", "tui_tuner.cli", "run", "study.yaml", "--study", "s"],
+                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(pids_in(pids)) < 8 and time.monotonic() < deadline:  # 2 workers, 3 children each
+        time.sleep(0.05)
+    return study
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_study_takes_its_workers_and_their_children_with_it(tmp_path, monkeypatch, pids):
+    study = hanging_study(tmp_path, monkeypatch, pids)
+    study.kill()
+    study.communicate()
+    assert len(pids_in(pids)) == 8
+    assert left_alive(pids, within=1.0) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_twice_abandons_the_trials_and_their_children(tmp_path, monkeypatch, pids):
+    study = hanging_study(tmp_path, monkeypatch, pids)
+    study.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    study.send_signal(signal.SIGINT)
+    _, err = study.communicate(timeout=30)
+    assert study.returncode == 130 and "abandoning running trials" in err
+    assert [p for p in pids_in(pids) if alive(p)] == []  # gone when the study has exited, not later
 
 
 @pytest.mark.slow
@@ -150,45 +196,48 @@ def test_trial_memory_is_a_size_with_a_unit():
 # --------------------------------------------------------------------------------- item 5: failure reasons
 
 
+RESULTS = ["generator", "lambda in a dict", "an object", "10 MB string", "text metric", "bool", "10 MB exception",
+           "numpy scalar", "numpy metrics"]
+
+
 @pytest.mark.slow
-async def test_results_the_engine_cannot_take_are_refused_with_what_came_and_what_is_allowed():
+async def test_results_the_engine_cannot_take_are_refused_with_what_came_and_what_is_allowed(tmp_path):
     allowed = "allowed: a number, or a dict of metric name -> number"
     expected = {
-        "generator": ["generator", allowed],
-        "lambda in a dict": ["'fn'", "function", "not a number", allowed],
+        "generator": ["generator <generator object", "cannot be sent back", allowed],
+        "lambda in a dict": ["dict {'fn': <function", "cannot be sent back", allowed],
         "an object": ["object <object object at", allowed],
-        "10 MB string": ["str 'xxxx", allowed],
-        "text metric": ["'note'", "str 'hello'", allowed],
+        "10 MB string": ["str 'xxxx", "9.5 MB; a result may take 1 MB", allowed],
+        "text metric": ["'note': str 'hello', not a number", allowed],
         "bool": ["bool True", allowed],
         "10 MB exception": ["RuntimeError: eee"],
     }
-    executor = ProcessExecutor(1)
+    space = SearchSpace.from_dict({"what": {"type": "categorical", "choices": RESULTS}})
+    engine = Engine(objectives.returns, make_searcher("grid", space),
+                    ProcessExecutor(1, log_path=tmp_path / "workers.log"))  # a 10 MB traceback goes there
+    seen = []
+    engine.subscribe(seen.append)
     try:
-        outcomes = {what: await run_one(executor, objectives.returns, {"what": what})
-                    for what in [*expected, "numpy scalar", "numpy metrics"]}
-        after = await run_one(executor, objectives.worker_pid, {})
+        await engine.run()
     finally:
-        await executor.close()
-    for what, words in expected.items():
-        outcome = outcomes[what]
-        assert outcome.state == "failed", what
-        assert all(w in outcome.reason for w in words), (what, outcome.reason)
-        assert len(outcome.reason) <= REASON_CHARS and "\n" not in outcome.reason
-    assert outcomes["10 MB exception"].reason.endswith("…")
-    assert outcomes["numpy scalar"].result == 0.5
-    assert outcomes["numpy metrics"].result == {"value": 2.0, "loss": 0.25}
-    assert type(outcomes["numpy metrics"].result["value"]) is float
-    assert after.state == "finished"  # none of it cost the worker
+        await engine.executor.close()
+    what = {e.number: e.params["what"] for e in seen if isinstance(e, events.Started)}
+    failed = {what[e.number]: e.reason for e in seen if isinstance(e, events.Failed)}
+    finished = {what[e.number]: e for e in seen if isinstance(e, events.Finished)}
+    assert sorted(failed) == sorted(expected) and sorted(finished) == ["numpy metrics", "numpy scalar"]
+    for name, words in expected.items():
+        assert all(w in failed[name] for w in words), (name, failed[name])
+        assert len(failed[name]) <= REASON_CHARS and "\n" not in failed[name]
+    assert failed["10 MB exception"].endswith("…")
+    assert finished["numpy scalar"].value == 0.5
+    assert finished["numpy metrics"].metrics == {"value": 2.0, "loss": 0.25}
+    assert type(finished["numpy metrics"].metrics["value"]) is float
 
 
 @pytest.mark.slow
-async def test_an_objective_that_closes_the_worker_log_fails_only_its_own_trial():
-    executor = ProcessExecutor(1)
-    try:
-        first, second = [await run_one(executor, objectives.closes_stdio, {}) for _ in range(2)]
-        after = await run_one(executor, objectives.worker_pid, {})
-    finally:
-        await executor.close()
+async def test_an_objective_that_closes_the_worker_log_fails_only_its_own_trial(executor):
+    first, second = [await run_one(executor, objectives.closes_stdio, {}) for _ in range(2)]
+    after = await run_one(executor, objectives.worker_pid, {})
     assert first.state == "finished"
     assert second.state == "failed" and second.reason == "OSError: [Errno 9] Bad file descriptor"
     assert after.result == first.result  # the same worker, still serving
@@ -201,12 +250,8 @@ async def test_an_objective_that_closes_the_worker_log_fails_only_its_own_trial(
     ("one", {"loss": 1.0}, ["step must be a whole number", "str 'one'"]),
     (0, {"loss": "x" * 10_000_000}, ["'loss'", "str 'xxx"]),
 ])
-async def test_reports_that_are_not_numbers_fail_the_trial_with_a_reason(step, values, words):
-    executor = ProcessExecutor(1)
-    try:
-        outcome = await run_one(executor, objectives.reports, {"step": step, "values": values})
-    finally:
-        await executor.close()
+async def test_reports_that_are_not_numbers_fail_the_trial_with_a_reason(step, values, words, executor):
+    outcome = await run_one(executor, objectives.reports, {"step": step, "values": values})
     assert outcome.state == "failed" and outcome.reason.startswith("TypeError: trial.report()")
     assert all(w in outcome.reason for w in words), outcome.reason
     assert len(outcome.reason) <= REASON_CHARS
@@ -221,7 +266,8 @@ def test_the_pool_is_no_bigger_than_the_trials_left_nor_the_machine():
     assert pool_size(None, trials_left=1) == (1, None)
     assert pool_size(2) == (2, None)
     size, note = pool_size(10 ** 9)
-    assert size == 4 * cpus and note == f"starting {size} workers, not {10 ** 9}: 4 a CPU, {cpus} CPUs"
+    assert size == 4 * cpus
+    assert note == f"starting {size} workers, not the {10 ** 9} asked: at most 4 a CPU on this {cpus}-CPU machine"
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     size, note = pool_size(4 * cpus, trial_memory=memory // 2)
     assert size == 2 and "search.trial_memory" in note
@@ -248,4 +294,4 @@ def test_a_study_starts_only_the_workers_it_can_use(tmp_path, trials, workers):
     bound = min(trials, 4 * os.cpu_count())
     assert len(counts) == trials and max(counts) == bound  # all started before the first trial
     if bound < trials:
-        assert f"tui-tuner: starting {bound} workers, not 1000000000: 4 a CPU" in run.stderr
+        assert f"tui-tuner: starting {bound} workers, not the 1000000000 asked: at most 4 a CPU" in run.stderr

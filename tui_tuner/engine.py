@@ -23,6 +23,7 @@ import numpy as np
 from . import events
 from .errors import SearchExhausted
 from .executor import Outcome
+from .results import ALLOWED, as_number, checked_metrics, describe, shorten
 from .searchers.base import Searcher
 
 
@@ -59,13 +60,19 @@ def trial_seed(study_seed: int, number: int) -> int:
 def value_of(result: Any, metric: str) -> tuple[float, dict]:
     """The study's value and the metrics dict from what an objective returned; ValueError says what is wrong."""
     if isinstance(result, dict):
-        if metric not in result:
-            raise ValueError(f"the objective returned metrics {sorted(result)} without the study's metric {metric!r}")
-        metrics, value = dict(result), result[metric]
+        try:
+            metrics = checked_metrics(result, "the objective's dict")
+        except ValueError as err:
+            raise ValueError(f"{err}; allowed: {ALLOWED}") from None
+        if metric not in metrics:
+            raise ValueError(f"the objective returned metrics {shorten(str(sorted(metrics)), 200)} without the "
+                             f"study's metric {metric!r}")
+        value = metrics[metric]
     else:
-        metrics, value = {metric: result}, result
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"the objective returned {value!r} for {metric!r}; a number is needed")
+        value = as_number(result)
+        if value is None:
+            raise ValueError(f"the objective returned {describe(result)}; allowed: {ALLOWED}")
+        metrics = {metric: value}
     if math.isnan(value):
         raise ValueError(f"the objective returned NaN for {metric!r}")
     if math.isinf(value):

@@ -3,7 +3,7 @@
 Why not `concurrent.futures.ProcessPoolExecutor`: a trial must be killable on its own (hard timeout), a
 segfault must cost only that trial, and `trial.report()` needs a two-way channel (values out, the prune
 answer back) while the trial runs. One pipe per worker, read by the event loop with `add_reader`, gives all
-three without threads. The engine sees only `await executor.run(...) -> Outcome`, so a cluster executor
+three without threads in the engine. The engine sees only `await executor.run(...) -> Outcome`, so a cluster executor
 (dask.distributed) can take this one's place.
 
 A trial's processes end with it: each worker leads its own process group and reaps its orphans
@@ -20,17 +20,19 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any, Callable
 
 from .errors import TrialPruned
 from .process_tree import (die_with_parent, end_leftovers, kill_below, kill_group, name_this_process, own_the_tree,
-                           tree_bytes)
-from .results import checked_result, shorten
+                           process_table, tree_bytes)
+from .results import ALLOWED, RESULT_BYTES, describe, plain, shorten
 from .trial import Trial
 
 ReportHandler = Callable[[int, dict], bool]
@@ -74,14 +76,15 @@ def pool_size(requested: int | None, *, trials_left: int | None = None,
     cpus = os.cpu_count() or 1
     asked = requested or cpus
     size = asked if trials_left is None else min(asked, max(1, trials_left))
-    bound, why = WORKERS_PER_CPU * cpus, f"{WORKERS_PER_CPU} a CPU, {cpus} CPUs"
+    bound, why = WORKERS_PER_CPU * cpus, f"at most {WORKERS_PER_CPU} a CPU on this {cpus}-CPU machine"
     if trial_memory:
-        fits = max(1, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // trial_memory)
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        fits = max(1, memory // trial_memory)
         if fits < bound:
-            bound, why = fits, f"{fits} x search.trial_memory fit in this machine's memory"
+            bound, why = fits, f"{fits} x search.trial_memory fit in this machine's {memory / MB / 1024:.0f} GB"
     if size <= bound:
         return size, None
-    return bound, f"starting {bound} workers, not {asked}: {why}"
+    return bound, f"starting {bound} workers, not the {asked} asked: {why}"
 
 
 # ------------------------------------------------------------------------------------------ worker side
@@ -96,12 +99,28 @@ class _PipeChannel:
         return bool(self.conn.recv())
 
 
-def _worker_main(conn: Connection, log_path: str | None) -> None:
+def _end_with_engine(lifeline: Connection) -> None:
+    """Watch, from a thread, the pipe only the engine's process holds open: when that process ends (even by
+    kill -9) it reads EOF, and the worker ends with everything its trial started. The fork server's death
+    (die_with_parent) comes later and kills the worker alone; this is quicker and takes the tree."""
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            lifeline.recv()
+        kill_below(os.getpid())
+        kill_group(os.getpid())
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
+
+
+def _worker_main(conn: Connection, lifeline: Connection, log_path: str | None) -> None:
     """Run trials sent over `conn` until the pipe closes. Output goes to the study's worker log."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the study's decision, not each worker's
     die_with_parent()
     own_the_tree()
+    _end_with_engine(lifeline)
     name_this_process(WORKER_NAME)
+    for end in (conn, lifeline):  # received from the fork server inheritable; an objective's exec must not
+        os.set_inheritable(end.fileno(), False)  # keep them, or the engine never learns the worker is gone
     me = os.getpid()
     if log_path:
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -141,13 +160,10 @@ def _run_trial(objective: Any, trial: Trial) -> tuple:
     except BaseException as err:  # noqa: BLE001 - anything the user's code raises fails only this trial
         _log_traceback(f"trial {trial.number} failed:")
         return "error", _describe(err)
-    check = getattr(objective, "check_result", checked_result)  # a job of ours (the LR range test) has its own
     try:
-        return "done", check(returned)
-    except ValueError as err:
-        return "error", str(err)
-    except Exception as err:  # noqa: BLE001 - an object that breaks while being read is refused alike
-        return "error", f"the objective's result could not be read: {_describe(err)}"
+        return "done", plain(returned)
+    except Exception as err:  # noqa: BLE001 - a number or dict of the user's own kind that breaks when read
+        return "error", f"the objective returned {describe(returned)}, which cannot be read ({_describe(err)})"
 
 
 def _log_traceback(title: str) -> None:
@@ -159,13 +175,21 @@ def _log_traceback(title: str) -> None:
 
 
 def _send(conn: Connection, message: tuple) -> bool:
-    """Send `message` to the engine; False when the engine can no longer be reached."""
+    """Send `message` to the engine; False when the engine can no longer be reached. A result that cannot
+    be pickled or is too big to cross fails its trial with what it was, instead of the worker."""
     try:
-        conn.send(message)
+        data = ForkingPickler.dumps(message)
+    except Exception as err:  # noqa: BLE001 - whatever pickling a user's object raises
+        data = ForkingPickler.dumps(("error", f"the objective returned {describe(message[1])}, which cannot be "
+                                              f"sent back ({_describe(err)}); allowed: {ALLOWED}"))
+    if len(data) > RESULT_BYTES:
+        data = ForkingPickler.dumps(("error", f"the objective returned {describe(message[1])}, "
+                                              f"{len(data) / MB:.1f} MB; a result may take {RESULT_BYTES // MB} MB; "
+                                              f"allowed: {ALLOWED}"))
+    try:
+        conn.send_bytes(data)
     except OSError:
         return False
-    except Exception as err:  # noqa: BLE001 - a message that cannot be pickled fails its trial, not the worker
-        conn.send(("error", f"the result could not be sent back: {_describe(err)}"))
     return True
 
 
@@ -202,10 +226,12 @@ async def _why_gone(worker: "_Worker") -> str:
 class _Worker:
     def __init__(self, ctx, log_path: str | None) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_worker_main, args=(child, log_path), daemon=True,
+        lifeline, self._lifeline = ctx.Pipe(duplex=False)  # never written: its end tells the worker we live
+        self.process = ctx.Process(target=_worker_main, args=(child, lifeline, log_path), daemon=True,
                                    name="tui-tuner-worker")
         self.process.start()
         child.close()
+        lifeline.close()
         self.token: int | None = None
 
     def kill(self) -> None:
@@ -220,6 +246,7 @@ class _Worker:
         self.process.kill()
         self.process.join(timeout=5)
         self.conn.close()
+        self._lifeline.close()
 
 
 class ProcessExecutor:
@@ -237,6 +264,27 @@ class ProcessExecutor:
         self._idle: list[_Worker] = []
         self._busy = 0
         self._tokens: dict[int, tuple[Any, bytes]] = {}
+        self._over_memory: dict[int, Callable[[int], None]] = {}  # busy worker's pid -> what to do past the limit
+        self._memory_loop: asyncio.AbstractEventLoop | None = None  # where the memory check is scheduled
+
+    def _watch_memory(self, pid: int, over: Callable[[int], None]) -> None:
+        """Measure the tree under worker `pid` with the others, every MEMORY_CHECK_SECONDS while it runs."""
+        self._over_memory[pid] = over
+        loop = asyncio.get_running_loop()
+        if self._memory_loop is not loop:
+            self._memory_loop = loop
+            loop.call_later(MEMORY_CHECK_SECONDS, self._check_memory)
+
+    def _check_memory(self) -> None:
+        if not self._over_memory:
+            self._memory_loop = None
+            return
+        table = process_table()  # one scan of /proc for all running trials
+        for pid, over in list(self._over_memory.items()):
+            used = tree_bytes(pid, table)
+            if used > self.memory_limit:
+                over(used)
+        self._memory_loop.call_later(MEMORY_CHECK_SECONDS, self._check_memory)
 
     def start(self) -> None:
         """Start the worker processes now rather than at the first trial (keeps the first trial's time fair)."""
@@ -291,18 +339,13 @@ class ProcessExecutor:
             finish(Outcome("failed", reason=f"timed out after {timeout:g} s (trial_timeout); the worker was killed"),
                    worker_fine=False)
 
-        def check_memory() -> None:
-            nonlocal memory_timer
-            used = tree_bytes(worker.process.pid)
-            if used > self.memory_limit:
-                finish(Outcome("failed", reason=f"out of memory ({used / MB:.0f} MB over the "
-                                                f"{self.memory_limit / MB:.0f} MB limit of search.trial_memory); "
-                                                f"the worker was killed"), worker_fine=False)
-            else:
-                memory_timer = loop.call_later(MEMORY_CHECK_SECONDS, check_memory)
+        def out_of_memory(used: int) -> None:
+            finish(Outcome("failed", reason=f"out of memory ({used / MB:.0f} MB over the "
+                                            f"{self.memory_limit / MB:.0f} MB limit of search.trial_memory); "
+                                            f"the worker was killed"), worker_fine=False)
 
         fd = worker.conn.fileno()
-        timer = memory_timer = None
+        timer = None
         try:
             token, payload = self._payload(objective)
             if worker.token != token:
@@ -313,7 +356,7 @@ class ProcessExecutor:
             if timeout:
                 timer = loop.call_later(timeout, on_timeout)
             if self.memory_limit:
-                memory_timer = loop.call_later(MEMORY_CHECK_SECONDS, check_memory)
+                self._watch_memory(worker.process.pid, out_of_memory)
             outcome = await done or Outcome("failed", reason=await _why_gone(worker))
         except asyncio.CancelledError:
             healthy = False
@@ -323,9 +366,9 @@ class ProcessExecutor:
             outcome = Outcome("failed", reason=await _why_gone(worker))
         finally:
             loop.remove_reader(fd)
-            for pending in (timer, memory_timer):
-                if pending:
-                    pending.cancel()
+            if timer:
+                timer.cancel()
+            self._over_memory.pop(worker.process.pid, None)
             self._busy -= 1
             if healthy:
                 self._idle.append(worker)

@@ -104,11 +104,6 @@ class RangeTestRun:
         rates, losses = self.objective.lr_range_test(params, trial.seed, steps=self.steps)
         return {"rates": rates.tolist(), "losses": losses.tolist()}
 
-    @staticmethod
-    def check_result(result: dict) -> dict:
-        """The curve goes back as it is: two lists of numbers, not the metrics a trial returns."""
-        return result
-
 
 def draw(plt, test: RangeTest) -> None:
     """Loss against learning rate (log axis) on a plotext figure, the suggestion and the range marked."""

@@ -48,15 +48,24 @@ def own_the_tree() -> None:
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
-def _table() -> dict[int, tuple[int, int]]:
-    """pid -> (parent pid, resident pages) of every live process (zombies are dead: left out)."""
+Table = dict[int, tuple[int, int]]
+
+
+def process_table() -> Table:
+    """pid -> (parent pid, resident pages) of every live process (zombies are dead: left out). One scan
+    costs about 20 us a process; scan once and measure every tree in it."""
     table = {}
+    if not LINUX:
+        return table
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                fields = f.read().rpartition(b")")[2].split()
+            fd = os.open(f"/proc/{entry}/stat", os.O_RDONLY)
+            try:
+                fields = os.read(fd, 1024).rpartition(b")")[2].split()
+            finally:
+                os.close(fd)
         except OSError:  # it ended while we looked
             continue
         if fields and fields[0] not in (b"Z", b"X"):
@@ -64,7 +73,7 @@ def _table() -> dict[int, tuple[int, int]]:
     return table
 
 
-def _below(root: int, table: dict[int, tuple[int, int]]) -> list[int]:
+def _below(root: int, table: Table) -> list[int]:
     children: dict[int, list[int]] = {}
     for pid, (ppid, _) in table.items():
         children.setdefault(ppid, []).append(pid)
@@ -78,14 +87,11 @@ def _below(root: int, table: dict[int, tuple[int, int]]) -> list[int]:
 
 def descendants(root: int) -> list[int]:
     """Live processes below `root` (its children, theirs, and orphans it reaps)."""
-    return _below(root, _table()) if LINUX else []
+    return _below(root, process_table())
 
 
-def tree_bytes(root: int) -> int:
+def tree_bytes(root: int, table: Table) -> int:
     """Resident memory of `root` and every live process below it, in bytes (shared pages count each time)."""
-    if not LINUX:
-        return 0
-    table = _table()
     return PAGE_BYTES * sum(table[pid][1] for pid in (root, *_below(root, table)) if pid in table)
 
 

@@ -1,9 +1,5 @@
-"""What an objective may hand back (a number, or a dict of metric name -> number), and failure reasons
-short enough for a journal line and a screen.
-
-Results are checked in the worker, where they are made: what cannot cross the pipe (a generator, a lambda)
-or must not reach the journal (a 10 MB string) becomes a reason that says what came back and what is
-allowed, instead of a worker that died without a word.
+"""What an objective may hand back (a number, or a dict of metric name -> number) and report, said in
+failure reasons short enough for a journal line and a screen: what came back, and what is allowed.
 """
 
 from __future__ import annotations
@@ -16,6 +12,7 @@ ALLOWED = "a number, or a dict of metric name -> number"
 REASON_CHARS = 500  # a failure reason is at most this long
 NAME_CHARS = 100  # a metric name
 MAX_METRICS = 1000  # metrics in one result or report
+RESULT_BYTES = 1 << 20  # what a result may take, pickled, to cross from the worker
 
 _repr = reprlib.Repr()
 _repr.maxstring = _repr.maxother = 60
@@ -58,17 +55,9 @@ def checked_metrics(values: dict, what: str) -> dict[str, float]:
     return metrics
 
 
-def checked_result(result: Any) -> float | dict[str, float] | None:
-    """What an objective returned, as plain floats; ValueError says what it was and what is allowed.
-    None passes (the engine fails the trial for it; a test score without a test split is None)."""
-    if result is None:
-        return None
-    number = as_number(result)
-    if number is not None:
-        return number
+def plain(result: Any) -> Any:
+    """numpy scalars (also as a dict's values) become floats, so the engine's process gets plain values."""
     if isinstance(result, dict):
-        try:
-            return checked_metrics(result, "the objective's dict")
-        except ValueError as err:
-            raise ValueError(f"{err}; allowed: {ALLOWED}") from None
-    raise ValueError(f"the objective returned {describe(result)}; allowed: {ALLOWED}")
+        return {name: plain(value) for name, value in result.items()}
+    number = as_number(result)
+    return result if number is None else number
