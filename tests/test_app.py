@@ -1,6 +1,7 @@
 """The app through Textual's Pilot, each flow as a user drives it from the keyboard, with a tiny objective."""
 
 import json
+import re
 import textwrap
 
 import pytest
@@ -23,12 +24,16 @@ pytestmark = pytest.mark.slow
 TRAIN = '''
 import time
 
+from tui_tuner import TrialPruned
+
 def objective(params, trial):
     lr = params["lr"]
     for epoch in range(4):
         time.sleep(params.get("pause", 0.0))
         trial.report(epoch, loss=(lr - 0.1) ** 2 + 1 / (epoch + 1), val_loss=(lr - 0.1) ** 2 + 1.2 / (epoch + 1),
                      lr=lr / (1 + epoch))
+        if trial.should_prune():
+            raise TrialPruned()
     return {"val_loss": (lr - 0.1) ** 2 + 0.3, "depth": params["depth"]}
 '''
 
@@ -175,6 +180,111 @@ async def test_pause_and_stop(tmp_path):
         await wait_until(pilot, lambda: not app._study_running)
         log = app.study.log
         assert len(log.records) < 40 and log.count("running") == 0 and log.count("interrupted") == 0
+
+
+class Terminal:
+    """The screen as the user's terminal shows it: fed only what the app sends out (its compositor
+    updates), so a widget that changed but never repainted shows its old text here, as it would to a user."""
+
+    ESCAPE = re.compile(r"\x1b\[([0-9;?]*)([A-Za-z])|\x1b\][^\x07]*\x07|\x1b[^\[\]]")
+
+    def __init__(self, app) -> None:
+        self.lines = [[" "] * app.size.width for _ in range(app.size.height)]
+        self.x = self.y = 0
+        display = app._display
+
+        def tee(screen, renderable) -> None:
+            if hasattr(renderable, "render_segments"):
+                self.feed(renderable.render_segments(app.console))
+            display(screen, renderable)
+        app._display = tee
+
+    def feed(self, data: str) -> None:
+        position = 0
+        for match in self.ESCAPE.finditer(data):
+            self._put(data[position:match.start()])
+            if match.group(2) == "H":
+                row, _, column = (match.group(1) or "1;1").partition(";")
+                self.y, self.x = int(row or 1) - 1, int(column or 1) - 1
+            position = match.end()
+        self._put(data[position:])
+
+    def _put(self, text: str) -> None:
+        for char in text:
+            if char == "\n":
+                self.y, self.x = self.y + 1, 0
+            elif 0 <= self.y < len(self.lines) and 0 <= self.x < len(self.lines[0]):
+                self.lines[self.y][self.x] = char
+                self.x += 1
+
+    def text(self, region) -> list[str]:
+        return ["".join(self.lines[y][region.x:region.right]) for y in range(region.y, region.bottom)]
+
+
+def board_rows_on_screen(app, terminal: Terminal) -> dict[int, str]:
+    """Trial number -> the first word of its status, as the terminal shows the leaderboard's rows."""
+    rows = {}
+    for line in terminal.text(app.board.content_region)[1:]:  # below the header
+        match = re.match(r"\s*(\d+)\s+(\w+)", line)
+        if match:
+            rows[int(match.group(1))] = match.group(2)
+    return rows
+
+
+def assert_screen_matches_journal(app, terminal: Terminal) -> None:
+    journal = {}
+    for event in read_journal(app.study.directory / "journal.jsonl"):
+        if event["event"] in ("started", "finished", "failed", "pruned", "interrupted"):
+            journal[event["number"]] = event["event"]
+    words = {"started": "running", "finished": "done", "failed": "failed", "pruned": "pruned"}
+    shown = board_rows_on_screen(app, terminal)
+    assert shown, "no leaderboard rows on screen"
+    assert shown == {n: words.get(journal[n], journal[n]) for n in shown}
+
+
+async def test_the_leaderboard_on_screen_matches_the_journal_after_finish_pause_and_stop(tmp_path):
+    path = study_file(tmp_path, trials=30, pause=0.05, workers=2)
+    path.write_text(path.read_text() + "pruner: {name: median, warmup: 1, min_trials: 2}\n")
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        terminal = Terminal(app)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.study is not None and app.study.log.count("finished") >= 2)
+        await pilot.press("p")  # paused: the running trials end, none starts
+        await wait_until(pilot, lambda: app.study.engine.state == "paused" and not app.study.engine.running)
+        await pilot.pause(0.6)
+        assert_screen_matches_journal(app, terminal)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.study.log.count("running") == 2)
+        await pilot.press("s")  # stopped: the running trials finish
+        await wait_until(pilot, lambda: not app._study_running)
+        await pilot.pause(0.6)
+        assert_screen_matches_journal(app, terminal)
+        app.query_one("#field-trials").value = "34"
+        await pilot.pause()
+        await run_study(pilot, app)  # resumed to the end of its budget
+        assert_screen_matches_journal(app, terminal)
+        assert app.study.log.count("pruned") and "running" not in board_rows_on_screen(app, terminal).values()
+
+
+def test_our_widgets_never_overwrite_textual_attributes():
+    """The leaderboard once kept its running trials in `_running`, Textual's flag of a live message pump:
+    with no trial running, the widget stopped repainting and the screen kept showing finished trials as
+    running. No widget of ours may assign an attribute its Textual base class already holds."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import tui_tuner.app.widgets
+    from textual.widget import Widget
+
+    for info in pkgutil.iter_modules(tui_tuner.app.widgets.__path__):
+        module = importlib.import_module(f"tui_tuner.app.widgets.{info.name}")
+        for cls in vars(module).values():
+            if inspect.isclass(cls) and issubclass(cls, Widget) and cls.__module__ == module.__name__:
+                base = next(b for b in cls.__mro__ if b.__module__.startswith("textual."))
+                assigned = set(re.findall(r"self\.(\w+)(?:\s*:[^=\n]*)?\s*=(?!=)", inspect.getsource(cls)))
+                assert not assigned & set(vars(base())), f"{cls.__name__} overwrites {base.__name__}'s attributes"
 
 
 async def test_export_writes_best_json(tmp_path):
