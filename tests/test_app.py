@@ -287,6 +287,57 @@ def test_our_widgets_never_overwrite_textual_attributes():
                 assert not assigned & set(vars(base())), f"{cls.__name__} overwrites {base.__name__}'s attributes"
 
 
+def status_line(app) -> str:
+    return app.query_one("#status").render().plain
+
+
+async def test_a_finished_study_stops_its_clock_reopens_finished_and_r_adds_trials(tmp_path):
+    app = app_for(study_file(tmp_path, trials=3))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        first = status_line(app)
+        assert " finished " in first and "3/3" in first
+        await pilot.pause(1.2)
+        assert status_line(app) == first  # the clock stopped with the study
+        directory = app.study.directory
+    reopened = app_for(tmp_path / directory)
+    async with reopened.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.4)
+        assert " finished " in status_line(reopened) and "3/3" in status_line(reopened)
+        await pilot.press("r")  # the budget is spent: asks how many more instead of doing nothing
+        prompt = reopened.screen
+        assert isinstance(prompt, PathPrompt) and "how many more" in prompt.title_text
+        prompt.query_one("#path").value = "a"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert reopened.screen is prompt and "whole number" in str(prompt.query_one("#form-error").render())
+        prompt.query_one("#path").value = "2"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(reopened.study.log.records) == 5 and not reopened._study_running)
+        await pilot.pause(0.4)
+        assert len(reopened.study.log.records) == 5 and "5/5" in status_line(reopened)
+        assert reopened.query_one("#field-trials").value == "5"
+
+
+async def test_a_stopped_study_says_stopped_and_manual_trials_never_count_past_the_budget(tmp_path):
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        await pilot.press("m")
+        await pilot.press("enter")  # a manual trial beyond the 2 the budget holds
+        await wait_until(pilot, lambda: len(app.study.log.records) == 3 and not app._study_running)
+        await pilot.pause(0.4)
+        assert "2/2" in status_line(app) and "+1 manual" in status_line(app) and " finished " in status_line(app)
+    app = app_for(study_file(tmp_path, trials=40, pause=0.1, workers=1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.study is not None and app.study.log.count("finished") >= 1)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: not app._study_running)
+        await pilot.pause(0.4)
+        assert " stopped " in status_line(app) and "/40" in status_line(app)
+
+
 async def test_export_writes_best_json(tmp_path):
     app = app_for(study_file(tmp_path, trials=4))
     async with app.run_test(size=(120, 40)) as pilot:

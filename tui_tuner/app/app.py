@@ -38,7 +38,7 @@ from .widgets.curves import Curves
 from .widgets.leaderboard import Leaderboard
 from .widgets.row_table import RowTable
 from .widgets.space_pane import SpacePane, SpaceTable
-from .widgets.status import StudyStatus
+from .widgets.status import StudyStatus, budget_spent
 from .widgets.strategy_pane import StrategyPane
 
 FLUSH_SECONDS = 0.25  # how often study events reach the screen
@@ -79,6 +79,8 @@ class TunerApp(App):
         self._selected: int | None = None
         self._best_shown: int | None = None
         self._run_started: float | None = None
+        self._run_ended: float | None = None  # the clock stops here
+        self._stopped_by_user = False
         self._done_at_start = 0
         self._study_running = False
         self.review_mode = False
@@ -163,6 +165,8 @@ class TunerApp(App):
         self.curves.metric = study.spec.objective.metric
 
     def _on_study_event(self, event: dict) -> None:
+        if event.get("event") == "state" and event.get("state") == "finished":
+            self._run_ended = time.monotonic()
         number = event.get("number")
         if number is not None:
             self._dirty.add(number)
@@ -198,10 +202,22 @@ class TunerApp(App):
         if study is None:
             self.status_bar.show(self.document.name, "not started", None, budget=self._file_budget(), metric="")
             return
+        elapsed = None
+        if self._run_started is not None:
+            elapsed = (self._run_ended or time.monotonic()) - self._run_started
         self.status_bar.show(
-            study.spec.name, study.state if self._study_running or study.state != "idle" else "stopped", study.log,
-            budget=study.settings.trials, metric=study.spec.objective.metric, started=self._run_started,
-            done_at_start=self._done_at_start, directory=str(study.directory), timing=self._timing_text())
+            study.spec.name, self._state_word(study), study.log, budget=study.settings.trials,
+            metric=study.spec.objective.metric, elapsed=elapsed, done_at_start=self._done_at_start,
+            directory=str(study.directory), timing=self._timing_text())
+
+    def _state_word(self, study: Study) -> str:
+        """running / paused / stopping while the engine runs; after it, or for a study directory opened to
+        review: finished when its budget is spent (or its run ended on its own), else stopped."""
+        if self._study_running and study.state != "finished":
+            return study.state
+        if _budget_spent(study) or (study.state == "finished" and not self._stopped_by_user):
+            return "finished"
+        return "stopped"
 
     def _timing_text(self) -> str | None:
         """Median ask time beside median trial time (a searcher should cost little next to a trial), and
@@ -216,7 +232,7 @@ class TunerApp(App):
             text += f" · trial {statistics.median(durations):.2g} s"
         used = getattr(engine.searcher, "points_used", 0)
         if used and used < len(finished):
-            text += f" · GP on {used} of {len(finished)} trials"
+            text += f" · GP on {used}/{len(finished)}"
         return text
 
     def _file_budget(self) -> int | None:
@@ -238,6 +254,36 @@ class TunerApp(App):
         if self._study_running:
             self.notify("the study is already running", severity="warning")
             return
+        study = self._study_for_run()
+        if study is None:
+            return
+        if _budget_spent(study):
+            self._ask_more_trials(study)
+            return
+        self._drive(study)
+
+    def _ask_more_trials(self, study: Study) -> None:
+        """A study whose budget is spent runs on only with a bigger one: ask how many more trials."""
+        budget = study.settings.trials
+
+        def accept(text: str) -> str:
+            try:
+                more = int(text)
+            except ValueError:
+                more = 0
+            if more < 1:
+                raise InputError(f"must be a whole number of trials above 0, got {text!r}", field="more trials")
+            self.call_later(self._run_more, more)
+            return f"running {more} more trials (budget {budget + more})"
+
+        self.push_screen(PathPrompt(f"all {budget} trials done: how many more?", "10", accept,
+                                    hint="the budget grows by this many and the study runs on (ctrl+s saves it)"),
+                         self._notify_result)
+
+    async def _run_more(self, more: int) -> None:
+        trials = (self.study.settings.trials or 0) + more
+        self.strategy_pane.query_one("#field-trials").value = str(trials)
+        self.document.set_search({**self.document.search, "trials": trials})
         study = self._study_for_run()
         if study is not None:
             self._drive(study)
@@ -266,8 +312,8 @@ class TunerApp(App):
 
     def _drive(self, study: Study, **run_options) -> None:
         self._study_running = True
-        self._run_started = time.monotonic()
-        self._done_at_start = sum(study.log.count(s) for s in ("finished", "failed", "pruned"))
+        self._run_started, self._run_ended, self._stopped_by_user = time.monotonic(), None, False
+        self._done_at_start = budget_spent(study.log)
         run_options.setdefault("review", self._review_suggestion if self.review_mode else None)
         self.run_worker(self._run_study(study, **run_options), group="study", exclusive=True, exit_on_error=False)
         self.refresh_bindings()
@@ -282,6 +328,7 @@ class TunerApp(App):
             self.log.error(err)
         finally:
             self._study_running = False
+            self._run_ended = self._run_ended or time.monotonic()
             self._status_dirty = True
             self.refresh_bindings()
             best = study.log.best()
@@ -302,6 +349,7 @@ class TunerApp(App):
 
     def action_stop(self) -> None:
         if self.study and self._study_running:
+            self._stopped_by_user = True
             self.study.stop()
             self.notify("stopping: running trials finish")
 
@@ -644,6 +692,7 @@ class TunerApp(App):
 
         async def answer(yes: bool | None) -> None:
             if yes:
+                self._stopped_by_user = True
                 self.study.cancel()
                 await self.workers.wait_for_complete()
                 self.exit()
@@ -655,6 +704,10 @@ class TunerApp(App):
 def _key(document: StudyDocument) -> str:
     """What makes a study the same study: its objective and its space."""
     return json.dumps([document.raw.get("objective"), document.params], sort_keys=True, default=str)
+
+
+def _budget_spent(study: Study) -> bool:
+    return study.settings.trials is not None and budget_spent(study.log) >= study.settings.trials
 
 
 def _fresh_name(params: dict, base: str) -> str:
