@@ -338,6 +338,33 @@ async def test_a_stopped_study_says_stopped_and_manual_trials_never_count_past_t
         assert " stopped " in status_line(app) and "/40" in status_line(app)
 
 
+async def test_curves_put_scores_and_losses_on_their_own_labelled_axes(tmp_path):
+    (tmp_path / "curves.py").write_text(
+        "def objective(params, trial):\n"
+        "    for epoch in range(3):\n"
+        "        trial.report(epoch, accuracy=0.5 + 0.1 * epoch, loss=10.0 / 30 ** epoch, val_loss=12.0 / 25 ** epoch)\n"
+        "    return {'accuracy': 0.7}\n")
+    path = tmp_path / "curves.yaml"
+    path.write_text("objective: {python: 'curves.py:objective', metric: accuracy, direction: maximize}\n"
+                    "search: {strategy: random, trials: 1, workers: 1}\nparams: {x: {type: float, low: 0, high: 1}}\n")
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        terminal = Terminal(app)
+        await run_study(pilot, app)
+        await pilot.pause(0.6)
+        plot = terminal.text(app.query_one("#plot-curves").region)
+        legend = " ".join(terminal.text(app.query_one("#curve-legend").region))
+    frame = [line for line in plot if "┤" in line or "│" in line]
+    assert frame and not any("accuracy" in line or "loss" in line for line in frame)  # no legend on the data
+    assert "#0 accuracy" in legend and "#0 loss" in legend and "#0 val_loss" in legend
+    assert plot[-1].split()[0] == "accuracy" and plot[-1].split()[-2:] == ["loss", "(log)"]  # y axes labelled
+    assert plot[-2].split() == ["0", "1", "2"]  # whole epochs
+    right_ticks = [line.rsplit("├", 1)[1].strip() for line in frame if "├" in line]
+    assert right_ticks == ["10", "1", "0.1"]  # the losses span decades: a log axis of their own, ticks at decades
+    left_ticks = [float(line.split("┤")[0]) for line in frame if "┤" in line]
+    assert min(left_ticks) == 0.5 and max(left_ticks) == 0.7  # accuracy keeps its own linear axis
+
+
 async def test_export_writes_best_json(tmp_path):
     app = app_for(study_file(tmp_path, trials=4))
     async with app.run_test(size=(120, 40)) as pilot:
