@@ -119,7 +119,12 @@ async def test_add_duplicate_and_delete_parameters(tmp_path):
         await pilot.pause()
         await pilot.press("enter")
         assert "momentum_2" in app.document.params and table.row_count == 5
-        await pilot.press("delete")
+        await pilot.press("delete")  # asks first; n keeps it
+        assert isinstance(app.screen, Confirm) and "momentum_2" in app.screen.question
+        await pilot.press("n")
+        await pilot.pause()
+        assert "momentum_2" in app.document.params and table.row_count == 5
+        await pilot.press("delete", "y")
         await pilot.pause()
         assert "momentum_2" not in app.document.params and table.row_count == 4
 
@@ -363,6 +368,77 @@ async def test_curves_put_scores_and_losses_on_their_own_labelled_axes(tmp_path)
     assert right_ticks == ["10", "1", "0.1"]  # the losses span decades: a log axis of their own, ticks at decades
     left_ticks = [float(line.split("┤")[0]) for line in frame if "┤" in line]
     assert min(left_ticks) == 0.5 and max(left_ticks) == 0.7  # accuracy keeps its own linear axis
+
+
+async def test_app_keys_typed_into_a_number_field_neither_run_nor_become_garbage(tmp_path):
+    app = app_for(study_file(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        field = app.query_one("#field-trials")
+        field.focus()
+        field.value = ""
+        await pilot.press("r", "a", "p", "5")
+        await pilot.pause(0.3)
+        assert field.value == "5" and app.study is None and not app._study_running
+        error = app.query_one("#strategy-error")
+        assert not error.display or "must be" not in str(error.render())
+
+
+async def test_the_strategy_error_and_the_curves_go_with_the_study_they_were_about(tmp_path):
+    path = study_file(tmp_path, trials=2)
+    other = tmp_path / "other.yaml"
+    other.write_text(path.read_text().replace("name: app-test", "name: other"))
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        await pilot.pause(0.6)
+        assert "#" in str(app.query_one("#curve-legend").render())
+        app.query_one("#field-trials").value = "0"
+        await pilot.pause(0.2)
+        error = app.query_one("#strategy-error")
+        assert "search.trials" in str(error.render())
+        await pilot.press("o")
+        app.screen.query_one("#path").value = str(other)
+        await pilot.press("enter")
+        await pilot.pause(0.6)
+        assert app.document.name == "other" and app.study is None
+        assert not error.has_class("-visible")  # the error was about the other file
+        assert str(app.query_one("#curve-legend").render()) == ""  # the previous study's curves are gone
+
+
+async def test_enter_on_a_leaderboard_row_shows_the_trial_in_full(tmp_path):
+    from tui_tuner.app.screens.trial_detail import TrialDetail
+
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        app.board.focus()
+        await pilot.press("enter")
+        assert isinstance(app.screen, TrialDetail)
+        record = app.study.log.records[app.board.selected_number]
+        text = str(app.screen.query_one("#trial-lines").render())
+        for name, value in record.params.items():
+            assert f"{name} = " in text
+        assert f"seed     {record.seed}" in text and "duration" in text and "val_loss" in text and "depth" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TrialDetail)
+
+
+async def test_footer_keeps_help_and_quit_at_80_columns_and_forms_show_no_python_reprs(tmp_path):
+    path = bayes_study_file(tmp_path, trials=2)
+    path.write_text(path.read_text().replace(", initial: 2", "") +
+                    "  momentum: {type: float, low: 0.0, high: 0.9, when: {depth: [1, 2]}}\n")
+    app = app_for(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        from textual.widgets._footer import FooterKey
+
+        shown = {key.description for key in app.query(FooterKey) if 0 < key.region.right <= app.size.width}
+        assert {"help", "quit"} <= shown
+        assert app.query_one("#option-initial").placeholder == "auto"
+        await pilot.press("m")
+        hints = " ".join(str(label.render()) for label in app.screen.query(".dialog-hint, Input"))
+        placeholders = " ".join(i.placeholder for i in app.screen.query("Input"))
+        assert "when depth = 1 or 2" in placeholders + hints and "{" not in placeholders
 
 
 async def test_export_writes_best_json(tmp_path):

@@ -34,6 +34,7 @@ from .screens.manual import ManualTrial
 from .screens.param_form import ParamForm
 from .screens.prompt import Confirm, PathPrompt
 from .screens.review import ReviewSuggestion
+from .screens.trial_detail import TrialDetail
 from .widgets.curves import Curves
 from .widgets.leaderboard import Leaderboard
 from .widgets.row_table import RowTable
@@ -50,7 +51,9 @@ NARROW = (100, 30)  # below this width or height, one pane at a time
 class TunerApp(App):
     CSS_PATH = "tuner.tcss"
     TITLE = "tui-tuner"
-    BINDINGS = [
+    BINDINGS = [  # help and quit first: an 80-column footer cuts off the end of the list
+        Binding("question_mark", "help", "help", tooltip="Show every key"),
+        Binding("q", "quit_app", "quit", tooltip="Quit (asks first while trials run)"),
         Binding("r", "run", "run/resume", tooltip="Run the study, or resume it"),
         Binding("p", "pause", "pause", tooltip="Pause or continue: running trials go on, no new ones start"),
         Binding("s", "stop", "stop", tooltip="Stop: running trials finish, no new ones start"),
@@ -63,8 +66,6 @@ class TunerApp(App):
         Binding("ctrl+s", "save", "save", tooltip="Save the study file (space and strategy)"),
         Binding("tab", "next_pane", "next pane", show=False, priority=True),
         Binding("shift+tab", "previous_pane", "previous pane", show=False, priority=True),
-        Binding("question_mark", "help", "help", tooltip="Show every key"),
-        Binding("q", "quit_app", "quit", tooltip="Quit (asks first while trials run)"),
     ]
 
     def __init__(self, document: StudyDocument, study: Study | None = None) -> None:
@@ -140,6 +141,7 @@ class TunerApp(App):
 
     async def _load_document(self) -> None:
         await self.strategy_pane.load(self.document.search)
+        self._check_strategy()  # the error line speaks of this document, not the one before
         self._show_space()
         self.sub_title = str(self.document.save_path)
 
@@ -241,6 +243,11 @@ class TunerApp(App):
             return self.document.spec().settings.trials
         except InputError:
             return None
+
+    def on_leaderboard_trial_opened(self, message: Leaderboard.TrialOpened) -> None:
+        record = self.study.log.records.get(message.number) if self.study else None
+        if record is not None:
+            self.push_screen(TrialDetail(record, self.study.spec.objective.metric))
 
     def on_leaderboard_trial_selected(self, message: Leaderboard.TrialSelected) -> None:
         if message.number != self._selected:
@@ -569,6 +576,7 @@ class TunerApp(App):
         await self._load_document()
         board = self.board
         board.clear()
+        self.curves.clear()  # the previous study's plots go; this one's come with the next flush
         if study is not None:
             self._attach(study)
             board.show(study.log, live=False)
@@ -606,29 +614,39 @@ class TunerApp(App):
         self.push_screen(ParamForm(name, definition, check, title=title), done)
 
     def on_space_table_delete_param(self, message: SpaceTable.DeleteParam) -> None:
-        try:
-            self.document.remove_param(message.name)
-        except InputError as err:
-            self.notify(f"cannot delete {message.name}: {err.message}", severity="error")
-            return
-        self._show_space()
-        self.notify(f"deleted {message.name} (ctrl+s saves the study file)")
+        name = message.name
+
+        def delete(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.document.remove_param(name)
+            except InputError as err:
+                self.notify(f"cannot delete {name}: {err.message}", severity="error")
+                return
+            self._show_space()
+            self.notify(f"deleted {name} (ctrl+s saves the study file)")
+
+        self.push_screen(Confirm(f"Delete the parameter {name}? (the study file changes on ctrl+s)"), delete)
 
     def on_strategy_pane_changed(self, message: StrategyPane.Changed) -> None:
         self._sync_strategy(message.search)
 
     def _sync_strategy(self, search: dict | None = None) -> None:
-        pane = self.strategy_pane
-        self.document.set_search(search if search is not None else pane.values())
+        self.document.set_search(search if search is not None else self.strategy_pane.values())
+        self._check_strategy()
+        self._show_space()
+        self._status_dirty = True
+
+    def _check_strategy(self) -> None:
+        """The strategy pane's error line: the document's mistake in its `search:` section, or nothing."""
         try:
             self.document.spec()
         except InputError as err:
             field = err.field or ""
-            pane.show_error(f"{field}: {err.message}" if field.startswith("search") else None)
+            self.strategy_pane.show_error(f"{field}: {err.message}" if field.startswith("search") else None)
         else:
-            pane.show_error(None)
-        self._show_space()
-        self._status_dirty = True
+            self.strategy_pane.show_error(None)
 
     # ------------------------------------------------------------------------------------------ navigation
 
@@ -674,7 +692,7 @@ class TunerApp(App):
     def action_help(self) -> None:
         self.push_screen(HelpScreen([
             ("anywhere", self.BINDINGS), ("search space", [*SpaceTable.BINDINGS, *RowTable.BINDINGS]),
-            ("leaderboard", RowTable.BINDINGS), ("curves", Curves.BINDINGS),
+            ("leaderboard", [*Leaderboard.BINDINGS, *RowTable.BINDINGS]), ("curves", Curves.BINDINGS),
         ]))
 
     def get_system_commands(self, screen: Screen):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -48,9 +49,17 @@ class Leaderboard(RowTable):
     """Trials of the study, updated in batches; highlighting a row selects its trial."""
 
     COLUMNS = COLUMNS
+    BINDINGS = [Binding("enter", "select_cursor", "trial in full", tooltip="Every param, metric, reason, seed")]
 
     class TrialSelected(Message):
         def __init__(self, number: int | None) -> None:
+            super().__init__()
+            self.number = number
+
+    class TrialOpened(Message):
+        """enter on a row: show the trial in full."""
+
+        def __init__(self, number: int) -> None:
             super().__init__()
             self.number = number
 
@@ -128,3 +137,7 @@ class Leaderboard(RowTable):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
         self._announce(int(event.row_key.value))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.post_message(self.TrialOpened(int(event.row_key.value)))

@@ -9,7 +9,7 @@ from ...progress import format_value
 from ...storage import StudyLog
 
 ENDED = ("finished", "failed", "pruned")
-SEPARATOR = "  ·  "
+SEPARATOR = " · "
 
 
 def clock(seconds: float) -> str:
