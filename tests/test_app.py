@@ -1,6 +1,7 @@
 """The app through Textual's Pilot, each flow as a user drives it from the keyboard, with a tiny objective."""
 
 import json
+import re
 import textwrap
 
 import pytest
@@ -23,12 +24,16 @@ pytestmark = pytest.mark.slow
 TRAIN = '''
 import time
 
+from tui_tuner import TrialPruned
+
 def objective(params, trial):
     lr = params["lr"]
     for epoch in range(4):
         time.sleep(params.get("pause", 0.0))
         trial.report(epoch, loss=(lr - 0.1) ** 2 + 1 / (epoch + 1), val_loss=(lr - 0.1) ** 2 + 1.2 / (epoch + 1),
                      lr=lr / (1 + epoch))
+        if trial.should_prune():
+            raise TrialPruned()
     return {"val_loss": (lr - 0.1) ** 2 + 0.3, "depth": params["depth"]}
 '''
 
@@ -114,7 +119,12 @@ async def test_add_duplicate_and_delete_parameters(tmp_path):
         await pilot.pause()
         await pilot.press("enter")
         assert "momentum_2" in app.document.params and table.row_count == 5
-        await pilot.press("delete")
+        await pilot.press("delete")  # asks first; n keeps it
+        assert isinstance(app.screen, Confirm) and "momentum_2" in app.screen.question
+        await pilot.press("n")
+        await pilot.pause()
+        assert "momentum_2" in app.document.params and table.row_count == 5
+        await pilot.press("delete", "y")
         await pilot.pause()
         assert "momentum_2" not in app.document.params and table.row_count == 4
 
@@ -175,6 +185,260 @@ async def test_pause_and_stop(tmp_path):
         await wait_until(pilot, lambda: not app._study_running)
         log = app.study.log
         assert len(log.records) < 40 and log.count("running") == 0 and log.count("interrupted") == 0
+
+
+class Terminal:
+    """The screen as the user's terminal shows it: fed only what the app sends out (its compositor
+    updates), so a widget that changed but never repainted shows its old text here, as it would to a user."""
+
+    ESCAPE = re.compile(r"\x1b\[([0-9;?]*)([A-Za-z])|\x1b\][^\x07]*\x07|\x1b[^\[\]]")
+
+    def __init__(self, app) -> None:
+        self.lines = [[" "] * app.size.width for _ in range(app.size.height)]
+        self.x = self.y = 0
+        display = app._display
+
+        def tee(screen, renderable) -> None:
+            if hasattr(renderable, "render_segments"):
+                self.feed(renderable.render_segments(app.console))
+            display(screen, renderable)
+        app._display = tee
+
+    def feed(self, data: str) -> None:
+        position = 0
+        for match in self.ESCAPE.finditer(data):
+            self._put(data[position:match.start()])
+            if match.group(2) == "H":
+                row, _, column = (match.group(1) or "1;1").partition(";")
+                self.y, self.x = int(row or 1) - 1, int(column or 1) - 1
+            position = match.end()
+        self._put(data[position:])
+
+    def _put(self, text: str) -> None:
+        for char in text:
+            if char == "\n":
+                self.y, self.x = self.y + 1, 0
+            elif 0 <= self.y < len(self.lines) and 0 <= self.x < len(self.lines[0]):
+                self.lines[self.y][self.x] = char
+                self.x += 1
+
+    def text(self, region) -> list[str]:
+        return ["".join(self.lines[y][region.x:region.right]) for y in range(region.y, region.bottom)]
+
+
+def board_rows_on_screen(app, terminal: Terminal) -> dict[int, str]:
+    """Trial number -> the first word of its status, as the terminal shows the leaderboard's rows."""
+    rows = {}
+    for line in terminal.text(app.board.content_region)[1:]:  # below the header
+        match = re.match(r"\s*(\d+)\s+(\w+)", line)
+        if match:
+            rows[int(match.group(1))] = match.group(2)
+    return rows
+
+
+def assert_screen_matches_journal(app, terminal: Terminal) -> None:
+    journal = {}
+    for event in read_journal(app.study.directory / "journal.jsonl"):
+        if event["event"] in ("started", "finished", "failed", "pruned", "interrupted"):
+            journal[event["number"]] = event["event"]
+    words = {"started": "running", "finished": "done", "failed": "failed", "pruned": "pruned"}
+    shown = board_rows_on_screen(app, terminal)
+    assert shown, "no leaderboard rows on screen"
+    assert shown == {n: words.get(journal[n], journal[n]) for n in shown}
+
+
+async def test_the_leaderboard_on_screen_matches_the_journal_after_finish_pause_and_stop(tmp_path):
+    path = study_file(tmp_path, trials=30, pause=0.05, workers=2)
+    path.write_text(path.read_text() + "pruner: {name: median, warmup: 1, min_trials: 2}\n")
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        terminal = Terminal(app)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.study is not None and app.study.log.count("finished") >= 2)
+        await pilot.press("p")  # paused: the running trials end, none starts
+        await wait_until(pilot, lambda: app.study.engine.state == "paused" and not app.study.engine.running)
+        await pilot.pause(0.6)
+        assert_screen_matches_journal(app, terminal)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.study.log.count("running") == 2)
+        await pilot.press("s")  # stopped: the running trials finish
+        await wait_until(pilot, lambda: not app._study_running)
+        await pilot.pause(0.6)
+        assert_screen_matches_journal(app, terminal)
+        app.query_one("#field-trials").value = "34"
+        await pilot.pause()
+        await run_study(pilot, app)  # resumed to the end of its budget
+        assert_screen_matches_journal(app, terminal)
+        assert app.study.log.count("pruned") and "running" not in board_rows_on_screen(app, terminal).values()
+
+
+def test_our_widgets_never_overwrite_textual_attributes():
+    """The leaderboard once kept its running trials in `_running`, Textual's flag of a live message pump:
+    with no trial running, the widget stopped repainting and the screen kept showing finished trials as
+    running. No widget of ours may assign an attribute its Textual base class already holds."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import tui_tuner.app.widgets
+    from textual.widget import Widget
+
+    for info in pkgutil.iter_modules(tui_tuner.app.widgets.__path__):
+        module = importlib.import_module(f"tui_tuner.app.widgets.{info.name}")
+        for cls in vars(module).values():
+            if inspect.isclass(cls) and issubclass(cls, Widget) and cls.__module__ == module.__name__:
+                base = next(b for b in cls.__mro__ if b.__module__.startswith("textual."))
+                assigned = set(re.findall(r"self\.(\w+)(?:\s*:[^=\n]*)?\s*=(?!=)", inspect.getsource(cls)))
+                assert not assigned & set(vars(base())), f"{cls.__name__} overwrites {base.__name__}'s attributes"
+
+
+def status_line(app) -> str:
+    return app.query_one("#status").render().plain
+
+
+async def test_a_finished_study_stops_its_clock_reopens_finished_and_r_adds_trials(tmp_path):
+    app = app_for(study_file(tmp_path, trials=3))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        first = status_line(app)
+        assert " finished " in first and "3/3" in first
+        await pilot.pause(1.2)
+        assert status_line(app) == first  # the clock stopped with the study
+        directory = app.study.directory
+    reopened = app_for(tmp_path / directory)
+    async with reopened.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.4)
+        assert " finished " in status_line(reopened) and "3/3" in status_line(reopened)
+        await pilot.press("r")  # the budget is spent: asks how many more instead of doing nothing
+        prompt = reopened.screen
+        assert isinstance(prompt, PathPrompt) and "how many more" in prompt.title_text
+        prompt.query_one("#path").value = "a"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert reopened.screen is prompt and "whole number" in str(prompt.query_one("#form-error").render())
+        prompt.query_one("#path").value = "2"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(reopened.study.log.records) == 5 and not reopened._study_running)
+        await pilot.pause(0.4)
+        assert len(reopened.study.log.records) == 5 and "5/5" in status_line(reopened)
+        assert reopened.query_one("#field-trials").value == "5"
+
+
+async def test_a_stopped_study_says_stopped_and_manual_trials_never_count_past_the_budget(tmp_path):
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        await pilot.press("m")
+        await pilot.press("enter")  # a manual trial beyond the 2 the budget holds
+        await wait_until(pilot, lambda: len(app.study.log.records) == 3 and not app._study_running)
+        await pilot.pause(0.4)
+        assert "2/2" in status_line(app) and "+1 manual" in status_line(app) and " finished " in status_line(app)
+    app = app_for(study_file(tmp_path, trials=40, pause=0.1, workers=1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.study is not None and app.study.log.count("finished") >= 1)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: not app._study_running)
+        await pilot.pause(0.4)
+        assert " stopped " in status_line(app) and "/40" in status_line(app)
+
+
+async def test_curves_put_scores_and_losses_on_their_own_labelled_axes(tmp_path):
+    (tmp_path / "curves.py").write_text(
+        "def objective(params, trial):\n"
+        "    for epoch in range(3):\n"
+        "        trial.report(epoch, accuracy=0.5 + 0.1 * epoch, loss=10.0 / 30 ** epoch, val_loss=12.0 / 25 ** epoch)\n"
+        "    return {'accuracy': 0.7}\n")
+    path = tmp_path / "curves.yaml"
+    path.write_text("objective: {python: 'curves.py:objective', metric: accuracy, direction: maximize}\n"
+                    "search: {strategy: random, trials: 1, workers: 1}\nparams: {x: {type: float, low: 0, high: 1}}\n")
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        terminal = Terminal(app)
+        await run_study(pilot, app)
+        await pilot.pause(0.6)
+        plot = terminal.text(app.query_one("#plot-curves").region)
+        legend = " ".join(terminal.text(app.query_one("#curve-legend").region))
+    frame = [line for line in plot if "┤" in line or "│" in line]
+    assert frame and not any("accuracy" in line or "loss" in line for line in frame)  # no legend on the data
+    assert "#0 accuracy" in legend and "#0 loss" in legend and "#0 val_loss" in legend
+    assert plot[-1].split()[0] == "accuracy" and plot[-1].split()[-2:] == ["loss", "(log)"]  # y axes labelled
+    assert plot[-2].split() == ["0", "1", "2"]  # whole epochs
+    right_ticks = [line.rsplit("├", 1)[1].strip() for line in frame if "├" in line]
+    assert right_ticks == ["10", "1", "0.1"]  # the losses span decades: a log axis of their own, ticks at decades
+    left_ticks = [float(line.split("┤")[0]) for line in frame if "┤" in line]
+    assert min(left_ticks) == 0.5 and max(left_ticks) == 0.7  # accuracy keeps its own linear axis
+
+
+async def test_app_keys_typed_into_a_number_field_neither_run_nor_become_garbage(tmp_path):
+    app = app_for(study_file(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        field = app.query_one("#field-trials")
+        field.focus()
+        field.value = ""
+        await pilot.press("r", "a", "p", "5")
+        await pilot.pause(0.3)
+        assert field.value == "5" and app.study is None and not app._study_running
+        error = app.query_one("#strategy-error")
+        assert not error.display or "must be" not in str(error.render())
+
+
+async def test_the_strategy_error_and_the_curves_go_with_the_study_they_were_about(tmp_path):
+    path = study_file(tmp_path, trials=2)
+    other = tmp_path / "other.yaml"
+    other.write_text(path.read_text().replace("name: app-test", "name: other"))
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        await pilot.pause(0.6)
+        assert "#" in str(app.query_one("#curve-legend").render())
+        app.query_one("#field-trials").value = "0"
+        await pilot.pause(0.2)
+        error = app.query_one("#strategy-error")
+        assert "search.trials" in str(error.render())
+        await pilot.press("o")
+        app.screen.query_one("#path").value = str(other)
+        await pilot.press("enter")
+        await pilot.pause(0.6)
+        assert app.document.name == "other" and app.study is None
+        assert not error.has_class("-visible")  # the error was about the other file
+        assert str(app.query_one("#curve-legend").render()) == ""  # the previous study's curves are gone
+
+
+async def test_enter_on_a_leaderboard_row_shows_the_trial_in_full(tmp_path):
+    from tui_tuner.app.screens.trial_detail import TrialDetail
+
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        app.board.focus()
+        await pilot.press("enter")
+        assert isinstance(app.screen, TrialDetail)
+        record = app.study.log.records[app.board.selected_number]
+        text = str(app.screen.query_one("#trial-lines").render())
+        for name, value in record.params.items():
+            assert f"{name} = " in text
+        assert f"seed     {record.seed}" in text and "duration" in text and "val_loss" in text and "depth" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TrialDetail)
+
+
+async def test_footer_keeps_help_and_quit_at_80_columns_and_forms_show_no_python_reprs(tmp_path):
+    path = bayes_study_file(tmp_path, trials=2)
+    path.write_text(path.read_text().replace(", initial: 2", "") +
+                    "  momentum: {type: float, low: 0.0, high: 0.9, when: {depth: [1, 2]}}\n")
+    app = app_for(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        from textual.widgets._footer import FooterKey
+
+        shown = {key.description for key in app.query(FooterKey) if 0 < key.region.right <= app.size.width}
+        assert {"help", "quit"} <= shown
+        assert app.query_one("#option-initial").placeholder == "auto"
+        await pilot.press("m")
+        hints = " ".join(str(label.render()) for label in app.screen.query(".dialog-hint, Input"))
+        placeholders = " ".join(i.placeholder for i in app.screen.query("Input"))
+        assert "when depth = 1 or 2" in placeholders + hints and "{" not in placeholders
 
 
 async def test_export_writes_best_json(tmp_path):

@@ -35,11 +35,12 @@ from .screens.manual import ManualTrial
 from .screens.param_form import ParamForm
 from .screens.prompt import Confirm, PathPrompt
 from .screens.review import ReviewSuggestion
+from .screens.trial_detail import TrialDetail
 from .widgets.curves import Curves
 from .widgets.leaderboard import Leaderboard
 from .widgets.row_table import RowTable
 from .widgets.space_pane import SpacePane, SpaceTable
-from .widgets.status import StudyStatus
+from .widgets.status import StudyStatus, budget_spent
 from .widgets.strategy_pane import StrategyPane
 
 FLUSH_SECONDS = 0.25  # how often study events reach the screen
@@ -51,7 +52,9 @@ NARROW = (100, 30)  # below this width or height, one pane at a time
 class TunerApp(App):
     CSS_PATH = "tuner.tcss"
     TITLE = "tui-tuner"
-    BINDINGS = [
+    BINDINGS = [  # help and quit first: an 80-column footer cuts off the end of the list
+        Binding("question_mark", "help", "help", tooltip="Show every key"),
+        Binding("q", "quit_app", "quit", tooltip="Quit (asks first while trials run)"),
         Binding("r", "run", "run/resume", tooltip="Run the study, or resume it"),
         Binding("p", "pause", "pause", tooltip="Pause or continue: running trials go on, no new ones start"),
         Binding("s", "stop", "stop", tooltip="Stop: running trials finish, no new ones start"),
@@ -64,8 +67,6 @@ class TunerApp(App):
         Binding("ctrl+s", "save", "save", tooltip="Save the study file (space and strategy)"),
         Binding("tab", "next_pane", "next pane", show=False, priority=True),
         Binding("shift+tab", "previous_pane", "previous pane", show=False, priority=True),
-        Binding("question_mark", "help", "help", tooltip="Show every key"),
-        Binding("q", "quit_app", "quit", tooltip="Quit (asks first while trials run)"),
     ]
 
     def __init__(self, document: StudyDocument, study: Study | None = None) -> None:
@@ -80,6 +81,8 @@ class TunerApp(App):
         self._selected: int | None = None
         self._best_shown: int | None = None
         self._run_started: float | None = None
+        self._run_ended: float | None = None  # the clock stops here
+        self._stopped_by_user = False
         self._done_at_start = 0
         self._study_running = False
         self.review_mode = False
@@ -139,6 +142,7 @@ class TunerApp(App):
 
     async def _load_document(self) -> None:
         await self.strategy_pane.load(self.document.search)
+        self._check_strategy()  # the error line speaks of this document, not the one before
         self._show_space()
         self.sub_title = str(self.document.save_path)
 
@@ -153,6 +157,7 @@ class TunerApp(App):
 
     def on_resize(self, event) -> None:
         self._apply_size(event.size.width, event.size.height)
+        self._status_dirty = True  # the header keeps what fits the new width
 
     def _apply_size(self, width: int, height: int) -> None:
         self.screen.set_class(width < NARROW[0] or height < NARROW[1], "narrow")
@@ -177,6 +182,8 @@ class TunerApp(App):
         self._status_dirty = self._status_dirty or bool(new)
 
     def _on_study_event(self, event: dict) -> None:
+        if event.get("event") == "state" and event.get("state") == "finished":
+            self._run_ended = time.monotonic()
         number = event.get("number")
         if number is not None:
             self._dirty.add(number)
@@ -214,10 +221,22 @@ class TunerApp(App):
         if study is None:
             self.status_bar.show(self.document.name, "not started", None, budget=self._file_budget(), metric="")
             return
+        elapsed = None
+        if self._run_started is not None:
+            elapsed = (self._run_ended or time.monotonic()) - self._run_started
         self.status_bar.show(
-            study.spec.name, study.state if self._study_running or study.state != "idle" else "stopped", study.log,
-            budget=study.settings.trials, metric=study.spec.objective.metric, started=self._run_started,
-            done_at_start=self._done_at_start, directory=str(study.directory), timing=self._timing_text())
+            study.spec.name, self._state_word(study), study.log, budget=study.settings.trials,
+            metric=study.spec.objective.metric, elapsed=elapsed, done_at_start=self._done_at_start,
+            directory=str(study.directory), timing=self._timing_text())
+
+    def _state_word(self, study: Study) -> str:
+        """running / paused / stopping while the engine runs; after it, or for a study directory opened to
+        review: finished when its budget is spent (or its run ended on its own), else stopped."""
+        if self._study_running and study.state != "finished":
+            return study.state
+        if _budget_spent(study) or (study.state == "finished" and not self._stopped_by_user):
+            return "finished"
+        return "stopped"
 
     def _timing_text(self) -> str | None:
         """Median ask time beside median trial time (a searcher should cost little next to a trial), and
@@ -232,7 +251,7 @@ class TunerApp(App):
             text += f" · trial {statistics.median(durations):.2g} s"
         used = getattr(engine.searcher, "points_used", 0)
         if used and used < len(finished):
-            text += f" · GP on {used} of {len(finished)} trials"
+            text += f" · GP on {used}/{len(finished)}"
         return text
 
     def _file_budget(self) -> int | None:
@@ -241,6 +260,11 @@ class TunerApp(App):
             return self.document.spec().settings.trials
         except InputError:
             return None
+
+    def on_leaderboard_trial_opened(self, message: Leaderboard.TrialOpened) -> None:
+        record = self.study.log.records.get(message.number) if self.study else None
+        if record is not None:
+            self.push_screen(TrialDetail(record, self.study.spec.objective.metric))
 
     def on_leaderboard_trial_selected(self, message: Leaderboard.TrialSelected) -> None:
         if message.number != self._selected:
@@ -254,6 +278,36 @@ class TunerApp(App):
         if self._study_running:
             self.notify("the study is already running", severity="warning")
             return
+        study = self._study_for_run()
+        if study is None:
+            return
+        if _budget_spent(study):
+            self._ask_more_trials(study)
+            return
+        self._drive(study)
+
+    def _ask_more_trials(self, study: Study) -> None:
+        """A study whose budget is spent runs on only with a bigger one: ask how many more trials."""
+        budget = study.settings.trials
+
+        def accept(text: str) -> str:
+            try:
+                more = int(text)
+            except ValueError:
+                more = 0
+            if more < 1:
+                raise InputError(f"must be a whole number of trials above 0, got {text!r}", field="more trials")
+            self.call_later(self._run_more, more)
+            return f"running {more} more trials (budget {budget + more})"
+
+        self.push_screen(PathPrompt(f"all {budget} trials done: how many more?", "10", accept,
+                                    hint="the budget grows by this many and the study runs on (ctrl+s saves it)"),
+                         self._notify_result)
+
+    async def _run_more(self, more: int) -> None:
+        trials = (self.study.settings.trials or 0) + more
+        self.strategy_pane.query_one("#field-trials").value = str(trials)
+        self.document.set_search({**self.document.search, "trials": trials})
         study = self._study_for_run()
         if study is not None:
             self._drive(study)
@@ -282,8 +336,8 @@ class TunerApp(App):
 
     def _drive(self, study: Study, **run_options) -> None:
         self._study_running = True
-        self._run_started = time.monotonic()
-        self._done_at_start = sum(study.log.count(s) for s in ("finished", "failed", "pruned"))
+        self._run_started, self._run_ended, self._stopped_by_user = time.monotonic(), None, False
+        self._done_at_start = budget_spent(study.log)
         run_options.setdefault("review", self._review_suggestion if self.review_mode else None)
         self.run_worker(self._run_study(study, **run_options), group="study", exclusive=True, exit_on_error=False)
         self.refresh_bindings()
@@ -298,6 +352,7 @@ class TunerApp(App):
             self.log.error(err)
         finally:
             self._study_running = False
+            self._run_ended = self._run_ended or time.monotonic()
             self._status_dirty = True
             self.refresh_bindings()
             best = study.log.best()
@@ -318,6 +373,7 @@ class TunerApp(App):
 
     def action_stop(self) -> None:
         if self.study and self._study_running:
+            self._stopped_by_user = True
             self.study.stop()
             self.notify("stopping: running trials finish")
 
@@ -537,6 +593,7 @@ class TunerApp(App):
         await self._load_document()
         board = self.board
         board.clear()
+        self.curves.clear()  # the previous study's plots go; this one's come with the next flush
         if study is not None:
             self._attach(study)
             board.show(study.log, live=False)
@@ -574,29 +631,39 @@ class TunerApp(App):
         self.push_screen(ParamForm(name, definition, check, title=title), done)
 
     def on_space_table_delete_param(self, message: SpaceTable.DeleteParam) -> None:
-        try:
-            self.document.remove_param(message.name)
-        except InputError as err:
-            self.notify(f"cannot delete {message.name}: {err.message}", severity="error")
-            return
-        self._show_space()
-        self.notify(f"deleted {message.name} (ctrl+s saves the study file)")
+        name = message.name
+
+        def delete(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.document.remove_param(name)
+            except InputError as err:
+                self.notify(f"cannot delete {name}: {err.message}", severity="error")
+                return
+            self._show_space()
+            self.notify(f"deleted {name} (ctrl+s saves the study file)")
+
+        self.push_screen(Confirm(f"Delete the parameter {name}? (the study file changes on ctrl+s)"), delete)
 
     def on_strategy_pane_changed(self, message: StrategyPane.Changed) -> None:
         self._sync_strategy(message.search)
 
     def _sync_strategy(self, search: dict | None = None) -> None:
-        pane = self.strategy_pane
-        self.document.set_search(search if search is not None else pane.values())
+        self.document.set_search(search if search is not None else self.strategy_pane.values())
+        self._check_strategy()
+        self._show_space()
+        self._status_dirty = True
+
+    def _check_strategy(self) -> None:
+        """The strategy pane's error line: the document's mistake in its `search:` section, or nothing."""
         try:
             self.document.spec()
         except InputError as err:
             field = err.field or ""
-            pane.show_error(f"{field}: {err.message}" if field.startswith("search") else None)
+            self.strategy_pane.show_error(f"{field}: {err.message}" if field.startswith("search") else None)
         else:
-            pane.show_error(None)
-        self._show_space()
-        self._status_dirty = True
+            self.strategy_pane.show_error(None)
 
     # ------------------------------------------------------------------------------------------ navigation
 
@@ -642,7 +709,7 @@ class TunerApp(App):
     def action_help(self) -> None:
         self.push_screen(HelpScreen([
             ("anywhere", self.BINDINGS), ("search space", [*SpaceTable.BINDINGS, *RowTable.BINDINGS]),
-            ("leaderboard", RowTable.BINDINGS), ("curves", Curves.BINDINGS),
+            ("leaderboard", [*Leaderboard.BINDINGS, *RowTable.BINDINGS]), ("curves", Curves.BINDINGS),
         ]))
 
     def get_system_commands(self, screen: Screen):
@@ -660,6 +727,7 @@ class TunerApp(App):
 
         async def answer(yes: bool | None) -> None:
             if yes:
+                self._stopped_by_user = True
                 self.study.cancel()
                 await self.workers.wait_for_complete()
                 self.exit()
@@ -671,6 +739,10 @@ class TunerApp(App):
 def _key(document: StudyDocument) -> str:
     """What makes a study the same study: its objective and its space."""
     return json.dumps([document.raw.get("objective"), document.params], sort_keys=True, default=str)
+
+
+def _budget_spent(study: Study) -> bool:
+    return study.settings.trials is not None and budget_spent(study.log) >= study.settings.trials
 
 
 def _fresh_name(params: dict, base: str) -> str:

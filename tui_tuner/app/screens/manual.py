@@ -11,6 +11,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from ..widgets.space_pane import when_text
+
 from ...errors import InputError
 from ...progress import format_value
 from ...space import SearchSpace
@@ -103,5 +105,5 @@ def _hint(param) -> str:
         return " | ".join(map(str, d["choices"]))
     hint = f"{d['low']:g} .. {d['high']:g}"
     if d.get("when"):
-        hint += f" (when {d['when']})"
+        hint += f" (when {when_text(d['when'])})"
     return hint

@@ -13,14 +13,18 @@ import math
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from ...storage import StudyLog, TrialRecord
 
 MAX_POINTS = 300
+MAX_TICKS = 8
 LR_KEYS = ("lr", "learning_rate")
 TABS = ("curves", "lr", "history", "slice")
+SCORE_WORDS = ("acc", "auc", "f1", "precision", "recall", "r2", "score", "iou", "dice")  # bounded, higher is better
+COLORS = ("blue", "green", "magenta", "cyan", "yellow", "white", "bright_blue", "bright_green")  # red: the pruner
+DECADES = 100.0  # a positive series whose max / min reaches this is drawn on a log scale
 
 
 def thin(xs: list, ys: list, limit: int = MAX_POINTS) -> tuple[list, list]:
@@ -30,6 +34,22 @@ def thin(xs: list, ys: list, limit: int = MAX_POINTS) -> tuple[list, list]:
     step = len(xs) / limit
     picks = sorted({int(i * step) for i in range(limit)} | {len(xs) - 1})
     return [xs[i] for i in picks], [ys[i] for i in picks]
+
+
+def is_score(key: str) -> bool:
+    """Accuracy-like metrics (bounded, higher is better) get their own axis, apart from losses."""
+    return any(word in key.lower() for word in SCORE_WORDS)
+
+
+def integer_ticks(xs: list) -> list[int]:
+    """Whole-number ticks over `xs` (epochs, trial numbers): at most `MAX_TICKS`, never 0.5."""
+    low, high = int(math.floor(min(xs))), int(math.ceil(max(xs)))
+    step = max(1, math.ceil((high - low) / (MAX_TICKS - 1)))
+    return list(range(low, high + 1, step))
+
+
+def spans_decades(values: list[float]) -> bool:
+    return bool(values) and min(values) > 0 and max(values) / min(values) >= DECADES
 
 
 def series(record: TrialRecord, key: str) -> tuple[list, list]:
@@ -49,6 +69,7 @@ class Curves(Vertical):
         self._selected: int | None = None
         self._pruner = None
         self._param_index = 0
+        self._legend: list[str] = []  # what the plot being drawn shows, as markup for the line under it
         self.metric = "value"
 
     def compose(self) -> ComposeResult:
@@ -56,11 +77,16 @@ class Curves(Vertical):
             for tab in TABS:
                 with TabPane(tab, id=f"tab-{tab}"):
                     yield PlotextPlot(id=f"plot-{tab}")
+        yield Static(id="curve-legend")  # below the plot, never over its data
 
     def show(self, log: StudyLog, selected: int | None, pruner=None) -> None:
         """Draw `log` with trial `selected` in front; `pruner` (the running study's) adds its thresholds."""
         self._study_log, self._selected, self._pruner = log, selected, pruner
         self.redraw()
+
+    def clear(self) -> None:
+        """Nothing to draw (a study file that has not run): the previous study's plots go."""
+        self.show(None, None)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         event.stop()
@@ -81,9 +107,37 @@ class Curves(Vertical):
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
+        self._legend = []
         if self._study_log is not None:
             getattr(self, f"_draw_{tab}")(plt, self._study_log)
+        self.query_one("#curve-legend", Static).update("   ".join(self._legend))
         plot.refresh()
+
+    def _draw(self, plt, lines: list[tuple], axes: dict[str, str]) -> None:
+        """Draw `lines` (legend text, xs, ys, y side, marker) with each y axis labelled from `axes` and
+        named in the legend line under the plot (plotext's own legend would sit on the data). An axis whose
+        values span decades (a loss from 10 to 0.01) is drawn in log10 with ticks at the decades: plotext's
+        own log scale rescales the data again on every repaint."""
+        for side, label in axes.items():
+            values = [y for _, _, ys, line_side, _ in lines if line_side == side for y in ys]
+            if not values:
+                continue
+            log = spans_decades(values)
+            if log:
+                low, high = math.ceil(math.log10(min(values))), math.floor(math.log10(max(values)))
+                decades = range(low, high + 1, max(1, math.ceil((high - low) / (MAX_TICKS - 1))))
+                plt.yticks(list(decades), [f"{10.0 ** k:g}" for k in decades], yside=side)
+                label += " (log)"
+            plt.ylabel(label, yside=side)
+            for legend, xs, ys, _, marker in (line for line in lines if line[3] == side):
+                ys = [math.log10(y) for y in ys] if log else ys
+                color = "red" if marker == "x" else COLORS[len(self._legend) % len(COLORS)]
+                draw = plt.plot if marker == "braille" else plt.scatter
+                draw(xs, ys, marker=marker, color=color, yside=side)
+                self._legend.append(f"[{color}]{ {'braille': '━━', 'dot': '•'}.get(marker, marker)}[/] {legend}")
+        steps = [x for _, xs, _, _, _ in lines for x in xs]
+        if steps:
+            plt.xticks(integer_ticks(steps))
 
     def _pair(self, log: StudyLog) -> list[tuple[str, TrialRecord]]:
         """The selected trial and the best one (once if they are the same)."""
@@ -97,40 +151,44 @@ class Curves(Vertical):
         return chosen
 
     def _draw_curves(self, plt, log: StudyLog) -> None:
+        """Scores (accuracy) on the left axis, losses on the right one, each scaled to itself."""
         pair = self._pair(log)
-        drawn = False
+        keys = sorted({k for _, record in pair for _, values in record.reports for k in values if k not in LR_KEYS})
+        scores = [k for k in keys if is_score(k)]
+        sides = {k: "left" if k in scores or not scores else "right" for k in keys}
+        lines = []
         for label, record in pair:
-            keys = sorted({k for _, values in record.reports for k in values if k not in LR_KEYS})
             for key in keys:
                 xs, ys = series(record, key)
                 if xs:
-                    plt.plot(xs, ys, label=f"{label} {key}", marker="braille")
-                    drawn = True
+                    lines.append((f"{label} {key}", xs, ys, sides[key], "braille"))
         title = " vs ".join(label for label, _ in pair) or "no trial selected"
-        if drawn and pair and self._pruner is not None:
-            self._draw_threshold(plt, log, pair[0][1])
-        plt.title(title if drawn else f"{title}: no reports yet (objectives report with trial.report)")
+        if lines and self._pruner is not None:
+            lines += self._threshold(log, pair[0][1], sides.get(self.metric, "left"))
+        self._draw(plt, lines, {side: _axis_name([k for k in keys if sides[k] == side]) for side in ("left", "right")})
+        plt.title(title if lines else f"{title}: no reports yet (objectives report with trial.report)")
         plt.xlabel("epoch")
 
-    def _draw_threshold(self, plt, log: StudyLog, record: TrialRecord) -> None:
+    def _threshold(self, log: StudyLog, record: TrialRecord, side: str) -> list[tuple]:
         """Where the pruner would stop `record`: at each epoch, the value it has to beat."""
         last = max((step for r in log.records.values() for step, _ in r.reports[-1:]), default=-1)
         points = [(step, self._pruner.threshold(step, record.number)) for step in range(last + 1)]
         points = [(x, y) for x, y in points if y is not None and math.isfinite(y)]
-        if points:
-            xs, ys = thin([p[0] for p in points], [p[1] for p in points])
-            side = "below" if log.direction == "maximize" else "above"
-            plt.scatter(xs, ys, label=f"pruned {side} ({self.metric})", marker="x", color="red")
+        if not points:
+            return []
+        xs, ys = thin([p[0] for p in points], [p[1] for p in points])
+        where = "below" if log.direction == "maximize" else "above"
+        return [(f"pruned {where} ({self.metric})", xs, ys, side, "x")]
 
     def _draw_lr(self, plt, log: StudyLog) -> None:
-        drawn = False
+        lines = []
         for label, record in self._pair(log):
             for key in LR_KEYS:
                 xs, ys = series(record, key)
                 if xs:
-                    plt.plot(xs, ys, label=f"{label} {key}", marker="braille")
-                    drawn = True
-        plt.title("learning rate per epoch" if drawn else "no learning rate reported (trial.report(epoch, lr=...))")
+                    lines.append((f"{label} {key}", xs, ys, "left", "braille"))
+        self._draw(plt, lines, {"left": "learning rate"})
+        plt.title("learning rate per epoch" if lines else "no learning rate reported (trial.report(epoch, lr=...))")
         plt.xlabel("epoch")
 
     def _draw_history(self, plt, log: StudyLog) -> None:
@@ -139,7 +197,6 @@ class Curves(Vertical):
             plt.title("optimization history: no finished trial yet")
             return
         xs, ys = thin([r.number for r in done], [r.value for r in done], MAX_POINTS * 2)
-        plt.scatter(xs, ys, label=self.metric, marker="dot")
         pick = max if log.direction == "maximize" else min
         best, bx, by = None, [], []
         for r in done:
@@ -147,7 +204,8 @@ class Curves(Vertical):
             bx.append(r.number)
             by.append(best)
         bx, by = thin(bx, by)
-        plt.plot(bx, by, label="best so far", marker="braille")
+        self._draw(plt, [(f"{self.metric} of each trial", xs, ys, "left", "dot"),
+                         ("best so far", bx, by, "left", "braille")], {"left": self.metric})
         plt.title(f"optimization history ({log.direction})")
         plt.xlabel("trial")
 
@@ -172,4 +230,13 @@ class Curves(Vertical):
             plt.scatter(xs, [y for _, y in points], marker="dot")
             plt.xticks(list(range(len(labels))), labels)
         plt.title(f"{self.metric} vs {name}  (v: next parameter)")
+        plt.ylabel(self.metric)
         plt.xlabel(name)
+
+
+def _axis_name(keys: list[str]) -> str:
+    """An axis's label from the metrics on it: `accuracy`, or `loss` for loss and val_loss."""
+    if len(keys) == 1:
+        return keys[0]
+    words = {k.rsplit("_", 1)[-1] for k in keys}
+    return words.pop() if len(words) == 1 else ", ".join(keys)

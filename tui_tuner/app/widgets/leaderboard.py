@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -48,9 +49,17 @@ class Leaderboard(RowTable):
     """Trials of the study, updated in batches; highlighting a row selects its trial."""
 
     COLUMNS = COLUMNS
+    BINDINGS = [Binding("enter", "select_cursor", "trial in full", tooltip="Every param, metric, reason, seed")]
 
     class TrialSelected(Message):
         def __init__(self, number: int | None) -> None:
+            super().__init__()
+            self.number = number
+
+    class TrialOpened(Message):
+        """enter on a row: show the trial in full."""
+
+        def __init__(self, number: int) -> None:
             super().__init__()
             self.number = number
 
@@ -60,7 +69,7 @@ class Leaderboard(RowTable):
         self._announced: int | None = None
         self._ranked: list[tuple[float, int]] = []  # (signed value, number) of finished trials, best first
         self._finished: set[int] = set()
-        self._running: set[int] = set()
+        self._live: set[int] = set()  # running trials (not `_running`: Textual's own flag of a live message pump)
         self._others: dict[int, None] = {}  # pruned, failed, interrupted: newest last
 
     @property
@@ -75,26 +84,26 @@ class Leaderboard(RowTable):
         if numbers is None:
             self.clear()
             self._shown.clear()
-            self._ranked, self._finished, self._running, self._others = [], set(), set(), {}
+            self._ranked, self._finished, self._live, self._others = [], set(), set(), {}
             selected, numbers = None, set(log.records)
         sign = -1.0 if log.direction == "maximize" else 1.0
         for number in sorted(numbers):
             record = log.records.get(number)
             if record is None:
                 continue
-            self._running.discard(number)
+            self._live.discard(number)
             self._others.pop(number, None)
             if record.state == "finished" and record.value is not None:
                 if number not in self._finished:
                     self._finished.add(number)
                     bisect.insort(self._ranked, (sign * record.value, number))
             elif record.state == "running":
-                self._running.add(number)
+                self._live.add(number)
             else:
                 self._others[number] = None
         while len(self._others) > MAX_OTHERS:
             self._others.pop(next(iter(self._others)))
-        order = [n for _, n in self._ranked[:TOP_FINISHED]] + sorted(self._running) + list(self._others)
+        order = [n for _, n in self._ranked[:TOP_FINISHED]] + sorted(self._live) + list(self._others)
         wanted = set(order)
         for number in self._shown - wanted:
             self.remove_row(str(number))
@@ -128,3 +137,7 @@ class Leaderboard(RowTable):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
         self._announce(int(event.row_key.value))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.post_message(self.TrialOpened(int(event.row_key.value)))

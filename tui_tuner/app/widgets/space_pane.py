@@ -14,10 +14,15 @@ from .row_table import RowTable
 COLUMNS = ("name", "type", "range / choices", "log", "when")
 
 
+def when_text(when: dict | None) -> str:
+    """A condition as a person reads it: `optimizer = sgd`, `lr_schedule = cosine or one_cycle`."""
+    return ", ".join(f"{k} = {' or '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in (when or {}).items())
+
+
 def describe(param) -> tuple[str, str, str, str, str]:
     """One table row for a parameter."""
     d = param.to_dict()
-    when = ", ".join(f"{k}={v}" for k, v in (d.get("when") or {}).items())
+    when = when_text(d.get("when"))
     if isinstance(param, CategoricalParam):
         return param.name, "categorical", ", ".join(map(str, d["choices"])), "", when
     extent = f"{d['low']:g} .. {d['high']:g}"

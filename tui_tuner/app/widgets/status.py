@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
+from rich.text import Text
 from textual.widgets import Static
 
 from ...progress import format_value
 from ...storage import StudyLog
+
+ENDED = ("finished", "failed", "pruned")
+SEPARATOR = " · "
 
 
 def clock(seconds: float) -> str:
@@ -15,15 +17,25 @@ def clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+def budget_spent(log: StudyLog) -> int:
+    """Trials that count against the budget: ended ones the searcher proposed (manual trials are extra)."""
+    return sum(1 for r in log.records.values() if r.state in ENDED and not r.manual)
+
+
 class StudyStatus(Static):
     def show(self, name: str, state: str, log: StudyLog | None, *, budget: int | None, metric: str,
-             started: float | None = None, done_at_start: int = 0, directory: str | None = None,
+             elapsed: float | None = None, done_at_start: int = 0, directory: str | None = None,
              timing: str | None = None) -> None:
+        """`elapsed`: seconds the current run has taken (frozen once it ends); `done_at_start`: trials
+        already done when it began, for the ETA."""
         parts = [f"[b]{name}[/b]", f"[reverse] {state} [/reverse]"]
         if log is not None:
-            done = sum(log.count(state) for state in ("finished", "failed", "pruned"))
+            spent = budget_spent(log)
+            manual = sum(log.count(s) for s in ENDED) - spent
             running = log.count("running")
-            parts.append(f"{done}/{budget}" if budget else f"{done} done")
+            parts.append(f"{spent}/{budget}" if budget else f"{spent} done")
+            if manual:
+                parts.append(f"+{manual} manual")
             if running:
                 live = state in ("running", "paused", "stopping")
                 parts.append(f"{running} running" if live else f"{running} unfinished")
@@ -32,14 +44,16 @@ class StudyStatus(Static):
                 parts.append(f"[red]{failed} failed[/red]")
             best = log.best()
             parts.append(f"best {metric} {format_value(best.value) if best else '-'}")
-            if started is not None:
-                elapsed = time.monotonic() - started
+            if elapsed is not None:
                 parts.append(clock(elapsed))
-                new = done - done_at_start
-                if budget and new > 0 and state in ("running", "paused") and done < budget:
-                    parts.append(f"ETA {clock(elapsed / new * (budget - done))}")
-        if timing:
-            parts.append(timing)
-        if directory:
-            parts.append(f"[dim]{directory}[/dim]")
-        self.update("  ·  ".join(parts))
+                new = spent - done_at_start
+                if budget and new > 0 and state in ("running", "paused") and spent < budget:
+                    parts.append(f"ETA {clock(elapsed / new * (budget - spent))}")
+        for extra in (timing, directory and f"[dim]{directory}[/dim]"):  # only what fits the line
+            if extra and self._fits([*parts, extra]):
+                parts.append(extra)
+        self.update(SEPARATOR.join(parts))
+
+    def _fits(self, parts: list[str]) -> bool:
+        width = self.content_size.width
+        return not width or Text.from_markup(SEPARATOR.join(parts)).cell_len <= width

@@ -15,12 +15,12 @@ from textual.widgets import Input, Label, Select
 from ...searchers import SEARCHERS
 from .error_line import ErrorLine
 
-FIELDS = (  # key in the file's search section, label, placeholder
-    ("trials", "trials", "20"),
-    ("time_budget", "time budget s", "none"),
-    ("workers", "workers", "CPU count"),
-    ("seed", "seed", "0"),
-    ("trial_timeout", "trial timeout s", "none"),
+FIELDS = (  # key in the file's search section, label, placeholder, what may be typed (Input.type)
+    ("trials", "trials", "20", "integer"),
+    ("time_budget", "time budget s", "none", "number"),
+    ("workers", "workers", "CPU count", "integer"),
+    ("seed", "seed", "0", "integer"),
+    ("trial_timeout", "trial timeout s", "none", "number"),
 )
 
 
@@ -33,6 +33,13 @@ def parse_value(text: str) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError:
         return text
+
+
+def readable(default: Any) -> str:
+    """An option's default as it would be typed in a study file (`auto` for None, `false`, not `False`)."""
+    if default is None:
+        return "auto"
+    return yaml.safe_dump(default, default_flow_style=True).strip().removesuffix("...").strip()
 
 
 class StrategyPane(VerticalScroll):
@@ -62,10 +69,10 @@ class StrategyPane(VerticalScroll):
             yield Label("strategy", classes="field-label")
             yield Select([(name, name) for name in sorted(SEARCHERS)], allow_blank=False, value="random", compact=True,
                          id="strategy-select")
-        for key, label, placeholder in FIELDS:
+        for key, label, placeholder, kind in FIELDS:  # number fields take no letters: a stray r or p is not typed
             with Horizontal(classes="field"):
                 yield Label(label, classes="field-label")
-                yield Input(placeholder=placeholder, id=f"field-{key}", compact=True)
+                yield Input(placeholder=placeholder, id=f"field-{key}", compact=True, type=kind)
         yield Vertical(id="strategy-options")
         yield ErrorLine(id="strategy-error")
 
@@ -79,7 +86,7 @@ class StrategyPane(VerticalScroll):
         try:
             strategy = search.get("strategy", "random")
             self.query_one("#strategy-select", Select).value = strategy if strategy in SEARCHERS else "random"
-            for key, _, _ in FIELDS:
+            for key, *_ in FIELDS:
                 value = search.get(key)
                 self.query_one(f"#field-{key}", Input).value = "" if value is None else str(value)
             await self._show_options(search)
@@ -94,14 +101,14 @@ class StrategyPane(VerticalScroll):
         rows = []
         for name, default in options.items():
             value = search.get(name)
-            field = Input(value="" if value is None else str(value), placeholder=str(default),
+            field = Input(value="" if value is None else str(value), placeholder=readable(default),
                           id=f"option-{name}", compact=True)
             rows.append(Horizontal(Label(name, classes="field-label"), field, classes="field"))
         await box.mount_all(rows)
 
     def values(self) -> dict:
         search: dict[str, Any] = {"strategy": self.strategy}
-        for key, _, _ in FIELDS:
+        for key, *_ in FIELDS:
             search[key] = parse_value(self.query_one(f"#field-{key}", Input).value)
         for field in self.query("#strategy-options Input").results(Input):
             search[field.id.removeprefix("option-")] = parse_value(field.value)

@@ -1,0 +1,59 @@
+"""One trial in full (enter on a leaderboard row): the leaderboard cuts params off, this shows them all."""
+
+from __future__ import annotations
+
+import time
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ...progress import format_value
+from ...storage import TrialRecord
+
+
+def detail_lines(record: TrialRecord, metric: str) -> list[str]:
+    """Every param, every final metric, state and reason, duration, seed, start time: as markup lines."""
+    value = format_value(record.value) if record.value is not None else "-"
+    lines = [f"state    {record.state}" + (" (manual)" if record.manual else ""),
+             f"{metric:<8} {value}"]
+    if record.reason:
+        lines.append(f"reason   {escape(record.reason)}")
+    if record.duration is not None:
+        lines.append(f"duration {record.duration:.1f} s")
+    lines.append(f"seed     {record.seed}")
+    if record.started is not None:
+        lines.append(f"started  {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(record.started))}")
+    if record.reports:
+        lines.append(f"reports  {len(record.reports)}, last at step {record.reports[-1][0]}")
+    lines.append("")
+    lines.append("[b]params[/b]")
+    lines += [f"  {escape(name)} = {escape(_text(v))}" for name, v in record.params.items()]
+    if record.metrics:
+        lines.append("")
+        lines.append("[b]metrics[/b]")
+        lines += [f"  {escape(name)} = {escape(_text(v))}" for name, v in record.metrics.items()]
+    return lines
+
+
+def _text(value) -> str:
+    return format_value(value) if isinstance(value, float) else str(value)
+
+
+class TrialDetail(ModalScreen):
+    BINDINGS = [Binding("escape,enter,q", "dismiss", "close")]
+
+    def __init__(self, record: TrialRecord, metric: str) -> None:
+        super().__init__()
+        self.record = record
+        self.metric = metric
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            yield Static(f"trial #{self.record.number}", classes="dialog-title")
+            with VerticalScroll(id="trial-detail"):
+                yield Static("\n".join(detail_lines(self.record, self.metric)), id="trial-lines")
+            yield Static("escape close", classes="dialog-keys")
