@@ -72,6 +72,7 @@ def returns(params, trial):
         "10 MB string": lambda: "x" * 10_000_000,
         "text metric": lambda: {"value": 1.0, "note": "hello"},
         "bool": lambda: True,
+        "None": lambda: None,
         "numpy scalar": lambda: np.float32(0.5),
         "numpy metrics": lambda: {"value": np.int64(2), "loss": np.float64(0.25)},
         "10 MB exception": lambda: (_ for _ in ()).throw(RuntimeError("e" * 10_000_000)),

@@ -25,6 +25,8 @@ def shorten(text: str, limit: int = REASON_CHARS) -> str:
 
 def describe(value: Any) -> str:
     """`value` as a user can recognise it: its type and a short repr (`str 'very good'`)."""
+    if value is None:
+        return "None"
     try:
         text = _repr.repr(value)
     except Exception:  # noqa: BLE001 - a user's object whose __repr__ fails is still described by its type
