@@ -94,18 +94,17 @@ def forks(params, trial):
 
 
 def count_workers(params, trial):
-    """How many worker processes the executor started: this one and its siblings under the fork server."""
+    """How many worker processes the executor started: this one and its siblings, the fork server's other
+    live children (counted whether or not they have named themselves yet)."""
     parent = os.getppid()
     siblings = 0
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{entry}/stat") as f:
                 fields = f.read().rpartition(")")[2].split()
-            with open(f"/proc/{entry}/comm") as f:
-                name = f.read().strip()
         except OSError:
             continue
-        siblings += fields[0] != "Z" and int(fields[1]) == parent and name == "tui-tuner-work"
+        siblings += fields[0] != "Z" and int(fields[1]) == parent
     return {"value": params.get("x", 0.0), "workers": siblings}
 
 
