@@ -73,6 +73,7 @@ def returns(params, trial):
         "text metric": lambda: {"value": 1.0, "note": "hello"},
         "bool": lambda: True,
         "None": lambda: None,
+        "huge int": lambda: 10 ** 400,
         "numpy scalar": lambda: np.float32(0.5),
         "numpy metrics": lambda: {"value": np.int64(2), "loss": np.float64(0.25)},
         "10 MB exception": lambda: (_ for _ in ()).throw(RuntimeError("e" * 10_000_000)),

@@ -4,6 +4,7 @@ failure reasons short enough for a journal line and a screen: what came back, an
 
 from __future__ import annotations
 
+import math
 import numbers
 import reprlib
 from typing import Any
@@ -35,10 +36,14 @@ def describe(value: Any) -> str:
 
 
 def as_number(value: Any) -> float | None:
-    """`value` as a float when it is a number (int, float, numpy scalar; not a bool), else None."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    """`value` as a float when it is a number (int, float, numpy scalar; not a bool), else None. An int
+    too big for a float is infinite, as a float that big would be."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return None
+    try:
         return float(value)
-    return None
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def checked_metrics(values: dict, what: str) -> dict[str, float]:
