@@ -72,6 +72,8 @@ def returns(params, trial):
         "10 MB string": lambda: "x" * 10_000_000,
         "text metric": lambda: {"value": 1.0, "note": "hello"},
         "bool": lambda: True,
+        "None": lambda: None,
+        "huge int": lambda: 10 ** 400,
         "numpy scalar": lambda: np.float32(0.5),
         "numpy metrics": lambda: {"value": np.int64(2), "loss": np.float64(0.25)},
         "10 MB exception": lambda: (_ for _ in ()).throw(RuntimeError("e" * 10_000_000)),
@@ -93,18 +95,17 @@ def forks(params, trial):
 
 
 def count_workers(params, trial):
-    """How many worker processes the executor started: this one and its siblings under the fork server."""
+    """How many worker processes the executor started: this one and its siblings, the fork server's other
+    live children (counted whether or not they have named themselves yet)."""
     parent = os.getppid()
     siblings = 0
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{entry}/stat") as f:
                 fields = f.read().rpartition(")")[2].split()
-            with open(f"/proc/{entry}/comm") as f:
-                name = f.read().strip()
         except OSError:
             continue
-        siblings += fields[0] != "Z" and int(fields[1]) == parent and name == "tui-tuner-work"
+        siblings += fields[0] != "Z" and int(fields[1]) == parent
     return {"value": params.get("x", 0.0), "workers": siblings}
 
 

@@ -196,8 +196,8 @@ def test_trial_memory_is_a_size_with_a_unit():
 # --------------------------------------------------------------------------------- item 5: failure reasons
 
 
-RESULTS = ["generator", "lambda in a dict", "an object", "10 MB string", "text metric", "bool", "10 MB exception",
-           "numpy scalar", "numpy metrics"]
+RESULTS = ["generator", "lambda in a dict", "an object", "10 MB string", "text metric", "bool", "None", "huge int",
+           "10 MB exception", "numpy scalar", "numpy metrics"]
 
 
 @pytest.mark.slow
@@ -210,6 +210,8 @@ async def test_results_the_engine_cannot_take_are_refused_with_what_came_and_wha
         "10 MB string": ["str 'xxxx", "9.5 MB; a result may take 1 MB", allowed],
         "text metric": ["'note': str 'hello', not a number", allowed],
         "bool": ["bool True", allowed],
+        "None": ["the objective returned None; " + allowed],
+        "huge int": ["the objective returned inf for 'value'"],
         "10 MB exception": ["RuntimeError: eee"],
     }
     space = SearchSpace.from_dict({"what": {"type": "categorical", "choices": RESULTS}})

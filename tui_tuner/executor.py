@@ -3,8 +3,8 @@
 Why not `concurrent.futures.ProcessPoolExecutor`: a trial must be killable on its own (hard timeout), a
 segfault must cost only that trial, and `trial.report()` needs a two-way channel (values out, the prune
 answer back) while the trial runs. One pipe per worker, read by the event loop with `add_reader`, gives all
-three without threads in the engine. The engine sees only `await executor.run(...) -> Outcome`, so a cluster executor
-(dask.distributed) can take this one's place.
+three without threads in the engine. The engine sees only `await executor.run(...) -> Outcome`, so a cluster
+executor (dask.distributed) can take this one's place.
 
 A trial's processes end with it: each worker leads its own process group and reaps its orphans
 (`process_tree`), kills what a finished trial left running, and is killed with its whole tree on timeout,

@@ -4,6 +4,7 @@ failure reasons short enough for a journal line and a screen: what came back, an
 
 from __future__ import annotations
 
+import math
 import numbers
 import reprlib
 from typing import Any
@@ -25,6 +26,8 @@ def shorten(text: str, limit: int = REASON_CHARS) -> str:
 
 def describe(value: Any) -> str:
     """`value` as a user can recognise it: its type and a short repr (`str 'very good'`)."""
+    if value is None:
+        return "None"
     try:
         text = _repr.repr(value)
     except Exception:  # noqa: BLE001 - a user's object whose __repr__ fails is still described by its type
@@ -33,10 +36,14 @@ def describe(value: Any) -> str:
 
 
 def as_number(value: Any) -> float | None:
-    """`value` as a float when it is a number (int, float, numpy scalar; not a bool), else None."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    """`value` as a float when it is a number (int, float, numpy scalar; not a bool), else None. An int
+    too big for a float is infinite, as a float that big would be."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return None
+    try:
         return float(value)
-    return None
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def checked_metrics(values: dict, what: str) -> dict[str, float]:
