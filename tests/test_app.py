@@ -324,6 +324,17 @@ async def test_a_finished_study_stops_its_clock_reopens_finished_and_r_adds_tria
         assert reopened.query_one("#field-trials").value == "5"
 
 
+async def test_the_header_keeps_what_fits_when_the_terminal_narrows(tmp_path):
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        assert "ask " in status_line(app)  # the timing fits at 120 columns
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.4)
+        line = status_line(app)
+        assert len(line) <= 78 and "2/2" in line and "best val_loss 0.3" in line
+
+
 async def test_a_stopped_study_says_stopped_and_manual_trials_never_count_past_the_budget(tmp_path):
     app = app_for(study_file(tmp_path, trials=2))
     async with app.run_test(size=(120, 40)) as pilot:
