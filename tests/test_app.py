@@ -324,6 +324,27 @@ async def test_a_finished_study_stops_its_clock_reopens_finished_and_r_adds_tria
         assert reopened.query_one("#field-trials").value == "5"
 
 
+async def test_the_header_keeps_what_fits_when_the_terminal_narrows(tmp_path):
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        assert "ask " in status_line(app)  # the timing fits at 120 columns
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.4)
+        line = status_line(app)
+        assert len(line) <= 78 and "2/2" in line and "best val_loss 0.3" in line
+
+
+async def test_the_header_keeps_the_gp_note_on_a_narrow_line(tmp_path):
+    path = bayes_study_file(tmp_path, trials=23)
+    path.write_text(path.read_text().replace("initial: 2", "initial: 2, max_points: 20"))
+    app = app_for(path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await run_study(pilot, app)
+        line = status_line(app)
+        assert re.search(r"GP on 20 of 2\d", line) and len(line) <= 98, line
+
+
 async def test_a_stopped_study_says_stopped_and_manual_trials_never_count_past_the_budget(tmp_path):
     app = app_for(study_file(tmp_path, trials=2))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -238,21 +238,21 @@ class TunerApp(App):
             return "finished"
         return "stopped"
 
-    def _timing_text(self) -> str | None:
+    def _timing_text(self) -> list[str]:
         """Median ask time beside median trial time (a searcher should cost little next to a trial), and
-        when the bayes model was capped to a subsample of the trials."""
+        when the bayes model was capped to a subsample of the trials; each piece shown if the line has room."""
         engine = self.study.engine
         if engine is None or not engine.ask_seconds:
-            return None
+            return []
         finished = self.study.log.finished()
         durations = [r.duration for r in finished if r.duration is not None]
-        text = f"ask {statistics.median(engine.ask_seconds) * 1000:.2g} ms"
+        pieces = [f"ask {statistics.median(engine.ask_seconds) * 1000:.2g} ms"]
         if durations:
-            text += f" · trial {statistics.median(durations):.2g} s"
+            pieces.append(f"trial {statistics.median(durations):.2g} s")
         used = getattr(engine.searcher, "points_used", 0)
         if used and used < len(finished):
-            text += f" · GP on {used}/{len(finished)}"
-        return text
+            pieces.insert(0, f"GP on {used} of {len(finished)}")
+        return pieces
 
     def _file_budget(self) -> int | None:
         """The trial budget of the file being edited; None while it has a mistake (the pane shows which)."""

@@ -1,4 +1,4 @@
-"""Small dialogs: a path prompt whose answer is checked before it closes, and a yes/no question."""
+"""Small dialogs: a one-line prompt whose answer is checked before it closes, and a yes/no question."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from ..widgets.error_line import ErrorLine
 
 
 class PathPrompt(ModalScreen):
-    """Asks for a path (enter accepts the default). `accept(path)` does the work and returns a message;
-    a TunerError it raises is shown inline and the dialog stays open."""
+    """Asks for one line: a path, or how many more trials (enter accepts the default). `accept(text)` does
+    the work and returns a message; a TunerError it raises is shown inline and the dialog stays open."""
 
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 

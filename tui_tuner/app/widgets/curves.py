@@ -224,6 +224,8 @@ class Curves(Vertical):
             values = [x for x, _ in points]
             if min(values) > 0 and max(values) / min(values) > 100:
                 plt.xscale("log")
+            elif all(isinstance(x, int) for x in values):
+                plt.xticks(integer_ticks(values))
         else:
             labels = sorted({str(x) for x, _ in points})
             xs = [labels.index(str(x)) for x, _ in points]

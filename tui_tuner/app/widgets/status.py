@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -25,7 +27,7 @@ def budget_spent(log: StudyLog) -> int:
 class StudyStatus(Static):
     def show(self, name: str, state: str, log: StudyLog | None, *, budget: int | None, metric: str,
              elapsed: float | None = None, done_at_start: int = 0, directory: str | None = None,
-             timing: str | None = None) -> None:
+             timing: Sequence[str] = ()) -> None:
         """`elapsed`: seconds the current run has taken (frozen once it ends); `done_at_start`: trials
         already done when it began, for the ETA."""
         parts = [f"[b]{name}[/b]", f"[reverse] {state} [/reverse]"]
@@ -49,7 +51,7 @@ class StudyStatus(Static):
                 new = spent - done_at_start
                 if budget and new > 0 and state in ("running", "paused") and spent < budget:
                     parts.append(f"ETA {clock(elapsed / new * (budget - spent))}")
-        for extra in (timing, directory and f"[dim]{directory}[/dim]"):  # only what fits the line
+        for extra in (*timing, directory and f"[dim]{directory}[/dim]"):  # only what fits the line
             if extra and self._fits([*parts, extra]):
                 parts.append(extra)
         self.update(SEPARATOR.join(parts))
