@@ -590,6 +590,30 @@ async def test_lr_finder_runs_in_a_worker_and_applies_its_range(tmp_path):
         assert app.document.params["learning_rate"]["high"] == pytest.approx(test.high, rel=1e-2)
 
 
+async def test_lr_finder_keeps_the_range_within_the_bounds_unless_the_user_widens(tmp_path):
+    from tui_tuner.app.screens.lr_finder import LrFinderScreen
+
+    path = tmp_path / "study.yaml"
+    path.write_text("objective: {model: softmax, dataset: iris}\nparams:\n"
+                    "  learning_rate: {type: float, low: 1.0e-6, high: 0.1, log: true}\n"
+                    "  optimizer: {type: categorical, choices: [adam]}\n")
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for key, bounds in (("a", "within"), ("w", "past")):
+            await pilot.press("l")
+            await wait_until(pilot, lambda: isinstance(app.screen, LrFinderScreen))
+            test = app.screen.test
+            assert 1e-6 < test.low < 0.1 < test.high  # the range reaches past the bounds: both choices offered
+            await pilot.press(key)
+            await pilot.pause(0.2)
+            lr = app.document.params["learning_rate"]
+            if bounds == "within":
+                assert lr["high"] == pytest.approx(0.1) and lr["low"] == pytest.approx(test.low, rel=1e-2)
+                assert any("narrowed" in n.message for n in app._notifications)
+            else:
+                assert lr["high"] == pytest.approx(test.high, rel=1e-2)
+
+
 async def test_lr_finder_explains_what_it_needs(tmp_path):
     app = app_for(study_file(tmp_path))
     async with app.run_test(size=(120, 40)) as pilot:

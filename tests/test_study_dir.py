@@ -228,6 +228,7 @@ async def test_the_app_opens_a_study_another_process_writes_read_only_and_follow
 
             said = lambda text: any(text in n.message for n in app._notifications)  # noqa: E731
             await until(lambda: said(f"read-only: process {writer.pid} is writing this study"))
+            await until(lambda: f"read-only: pid {writer.pid} writes it" in str(app.status_bar.render()))
             seen = app.study.log.count("finished")
             await until(lambda: app.study.log.count("finished") > seen)  # it follows the other writer
             await pilot.press("r")  # and does not write beside it

@@ -9,6 +9,7 @@ of trials never flood the screen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -182,6 +183,9 @@ class TunerApp(App):
         self._status_dirty = self._status_dirty or bool(new)
 
     def _on_study_event(self, event: dict) -> None:
+        if event.get("event") == "note":  # e.g. fewer workers than asked: said once, not kept in the journal
+            self.notify(event["text"], timeout=10)
+            return
         if event.get("event") == "state" and event.get("state") == "finished":
             self._run_ended = time.monotonic()
         number = event.get("number")
@@ -234,6 +238,9 @@ class TunerApp(App):
         review: finished when its budget is spent (or its run ended on its own), else stopped."""
         if self._study_running and study.state != "finished":
             return study.state
+        writer = Study.writer(study.directory)
+        if writer not in (None, os.getpid()):
+            return f"read-only: pid {writer} writes it" if writer else "read-only: another process writes it"
         if _budget_spent(study) or (study.state == "finished" and not self._stopped_by_user):
             return "finished"
         return "stopped"
@@ -518,20 +525,28 @@ class TunerApp(App):
             self.notify(str(err), title="LR range test failed", severity="error", timeout=10)
             return
         param = self.document.params.get(lr_finder.LR_PARAM)
-        can_apply = isinstance(param, dict) and param.get("type") == "float"
+        ranges = {}  # what `a` (within the current bounds) and `w` (past them, only if asked) would set
+        if isinstance(param, dict) and param.get("type") == "float":
+            with contextlib.suppress(InputError):  # the range lies wholly outside the bounds: only `w` applies
+                ranges["apply"] = lr_finder.narrowed(param, test)
+            whole = lr_finder.narrowed(param, test, widen=True)
+            if whole != ranges.get("apply"):
+                ranges["widen"] = whole
 
-        def apply(yes: bool | None) -> None:
-            if not yes:
+        def apply(choice: str | None) -> None:
+            if choice not in ranges:
                 return
+            new = ranges[choice]
             try:
-                self.document.put_param(lr_finder.LR_PARAM, lr_finder.LR_PARAM, lr_finder.narrowed(param, test))
+                self.document.put_param(lr_finder.LR_PARAM, lr_finder.LR_PARAM, new)
             except InputError as err:
                 self.notify(str(err), severity="error")
                 return
             self._show_space(select=lr_finder.LR_PARAM)
-            self.notify(f"learning_rate now searches {test.low:.3g} to {test.high:.3g} (ctrl+s saves the file)")
+            self.notify(f"learning_rate {lr_finder.change(param, new)}: it now searches {new['low']:.3g} to "
+                        f"{new['high']:.3g} (ctrl+s saves the file)")
 
-        self.push_screen(LrFinderScreen(test, source, can_apply), apply)
+        self.push_screen(LrFinderScreen(test, source, ranges), apply)
 
     # ------------------------------------------------------------------------------------------ files
 
