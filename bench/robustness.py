@@ -13,7 +13,8 @@ Not a speed benchmark: the figures behind "trustworthy". Four suites, each run a
           and no process the objective started is still alive.
 - kills:  kill -9 of the study process at random moments, then --resume to the end: no finished trial lost,
           none finished twice, the budget met exactly, no worker left behind.
-- disk:   a study on a 64 KB tmpfs (needs root and mount): exits 1 within seconds with one line.
+- disk:   a study on a 64 KB tmpfs (needs root and mount): exits 1 within seconds with one line; given room,
+          the resume command on that line finishes the study, no trial twice.
 
     python bench/robustness.py                 # everything (about 10 minutes on 2 cores)
     python bench/robustness.py files faults    # some suites
@@ -477,11 +478,27 @@ def suite_disk(work: Path, verbose: bool) -> tuple[int, int, list[str]]:
             problem = f"exit {code}, expected 1"
         if problem is None and took > 30:
             problem = f"took {took:.0f} s"
-        if problem:
-            bad.append(f"full disk: {problem}")
         if verbose:
             print(f"  {'ok ' if not problem else 'BAD'} full disk: exit {code} after {took:.1f}s: "
                   f"{(err.strip().splitlines() or [''])[-1][:200]}")
+        if problem is None:  # room again: the resume command the line gave must finish the study, none twice
+            safe = sum(1 for ends in journal_endings(mnt / "s").values() if ends)
+            subprocess.run(["mount", "-o", "remount,size=64m", str(mnt)], check=True)
+            command = err.strip().splitlines()[-1].rpartition("resume with: ")[2].split()
+            if command[:2] != ["tui-tuner", "run"]:
+                problem = "the line gives no resume command"
+            else:
+                code, out, err = run(command[1:], work, timeout=300)
+                ends = journal_endings(mnt / "s")
+                problem = verdict(code, out, err)
+                if problem is None and (code != 0 or len(ends) != 400 or any(len(e) > 1 for e in ends.values())):
+                    problem = (f"resume: exit {code}, {len(ends)} of 400 trials ended, "
+                               f"{sum(len(e) > 1 for e in ends.values())} twice")
+                if verbose:
+                    print(f"  {'ok ' if not problem else 'BAD'} full disk, then room: {safe} trials were safe, "
+                          f"the resume command ended {len(ends)} of 400 (exit {code})")
+        if problem:
+            bad.append(f"full disk: {problem}")
     finally:
         subprocess.run(["umount", "-l", str(mnt)])
     return 1, 1 - len(bad), bad
