@@ -156,7 +156,6 @@ class TunerApp(App):
 
     def on_resize(self, event) -> None:
         self._apply_size(event.size.width, event.size.height)
-        self._status_dirty = True  # the header keeps what fits the new width
 
     def _apply_size(self, width: int, height: int) -> None:
         self.screen.set_class(width < NARROW[0] or height < NARROW[1], "narrow")
