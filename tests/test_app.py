@@ -295,6 +295,176 @@ def test_our_widgets_never_overwrite_textual_attributes():
         assert not assigned & set(vars(base())), f"{cls.__name__} overwrites {base.__name__}'s attributes"
 
 
+def status_line(app) -> str:
+    return app.query_one("#status").render().plain
+
+
+async def test_a_finished_study_stops_its_clock_reopens_finished_and_r_adds_trials(tmp_path):
+    app = app_for(study_file(tmp_path, trials=3))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        first = status_line(app)
+        assert " finished " in first and "3/3" in first
+        await pilot.pause(1.2)
+        assert status_line(app) == first  # the clock stopped with the study
+        directory = app.study.directory
+    reopened = app_for(tmp_path / directory)
+    async with reopened.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.4)
+        assert " finished " in status_line(reopened) and "3/3" in status_line(reopened)
+        await pilot.press("r")  # the budget is spent: asks how many more instead of doing nothing
+        prompt = reopened.screen
+        assert isinstance(prompt, PathPrompt) and "how many more" in prompt.title_text
+        prompt.query_one("#path").value = "a"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert reopened.screen is prompt and "whole number" in str(prompt.query_one("#form-error").render())
+        prompt.query_one("#path").value = "2"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(reopened.study.log.records) == 5 and not reopened._study_running)
+        await pilot.pause(0.4)
+        assert len(reopened.study.log.records) == 5 and "5/5" in status_line(reopened)
+        assert reopened.query_one("#field-trials").value == "5"
+
+
+async def test_the_header_keeps_what_fits_when_the_terminal_narrows(tmp_path):
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        assert "ask " in status_line(app)  # the timing fits at 120 columns
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.4)
+        line = status_line(app)
+        assert len(line) <= 78 and "2/2" in line and "best val_loss 0.3" in line
+
+
+async def test_the_header_keeps_the_gp_note_on_a_narrow_line(tmp_path):
+    path = bayes_study_file(tmp_path, trials=23)
+    path.write_text(path.read_text().replace("initial: 2", "initial: 2, max_points: 20"))
+    app = app_for(path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await run_study(pilot, app)
+        line = status_line(app)
+        assert re.search(r"GP on 20 of 2\d", line) and len(line) <= 98, line
+
+
+async def test_a_stopped_study_says_stopped_and_manual_trials_never_count_past_the_budget(tmp_path):
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        await pilot.press("m")
+        await pilot.press("enter")  # a manual trial beyond the 2 the budget holds
+        await wait_until(pilot, lambda: len(app.study.log.records) == 3 and not app._study_running)
+        await pilot.pause(0.4)
+        assert "2/2" in status_line(app) and "+1 manual" in status_line(app) and " finished " in status_line(app)
+    app = app_for(study_file(tmp_path, trials=40, pause=0.1, workers=1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.study is not None and app.study.log.count("finished") >= 1)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: not app._study_running)
+        await pilot.pause(0.4)
+        assert " stopped " in status_line(app) and "/40" in status_line(app)
+
+
+async def test_curves_put_scores_and_losses_on_their_own_labelled_axes(tmp_path):
+    (tmp_path / "curves.py").write_text(
+        "def objective(params, trial):\n"
+        "    for epoch in range(3):\n"
+        "        trial.report(epoch, accuracy=0.5 + 0.1 * epoch, loss=10.0 / 30 ** epoch, val_loss=12.0 / 25 ** epoch)\n"
+        "    return {'accuracy': 0.7}\n")
+    path = tmp_path / "curves.yaml"
+    path.write_text("objective: {python: 'curves.py:objective', metric: accuracy, direction: maximize}\n"
+                    "search: {strategy: random, trials: 1, workers: 1}\nparams: {x: {type: float, low: 0, high: 1}}\n")
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        terminal = Terminal(app)
+        await run_study(pilot, app)
+        await pilot.pause(0.6)
+        plot = terminal.text(app.query_one("#plot-curves").region)
+        legend = " ".join(terminal.text(app.query_one("#curve-legend").region))
+    frame = [line for line in plot if "┤" in line or "│" in line]
+    assert frame and not any("accuracy" in line or "loss" in line for line in frame)  # no legend on the data
+    assert "#0 accuracy" in legend and "#0 loss" in legend and "#0 val_loss" in legend
+    assert plot[-1].split()[0] == "accuracy" and plot[-1].split()[-2:] == ["loss", "(log)"]  # y axes labelled
+    assert plot[-2].split() == ["0", "1", "2"]  # whole epochs
+    right_ticks = [line.rsplit("├", 1)[1].strip() for line in frame if "├" in line]
+    assert right_ticks == ["10", "1", "0.1"]  # the losses span decades: a log axis of their own, ticks at decades
+    left_ticks = [float(line.split("┤")[0]) for line in frame if "┤" in line]
+    assert min(left_ticks) == 0.5 and max(left_ticks) == 0.7  # accuracy keeps its own linear axis
+
+
+async def test_app_keys_typed_into_a_number_field_neither_run_nor_become_garbage(tmp_path):
+    app = app_for(study_file(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        field = app.query_one("#field-trials")
+        field.focus()
+        field.value = ""
+        await pilot.press("r", "a", "p", "5")
+        await pilot.pause(0.3)
+        assert field.value == "5" and app.study is None and not app._study_running
+        error = app.query_one("#strategy-error")
+        assert not error.display or "must be" not in str(error.render())
+
+
+async def test_the_strategy_error_and_the_curves_go_with_the_study_they_were_about(tmp_path):
+    path = study_file(tmp_path, trials=2)
+    other = tmp_path / "other.yaml"
+    other.write_text(path.read_text().replace("name: app-test", "name: other"))
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        await pilot.pause(0.6)
+        assert "#" in str(app.query_one("#curve-legend").render())
+        app.query_one("#field-trials").value = "0"
+        await pilot.pause(0.2)
+        error = app.query_one("#strategy-error")
+        assert "search.trials" in str(error.render())
+        await pilot.press("o")
+        app.screen.query_one("#path").value = str(other)
+        await pilot.press("enter")
+        await pilot.pause(0.6)
+        assert app.document.name == "other" and app.study is None
+        assert not error.has_class("-visible")  # the error was about the other file
+        assert str(app.query_one("#curve-legend").render()) == ""  # the previous study's curves are gone
+
+
+async def test_enter_on_a_leaderboard_row_shows_the_trial_in_full(tmp_path):
+    from tui_tuner.app.screens.trial_detail import TrialDetail
+
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        app.board.focus()
+        await pilot.press("enter")
+        assert isinstance(app.screen, TrialDetail)
+        record = app.study.log.records[app.board.selected_number]
+        text = str(app.screen.query_one("#trial-lines").render())
+        for name, value in record.params.items():
+            assert f"{name} = " in text
+        assert f"seed     {record.seed}" in text and "duration" in text and "val_loss" in text and "depth" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TrialDetail)
+
+
+async def test_footer_keeps_help_and_quit_at_80_columns_and_forms_show_no_python_reprs(tmp_path):
+    path = bayes_study_file(tmp_path, trials=2)
+    path.write_text(path.read_text().replace(", initial: 2", "") +
+                    "  momentum: {type: float, low: 0.0, high: 0.9, when: {depth: [1, 2]}}\n")
+    app = app_for(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        from textual.widgets._footer import FooterKey
+
+        shown = {key.description for key in app.query(FooterKey) if 0 < key.region.right <= app.size.width}
+        assert {"help", "quit"} <= shown
+        assert app.query_one("#option-initial").placeholder == "auto"
+        await pilot.press("m")
+        hints = " ".join(str(label.render()) for label in app.screen.query(".dialog-hint, Input"))
+        placeholders = " ".join(i.placeholder for i in app.screen.query("Input"))
+        assert "when depth = 1 or 2" in placeholders + hints and "{" not in placeholders
+
+
 async def test_export_writes_best_json(tmp_path):
     app = app_for(study_file(tmp_path, trials=4))
     async with app.run_test(size=(120, 40)) as pilot:
