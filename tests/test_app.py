@@ -275,21 +275,24 @@ async def test_the_leaderboard_on_screen_matches_the_journal_after_finish_pause_
 def test_our_widgets_never_overwrite_textual_attributes():
     """The leaderboard once kept its running trials in `_running`, Textual's flag of a live message pump:
     with no trial running, the widget stopped repainting and the screen kept showing finished trials as
-    running. No widget of ours may assign an attribute its Textual base class already holds."""
+    running. No widget, screen or app class of ours may assign an attribute its Textual base already holds."""
     import importlib
     import inspect
     import pkgutil
 
+    import tui_tuner.app.screens
     import tui_tuner.app.widgets
-    from textual.widget import Widget
+    from textual.dom import DOMNode
 
-    for info in pkgutil.iter_modules(tui_tuner.app.widgets.__path__):
-        module = importlib.import_module(f"tui_tuner.app.widgets.{info.name}")
-        for cls in vars(module).values():
-            if inspect.isclass(cls) and issubclass(cls, Widget) and cls.__module__ == module.__name__:
-                base = next(b for b in cls.__mro__ if b.__module__.startswith("textual."))
-                assigned = set(re.findall(r"self\.(\w+)(?:\s*:[^=\n]*)?\s*=(?!=)", inspect.getsource(cls)))
-                assert not assigned & set(vars(base())), f"{cls.__name__} overwrites {base.__name__}'s attributes"
+    modules = [importlib.import_module(f"{package.__name__}.{info.name}")
+               for package in (tui_tuner.app.widgets, tui_tuner.app.screens)
+               for info in pkgutil.iter_modules(package.__path__)]
+    classes = [cls for module in modules for cls in vars(module).values()
+               if inspect.isclass(cls) and issubclass(cls, DOMNode) and cls.__module__ == module.__name__]
+    for cls in [*classes, TunerApp]:
+        base = next(b for b in cls.__mro__ if b.__module__.startswith("textual."))
+        assigned = set(re.findall(r"self\.(\w+)(?:\s*:[^=\n]*)?\s*=(?!=)", inspect.getsource(cls)))
+        assert not assigned & set(vars(base())), f"{cls.__name__} overwrites {base.__name__}'s attributes"
 
 
 def status_line(app) -> str:

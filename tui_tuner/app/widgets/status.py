@@ -25,6 +25,11 @@ def budget_spent(log: StudyLog) -> int:
 
 
 class StudyStatus(Static):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._parts: list[str] = []  # always shown
+        self._extras: list[str | None] = []  # shown while the line has room, in this order
+
     def show(self, name: str, state: str, log: StudyLog | None, *, budget: int | None, metric: str,
              elapsed: float | None = None, done_at_start: int = 0, directory: str | None = None,
              timing: Sequence[str] = ()) -> None:
@@ -53,7 +58,16 @@ class StudyStatus(Static):
                 new = spent - done_at_start
                 if budget and new > 0 and state in ("running", "paused") and spent < budget:
                     parts.append(f"ETA {clock(elapsed / new * (budget - spent))}")
-        for extra in (*timing, directory and f"[dim]{directory}[/dim]"):  # only what fits the line
+        self._parts, self._extras = parts, [*timing, directory and f"[dim]{directory}[/dim]"]
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """The line with each extra (timing, directory) it has room for: never cut mid-way."""
+        parts = list(self._parts)
+        for extra in self._extras:
             if extra and self._fits([*parts, extra]):
                 parts.append(extra)
         self.update(SEPARATOR.join(parts))
