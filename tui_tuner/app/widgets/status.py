@@ -35,8 +35,6 @@ class StudyStatus(Static):
              timing: Sequence[str] = ()) -> None:
         """`elapsed`: seconds the current run has taken (frozen once it ends); `done_at_start`: trials
         already done when it began, for the ETA."""
-        self._shown = (name, state, log), dict(budget=budget, metric=metric, elapsed=elapsed,
-                                               done_at_start=done_at_start, directory=directory, timing=timing)
         parts = [f"[b]{name}[/b]", f"[reverse] {state} [/reverse]"]
         if log is not None:
             spent = budget_spent(log)
@@ -71,12 +69,6 @@ class StudyStatus(Static):
             if extra and self._fits([*parts, extra]):
                 parts.append(extra)
         self.update(SEPARATOR.join(parts))
-
-    def on_resize(self) -> None:
-        """Refit the line to the new width (the app's own resize comes before this widget's new size)."""
-        if getattr(self, "_shown", None):
-            args, options = self._shown
-            self.show(*args, **options)
 
     def _fits(self, parts: list[str]) -> bool:
         width = self.content_size.width
