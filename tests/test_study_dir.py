@@ -260,3 +260,18 @@ async def test_a_write_error_in_the_apps_path_is_one_line_and_the_study_runs_aga
     (study_dir / "best.json").rmdir()  # the user fixes it; the same study object goes on (the app stays usable)
     await study.run()
     assert study.log.count("finished") == 5 and load_config(study_dir / "best.json")["params"]
+
+
+def test_the_snapshot_is_the_space_that_ran_not_the_file_on_disk(tmp_path):
+    from tui_tuner.spec import spec_from_dict
+
+    path = study_file(tmp_path)
+    path.write_text("# my notes\n" + path.read_text())
+    spec = load_spec(path)
+    edited = {**spec.raw, "params": {"x": {"type": "float", "low": 0.25, "high": 0.5}}}  # the app's edit
+    study = Study.create(spec_from_dict(edited, path=path, base_dir=tmp_path), tmp_path / "s")
+    study._release_lock()
+    snapshot = (tmp_path / "s" / "study.yaml").read_text()
+    assert "# my notes" in snapshot
+    assert load_spec(tmp_path / "s" / "study.yaml").raw["params"]["x"] == {"type": "float", "low": 0.25, "high": 0.5}
+    assert Study.open(tmp_path / "s").spec.raw["params"]["x"]["low"] == 0.25

@@ -20,8 +20,9 @@ from .executor import ProcessExecutor, default_log_path, pool_size
 from .pruners import make_pruner
 from .searchers import check_strategy, make_searcher
 from .spec import Settings, StudySpec, load_spec
-from .storage import (BEST_NAME, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLock, StudyLog, dumps, is_study_dir,
+from .storage import (BEST_NAME, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLock, StudyLog, is_study_dir,
                       save_config, scan_journal, sound_records, write_atomic, writer_pid)
+from .study_text import study_text
 from .trial import Trial
 
 RUNS_DIR = Path("runs")
@@ -84,7 +85,7 @@ class Study:
             study._release_lock()
             raise InputError("already holds a study; resume it with --resume or choose another --study",
                              file=str(directory))
-        snapshot = spec.path.read_text(encoding="utf-8") if spec.path else dumps(spec.raw, indent=2)
+        snapshot = _snapshot_text(spec)
         try:
             write_atomic(directory / SNAPSHOT_NAME, snapshot)
         except OSError as err:
@@ -410,6 +411,16 @@ class Study:
         return save_config(path, params=best.params, value=best.value, metric=self.spec.objective.metric,
                            direction=self.spec.objective.direction,
                            fixed=getattr(self.spec.objective, "fixed", None), **meta)
+
+
+def _snapshot_text(spec: StudySpec) -> str:
+    """The study as it runs, in the words of its file: the app may have edited the space since the file was
+    saved, and a resumed or reopened study must see what ran, not what is on disk."""
+    try:
+        original = spec.path.read_text(encoding="utf-8") if spec.path else None
+    except (OSError, UnicodeDecodeError):
+        original = None
+    return study_text(spec.raw, original)
 
 
 def _directory_stem(name: str) -> str:
