@@ -53,7 +53,7 @@ class Progress:
         self._bar.__exit__(*exc)
 
     def _on_event(self, event: dict) -> None:
-        if event["event"] == "note":
+        if event["event"] == "notice":
             self.console.print(f"tui-tuner: {event['text']}", markup=False, highlight=False)
         if event["event"] in ("finished", "failed", "pruned"):
             self._bar.advance(self._task)

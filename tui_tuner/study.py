@@ -302,7 +302,7 @@ class Study:
                                   trial_memory=s.trial_memory)
         if note:
             for callback in self._subscribers:  # news for the screen, not the journal
-                callback({"event": "note", "text": note})
+                callback({"event": "notice", "text": note})
         executor = ProcessExecutor(workers, log_path=default_log_path(self.directory), memory_limit=s.trial_memory)
         self.engine = Engine(self.spec.objective, searcher, executor, trials=remaining, time_budget=s.time_budget,
                              trial_timeout=s.trial_timeout, seed=s.seed, history=history, pruner=self._pruner(),

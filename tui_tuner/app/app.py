@@ -182,7 +182,7 @@ class TunerApp(App):
         self._status_dirty = self._status_dirty or bool(new)
 
     def _on_study_event(self, event: dict) -> None:
-        if event.get("event") == "note":  # e.g. fewer workers than asked: said once, not kept in the journal
+        if event.get("event") == "notice":  # e.g. fewer workers than asked: said once, not kept in the journal
             self.notify(event["text"], timeout=10)
             return
         if event.get("event") == "state" and event.get("state") == "finished":
