@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
 
 from ..errors import InputError
-from ..storage import (INTERRUPTED_REASON, JOURNAL_NAME, StudyLog, TrialRecord, dumps, open_atomic, read_journal,
+from ..storage import (INTERRUPTED_REASON, JOURNAL_NAME, StudyLog, TrialRecord, dumps, open_atomic, stream_journal,
                        writer_pid)
 
 FORMATS = ("csv", "json", "jsonl")
@@ -187,7 +187,6 @@ def load_study(directory: str | os.PathLike) -> StudyTrials:
         problem = "no such directory" if not directory.exists() else f"not a study directory (no {JOURNAL_NAME})"
         raise InputError(problem, file=str(directory))
     log = StudyLog()
-    for record in read_journal(directory / JOURNAL_NAME):
-        if record["event"] != "reported":  # curves are not columns; a long study holds millions of points
-            log.apply(record)
+    for record in stream_journal(directory / JOURNAL_NAME, skip={"reported"}):  # curves are no columns
+        log.apply(record)
     return StudyTrials(directory, log, writer_alive=writer_pid(directory) is not None)
