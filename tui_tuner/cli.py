@@ -200,9 +200,13 @@ def _repair(args: argparse.Namespace) -> int:
 
 def _trials(args: argparse.Namespace) -> int:
     from .analysis.table import load_study
+    from .storage import STUDY_FILES
 
     if args.output:
         _check_writable(args.output, "-o", directory=False)
+        if args.output.resolve() in {(args.study_dir / name).resolve() for name in STUDY_FILES}:
+            raise InputError("is a file of the study itself; write the table elsewhere", file=str(args.output),
+                             field="-o")
     table = load_study(args.study_dir)
     if args.output:
         count = table.save(args.output, args.format)
