@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -97,6 +98,14 @@ def test_every_trial_is_a_row_whatever_its_end(ended_study, capsys):
     assert [r["note"] for r in rows] == [None, "lr too high here", None, "x near 0.9 is slow", None]
 
 
+def test_the_command_line_prints_a_table_a_csv_reader_takes(ended_study):
+    result = subprocess.run([sys.executable, "-m", "tui_tuner.cli", "trials", str(ended_study)], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0 and result.stderr == ""
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["state"] for r in rows][:3] == ["finished", "failed", "pruned"] and rows[3]["note"]
+
+
 def test_csv_is_the_default_and_json_holds_the_same_rows(ended_study, capsys):
     _, out_csv, _ = cli(capsys, ended_study)
     _, out_json, _ = cli(capsys, ended_study, "--format", "json")
@@ -174,7 +183,8 @@ def test_to_pandas(ended_study):
     pd = pytest.importorskip("pandas")
     frame = load_study(ended_study).to_pandas()
     assert len(frame) == 5 and frame["number"].tolist() == [0, 1, 2, 3, 4]
-    assert str(frame["datetime_start"].dtype) == "datetime64[ns, UTC]" or "UTC" in str(frame["datetime_start"].dtype)
+    assert "UTC" in str(frame["datetime_start"].dtype) and "UTC" in str(frame["datetime_complete"].dtype)
+    assert (frame["datetime_complete"] >= frame["datetime_start"]).all()
     assert frame.loc[frame["state"] == "finished", "value"].min() == pytest.approx(0.0025)
     assert pd.isna(frame.loc[1, "value"]) and frame.loc[2, "pruned_step"] == 1
 
@@ -226,7 +236,6 @@ def test_notes_are_validated_kept_latest_and_refused_while_another_process_write
     log = StudyLog.replay(read_journal(ended_study / JOURNAL_NAME))
     assert log.records[3].note == "x near 0.9 is slow" and log.note == "the study as a whole"
 
-    import subprocess
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from tui_tuner.storage import StudyLock; "
                                f"StudyLock({str(ended_study)!r}); print('held', flush=True); time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True)
@@ -261,7 +270,7 @@ def test_several_metrics_are_one_column_each():
     assert columns[:4] == ["number", "state", "value_accuracy", "value_fit_time"] and "value" not in columns
     assert rows[0].values == {"accuracy": 0.9, "fit_time": 1.5} and rows[1].values == {"accuracy": None,
                                                                                     "fit_time": None}
-    assert rows[0].datetime_start == "1970-01-01T00:00:10+00:00" and rows[0].duration == 1.5
+    assert rows[0].datetime_start == "1970-01-01T00:00:10.000000+00:00" and rows[0].duration == 1.5
 
 
 def test_a_line_being_written_is_left_and_reports_are_no_columns(ended_study, capsys):

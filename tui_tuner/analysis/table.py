@@ -71,7 +71,10 @@ def _values(rec: TrialRecord, metrics: list[str]) -> dict[str, float | None]:
 
 
 def _iso(timestamp: float | None) -> str | None:
-    return None if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+    """One width for every time (microseconds always written), so any reader parses the column alike."""
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="microseconds")
 
 
 def table_columns(rows: Iterable[TrialRow], metrics: list[str]) -> list[str]:
@@ -175,7 +178,7 @@ class StudyTrials:
                               "pip install pandas") from None
         frame = pd.DataFrame.from_records(list(self.rows()), columns=self.columns)
         for column in ("datetime_start", "datetime_complete"):
-            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+            frame[column] = pd.to_datetime(frame[column], utc=True)
         return frame
 
 
