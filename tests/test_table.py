@@ -229,8 +229,11 @@ def test_a_study_being_written_shows_its_running_trial_and_a_dead_ones_as_interr
 
 def test_notes_are_validated_kept_latest_and_refused_while_another_process_writes(ended_study, tmp_path):
     study = Study.open(ended_study)
-    with pytest.raises(InputError, match="no trial 99"):
-        study.note("nothing there", number=99)
+    for wrong in (99, True, "3"):
+        with pytest.raises(InputError, match=f"no trial {wrong!r}"):
+            study.note("nothing there", number=wrong)
+    with pytest.raises(InputError, match="a note is text"):
+        study.note(None, number=0)
     study.note("", number=1)  # an empty note clears it
     assert load_study(ended_study).trials[1].note == ""
     log = StudyLog.replay(read_journal(ended_study / JOURNAL_NAME))

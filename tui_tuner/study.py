@@ -404,7 +404,7 @@ class Study:
                 self._release_lock()
 
     def _check_noted(self, number: int | None) -> None:
-        if number is not None and number not in self.log.records:
+        if number is not None and (type(number) is not int or number not in self.log.records):
             raise InputError(f"no trial {number!r} in this study to note", file=str(self.directory))
 
     # -------------------------------------------------------------------------------------------------- results
