@@ -208,6 +208,7 @@ def test_a_study_being_written_shows_its_running_trial_and_a_dead_ones_as_interr
             await asyncio.sleep(0.02)
         assert not task.done(), task.exception()
         seen = load_study(study.directory)  # read-only, while this process holds the writer's lock
+        study.note("still running at the first look", number=1)  # the app's note on a running study
         copy = tmp_path / "killed"  # the same journal with no writer: a study killed mid-trial
         copy.mkdir()
         shutil.copy(journal, copy / JOURNAL_NAME)
@@ -225,6 +226,7 @@ def test_a_study_being_written_shows_its_running_trial_and_a_dead_ones_as_interr
 
     after = load_study(study.directory)
     assert [t.state for t in after.trials] == ["finished", "finished"]
+    assert after.trials[1].note == "still running at the first look" and seen.trials[1].note is None
 
 
 def test_notes_are_validated_kept_latest_and_refused_while_another_process_writes(ended_study, tmp_path):
