@@ -58,6 +58,7 @@ def config(kind, x=0.5):
 def ended_study(tmp_path):
     """Trials 0-3 run by hand (ok x=0.25, fail, prune, ok x=0.9), one searched trial after them; notes."""
     study = new_study(tmp_path)
+    (tmp_path / "gate").touch()  # a searched trial of kind "wait" ends at once
     manual = [(config("ok", 0.25), None), (config("fail"), None), (config("prune"), None), (config("ok", 0.9), None)]
     asyncio.run(study.run(manual=manual))
     study.note("lr too high here", number=1)
