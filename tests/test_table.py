@@ -288,3 +288,39 @@ def test_a_line_being_written_is_left_and_reports_are_no_columns(ended_study, ca
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["number"] for r in rows] == [0, 1, 2, 3, 4]
     assert not any(c.startswith(("loss", "step")) for c in rows[0])
+
+
+@pytest.mark.slow
+def test_a_study_another_process_runs_is_tabled_while_it_runs_and_after_kill_9(tmp_path):
+    import signal
+    import time
+
+    (tmp_path / "study.yaml").write_text(STUDY % (tmp_path / "gate"))
+    study_dir = tmp_path / "s"
+    writer = subprocess.Popen([sys.executable, "-m", "tui_tuner.cli", "run", "study.yaml", "--study", str(study_dir),
+                               "--trials", "50", "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+
+    def table():
+        result = subprocess.run([sys.executable, "-m", "tui_tuner.cli", "trials", str(study_dir), "--format", "json"],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the searched trials of kind "wait" hold until the gate opens
+            if (study_dir / JOURNAL_NAME).exists():
+                rows = table()
+                waiting = [r["number"] for r in rows if r["state"] == "running" and r["params_kind"] == "wait"]
+                if waiting and any(r["state"] != "running" for r in rows):
+                    break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("no running trial beside an ended one within 60 s")
+    finally:
+        os.killpg(writer.pid, signal.SIGKILL)
+        writer.wait()
+    after = {r["number"]: r for r in table()}  # trials of kind "wait" never end: kill -9 cut them off
+    assert all(after[n]["state"] == "interrupted" and after[n]["fail_reason"] for n in waiting)
+    assert all(r["datetime_complete"] for r in rows if r["state"] != "running")
