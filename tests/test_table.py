@@ -20,7 +20,7 @@ from tui_tuner.errors import InputError
 from tui_tuner.spec import load_spec
 from tui_tuner.storage import JOURNAL_NAME, StudyLocked, StudyLog, read_journal
 from tui_tuner.study import Study
-from tui_tuner.analysis.table import table_columns, trial_row
+from tui_tuner.analysis.table import flat_row, table_columns, trial_row
 
 TESTS = Path(__file__).parent
 
@@ -277,6 +277,8 @@ def test_several_metrics_are_one_column_each():
     assert rows[0].values == {"accuracy": 0.9, "fit_time": 1.5} and rows[1].values == {"accuracy": None,
                                                                                     "fit_time": None}
     assert rows[0].datetime_start == "1970-01-01T00:00:10.000000+00:00" and rows[0].duration == 1.5
+    flat = flat_row(rows[0], columns)
+    assert (flat["value_accuracy"], flat["value_fit_time"], flat["metric_size"]) == (0.9, 1.5, 12)
 
 
 def test_a_line_being_written_is_left_and_reports_are_no_columns(ended_study, capsys):

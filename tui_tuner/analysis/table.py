@@ -86,10 +86,14 @@ def table_columns(rows: Iterable[TrialRow], metrics: list[str]) -> list[str]:
     for row in rows:
         params.update(row.params)
         returned.update(row.metrics)
-    value = ["value"] if len(metrics) == 1 else [f"value_{m}" for m in metrics]
-    return (["number", "state", *value, "datetime_start", "datetime_complete", "duration",
+    return (["number", "state", *value_columns(metrics), "datetime_start", "datetime_complete", "duration",
              *(f"params_{p}" for p in sorted(params)), *(f"metric_{m}" for m in sorted(returned)),
              "seed", "pruned_step", "fail_reason", "manual", "note"])
+
+
+def value_columns(metrics: list[str]) -> list[str]:
+    """`value` for one metric, as Optuna; `value_<metric>` for each of several."""
+    return ["value"] if len(metrics) == 1 else [f"value_{m}" for m in metrics]
 
 
 def flat_row(row: TrialRow, columns: list[str]) -> dict[str, Any]:
@@ -98,10 +102,7 @@ def flat_row(row: TrialRow, columns: list[str]) -> dict[str, Any]:
              "datetime_complete": row.datetime_complete, "duration": row.duration, "seed": row.seed,
              "pruned_step": row.pruned_step, "fail_reason": row.fail_reason, "manual": row.manual,
              "note": row.note}
-    if "value" in columns:
-        cells["value"] = row.value
-    else:
-        cells.update((f"value_{m}", v) for m, v in row.values.items())
+    cells.update(zip(value_columns(list(row.values)), row.values.values()))
     cells.update((f"params_{p}", v) for p, v in row.params.items())
     cells.update((f"metric_{m}", v) for m, v in row.metrics.items())
     return {c: cells.get(c) for c in columns}
