@@ -64,11 +64,10 @@ def trial_row(rec: TrialRecord, metrics: list[str], *, writer_alive: bool) -> Tr
 def _values(rec: TrialRecord, metrics: list[str]) -> dict[str, float | None]:
     if rec.state != "finished":
         return dict.fromkeys(metrics)
-    if isinstance(rec.value, list):
-        return dict(zip(metrics, rec.value))
     if len(metrics) == 1:
         return {metrics[0]: rec.value}
-    return {m: rec.metrics.get(m) for m in metrics}
+    values = getattr(rec, "values", None)  # several metrics: the values the trial log keeps once it has them
+    return dict(zip(metrics, values)) if values else {m: rec.metrics.get(m) for m in metrics}
 
 
 def _iso(timestamp: float | None) -> str | None:
@@ -153,7 +152,7 @@ class StudyTrials:
         self.trials = [trial_row(r, self.metrics, writer_alive=writer_alive) for r in records]
         self.columns = table_columns(self.trials, self.metrics)
         self.params = [c.removeprefix("params_") for c in self.columns if c.startswith("params_")]
-        best = log.best() if len(self.metrics) == 1 else None  # several metrics: `tui-tuner analyze`'s front
+        best = log.best()  # several metrics: the trial the study's balance picks
         self.best: TrialRow | None = next((row for row in self.trials if best and row.number == best.number), None)
 
     def rows(self) -> Iterator[dict[str, Any]]:
