@@ -190,6 +190,14 @@ def test_to_pandas(ended_study):
     assert pd.isna(frame.loc[1, "value"]) and frame.loc[2, "pruned_step"] == 1
 
 
+def test_load_study_needs_no_pandas_until_asked_for_a_frame(ended_study):
+    code = (f"import sys, tui_tuner; s = tui_tuner.load_study({str(ended_study)!r}); print(repr(s)); "
+            "print('pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == [f"<StudyTrials {str(ended_study)!r}: 5 trials: 1 failed, 2 finished, 2 pruned>",
+                                "False"]
+
+
 def test_to_pandas_without_pandas_says_how_to_get_it(ended_study, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now raises ImportError
     with pytest.raises(ImportError, match="pip install pandas"):

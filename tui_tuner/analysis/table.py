@@ -8,6 +8,7 @@ trials is never held as text; pandas is needed only by `to_pandas()`.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 import io
 import json
 import os
@@ -154,6 +155,11 @@ class StudyTrials:
         self.params = [c.removeprefix("params_") for c in self.columns if c.startswith("params_")]
         best = log.best()  # several metrics: the trial the study's balance picks
         self.best: TrialRow | None = next((row for row in self.trials if best and row.number == best.number), None)
+
+    def __repr__(self) -> str:
+        states = Counter(row.state for row in self.trials)
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+        return f"<StudyTrials {str(self.directory)!r}: {len(self.trials)} trials{': ' + counts if counts else ''}>"
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """Every trial as column -> cell, by trial number."""
