@@ -175,7 +175,8 @@ def test_load_study_gives_the_same_rows_typed_and_the_best(ended_study, capsys):
     assert list(study.rows()) == json.loads(out)
     assert study.metric == "loss" and study.direction == "minimize" and study.name == "table-test"
     assert study.params == ["gate", "kind", "x"]
-    assert study.best.number == 0 and study.best.value == pytest.approx(0.0025)
+    finished = [t for t in study.trials if t.state == "finished"]
+    assert study.best.value == min(t.value for t in finished) <= 0.0025  # trial 0's, unless the search beat it
     assert study.note == "the study as a whole"
     assert [t.state for t in study.trials][:3] == ["finished", "failed", "pruned"]
 
@@ -186,7 +187,7 @@ def test_to_pandas(ended_study):
     assert len(frame) == 5 and frame["number"].tolist() == [0, 1, 2, 3, 4]
     assert "UTC" in str(frame["datetime_start"].dtype) and "UTC" in str(frame["datetime_complete"].dtype)
     assert (frame["datetime_complete"] >= frame["datetime_start"]).all()
-    assert frame.loc[frame["state"] == "finished", "value"].min() == pytest.approx(0.0025)
+    assert frame.loc[0, "value"] == pytest.approx(0.0025) and frame.loc[0, "params_kind"] == "ok"
     assert pd.isna(frame.loc[1, "value"]) and frame.loc[2, "pruned_step"] == 1
 
 
