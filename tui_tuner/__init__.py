@@ -7,6 +7,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
+from .analysis.table import load_study  # noqa: E402
 from .errors import InputError, SearchExhausted, SpaceError, TrialPruned, TunerError  # noqa: E402
 from .searchers import SEARCHERS, Searcher, make_searcher, register  # noqa: E402
 from .space import CategoricalParam, FloatParam, IntParam, SearchSpace  # noqa: E402
@@ -16,5 +17,5 @@ from .trial import Trial  # noqa: E402  (Trial.offline(): call your objective ou
 __all__ = [
     "__version__", "SearchSpace", "FloatParam", "IntParam", "CategoricalParam", "make_searcher", "register",
     "Searcher", "SEARCHERS", "load_config", "save_config", "TrialPruned", "SearchExhausted", "InputError",
-    "SpaceError", "TunerError", "Trial",
+    "SpaceError", "TunerError", "Trial", "load_study",
 ]

@@ -103,6 +103,24 @@ def repair_parser() -> argparse.ArgumentParser:
     return p
 
 
+def trials_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="tui-tuner trials",
+        description="Every trial of a study, one row each: number, state, value (value_<metric> for each of "
+                    "several metrics), start and end time (ISO 8601, UTC), duration (seconds), params_<name>, "
+                    "metric_<name> (every metric the objective returned), seed, pruned_step, fail_reason, "
+                    "manual, note: the columns of Optuna's trials_dataframe() where it has them.",
+        epilog="Reads the journal only, without its lock: a study another process is writing can be read while "
+               "it runs. Exit codes: 0 done, 2 bad input, 1 anything else.",
+    )
+    p.add_argument("study_dir", metavar="STUDY_DIR", type=Path, help="the study directory")
+    p.add_argument("--format", choices=["csv", "json", "jsonl"], default="csv",
+                   help="csv (the default; a header line), json (one array) or jsonl (one object a line)")
+    p.add_argument("-o", "--output", metavar="PATH", type=Path,
+                   help="write the table to PATH (replaced atomically) instead of stdout")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -110,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(run_parser().parse_args(argv[1:]))
         if argv and argv[0] == "repair":
             return _repair(repair_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "trials":
+            return _trials(trials_parser().parse_args(argv[1:]))
         if argv and argv[0] == "lr-find":
             return _lr_find(lr_find_parser().parse_args(argv[1:]))
         return _app(app_parser().parse_args(argv))
@@ -175,6 +195,28 @@ def _repair(args: argparse.Namespace) -> int:
     except OSError as err:
         raise TunerError(f"{args.study_dir}: cannot repair: {err.strerror or err}; the journal is unchanged") from None
     print(repair.summary())
+    return 0
+
+
+def _trials(args: argparse.Namespace) -> int:
+    from .analysis.table import load_study
+    from .storage import STUDY_FILES
+
+    if args.output:
+        _check_writable(args.output, "-o", directory=False)
+        if args.output.resolve() in {(args.study_dir / name).resolve() for name in STUDY_FILES}:
+            raise InputError("is a file of the study itself; write the table elsewhere", file=str(args.output),
+                             field="-o")
+    table = load_study(args.study_dir)
+    if args.output:
+        count = table.save(args.output, args.format)
+        print(f"{count} trials written to {args.output}")
+        return 0
+    try:
+        table.write(sys.stdout, args.format)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `tui-tuner trials DIR | head`: the reader had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

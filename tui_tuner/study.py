@@ -376,6 +376,38 @@ class Study:
             raise TunerError("the study is not running")
         self.engine.run_config(params, seed)
 
+    def note(self, text: str, number: int | None = None) -> None:
+        """Keep a note on trial `number`, or on the study (None), in the journal: what the user learnt, next
+        to the trial it is about (the trials table shows the latest; an empty text clears it). A running
+        study writes it like any event; an idle one becomes the writer for the one append, so a study another
+        process writes refuses it (StudyLocked, naming that process)."""
+        if not isinstance(text, str):
+            raise InputError(f"a note is text, not {type(text).__name__}")
+        record = {"event": "note", "number": number, "text": text, "time": time.time()}
+        if self._journal is not None:
+            self._check_noted(number)
+            self._record(record)
+            return
+        took_lock = self._lock is None
+        self._take_lock()
+        try:
+            self.catch_up()
+            self._check_noted(number)
+            self._open_journal()
+            self._write_error = None  # an earlier failed write stopped that run, not this note
+            try:
+                self._record(record)  # a write error raises StudyWriteError: no trial runs
+            finally:
+                self._journal.close()
+                self._journal = None
+        finally:
+            if took_lock:
+                self._release_lock()
+
+    def _check_noted(self, number: int | None) -> None:
+        if number is not None and (type(number) is not int or number not in self.log.records):
+            raise InputError(f"no trial {number!r} in this study to note", file=str(self.directory))
+
     # -------------------------------------------------------------------------------------------------- results
 
     @property

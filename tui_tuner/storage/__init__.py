@@ -5,18 +5,19 @@
 - `lock`: one writer per study directory;
 - `repair`: moving a damaged journal's bad lines aside;
 - `best_config`: best-config files (the design's contract);
-- `atomic`: replacing any other file we own atomically; `encoding`: the JSON we write; `layout`: file names.
+- `atomic`: replacing any other file we own atomically (whole, or written piece by piece); `encoding`: the JSON we write; `layout`: file names.
 """
 
-from .atomic import write_atomic
+from .atomic import open_atomic, write_atomic
 from .best_config import load_config, save_config
 from .encoding import dumps
-from .journal import Journal, read_journal, scan_journal, sound_records
-from .layout import BEST_NAME, JOURNAL_NAME, LOCK_NAME, REJECTED_NAME, SNAPSHOT_NAME, is_study_dir
+from .journal import Journal, read_journal, scan_journal, sound_records, stream_journal
+from .layout import BEST_NAME, JOURNAL_NAME, LOCK_NAME, REJECTED_NAME, SNAPSHOT_NAME, STUDY_FILES, is_study_dir
 from .lock import StudyLock, StudyLocked, writer_pid
 from .repair import repair_journal
-from .trial_log import StudyLog, TrialRecord
+from .trial_log import INTERRUPTED_REASON, StudyLog, TrialRecord
 
-__all__ = ["BEST_NAME", "JOURNAL_NAME", "LOCK_NAME", "REJECTED_NAME", "SNAPSHOT_NAME", "Journal", "StudyLock",
-           "StudyLocked", "StudyLog", "TrialRecord", "dumps", "is_study_dir", "load_config", "read_journal",
-           "repair_journal", "save_config", "scan_journal", "sound_records", "write_atomic", "writer_pid"]
+__all__ = ["BEST_NAME", "INTERRUPTED_REASON", "JOURNAL_NAME", "LOCK_NAME", "REJECTED_NAME", "SNAPSHOT_NAME",
+           "STUDY_FILES", "Journal", "StudyLock", "StudyLocked", "StudyLog", "TrialRecord", "dumps", "is_study_dir",
+           "load_config", "open_atomic", "read_journal", "repair_journal", "save_config", "scan_journal",
+           "sound_records", "stream_journal", "write_atomic", "writer_pid"]

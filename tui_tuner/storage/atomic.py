@@ -1,4 +1,5 @@
-"""Atomic replacement of the files we own (best.json, exported configs, saved study files, a repaired journal).
+"""Atomic replacement of the files we own (best.json, exported configs, saved study files, a repaired journal,
+trials tables).
 
 A reader, or a process killed mid-write, sees the old file or the new one, never a torn mix.
 """
@@ -9,17 +10,26 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 
 def write_atomic(path: str | os.PathLike, content: str | bytes) -> Path:
     """Replace `path` with `content` (text is written as UTF-8), durably, through a renamed temporary file."""
+    with open_atomic(path) as f:
+        f.write(content.encode("utf-8") if isinstance(content, str) else content)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def open_atomic(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """A binary file that replaces `path` when the block ends, durably; an exception leaves `path` as it was.
+    For files written piece by piece (a table of 100,000 trials is never held whole in memory)."""
     path = Path(path)
-    data = content.encode("utf-8") if isinstance(content, str) else content
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.chmod(f.fileno(), _mode_for(path))
             os.fsync(f.fileno())
@@ -28,7 +38,6 @@ def write_atomic(path: str | os.PathLike, content: str | bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
-    return path
 
 
 def _mode_for(path: Path) -> int:

@@ -14,6 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Collection, Iterator
 
 from ..errors import InputError
 from .atomic import fsync_dir
@@ -117,26 +118,16 @@ def scan_journal(path: str | os.PathLike, start: int = 0, first_line: int = 1) -
     line without its newline is a torn write, or one being written, and is left for the next scan; blank
     lines are kept but are no records."""
     path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            f.seek(start)
-            data = f.read()
-    except FileNotFoundError:
-        raise InputError("no journal here: not a study directory", file=str(path)) from None
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", file=str(path)) from None
+    with _open(path) as f:
+        f.seek(start)
+        data = f.read()
     complete = data[: data.rfind(b"\n") + 1]
     lines = complete.split(b"\n")[:-1]
     records, bad = [], []
     for number, raw in enumerate(lines, start=first_line):
         if not raw.strip():
             continue
-        try:
-            record = json.loads(raw)
-        except ValueError:
-            problem = "is not a journal record (not valid JSON)"
-        else:
-            problem = record_problem(record)
+        record, problem = _parse(raw)
         if problem is None:
             records.append(record)
         else:
@@ -144,16 +135,55 @@ def scan_journal(path: str | os.PathLike, start: int = 0, first_line: int = 1) -
     return JournalScan(records, lines, bad, start + len(complete))
 
 
+def _open(path: Path) -> BinaryIO:
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise InputError("no journal here: not a study directory", file=str(path)) from None
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", file=str(path)) from None
+
+
+def _parse(raw: bytes) -> tuple[object, str | None]:
+    """A journal line's record, and why it is not a valid one (None when it is)."""
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None, "is not a journal record (not valid JSON)"
+    return record, record_problem(record)
+
+
 def read_journal(path: str | os.PathLike) -> list[dict]:
     """Every record of a journal; a damaged line is an InputError naming its line and `tui-tuner repair`."""
     return sound_records(scan_journal(path), path)
 
 
+def stream_journal(path: str | os.PathLike, *, skip: Collection[str] = ()) -> Iterator[dict]:
+    """The records of a journal one at a time, leaving out the events named in `skip` (a reader that needs
+    no curves skips the reports, most of a long study's lines, mostly without parsing them), so a journal of
+    100,000 trials is never held whole. A damaged line is an InputError as in `read_journal` (raised when
+    the stream reaches it); a last line without its newline is being written, and is left."""
+    path = Path(path)
+    quick = tuple(f'{{"event": "{event}"'.encode() for event in skip)  # how our own writer starts a line
+    with _open(path) as f:
+        for number, raw in enumerate(f, start=1):
+            if not raw.endswith(b"\n") or not raw.strip() or raw.startswith(quick):
+                continue
+            record, problem = _parse(raw)
+            if problem is not None:
+                raise _damaged(path, BadLine(number, raw, problem))
+            if record["event"] not in skip:
+                yield record
+
+
 def sound_records(scan: JournalScan, path: str | os.PathLike) -> list[dict]:
     """The records of a scan that found no bad line; else an InputError naming the first and the way out."""
     if scan.bad:
-        first = scan.bad[0]
-        more = f" (and {len(scan.bad) - 1} more bad lines)" if len(scan.bad) > 1 else ""
-        raise InputError(f"line {first.number} {first.problem}{more}; move the bad lines aside and keep the "
-                         f"rest with: tui-tuner repair {Path(path).parent}", file=str(path), line=first.number)
+        raise _damaged(path, scan.bad[0], more=len(scan.bad) - 1)
     return scan.records
+
+
+def _damaged(path: str | os.PathLike, first: BadLine, more: int = 0) -> InputError:
+    also = f" (and {more} more bad lines)" if more else ""
+    return InputError(f"line {first.number} {first.problem}{also}; move the bad lines aside and keep the "
+                      f"rest with: tui-tuner repair {Path(path).parent}", file=str(path), line=first.number)

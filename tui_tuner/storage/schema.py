@@ -69,6 +69,7 @@ _FIELDS: dict[str, dict[str, tuple[str, Callable[[Any], bool]]]] = {
     "interrupted": {"number": (REQUIRED, _count)},
     "test": {"number": (REQUIRED, _count), "value": (NULLABLE, _number), "error": (NULLABLE, _text),
              "metric": (OPTIONAL, _texts)},
+    "note": {"number": (NULLABLE, _count), "text": (REQUIRED, _text)},  # number null: a note on the study
 }
 
 

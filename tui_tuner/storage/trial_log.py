@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+INTERRUPTED_REASON = "the study process stopped while it ran"
+
 
 @dataclass
 class TrialRecord:
@@ -23,8 +25,11 @@ class TrialRecord:
     reason: str | None = None
     duration: float | None = None
     started: float | None = None
+    ended: float | None = None  # when it finished, failed, was pruned or interrupted
+    pruned_step: int | None = None
     reports: list[tuple[int, dict]] = field(default_factory=list)
     predicted: list | None = None  # [mean, std] the searcher's model expected, when it has one
+    note: str | None = None  # the latest note the user kept on this trial
 
     @property
     def done(self) -> bool:
@@ -39,6 +44,7 @@ class StudyLog:
         self.records: dict[int, TrialRecord] = {}
         self.header: dict = {}
         self.test: dict | None = None
+        self.note: str | None = None  # the latest note the user kept on the study
         self._counts: Counter[str] = Counter()  # kept as events arrive: the app asks every few 100 ms
         self._best: TrialRecord | None = None
 
@@ -62,6 +68,9 @@ class StudyLog:
         if kind == "test":
             self.test = event
             return None
+        if kind == "note" and event.get("number") is None:
+            self.note = event["text"]
+            return None
         number = event.get("number")
         if kind == "started":
             old = self.records.get(number)
@@ -69,7 +78,7 @@ class StudyLog:
                 self._counts[old.state] -= 1
             rec = TrialRecord(number=number, params=event["params"], seed=event["seed"],
                               manual=event.get("manual", False), started=event.get("time"),
-                              predicted=event.get("predicted"))
+                              predicted=event.get("predicted"), note=old.note if old else None)
             self.records[number] = rec
             self._counts[rec.state] += 1
             return rec
@@ -78,6 +87,8 @@ class StudyLog:
             return None
         if kind == "reported":
             rec.reports.append((event["step"], event["values"]))
+        elif kind == "note":
+            rec.note = event["text"]
         elif kind == "finished":
             rec.value = event["value"]
             rec.metrics, rec.duration = event.get("metrics") or {}, event.get("duration")
@@ -86,12 +97,14 @@ class StudyLog:
             rec.reason, rec.duration = event.get("reason"), event.get("duration")
             self._move(rec, "failed")
         elif kind == "pruned":
-            rec.duration = event.get("duration")
-            rec.reason = f"pruned at step {event.get('step')}"
+            rec.duration, rec.pruned_step = event.get("duration"), event.get("step")
+            rec.reason = f"pruned at step {rec.pruned_step}"
             self._move(rec, "pruned")
         elif kind == "interrupted":
-            rec.reason = "the study process stopped while it ran"
+            rec.reason = INTERRUPTED_REASON
             self._move(rec, "interrupted")
+        if kind in ("finished", "failed", "pruned", "interrupted"):
+            rec.ended = event.get("time")
         return rec
 
     @classmethod
