@@ -429,6 +429,27 @@ async def test_the_strategy_error_and_the_curves_go_with_the_study_they_were_abo
         assert str(app.query_one("#curve-legend").render()) == ""  # the previous study's curves are gone
 
 
+async def test_n_keeps_a_note_on_the_selected_trial_in_the_journal(tmp_path):
+    from tui_tuner import load_study
+    from tui_tuner.app.screens.trial_detail import TrialDetail
+
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        app.board.focus()
+        number = app.board.selected_number
+        await pilot.press("n")
+        await pilot.press(*"too slow", "enter")
+        await pilot.pause(0.2)
+        assert any(f"note on trial #{number} kept" in n.message for n in app._notifications)
+        await pilot.press("enter")
+        assert isinstance(app.screen, TrialDetail)
+        assert "note     too slow" in str(app.screen.query_one("#trial-lines").render())
+        directory = app.study.directory
+    rows = {row.number: row for row in load_study(directory).trials}
+    assert rows[number].note == "too slow"
+
+
 async def test_enter_on_a_leaderboard_row_shows_the_trial_in_full(tmp_path):
     from tui_tuner.app.screens.trial_detail import TrialDetail
 

@@ -64,6 +64,7 @@ class TunerApp(App):
         Binding("R", "toggle_review", "review", tooltip="Review mode: hold each suggestion until you run, edit or skip it"),
         Binding("l", "lr_find", "LR finder", tooltip="LR range test: where to search learning_rate (built-in models)"),
         Binding("e", "export", "export", tooltip="Export the best config to a JSON file"),
+        Binding("n", "note", "note", tooltip="A note on the selected trial (or the study), in the journal"),
         Binding("o", "open", "open", tooltip="Open a study file, a study directory or a best-config file"),
         Binding("ctrl+s", "save", "save", tooltip="Save the study file (space and strategy)"),
         Binding("tab", "next_pane", "next pane", show=False, priority=True),
@@ -391,6 +392,8 @@ class TunerApp(App):
             return self._selected_record() is not None
         if action == "export":
             return self.study is not None and self.study.log.best() is not None
+        if action == "note":
+            return self.study is not None
         return True
 
     # ------------------------------------------------------------------------------------------ manual trials
@@ -561,6 +564,24 @@ class TunerApp(App):
         self.push_screen(PathPrompt("export the best config", "./best.json", accept,
                                     hint=f"trial #{study.log.best().number}; JSON your training code reads"),
                          self._notify_result)
+
+    def action_note(self) -> None:
+        study = self.study
+        if study is None:
+            self.notify("no study yet: a note belongs to a trial or a study in the journal", severity="warning")
+            return
+        record = self._selected_record()
+        about = f"trial #{record.number}" if record else "the study"
+        current = (record.note if record else study.log.note) or ""
+
+        def accept(text: str) -> str:
+            study.note(text, record.number if record else None)  # StudyLocked or a write error: shown inline
+            if record:
+                self._dirty.add(record.number)
+            return f"note on {about} kept in the journal" if text else f"note on {about} cleared"
+
+        self.push_screen(PathPrompt(f"a note on {about}", current, accept,
+                                    hint="kept in the journal, shown by 'tui-tuner trials'"), self._notify_result)
 
     def action_save(self) -> None:
         self._sync_strategy()

@@ -22,6 +22,8 @@ def detail_lines(record: TrialRecord, metric: str) -> list[str]:
              f"{metric:<8} {value}"]
     if record.reason:
         lines.append(f"reason   {escape(record.reason)}")
+    if record.note:
+        lines.append(f"note     {escape(record.note)}")
     if record.duration is not None:
         lines.append(f"duration {record.duration:.1f} s")
     lines.append(f"seed     {record.seed}")
