@@ -3,7 +3,7 @@
 `objective.balance` in a study file maps metric names to a weight (`accuracy: 1`) or a limit
 (`fit_time: "< 2"`). The trials that meet every limit are the candidates (none does: the trial closest to
 meeting them, by summed normalised excess); among the candidates' Pareto front, with weights the one with
-the least weighted sum of normalised metrics (0 best, 1 worst over the candidates; unweighted metrics
+the least weighted sum of normalised metrics (0 best, 1 worst across that front; unweighted metrics
 count 0), without weights the one closest (Euclidean) to the ideal point in normalised metrics.
 """
 
@@ -61,9 +61,21 @@ class Balance:
         return cls(weights, limits)
 
     def to_json(self) -> dict:
-        """As a study file writes it, or how the default picks when nothing is set."""
-        written = {**self.weights, **{name: f"{op} {bound:g}" for name, (op, bound) in self.limits.items()}}
-        return written or {"rule": "closest to the ideal point in normalised metrics, on the Pareto front"}
+        """What the journal's header and best.json record: the weights, the limits, and the rule they feed."""
+        rule = ("least weighted sum of normalised metrics" if self.weights
+                else "closest to the ideal point in normalised metrics")
+        return {"weights": dict(self.weights),
+                "limits": {name: f"{op} {bound!r}" for name, (op, bound) in self.limits.items()},
+                "rule": f"{rule}, on the Pareto front of the trials within the limits"}
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "Balance":
+        """The balance a journal header recorded (`to_json`); parts it cannot read are left out."""
+        weights = doc.get("weights") if isinstance(doc.get("weights"), dict) else {}
+        limits = doc.get("limits") if isinstance(doc.get("limits"), dict) else {}
+        parsed = {name: LIMIT.match(text) for name, text in limits.items() if isinstance(text, str)}
+        return cls({k: float(v) for k, v in weights.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
+                   {name: (m[1], float(m[2])) for name, m in parsed.items() if m})
 
     def pick(self, values: np.ndarray, metrics: Sequence[str], directions: Sequence[str]) -> int:
         """Index of the chosen row of `values` (n trials x metrics, in the study's units); n must be > 0."""
@@ -79,8 +91,8 @@ class Balance:
             return int(np.argmin(excess))
         candidates = np.flatnonzero(met)
         points = minimizing(values[candidates], directions)
-        front = candidates[non_dominated(points)]
-        scaled = normalised(points)[non_dominated(points)]
+        on_front = non_dominated(points)
+        front, scaled = candidates[on_front], normalised(points[on_front])  # 0..1 across the front
         if self.weights:
             w = np.array([self.weights.get(name, 0.0) for name in metrics])
             score = scaled @ w
