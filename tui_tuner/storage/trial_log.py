@@ -145,10 +145,11 @@ class StudyLog:
 
     def best(self) -> TrialRecord | None:
         if self.multi:
-            ranked, values, _ = self._pareto_view()
+            ranked, _, _ = self._pareto_view()
             if not ranked:
                 return None
-            return ranked[self.balance.pick(values, self.metrics, self.direction)]
+            by_number = sorted(ranked, key=lambda r: r.number)  # ties go to the earlier trial
+            return by_number[self.balance.pick([r.values for r in by_number], self.metrics, self.direction)]
         return self._best
 
     def pareto_rank(self) -> dict[int, int]:
