@@ -50,9 +50,8 @@ class GeneticSearcher(Searcher):
     def population(self) -> list[tuple[Config, float]]:
         """The best finished trials, best first: the parents of the next children."""
         if self.multi:
-            configs, points = self.finished_points()
-            best_first = rank_and_crowding(points)[: self.population_size]
-            return [(configs[i], tuple(points[i])) for i in best_first]
+            done = [(c, v) for c, v in self.history if v is not None]  # the rows of finished_points()
+            return [done[i] for i in rank_and_crowding(self.finished_points()[1])[: self.population_size]]
         done = sorted(((c, v) for c, v in self.history if v is not None), key=lambda cv: self.sign() * cv[1])
         return done[: self.population_size]
 

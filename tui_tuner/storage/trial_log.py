@@ -69,14 +69,16 @@ class StudyLog:
     def metrics(self) -> list[str]:
         """The study's metric names as its header records them (one, or several)."""
         metric = self.header.get("metric", "value")
-        return metric if isinstance(metric, list) else [metric]
+        width = len(self.direction) if self.multi else 1
+        names = metric if isinstance(metric, list) else [metric]
+        return names if len(names) == width else [f"value {i + 1}" for i in range(width)]
 
     def _move(self, rec: TrialRecord, state: str) -> None:
         self._counts[rec.state] -= 1
         self._counts[state] += 1
         rec.state = state
         if self.multi:
-            self._pareto = None
+            self._pareto = self._best = None
         elif state == "finished" and (self._best is None or self._rank(rec) < self._rank(self._best)):
             self._best = rec
 
@@ -144,12 +146,13 @@ class StudyLog:
         return sorted(self.finished(), key=self._rank)
 
     def best(self) -> TrialRecord | None:
+        """The best finished trial; with several metrics, the one the balance picks."""
         if self.multi:
             ranked, _, _ = self._pareto_view()
-            if not ranked:
-                return None
-            by_number = sorted(ranked, key=lambda r: r.number)  # ties go to the earlier trial
-            return by_number[self.balance.pick([r.values for r in by_number], self.metrics, self.direction)]
+            if self._best is None and ranked:  # kept until the next trial finishes, like the view
+                by_number = sorted(ranked, key=lambda r: r.number)  # ties go to the earlier trial
+                self._best = by_number[self.balance.pick([r.values for r in by_number], self.metrics,
+                                                         self.direction)]
         return self._best
 
     def pareto_rank(self) -> dict[int, int]:
