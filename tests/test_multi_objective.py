@@ -281,3 +281,12 @@ def test_a_single_metric_study_is_as_before(tmp_path):
     best = json.loads((tmp_path / "run" / "best.json").read_text())
     assert not {"values", "directions", "balance"} & set(best)
     assert best["value"] == min(r["value"] for r in finished)
+
+
+def test_a_resumed_two_metric_study_tells_its_searcher_the_earlier_values(tmp_path):
+    run_study(study_file(tmp_path, strategy="bayes", trials=6), tmp_path / "run")
+    study = Study.open(tmp_path / "run", write=True, trials=10)
+    asyncio.run(study.run())
+    finished = [r for r in read_journal(tmp_path / "run" / "journal.jsonl") if r["event"] == "finished"]
+    assert sorted(r["number"] for r in finished) == list(range(10)) and all(len(r["values"]) == 2 for r in finished)
+    assert len({(r["metrics"]["f1"], r["metrics"]["f2"]) for r in finished}) == 10  # none run twice
