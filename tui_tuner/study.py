@@ -79,7 +79,8 @@ class Study:
                              file=str(directory))
         settings = spec.settings.override(**overrides)
         _searcher(spec, settings)  # a bad --strategy or option is a usage error before anything is written
-        study = cls(spec, directory, settings, StudyLog(study_direction(spec.objective), getattr(spec.objective, "balance", None)))
+        log = StudyLog(study_direction(spec.objective), getattr(spec.objective, "balance", None))
+        study = cls(spec, directory, settings, log)
         study._take_lock()
         if _begun(directory):  # another process created it between our check and our lock
             study._release_lock()

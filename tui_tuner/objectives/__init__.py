@@ -69,7 +69,7 @@ def study_metric(objective: Any) -> str | list[str]:
     return list(metrics) if len(metrics) > 1 else objective.metric
 
 
-def metric_list(section: dict, default_direction: str, *, file: str | None) -> tuple[list[str], list[str]] | None:
+def _metric_list(section: dict, default_direction: str, *, file: str | None) -> tuple[list[str], list[str]] | None:
     """`metric: [a, b]` with `direction: [..., ...]` (or one direction for all) as two checked lists; None
     when `metric` is not a list (one metric, checked by the caller as before)."""
     metrics = section.get("metric")
@@ -122,7 +122,7 @@ def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: st
                          "classifies or regresses is unknown; name a scorer (e.g. accuracy or r2)", file=file,
                          field="objective.metric")
     costs, cost_directions = (), ()
-    several = metric_list(section, "minimize", file=file)
+    several = _metric_list(section, "minimize", file=file)
     if several is not None:
         (metric, *costs), (direction, *cost_directions) = several
         wrong = [m for m in costs if m not in COST_METRICS]
@@ -156,8 +156,8 @@ def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: st
                          field="objective.test_fraction")
     if not is_trusted(model):
         return OwnEstimatorObjective(model, dataset, metric=metric, validation=validation, scaler=scaler, fixed=fixed,
-                                     test_fraction=float(test_fraction), epochs=epochs, code_dir=str(base_dir.resolve()),
-                                     costs=costs, cost_directions=cost_directions)
+                                     test_fraction=float(test_fraction), epochs=epochs,
+                                     code_dir=str(base_dir.resolve()), costs=costs, cost_directions=cost_directions)
     objective = EstimatorObjective(model, dataset, metric=metric, validation=validation, scaler=scaler,
                                    fixed=fixed, test_fraction=float(test_fraction), epochs=epochs, costs=costs,
                                    cost_directions=cost_directions)
@@ -244,7 +244,7 @@ def _function_objective(section: dict, fixed: dict, *, base_dir: Path, file: str
     test = None
     if section.get("test") is not None:
         test = FunctionRef(section["test"], base_dir=base_dir, file=file, field="objective.test")
-    several = metric_list(section, "minimize", file=file)
+    several = _metric_list(section, "minimize", file=file)
     if several is not None:
         return FunctionObjective(function, metric=several[0], direction=several[1], test=test, fixed=fixed)
     metric = section.get("metric", "value")
