@@ -290,3 +290,12 @@ def test_a_resumed_two_metric_study_tells_its_searcher_the_earlier_values(tmp_pa
     finished = [r for r in read_journal(tmp_path / "run" / "journal.jsonl") if r["event"] == "finished"]
     assert sorted(r["number"] for r in finished) == list(range(10)) and all(len(r["values"]) == 2 for r in finished)
     assert len({(r["metrics"]["f1"], r["metrics"]["f2"]) for r in finished}) == 10  # none run twice
+
+
+def test_the_journal_schema_checks_a_finished_records_values():
+    from tui_tuner.storage.schema import record_problem
+
+    good = {"event": "finished", "number": 1, "value": 0.5, "values": [0.5, 2.0], "metrics": {}}
+    assert record_problem(good) is None
+    assert "values is ['a', 2.0], not a list of finite numbers" in record_problem({**good, "values": ["a", 2.0]})
+    assert "is not its first of values" in record_problem({**good, "values": [0.4, 2.0]})
