@@ -5,6 +5,7 @@ single-metric studies exactly as before."""
 import asyncio
 import itertools
 import json
+import os
 import subprocess
 import sys
 
@@ -299,3 +300,14 @@ def test_the_journal_schema_checks_a_finished_records_values():
     assert record_problem(good) is None
     assert "values is ['a', 2.0], not a list of finite numbers" in record_problem({**good, "values": ["a", 2.0]})
     assert "is not its first of values" in record_problem({**good, "values": [0.4, 2.0]})
+
+
+def test_run_ends_with_the_front_and_the_balances_pick(tmp_path):
+    path = study_file(tmp_path, "metric: [f1, f2], direction: [minimize, minimize]", trials=6)
+    result = subprocess.run([sys.executable, "-m", "tui_tuner.cli", "run", str(path), "--study", str(tmp_path / "r")],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    log = StudyLog.replay(read_journal(tmp_path / "r" / "journal.jsonl"))
+    assert f"Pareto front ({len(log.front())} trials)" in result.stdout and "f1 ↓" in result.stdout
+    assert "picked by the balance (closest to the ideal point" in result.stdout
+    assert f"trial {log.best().number}, f1 = " in result.stdout
