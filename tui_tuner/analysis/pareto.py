@@ -11,8 +11,6 @@ from typing import Sequence
 
 import numpy as np
 
-DOMINANCE_BLOCK = 1024  # rows compared at once when more than two metrics: memory stays O(block * n)
-
 
 def minimizing(values: np.ndarray, directions: Sequence[str]) -> np.ndarray:
     """`values` with each maximised column negated, so smaller is better everywhere."""
@@ -24,14 +22,14 @@ def pareto_ranks(points: np.ndarray) -> np.ndarray:
     """Rank of each point: 1 for the non-dominated front, 2 for the front once rank 1 is removed, and so on.
 
     Equal points share a rank (neither dominates the other). Two metrics: O(n log n) by a sweep over the
-    lexicographic order; more: fronts peeled with blockwise dominance counts."""
+    lexicographic order; more: a binary search over the fronts for each point in that order."""
     points = np.asarray(points, float)
     if points.ndim != 2:
         raise ValueError(f"points must be a (n, m) array, got shape {points.shape}")
     if len(points) == 0:
         return np.zeros(0, int)
     unique, inverse = np.unique(points, axis=0, return_inverse=True)  # lexicographic order, duplicates merged
-    ranks = _ranks_2d(unique) if points.shape[1] == 2 else _ranks_peeled(unique)
+    ranks = _ranks_2d(unique) if points.shape[1] == 2 else _ranks_general(unique)
     return ranks[inverse.reshape(-1)]
 
 
@@ -50,27 +48,40 @@ def _ranks_2d(unique: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _dominated_by_any(candidates: np.ndarray, pool: np.ndarray) -> np.ndarray:
-    """For each candidate, whether some point of `pool` dominates it (<= everywhere, < somewhere)."""
-    out = np.zeros(len(candidates), bool)
-    for start in range(0, len(candidates), DOMINANCE_BLOCK):
-        block = candidates[start:start + DOMINANCE_BLOCK, None, :]
-        le = np.all(pool[None, :, :] <= block, axis=2)
-        lt = np.any(pool[None, :, :] < block, axis=2)
-        out[start:start + DOMINANCE_BLOCK] = np.any(le & lt, axis=1)
-    return out
+class _Front:
+    """The points of one front, in a growing buffer so a dominance test is one vectorised comparison."""
+
+    def __init__(self, m: int) -> None:
+        self.points, self.size = np.empty((8, m)), 0
+
+    def add(self, point: np.ndarray) -> None:
+        if self.size == len(self.points):
+            self.points = np.vstack([self.points, np.empty_like(self.points)])
+        self.points[self.size] = point
+        self.size += 1
+
+    def dominates(self, point: np.ndarray) -> bool:
+        """Whether a member is <= `point` everywhere: it dominates it, the points being distinct and earlier."""
+        return bool(np.any(np.all(self.points[: self.size] <= point, axis=1)))
 
 
-def _ranks_peeled(unique: np.ndarray) -> np.ndarray:
-    ranks = np.zeros(len(unique), int)
-    remaining = np.arange(len(unique))
-    rank = 0
-    while len(remaining):
-        rank += 1
-        pool = unique[remaining]
-        dominated = _dominated_by_any(pool, pool)
-        ranks[remaining[~dominated]] = rank
-        remaining = remaining[dominated]
+def _ranks_general(unique: np.ndarray) -> np.ndarray:
+    """Efficient non-dominated sort with binary search (Zhang et al., 2015): in lexicographic order a point can
+    only be dominated by earlier ones, and if front k dominates it so do all fronts before k."""
+    fronts: list[_Front] = []
+    ranks = np.empty(len(unique), int)
+    for i, point in enumerate(unique):
+        low, high = 0, len(fronts)  # the first front not dominating the point lies in [low, high]
+        while low < high:
+            mid = (low + high) // 2
+            if fronts[mid].dominates(point):
+                low = mid + 1
+            else:
+                high = mid
+        if low == len(fronts):
+            fronts.append(_Front(unique.shape[1]))
+        fronts[low].add(point)
+        ranks[i] = low + 1
     return ranks
 
 
