@@ -62,7 +62,7 @@ class BayesSearcher(Searcher):
         self._tried: set[tuple] = set()  # told (finished or failed) and pending: never suggested again
         self._hyper = None
         self._hyper_at = 0  # finished trials when the hyperparameters were last fit
-        self._model: tuple | None = None  # (history length, GP, output warp)
+        self._model: tuple | None = None  # ((history length, ParEGO weights), GP, output warp)
         self._encoded: dict[tuple, np.ndarray] = {}
         self.points_used = 0  # trials the GP was fit to (fewer than finished past max_points)
         self._weights: np.ndarray | None = None  # ParEGO: this ask's weights on the metrics (several metrics)
