@@ -132,6 +132,8 @@ def test_crowding_keeps_the_extremes_and_prefers_the_lonely_point():
     distance = crowding_distance(front)
     assert np.isinf(distance[[0, 4]]).all()
     assert distance[3] > distance[1] and distance[3] > distance[2]
+    flat = np.column_stack([front, np.full(len(front), 7.0)])  # a metric equal everywhere changes nothing
+    assert np.array_equal(crowding_distance(flat), distance)
     order = rank_and_crowding(np.vstack([front, [[5.0, 5.0]]]))
     assert order[-1] == 5 and set(order[:2]) == {0, 4}
 

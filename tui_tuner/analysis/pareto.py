@@ -102,8 +102,8 @@ def crowding_distance(points: np.ndarray) -> np.ndarray:
         order = np.argsort(points[:, j], kind="stable")
         column = points[order, j]
         span = column[-1] - column[0]
-        distance[order[0]] = distance[order[-1]] = np.inf
-        if span > 0:
+        if span > 0:  # a metric equal across the set says nothing of spread (and names no extremes)
+            distance[order[0]] = distance[order[-1]] = np.inf
             distance[order[1:-1]] += (column[2:] - column[:-2]) / span
     return distance
 
