@@ -48,7 +48,7 @@ class PastTrial:
 
     number: int
     params: dict
-    value: float | None
+    value: float | list[float] | None  # a list with several metrics, one value each
     manual: bool = False
 
 
@@ -80,6 +80,19 @@ def value_of(result: Any, metric: str) -> tuple[float, dict]:
     return float(value), metrics
 
 
+def values_of(result: Any, metrics: tuple[str, ...]) -> tuple[list[float], dict]:
+    """Each of several metrics' values and the metrics dict; ValueError names a metric that is missing."""
+    if not isinstance(result, dict):
+        raise ValueError(f"the objective returned {describe(result)}; a study of the metrics {list(metrics)} needs "
+                         "a dict holding each of them")
+    missing = [m for m in metrics if m not in result]
+    if missing:
+        raise ValueError(f"the objective's dict has no {missing[0]!r}, one of the study's metrics {list(metrics)} "
+                         f"(it returned {shorten(str(sorted(map(str, result))), 200)})")
+    values = [value_of(result, metric)[0] for metric in metrics]
+    return values, value_of(result, metrics[0])[1]
+
+
 class Engine:
     """Runs one study until its budget is spent, its searcher is exhausted, or it is stopped."""
 
@@ -90,6 +103,7 @@ class Engine:
                  review: Callable[[dict, list | None], Awaitable[dict | None]] | None = None) -> None:
         self.objective = objective
         self.metric = getattr(objective, "metric", "value")
+        self.metrics = tuple(getattr(objective, "metrics", (self.metric,)))  # several: each trial gets them all
         self.searcher = searcher
         self.executor = executor
         self.trials = trials
@@ -109,7 +123,7 @@ class Engine:
         self._exhausted = False
         self._order: list[int] = []  # numbers in start order
         self._params: dict[int, dict] = {}
-        self._results: dict[int, float | None] = {}
+        self._results: dict[int, float | list[float] | None] = {}
         self._told = 0
         self._running: dict[int, asyncio.Task] = {}
         self._wake: asyncio.Event | None = None
@@ -311,7 +325,7 @@ class Engine:
             return bool(self.pruner and self.pruner.on_report(number, step, values))
         return handle
 
-    async def _run_trial(self, number: int, params: dict, seed: int) -> tuple[str, float | None]:
+    async def _run_trial(self, number: int, params: dict, seed: int) -> tuple[str, float | list[float] | None]:
         """Run one trial and emit how it ended; returns (state, value). Cancellation is `_trial_done`'s."""
         started = time.monotonic()
         try:
@@ -324,13 +338,16 @@ class Engine:
             self._emit(events.Pruned(number, outcome.step, duration))
             return "pruned", None
         if outcome.state == "finished":
+            several = len(self.metrics) > 1
             try:
-                value, metrics = value_of(outcome.result, self.metric)
+                values, metrics = (values_of(outcome.result, self.metrics) if several
+                                   else value_of(outcome.result, self.metric))
             except ValueError as err:
                 outcome = Outcome("failed", reason=str(err))
             else:
-                self._emit(events.Finished(number, value, metrics, duration))
-                return "finished", value
+                value = values[0] if several else values
+                self._emit(events.Finished(number, value, metrics, duration, values=values if several else None))
+                return "finished", values
         self._emit(events.Failed(number, outcome.reason or "unknown failure", duration))
         return "failed", None
 

@@ -31,10 +31,11 @@ class Reported:
 @dataclass(frozen=True)
 class Finished:
     number: int
-    value: float
+    value: float  # several metrics: the first one's
     metrics: dict
     duration: float
     time: float = field(default_factory=time.time)
+    values: list | None = None  # several metrics: each one's value, in the study file's order; else left out
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,10 @@ _CLASSES = {tag: cls for cls, tag in _TAGS.items()}
 
 
 def to_json(event: Event) -> dict:
-    return {"event": _TAGS[type(event)], **asdict(event)}
+    record = {"event": _TAGS[type(event)], **asdict(event)}
+    if isinstance(event, Finished) and event.values is None:
+        del record["values"]  # a single-metric study's journal is as it always was
+    return record
 
 
 def from_json(record: dict) -> Event | None:

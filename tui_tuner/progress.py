@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgres
 from rich.table import Table
 
 TOP_TRIALS = 5
+FRONT_ROWS = 15  # trials of the Pareto front listed in the summary of a multi-metric study
 KEY_PARAMS = 4
 
 
@@ -64,21 +65,25 @@ class Progress:
         log = self.study.log
         best = log.best()
         failed = log.count("failed")
-        self._bar.update(self._task, best=format_value(best.value if best else None),
+        shown = "/".join(map(format_value, best.values)) if best and best.values else format_value(best and best.value)
+        self._bar.update(self._task, best=shown,
                          running=log.count("running"), failed=f"[red]{failed} failed[/]" if failed else "")
 
     def print_summary(self) -> None:
         """Top trials, failures with their reasons, and the test score of the best, apart."""
         study, log, out = self.study, self.study.log, Console()
         metric = study.spec.objective.metric
-        ranked = log.ranked()
-        table = Table(title=f"{study.spec.name}: top trials ({metric}, {log.direction})")
-        for col in ("#", metric, "duration", "params"):
-            table.add_column(col, justify="right" if col != "params" else "left")
-        for rec in ranked[:TOP_TRIALS]:
-            table.add_row(str(rec.number), format_value(rec.value), f"{rec.duration or 0:.1f}s",
-                          format_params(rec.params))
-        out.print(table)
+        if log.multi:
+            out.print(self._front_table())
+        else:
+            ranked = log.ranked()
+            table = Table(title=f"{study.spec.name}: top trials ({metric}, {log.direction})")
+            for col in ("#", metric, "duration", "params"):
+                table.add_column(col, justify="right" if col != "params" else "left")
+            for rec in ranked[:TOP_TRIALS]:
+                table.add_row(str(rec.number), format_value(rec.value), f"{rec.duration or 0:.1f}s",
+                              format_params(rec.params))
+            out.print(table)
         failed = [r for r in log.records.values() if r.state in ("failed", "interrupted")]
         if failed:
             ftable = Table(title=f"failed trials ({len(failed)})")
@@ -91,9 +96,30 @@ class Progress:
         counts = {s: log.count(s) for s in ("finished", "failed", "pruned", "interrupted")}
         out.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no trials ran")
         best = log.best()
-        if best is not None:
+        if best is not None and log.multi:
+            values = ", ".join(f"{m} = {format_value(v)}" for m, v in zip(log.metrics, best.values))
+            out.print(f"picked by the balance ({log.balance.to_json()['rule']}): trial {best.number}, {values} "
+                      "(validation)")
+        elif best is not None:
             out.print(f"best: trial {best.number}, {metric} = {format_value(best.value)} (validation)")
             if study.test_score is not None:
                 out.print(f"test {metric} of the best config (held out, scored once): "
                           f"{format_value(study.test_score)}")
         out.print(f"study directory: {study.directory}")
+
+    def _front_table(self) -> Table:
+        """The Pareto front of a multi-metric study: the trials no other trial beats on every metric."""
+        log = self.study.log
+        front = log.front()
+        more = f", {FRONT_ROWS} of {len(front)} shown, most spread out first" if len(front) > FRONT_ROWS else ""
+        arrows = {"minimize": "↓", "maximize": "↑"}
+        table = Table(title=f"{self.study.spec.name}: Pareto front ({len(front)} trials{more})")
+        table.add_column("#", justify="right")
+        for name, direction in zip(log.metrics, log.direction):
+            table.add_column(f"{name} {arrows[direction]}", justify="right")
+        table.add_column("duration", justify="right")
+        table.add_column("params")
+        for rec in sorted(front[:FRONT_ROWS], key=lambda r: r.values):
+            table.add_row(str(rec.number), *map(format_value, rec.values), f"{rec.duration or 0:.1f}s",
+                          format_params(rec.params))
+        return table

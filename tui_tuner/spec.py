@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from .errors import InputError
-from .objectives import build_objective
+from .objectives import build_objective, study_direction
 from .pruners import pruner_from_yaml
 from .searchers import check_strategy, make_searcher
 from .space import SearchSpace
@@ -193,7 +193,7 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
         raise InputError(f"must be a strategy name, got {strategy!r}", file=file, field="search.strategy")
     try:
         check_strategy(strategy, options)  # `search: {direction: ...}` must not reach make_searcher's own arguments
-        make_searcher(strategy, space, seed=seed, direction=objective.direction, **options)
+        make_searcher(strategy, space, seed=seed, direction=study_direction(objective), **options)
     except InputError as err:
         raise err.located(file=file) from None
     trials = _number(search, "trials", file, whole=True)

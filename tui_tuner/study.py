@@ -17,6 +17,7 @@ from . import events
 from .engine import Engine, PastTrial, value_of
 from .errors import InputError, TunerError
 from .executor import ProcessExecutor, default_log_path, pool_size
+from .objectives import metrics_of, study_direction, study_metric
 from .pruners import make_pruner
 from .searchers import check_strategy, make_searcher
 from .spec import Settings, StudySpec, load_spec
@@ -62,7 +63,7 @@ class Study:
         self.engine: Engine | None = None
         self._journal: Journal | None = None
         self._subscribers: list[Callable] = []
-        self._best_value: float | None = None
+        self._best_value: tuple[int, float] | None = None  # (number, value) of the best trial exported
         self._cancelled = False
         self._lock: StudyLock | None = None  # held while this process writes the directory
         self._read_to = (0, 1)  # (byte offset, line number) of the journal the log holds up to
@@ -79,7 +80,8 @@ class Study:
                              file=str(directory))
         settings = spec.settings.override(**overrides)
         _searcher(spec, settings)  # a bad --strategy or option is a usage error before anything is written
-        study = cls(spec, directory, settings, StudyLog(spec.objective.direction))
+        log = StudyLog(study_direction(spec.objective), getattr(spec.objective, "balance", None))
+        study = cls(spec, directory, settings, log)
         study._take_lock()
         if _begun(directory):  # another process created it between our check and our lock
             study._release_lock()
@@ -95,9 +97,11 @@ class Study:
         header = {
             "event": "study", "name": spec.name, "version": __version__, "time": time.time(),
             "source": str(spec.path.resolve()) if spec.path else None,
-            "base_dir": str(spec.base_dir), "metric": spec.objective.metric,
-            "direction": spec.objective.direction, "settings": settings.to_json(),
+            "base_dir": str(spec.base_dir), "metric": study_metric(spec.objective),
+            "direction": study_direction(spec.objective), "settings": settings.to_json(),
         }
+        if study.log.multi:
+            header["balance"] = study.log.balance.to_json()
         try:
             size = study._journal.append(header)
         except OSError as err:
@@ -142,11 +146,11 @@ class Study:
             raise InputError(f"the study record's settings cannot be read ({err})",
                              file=str(directory / JOURNAL_NAME)) from None
         _searcher(spec, settings)
-        log = StudyLog.replay(records, spec.objective.direction)
+        log = StudyLog.replay(records, study_direction(spec.objective))
         study = cls(spec, directory, settings, log)
         study._read_to = (scan.end, 1 + len(scan.lines))
         best = log.best()
-        study._best_value = best.value if best else None
+        study._best_value = (best.number, best.value) if best else None
         return study
 
     @classmethod
@@ -289,7 +293,7 @@ class Study:
         for rec in interrupted:
             if rec.state == "running":
                 self._record({"event": "interrupted", "number": rec.number, "time": time.time()})
-        history = [PastTrial(r.number, r.params, r.value if r.state == "finished" else None, r.manual)
+        history = [PastTrial(r.number, r.params, r.result, r.manual)
                    for r in sorted(self.log.records.values(), key=lambda r: r.number)
                    if r.state in ("finished", "failed", "pruned")]
         s = self.settings
@@ -421,8 +425,8 @@ class Study:
         best = self.log.best()
         if best is None:
             return
-        if best.value != self._best_value or self.test_score is not None:
-            self._best_value = best.value
+        if (best.number, best.value) != self._best_value or self.test_score is not None:
+            self._best_value = (best.number, best.value)
             try:
                 self.export(self.directory / BEST_NAME)
             except OSError as err:
@@ -440,6 +444,10 @@ class Study:
         }
         if self.test_score is not None:
             meta["test_value"] = self.test_score
+        if self.log.multi:  # value, metric and direction stay the first metric's: what load_config reads
+            metrics, directions = metrics_of(self.spec.objective)
+            meta.update(values=dict(zip(metrics, best.values)), directions=dict(zip(metrics, directions)),
+                        balance=self.log.balance.to_json())
         return save_config(path, params=best.params, value=best.value, metric=self.spec.objective.metric,
                            direction=self.spec.objective.direction,
                            fixed=getattr(self.spec.objective, "fixed", None), **meta)
@@ -490,6 +498,6 @@ def _unwritable(path: Path, err: OSError) -> TunerError:
 
 def _searcher(spec: StudySpec, settings: Settings):
     check_strategy(settings.strategy, settings.strategy_options)
-    return make_searcher(settings.strategy, spec.space, seed=settings.seed, direction=spec.objective.direction,
+    return make_searcher(settings.strategy, spec.space, seed=settings.seed, direction=study_direction(spec.objective),
                          **settings.strategy_options)
 

@@ -13,16 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..analysis.balance import Balance
 from ..errors import InputError
 from .datasets import dataset_from_yaml
-from .estimator import (BUILTIN_MODELS, SCALERS, EstimatorObjective, import_estimator, learns_in_epochs,
+from .estimator import (BUILTIN_MODELS, COST_METRICS, SCALERS, EstimatorObjective, import_estimator, learns_in_epochs,
                         validation_from_yaml)
 from .function import FunctionObjective, FunctionRef
 from .source import definition, is_trusted, module_source
 
 DIRECTIONS = ("minimize", "maximize")
-MODEL_KEYS = {"model", "dataset", "metric", "direction", "validation", "scaler", "fixed", "test_fraction", "epochs"}
-PYTHON_KEYS = {"python", "metric", "direction", "test", "fixed"}
+MODEL_KEYS = {"model", "dataset", "metric", "direction", "validation", "scaler", "fixed", "test_fraction", "epochs",
+              "balance"}
+PYTHON_KEYS = {"python", "metric", "direction", "test", "fixed", "balance"}
 
 
 def build_objective(section: object, *, base_dir: Path, file: str | None = None) -> Any:
@@ -42,8 +44,53 @@ def build_objective(section: object, *, base_dir: Path, file: str | None = None)
     if not isinstance(fixed, dict) or not all(isinstance(k, str) for k in fixed):
         raise InputError("must be a mapping of argument names to values", file=file, field="objective.fixed")
     if "model" in section:
-        return _estimator_objective(section, fixed, base_dir=base_dir, file=file)
-    return _function_objective(section, fixed, base_dir=base_dir, file=file)
+        objective = _estimator_objective(section, fixed, base_dir=base_dir, file=file)
+    else:
+        objective = _function_objective(section, fixed, base_dir=base_dir, file=file)
+    objective.balance = Balance.from_yaml(section.get("balance"), objective.metrics, file=file)
+    return objective
+
+
+def metrics_of(objective: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(metrics, directions) of any objective: one of each unless the study file listed several."""
+    return (getattr(objective, "metrics", (objective.metric,)),
+            getattr(objective, "directions", (objective.direction,)))
+
+
+def study_direction(objective: Any) -> str | list[str]:
+    """What searchers and the trial log are given: the direction, or a list of them for several metrics."""
+    directions = metrics_of(objective)[1]
+    return list(directions) if len(directions) > 1 else objective.direction
+
+
+def study_metric(objective: Any) -> str | list[str]:
+    """The metric as the journal's header records it: its name, or a list of names for several metrics."""
+    metrics = metrics_of(objective)[0]
+    return list(metrics) if len(metrics) > 1 else objective.metric
+
+
+def _metric_list(section: dict, default_direction: str, *, file: str | None) -> tuple[list[str], list[str]] | None:
+    """`metric: [a, b]` with `direction: [..., ...]` (or one direction for all) as two checked lists; None
+    when `metric` is not a list (one metric, checked by the caller as before)."""
+    metrics = section.get("metric")
+    if not isinstance(metrics, list):
+        return None
+    if not metrics or not all(isinstance(m, str) and m for m in metrics):
+        raise InputError(f"must be metric names, got {metrics!r}", file=file, field="objective.metric")
+    twice = sorted({m for m in metrics if metrics.count(m) > 1})
+    if twice:
+        raise InputError(f"names {twice[0]!r} twice; each metric once", file=file, field="objective.metric")
+    directions = section.get("direction", [default_direction] * len(metrics))
+    if isinstance(directions, str):
+        directions = [directions] * len(metrics)
+    if not isinstance(directions, list) or len(directions) != len(metrics):
+        raise InputError(f"must be a list of {len(metrics)} directions, one for each of objective.metric "
+                         f"{metrics}, got {directions!r}", file=file, field="objective.direction")
+    for metric, direction in zip(metrics, directions):
+        if direction not in DIRECTIONS:
+            raise InputError(f"must be minimize or maximize for each metric, got {direction!r} for {metric!r}",
+                             file=file, field="objective.direction")
+    return metrics, directions
 
 
 def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: str | None) -> EstimatorObjective:
@@ -74,7 +121,17 @@ def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: st
         raise InputError(f"is missing: {facts.name} is your own code, which runs only in the trials, so whether it "
                          "classifies or regresses is unknown; name a scorer (e.g. accuracy or r2)", file=file,
                          field="objective.metric")
-    metric = section.get("metric", "accuracy" if facts.classifier else "r2")
+    costs, cost_directions = (), ()
+    several = _metric_list(section, "minimize", file=file)
+    if several is not None:
+        (metric, *costs), (direction, *cost_directions) = several
+        wrong = [m for m in costs if m not in COST_METRICS]
+        if wrong or metric in COST_METRICS:
+            raise InputError(f"must be a scikit-learn scorer followed by any of {', '.join(COST_METRICS)}, got "
+                             f"{section['metric']!r}", file=file, field="objective.metric")
+        section = {**section, "direction": direction if "direction" in section else "maximize"}
+    else:
+        metric = section.get("metric", "accuracy" if facts.classifier else "r2")
     from sklearn.metrics import get_scorer_names
 
     if metric not in get_scorer_names():
@@ -82,8 +139,8 @@ def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: st
         hint = f"; did you mean {', '.join(close)}?" if close else " (see sklearn.metrics.get_scorer_names())"
         raise InputError(f"unknown scikit-learn scorer {metric!r}{hint}", file=file, field="objective.metric")
     if section.get("direction", "maximize") != "maximize":
-        raise InputError("scikit-learn scorers are greater-is-better (neg_* for losses): use maximize or leave "
-                         "it out", file=file, field="objective.direction")
+        raise InputError("scikit-learn scorers are greater-is-better (neg_* for losses): use maximize (for the "
+                         "scorer) or leave it out", file=file, field="objective.direction")
     validation = validation_from_yaml(section.get("validation", {"holdout": 0.2} if epochwise else {"kfold": 5}),
                                       file=file)
     if epochwise and validation.kind != "holdout":
@@ -99,9 +156,11 @@ def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: st
                          field="objective.test_fraction")
     if not is_trusted(model):
         return OwnEstimatorObjective(model, dataset, metric=metric, validation=validation, scaler=scaler, fixed=fixed,
-                                     test_fraction=float(test_fraction), epochs=epochs, code_dir=str(base_dir.resolve()))
+                                     test_fraction=float(test_fraction), epochs=epochs,
+                                     code_dir=str(base_dir.resolve()), costs=costs, cost_directions=cost_directions)
     objective = EstimatorObjective(model, dataset, metric=metric, validation=validation, scaler=scaler,
-                                   fixed=fixed, test_fraction=float(test_fraction), epochs=epochs)
+                                   fixed=fixed, test_fraction=float(test_fraction), epochs=epochs, costs=costs,
+                                   cost_directions=cost_directions)
     objective.check_params(list(fixed), file=file)
     return objective
 
@@ -185,10 +244,13 @@ def _function_objective(section: dict, fixed: dict, *, base_dir: Path, file: str
     test = None
     if section.get("test") is not None:
         test = FunctionRef(section["test"], base_dir=base_dir, file=file, field="objective.test")
+    several = _metric_list(section, "minimize", file=file)
+    if several is not None:
+        return FunctionObjective(function, metric=several[0], direction=several[1], test=test, fixed=fixed)
     metric = section.get("metric", "value")
     if not isinstance(metric, str) or not metric:
-        raise InputError(f"must be the name of the value to optimize, got {metric!r}", file=file,
-                         field="objective.metric")
+        raise InputError(f"must be the name of the value to optimize (or a list of names), got {metric!r}",
+                         file=file, field="objective.metric")
     direction = section.get("direction", "minimize")
     if direction not in DIRECTIONS:
         raise InputError(f"must be minimize or maximize, got {direction!r}", file=file, field="objective.direction")

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pickle
 import sys
+import time
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +41,7 @@ BUILTIN_MODELS = {
 }
 SPLIT_SEED = 0  # the test split and CV folds are the same for every trial, so scores compare
 VALIDATIONS = ("kfold", "timeseries", "holdout")
+COST_METRICS = ("fit_time", "model_size")  # what an estimator objective measures besides its scorer
 
 
 def import_estimator(path: str, *, file: str | None, field: str) -> type:
@@ -108,11 +112,15 @@ class EstimatorObjective:
 
     def __init__(self, model: str, dataset: DatasetSpec, *, metric: str, validation: Validation,
                  scaler: str | None = None, fixed: dict | None = None, test_fraction: float = 0.2,
-                 epochs: int | None = None, code_dir: str | None = None) -> None:
+                 epochs: int | None = None, code_dir: str | None = None, costs: tuple[str, ...] = (),
+                 cost_directions: tuple[str, ...] = ()) -> None:
         self.model = model
         self.dataset = dataset
         self.metric = metric
         self.direction = "maximize"  # scikit-learn scorers are greater-is-better (neg_* for losses)
+        self.costs = tuple(costs)  # COST_METRICS measured beside the scorer, as further metrics of the study
+        self.metrics = (metric, *self.costs)
+        self.directions = ("maximize", *cost_directions)
         self.validation = validation
         self.scaler = scaler
         self.fixed = dict(fixed or {})
@@ -222,15 +230,24 @@ class EstimatorObjective:
             return self._train_by_epoch(params, trial)
         X, y, _, _, splits = self._data
         scorer = get_scorer(self.metric)
-        scores = []
+        scores, seconds = [], []
         for fold, (train, valid) in enumerate(splits):
             estimator = self.build(params, trial.seed)
+            started = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # convergence chatter belongs in the score, not the log
                 estimator.fit(X[train], y[train])
+            seconds.append(time.perf_counter() - started)
             scores.append(float(scorer(estimator, X[valid], y[valid])))
             trial.report(fold, **{self.metric: float(np.mean(scores))})
-        return {self.metric: float(np.mean(scores)), f"{self.metric}_std": float(np.std(scores))}
+        return {self.metric: float(np.mean(scores)), f"{self.metric}_std": float(np.std(scores)),
+                **self._cost_metrics(float(np.mean(seconds)), estimator)}
+
+    def _cost_metrics(self, fit_seconds: float, estimator: Any) -> dict:
+        """The COST_METRICS the study optimises: fit_time (seconds to fit once, a fold's mean under k-fold)
+        and model_size (bytes of the fitted model, pickled)."""
+        measured = {"fit_time": lambda: fit_seconds, "model_size": lambda: float(len(pickle.dumps(estimator)))}
+        return {name: measured[name]() for name in self.costs}
 
     def _train_by_epoch(self, params: dict, trial: Trial) -> dict:
         """Fit on the training part of the one split, report after every epoch, prune when told to."""
@@ -250,6 +267,7 @@ class EstimatorObjective:
             if trial.should_prune() and epoch < last:  # after the last epoch the work is done: keep it
                 raise TrialPruned()
 
+        started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if learns_in_epochs(type(model)):
@@ -261,7 +279,9 @@ class EstimatorObjective:
                     model.partial_fit(X_train, y_train, **fit_kwargs)
                     on_epoch(epoch, {})
                 epochs = self.epochs
-        return {self.metric: float(scorer(model, X_valid, y_valid)), "epochs": epochs}
+        fit_seconds = time.perf_counter() - started  # the epochs' validation scores included
+        return {self.metric: float(scorer(model, X_valid, y_valid)), "epochs": epochs,
+                **self._cost_metrics(fit_seconds, model)}
 
     @staticmethod
     def _features(estimator, X_train: np.ndarray, X_valid: np.ndarray | None = None):

@@ -79,11 +79,14 @@ class FunctionRef:
 class FunctionObjective:
     """Calls the user's `fn(params, trial)`; `test` (optional) is called the same way for the final score."""
 
-    def __init__(self, function: FunctionRef, *, metric: str, direction: str, test: FunctionRef | None = None,
-                 fixed: dict | None = None) -> None:
+    def __init__(self, function: FunctionRef, *, metric: str | list[str], direction: str | list[str],
+                 test: FunctionRef | None = None, fixed: dict | None = None) -> None:
         self.function = function
-        self.metric = metric
-        self.direction = direction
+        # several metrics: `metric`/`direction` are the first one's (the pruner's, the test score's), and
+        # `metrics`/`directions` all of them, in the study file's order
+        self.metrics = tuple(metric) if isinstance(metric, list) else (metric,)
+        self.directions = tuple(direction) if isinstance(direction, list) else (direction,)
+        self.metric, self.direction = self.metrics[0], self.directions[0]
         self.test = test
         self.fixed = dict(fixed or {})
         self._fn: Callable | None = None

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..analysis.pareto import minimizing, rank_and_crowding
 from ..errors import InputError
 from ..space import Config, SearchSpace
 
@@ -21,6 +22,15 @@ def is_failure(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def _checked_value(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"tell() takes a float or None, got {value!r}")
+    value = float(value)
+    if math.isinf(value):
+        raise ValueError(f"tell() takes a finite value (or None/NaN for a failure), got {value}")
+    return value
+
+
 class Searcher(ABC):
     """Base of every strategy. Subclasses implement `_ask` and may extend `tell` to learn from results."""
 
@@ -28,16 +38,20 @@ class Searcher(ABC):
     adaptive: ClassVar[bool] = True  # False: suggestions never depend on told values, so nothing waits for them
     options: ClassVar[dict[str, Any]] = {}  # option name -> default; anything else is a user mistake
 
-    def __init__(self, space: SearchSpace, *, seed: int | None = None, direction: str = "minimize",
+    def __init__(self, space: SearchSpace, *, seed: int | None = None, direction: str | list[str] = "minimize",
                  **options: Any) -> None:
-        if direction not in ("minimize", "maximize"):
-            raise InputError(f"must be 'minimize' or 'maximize', got {direction!r}", field="objective.direction")
+        # a list of directions (one a metric) makes a multi-objective searcher: tell() then takes a sequence
+        self.multi = isinstance(direction, (list, tuple))
+        self.directions = tuple(direction) if self.multi else (direction,)
+        if not self.directions or any(d not in ("minimize", "maximize") for d in self.directions):
+            raise InputError(f"must be 'minimize' or 'maximize' (or a list of them), got {direction!r}",
+                             field="objective.direction")
         self.check_options(options)
         self.space = space
         self.seed = seed
-        self.direction = direction
+        self.direction = list(self.directions) if self.multi else direction
         self.rng = np.random.default_rng(seed)
-        self.history: list[tuple[Config, float | None]] = []
+        self.history: list[tuple[Config, Any]] = []  # (config, float | tuple of floats when multi | None)
         self._configure(**{**self.options, **options})
 
     @classmethod
@@ -59,16 +73,20 @@ class Searcher(ABC):
     def ask(self) -> Config:
         return self.space.validate_config(self._ask())
 
-    def tell(self, config: Config, value: float | None) -> None:
-        """Record a result; `value` is a float, or None/NaN for a failed trial."""
+    def tell(self, config: Config, value: Any) -> None:
+        """Record a result: a float, or (made with a list of directions) a sequence of floats, one a metric;
+        None/NaN for a failed trial."""
         config = self.space.validate_config(config)
-        if value is not None:
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise TypeError(f"tell() takes a float or None, got {value!r}")
-            value = float(value)
-            if math.isinf(value):
-                raise ValueError(f"tell() takes a finite value (or None/NaN for a failure), got {value}")
-        self.history.append((config, None if is_failure(value) else value))
+        if is_failure(value):
+            self.history.append((config, None))
+            return
+        if not self.multi:
+            self.history.append((config, _checked_value(value)))
+            return
+        if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or len(value) != len(self.directions):
+            raise TypeError(f"tell() takes {len(self.directions)} values (one a metric) or None, got {value!r}")
+        values = tuple(_checked_value(v) for v in value)
+        self.history.append((config, None if any(math.isnan(v) for v in values) else values))
 
     @property
     def size(self) -> int | None:
@@ -76,11 +94,20 @@ class Searcher(ABC):
         return None
 
     def sign(self) -> float:
-        """+1 when smaller is better: multiply values by it to always minimise."""
-        return 1.0 if self.direction == "minimize" else -1.0
+        """+1 when smaller is better: multiply values by it to always minimise (the first metric's, when several)."""
+        return 1.0 if self.directions[0] == "minimize" else -1.0
 
-    def best(self) -> tuple[Config, float] | None:
+    def finished_points(self) -> tuple[list[Config], np.ndarray]:
+        """Finished configs and their values as an (n, metrics) array to minimise (maximised ones negated)."""
+        done = [(c, v) for c, v in self.history if v is not None]
+        points = np.array([v if self.multi else (v,) for _, v in done], float).reshape(len(done), len(self.directions))
+        return [c for c, _ in done], minimizing(points, self.directions)
+
+    def best(self) -> tuple[Config, Any] | None:
+        """The best finished trial; with several metrics, the first of the Pareto front in rank-and-crowding order."""
         done = [(c, v) for c, v in self.history if v is not None]
         if not done:
             return None
+        if self.multi:
+            return done[int(rank_and_crowding(self.finished_points()[1])[0])]
         return min(done, key=lambda cv: self.sign() * cv[1])

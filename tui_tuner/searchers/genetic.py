@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import qmc
 
+from ..analysis.pareto import rank_and_crowding
 from ..errors import InputError
 from ..space import CategoricalParam, Config
 from .base import Searcher
@@ -48,6 +49,9 @@ class GeneticSearcher(Searcher):
     @property
     def population(self) -> list[tuple[Config, float]]:
         """The best finished trials, best first: the parents of the next children."""
+        if self.multi:
+            done = [(c, v) for c, v in self.history if v is not None]  # the rows of finished_points()
+            return [done[i] for i in rank_and_crowding(self.finished_points()[1])[: self.population_size]]
         done = sorted(((c, v) for c, v in self.history if v is not None), key=lambda cv: self.sign() * cv[1])
         return done[: self.population_size]
 

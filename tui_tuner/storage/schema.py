@@ -35,6 +35,10 @@ def _flag(v: Any) -> bool:
     return isinstance(v, bool)
 
 
+def _numbers(v: Any) -> bool:
+    return isinstance(v, list) and len(v) >= 2 and all(_number(x) for x in v)
+
+
 def _pair(v: Any) -> bool:
     return isinstance(v, list) and len(v) == 2 and all(_number(x) for x in v)
 
@@ -51,19 +55,20 @@ def _settings(v: Any) -> bool:
 _WHAT = {_settings: "search settings (strategy a string, seed, trials and workers whole numbers)",
          _number: "a finite number", _count: "a whole number >= 0", _step: "a whole number", _text: "a string",
          _texts: "a string or a list of strings", _mapping: "a JSON object", _flag: "true or false",
-         _pair: "a [mean, std] pair of numbers"}
+         _pair: "a [mean, std] pair of numbers", _numbers: "a list of finite numbers, one a metric"}
 
 REQUIRED, OPTIONAL, NULLABLE = "required", "optional", "optional, may be null"
 
 # event -> field -> (presence, check)
 _FIELDS: dict[str, dict[str, tuple[str, Callable[[Any], bool]]]] = {
     "study": {"name": (REQUIRED, _text), "metric": (OPTIONAL, _texts), "direction": (OPTIONAL, _texts),
-              "settings": (OPTIONAL, _settings), "base_dir": (OPTIONAL, _text), "source": (NULLABLE, _text)},
+              "settings": (OPTIONAL, _settings), "base_dir": (OPTIONAL, _text), "source": (NULLABLE, _text),
+              "balance": (OPTIONAL, _mapping)},
     "started": {"number": (REQUIRED, _count), "params": (REQUIRED, _mapping), "seed": (REQUIRED, _count),
                 "manual": (OPTIONAL, _flag), "predicted": (NULLABLE, _pair)},
     "reported": {"number": (REQUIRED, _count), "step": (REQUIRED, _step), "values": (REQUIRED, _mapping)},
     "finished": {"number": (REQUIRED, _count), "value": (REQUIRED, _number), "metrics": (NULLABLE, _mapping),
-                 "duration": (NULLABLE, _number)},
+                 "duration": (NULLABLE, _number), "values": (OPTIONAL, _numbers)},
     "failed": {"number": (REQUIRED, _count), "reason": (NULLABLE, _text), "duration": (NULLABLE, _number)},
     "pruned": {"number": (REQUIRED, _count), "step": (NULLABLE, _step), "duration": (NULLABLE, _number)},
     "interrupted": {"number": (REQUIRED, _count)},
@@ -90,6 +95,8 @@ def record_problem(record: Any) -> str | None:
         value = record[name]
         if not (check(value) or (value is None and presence == NULLABLE)):
             return f"has a {kind} record whose {name} is {_short(value)}, not {_WHAT[check]}"
+    if kind == "finished" and "values" in record and record["values"][0] != record["value"]:
+        return f"has a finished record whose value {_short(record['value'])} is not its first of values"
     return None
 
 

@@ -7,6 +7,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..analysis.balance import Balance
+from ..analysis.pareto import minimizing, pareto_ranks, rank_and_crowding
 
 INTERRUPTED_REASON = "the study process stopped while it ran"
 
@@ -20,7 +26,8 @@ class TrialRecord:
     seed: int
     manual: bool = False
     state: str = "running"  # running | finished | failed | pruned | interrupted
-    value: float | None = None
+    value: float | None = None  # several metrics: the first one's
+    values: list | None = None  # several metrics: each one's value, in the study file's order
     metrics: dict = field(default_factory=dict)
     reason: str | None = None
     duration: float | None = None
@@ -35,24 +42,50 @@ class TrialRecord:
     def done(self) -> bool:
         return self.state != "running"
 
+    @property
+    def result(self) -> Any:
+        """What a searcher is told: the value, or the list of values with several metrics; None unless finished."""
+        if self.state != "finished":
+            return None
+        return self.values if self.values is not None else self.value
+
 
 class StudyLog:
-    """Trial records kept current from events (live) or from a journal (replay); one code path for both."""
+    """Trial records kept current from events (live) or from a journal (replay); one code path for both.
 
-    def __init__(self, direction: str = "minimize") -> None:
+    With several metrics (`direction` a list) trials rank by Pareto rank, then crowding distance (spread-out
+    trials first), then number; `best()` is the trial the balance picks (see analysis/balance.py)."""
+
+    def __init__(self, direction: str | list[str] = "minimize", balance: Balance | None = None) -> None:
         self.direction = direction
+        self.balance = balance or Balance()
         self.records: dict[int, TrialRecord] = {}
         self.header: dict = {}
         self.test: dict | None = None
         self.note: str | None = None  # the latest note the user kept on the study
         self._counts: Counter[str] = Counter()  # kept as events arrive: the app asks every few 100 ms
         self._best: TrialRecord | None = None
+        self._pareto: tuple[list[TrialRecord], np.ndarray, np.ndarray] | None = None  # several metrics, cached
+
+    @property
+    def multi(self) -> bool:
+        return isinstance(self.direction, list)
+
+    @property
+    def metrics(self) -> list[str]:
+        """The study's metric names as its header records them (one, or several)."""
+        metric = self.header.get("metric", "value")
+        width = len(self.direction) if self.multi else 1
+        names = metric if isinstance(metric, list) else [metric]
+        return names if len(names) == width else [f"value {i + 1}" for i in range(width)]
 
     def _move(self, rec: TrialRecord, state: str) -> None:
         self._counts[rec.state] -= 1
         self._counts[state] += 1
         rec.state = state
-        if state == "finished" and (self._best is None or self._rank(rec) < self._rank(self._best)):
+        if self.multi:
+            self._pareto = self._best = None
+        elif state == "finished" and (self._best is None or self._rank(rec) < self._rank(self._best)):
             self._best = rec
 
     def _rank(self, rec: TrialRecord) -> tuple[float, int]:
@@ -64,6 +97,8 @@ class StudyLog:
         if kind == "study":
             self.header = event
             self.direction = event.get("direction", self.direction)
+            if "balance" in event:
+                self.balance = Balance.from_json(event["balance"])
             return None
         if kind == "test":
             self.test = event
@@ -90,7 +125,7 @@ class StudyLog:
         elif kind == "note":
             rec.note = event["text"]
         elif kind == "finished":
-            rec.value = event["value"]
+            rec.value, rec.values = event["value"], event.get("values")
             rec.metrics, rec.duration = event.get("metrics") or {}, event.get("duration")
             self._move(rec, "finished")
         elif kind == "failed":
@@ -118,11 +153,42 @@ class StudyLog:
         return [r for r in self.records.values() if r.state == "finished"]
 
     def ranked(self) -> list[TrialRecord]:
-        """Finished trials, best first (ties: earlier trial first)."""
+        """Finished trials, best first (ties: earlier trial first; several metrics: by Pareto rank, crowding)."""
+        if self.multi:
+            return self._pareto_view()[0]
         return sorted(self.finished(), key=self._rank)
 
     def best(self) -> TrialRecord | None:
+        """The best finished trial; with several metrics, the one the balance picks."""
+        if self.multi:
+            ranked, _, _ = self._pareto_view()
+            if self._best is None and ranked:  # kept until the next trial finishes, like the view
+                by_number = sorted(ranked, key=lambda r: r.number)  # ties go to the earlier trial
+                self._best = by_number[self.balance.pick([r.values for r in by_number], self.metrics,
+                                                         self.direction)]
         return self._best
+
+    def pareto_rank(self) -> dict[int, int]:
+        """Trial number -> Pareto rank (1: the front) of the finished trials of a multi-metric study."""
+        ranked, _, ranks = self._pareto_view()
+        return {rec.number: int(rank) for rec, rank in zip(ranked, ranks)}
+
+    def front(self) -> list[TrialRecord]:
+        """The finished trials no other finished trial beats on every metric, in ranked order."""
+        ranked, _, ranks = self._pareto_view()
+        return [rec for rec, rank in zip(ranked, ranks) if rank == 1]
+
+    def _pareto_view(self) -> tuple[list[TrialRecord], np.ndarray, np.ndarray]:
+        """(finished trials in rank-and-crowding order, their values, their Pareto ranks), kept until the next
+        trial finishes."""
+        if self._pareto is None:
+            done = sorted((r for r in self.finished() if r.values is not None), key=lambda r: r.number)
+            width = len(self.direction) if self.multi else 1
+            values = np.array([r.values for r in done], float).reshape(len(done), width)
+            points = minimizing(values, self.direction if self.multi else [self.direction])
+            order = rank_and_crowding(points)
+            self._pareto = ([done[i] for i in order], values[order], pareto_ranks(points)[order])
+        return self._pareto
 
     def count(self, state: str) -> int:
         return self._counts[state]

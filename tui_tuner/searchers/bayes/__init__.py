@@ -6,6 +6,11 @@ trials (standardised values, MAP kernel hyperparameters refit less often as the 
 predicted mean (kriging believer) so parallel workers get different configs, and the acquisition
 maximised over random and local candidates (valid configs by construction) then polished by L-BFGS-B on
 the numbers. Failed and already-run configs are never suggested again.
+
+With several metrics it is ParEGO (Knowles, 2006): each ask draws a random weight vector on the simplex and
+the GP models the augmented Chebyshev scalarisation max_j(w_j f_j) + 0.05 sum_j(w_j f_j) of the metrics,
+each normalised to [0, 1] over the finished trials; one GP, the same acquisition, a different trade-off
+each ask, so the suggestions spread along the front.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from scipy.optimize import minimize
 from scipy.stats import qmc
 from threadpoolctl import threadpool_limits
 
+from ...analysis.pareto import normalised
 from ...errors import InputError
 from ...space import Config
-from ..base import Searcher, is_failure
+from ..base import Searcher
 from .acquisition import ACQUISITIONS, acquire
 from .encoding import Encoder
 from .gp import GP, fit_hyper
@@ -30,6 +36,7 @@ LOCAL_SCALES = (0.02, 0.08, 0.2)  # unit-cube steps of the candidates drawn arou
 # fight each other for the cores (a 300x300 Cholesky went from 1 ms to 25 ms), so asks use one thread
 ONE_BLAS_THREAD = lambda: threadpool_limits(limits=1, user_api="blas")  # noqa: E731
 HYPER_POINTS = 120  # kernel hyperparameters are fit to at most this many trials: global traits, O(n^3) a step
+PAREGO_RHO = 0.05  # the augmented Chebyshev's linear term: keeps weakly dominated points from tying
 
 
 class BayesSearcher(Searcher):
@@ -55,9 +62,10 @@ class BayesSearcher(Searcher):
         self._tried: set[tuple] = set()  # told (finished or failed) and pending: never suggested again
         self._hyper = None
         self._hyper_at = 0  # finished trials when the hyperparameters were last fit
-        self._model: tuple | None = None  # (history length, GP, output warp)
+        self._model: tuple | None = None  # ((history length, ParEGO weights), GP, output warp)
         self._encoded: dict[tuple, np.ndarray] = {}
         self.points_used = 0  # trials the GP was fit to (fewer than finished past max_points)
+        self._weights: np.ndarray | None = None  # ParEGO: this ask's weights on the metrics (several metrics)
 
     # --------------------------------------------------------------------------------------- protocol
 
@@ -66,6 +74,8 @@ class BayesSearcher(Searcher):
         if len(self.history) < self.initial or finished < 2:  # failed and pruned trials count for the start
             config = self._space_filling()
         else:
+            if self.multi:  # ParEGO: a new trade-off each ask, drawn uniformly on the simplex
+                self._weights = self.rng.dirichlet(np.ones(len(self.directions)))
             with ONE_BLAS_THREAD():
                 config = self._suggest()
         key = self.space.key(config)
@@ -81,6 +91,8 @@ class BayesSearcher(Searcher):
 
     def predict(self, configs: list[Config]) -> tuple[np.ndarray, np.ndarray]:
         """The GP's predicted value and its standard deviation for each config, in the study's units."""
+        if self.multi:
+            raise ValueError("with several metrics the GP models a scalarisation, not a value of the study")
         with ONE_BLAS_THREAD():
             gp, warp = self._fit()
         mean, std = gp.predict(self.encoder.encode_many([self.space.validate_config(c) for c in configs]))
@@ -96,14 +108,23 @@ class BayesSearcher(Searcher):
                 return config
         return self.space.sample(self.rng)  # a small discrete space already covered: any config
 
+    def _targets(self) -> tuple[list[Config], np.ndarray]:
+        """Finished configs and what the GP models, to minimise: the value, or ParEGO's scalarisation."""
+        configs, points = self.finished_points()
+        if not self.multi:
+            return configs, points[:, 0]
+        weighted = normalised(points) * (self._weights if self._weights is not None else 1 / points.shape[1])
+        return configs, weighted.max(axis=1) + PAREGO_RHO * weighted.sum(axis=1)
+
     def _fit(self) -> tuple[GP, Warp]:
-        """The GP on the finished trials, rebuilt only when a result arrived since the last ask."""
-        if self._model is not None and self._model[0] == len(self.history):
+        """The GP on the finished trials, rebuilt only when a result (or ParEGO's weights) changed since."""
+        stamp = (len(self.history), None if self._weights is None else tuple(self._weights))
+        if self._model is not None and self._model[0] == stamp:
             return self._model[1:]
-        finished = [(c, v) for c, v in self.history if not is_failure(v)]
+        configs, y = self._targets()
+        finished = list(zip(configs, y))
         if len(finished) < 2:
             raise ValueError("a prediction needs at least two finished trials")
-        y = self.sign() * np.array([v for _, v in finished])
         if len(finished) > self.max_points:  # cap the exact GP: the best half and a seeded draw of the rest
             order = np.argsort(y, kind="stable")
             keep_best = order[: self.max_points // 2]
@@ -128,7 +149,7 @@ class BayesSearcher(Searcher):
             gp = previous.extended(X[m:], z)  # same kernel, more trials: extend the factor
         else:
             gp = GP(X, z, self._hyper)
-        self._model = (len(self.history), gp, warp)
+        self._model = (stamp, gp, warp)
         self.points_used = n
         return gp, warp
 
@@ -167,7 +188,8 @@ class BayesSearcher(Searcher):
         d = len(self.space)
         sobol = qmc.Sobol(d, scramble=True, seed=self.rng)  # a fresh scramble each ask: quasi-random cover
         units = [sobol.random_base2(math.ceil(math.log2(self.n_candidates)))]
-        finished = sorted(((c, v) for c, v in self.history if v is not None), key=lambda cv: self.sign() * cv[1])
+        configs, y = self._targets()
+        finished = [(configs[i], y[i]) for i in np.argsort(y, kind="stable")]
         per = max(1, self.n_candidates // (2 * len(LOCAL_SCALES) * 3))
         for config, _ in finished[:3]:
             u = self.space.to_unit(config)
