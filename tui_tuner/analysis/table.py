@@ -67,8 +67,7 @@ def _values(rec: TrialRecord, metrics: list[str]) -> dict[str, float | None]:
         return dict.fromkeys(metrics)
     if len(metrics) == 1:
         return {metrics[0]: rec.value}
-    values = getattr(rec, "values", None)  # several metrics: the values the trial log keeps once it has them
-    return dict(zip(metrics, values)) if values else {m: rec.metrics.get(m) for m in metrics}
+    return dict(zip(metrics, rec.values))
 
 
 def _iso(timestamp: float | None) -> str | None:
