@@ -278,7 +278,7 @@ def test_several_metrics_are_one_column_each():
     records = [{"event": "study", "name": "m", "metric": ["accuracy", "fit_time"],
                 "direction": ["maximize", "minimize"]},
                {"event": "started", "number": 0, "params": {"x": 1}, "seed": 3, "time": 10.0},
-               {"event": "finished", "number": 0, "value": 0.9, "duration": 1.5, "time": 11.5,
+               {"event": "finished", "number": 0, "value": 0.9, "values": [0.9, 1.5], "duration": 1.5, "time": 11.5,
                 "metrics": {"accuracy": 0.9, "fit_time": 1.5, "size": 12}},
                {"event": "started", "number": 1, "params": {"x": 2}, "seed": 4, "time": 12.0},
                {"event": "failed", "number": 1, "reason": "nan", "duration": 0.1, "time": 12.1}]
