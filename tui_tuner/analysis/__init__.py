@@ -1,0 +1,1 @@
+"""Understanding a finished or running study: pure functions of its trial records."""

@@ -1,0 +1,284 @@
+"""Which params mattered, how much, and where their good values lie.
+
+Functional ANOVA (Hutter, Hoos & Leyton-Brown 2014) on a random-forest surrogate, the method Optuna uses by
+default: for each tree, the variance over the space of the marginal of each single param, as a fraction of
+the tree's total variance, averaged over the trees and normalised into shares that sum to 1. The same
+marginals give each param's sensitivity (how far the predicted value moves across its range, its best and
+worst region), and a forest fitted on the best quarter of the trials, over the box they occupy, says what
+matters near the best. Pure functions of trial records and the space: the CLI, the run summary and the app
+call the same `param_importance`.
+
+Params live in the unit cube of the space (log params on the log scale, categorical params as ordinal codes
+of equal width, one feature a param); a conditional param, where inactive, takes a sentinel code in a region
+of its own below the cube, so the tree can split it off.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..space import CategoricalParam, IntParam, Param, SearchSpace
+
+MIN_TRIALS = 10          # fewer finished trials say nothing a forest could trust
+MAX_TRIALS = 2000        # a random subsample above this keeps 10,000 trials within a few seconds
+N_TREES = 64             # Optuna's default
+MAX_DEPTH = 16           # deep enough for 2,000 trials; bounds the leaves, so the time
+TOP_FRACTION = 0.25      # "near the best": the best quarter of the trials...
+MIN_TOP_TRIALS = 10      # ...when it holds this many
+BINS = 10                # regions of a numeric param for its best and worst
+INACTIVE = "inactive"    # the region of a conditional param where it does not apply
+_SENTINEL = (-1.0, 0.0)  # where a conditional param's inactive code lives, below the unit interval
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """One param's marginal: the predicted value averaged over every other param, region by region."""
+
+    spread: float                          # best region's mean minus worst's, in the metric's units (>= 0)
+    best: str
+    worst: str
+    regions: list[tuple[str, float]]       # (label, mean predicted value), in the param's order
+
+    def to_json(self) -> dict:
+        means = dict(self.regions)
+        return {"spread": self.spread, "best": {"region": self.best, "value": means[self.best]},
+                "worst": {"region": self.worst, "value": means[self.worst]},
+                "regions": [{"region": label, "value": value} for label, value in self.regions]}
+
+
+@dataclass(frozen=True)
+class Importance:
+    """What `param_importance` found; `importance` empty (and `note` saying why) when it could not say."""
+
+    importance: dict[str, float]           # param -> share of the explained variance, largest first; sums to 1
+    sensitivity: dict[str, Sensitivity]
+    near_best: dict[str, float] | None     # the same shares over the best trials' region, when there are enough
+    main_effects: float | None             # the single params' part of the variance; the rest is interactions
+    trials: int                            # finished trials the forest was fitted on
+    note: str | None = None
+
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {"importance": self.importance,
+                               "sensitivity": {k: v.to_json() for k, v in self.sensitivity.items()},
+                               "near_best": self.near_best, "main_effects": self.main_effects,
+                               "trials": self.trials}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+    def ranking(self, limit: int = 4) -> str:
+        """`x1 81%, x2 15%, x3 2%`: the top params with their shares, for a summary line."""
+        items = [f"{name} {share:.0%}" for name, share in list(self.importance.items())[:limit]]
+        more = len(self.importance) - limit
+        return ", ".join(items) + (f" (+{more})" if more > 0 else "")
+
+
+def param_importance(records: Iterable[Any], space: SearchSpace, direction: str = "minimize", *,
+                     seed: int = 0) -> Importance:
+    """Importance, sensitivity and importance near the best, from trial records (anything with `state`,
+    `value` and `params`). Only finished trials with a finite value count; failed, pruned and running ones
+    say nothing about the value a config reaches."""
+    rows = [(r.params, float(r.value)) for r in records
+            if r.state == "finished" and r.value is not None and math.isfinite(r.value)]
+    encoding = _Encoding(space)
+    encoded = [(encoding.encode(params), value) for params, value in rows]
+    skipped = sum(1 for x, _ in encoded if x is None)
+    encoded = [(x, value) for x, value in encoded if x is not None]
+    notes = [f"{skipped} finished trials left out: their params do not fit the study's space"] if skipped else []
+    if len(encoded) < MIN_TRIALS:
+        notes.append(f"too few finished trials to say: {len(encoded)}, at least {MIN_TRIALS} needed")
+        return _nothing(len(encoded), notes)
+    rng = np.random.default_rng(seed)
+    if len(encoded) > MAX_TRIALS:
+        notes.append(f"fitted on a random {MAX_TRIALS} of the {len(encoded)} finished trials (subsampled)")
+        encoded = [encoded[i] for i in sorted(rng.choice(len(encoded), MAX_TRIALS, replace=False))]
+    X = np.array([x for x, _ in encoded])
+    y = np.array([value for _, value in encoded])
+    if np.ptp(y) == 0:
+        notes.append(f"all {len(y)} finished trials have the same value: no param changed it")
+        return _nothing(len(y), notes)
+    constant = [p.name for j, p in enumerate(space) if np.ptp(X[:, j]) == 0]
+    if constant:
+        notes.append(f"never varied, so not assessed: {', '.join(constant)}")
+
+    fanova = _Fanova(X, y, encoding.lower, encoding.upper, seed)
+    fractions = fanova.fractions()
+    shares = _shares(fractions, space)
+    sensitivity = {p.name: _sensitivity(fanova, j, encoding.regions[j], direction)
+                   for j, p in enumerate(space) if p.name not in constant}
+    near_best = None
+    order = np.argsort(-y if direction == "maximize" else y, kind="stable")
+    top = order[: int(len(y) * TOP_FRACTION)]
+    if len(top) >= MIN_TOP_TRIALS and np.ptp(y[top]) > 0:
+        lower, upper = encoding.box(X[top])
+        near_best = _shares(_Fanova(X[top], y[top], lower, upper, seed).fractions(), space)
+    elif len(top) < MIN_TOP_TRIALS:
+        notes.append(f"near the best: needs {math.ceil(MIN_TOP_TRIALS / TOP_FRACTION)} finished trials")
+    return Importance(shares, sensitivity, near_best, float(fractions.sum()), len(y),
+                      "; ".join(notes) or None)
+
+
+def _nothing(trials: int, notes: list[str]) -> Importance:
+    return Importance({}, {}, None, None, trials, "; ".join(notes))
+
+
+def _shares(fractions: np.ndarray, space: SearchSpace) -> dict[str, float]:
+    """Fractions of variance -> shares summing to 1, largest first (Optuna normalises the same way)."""
+    total = fractions.sum()
+    shares = fractions / total if total > 0 else np.full(len(fractions), 1 / len(fractions))
+    return dict(sorted(zip(space.names, map(float, shares)), key=lambda item: -item[1]))
+
+
+def _sensitivity(fanova: "_Fanova", j: int, regions: list[tuple[str, float, float]], direction: str) -> Sensitivity:
+    means = [(label, fanova.region_mean(j, lo, hi)) for label, lo, hi in regions]
+    ranked = sorted(means, key=lambda item: -item[1] if direction == "maximize" else item[1])
+    return Sensitivity(abs(ranked[0][1] - ranked[-1][1]), ranked[0][0], ranked[-1][0], means)
+
+
+class _Encoding:
+    """Configs -> points of the box the forest works in, and the labelled regions of each param."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        conditional = np.array([bool(p.when) for p in space])
+        self.lower = np.where(conditional, _SENTINEL[0], 0.0)
+        self.upper = np.ones(len(space))
+        self.half_cells = np.array([_half_cell(p) for p in space])
+        self.regions = [_regions(p) for p in space]
+
+    def encode(self, params: dict) -> list[float] | None:
+        """The point of a config; None when a value does not fit the space (the space changed since)."""
+        point = []
+        for p in self.space:
+            if not self.space.is_active(p, params):
+                point.append(sum(_SENTINEL) / 2)
+            elif p.name in params and p.accepts(params[p.name]):
+                point.append(p.to_unit(params[p.name]))
+            else:
+                return None
+        return point
+
+    def box(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The smallest box holding these points, each discrete value's whole cell included."""
+        half = np.where(X < 0, (_SENTINEL[1] - _SENTINEL[0]) / 2, self.half_cells)
+        return ((X - half).min(axis=0).clip(self.lower, self.upper),
+                (X + half).max(axis=0).clip(self.lower, self.upper))
+
+
+def _half_cell(p: Param) -> float:
+    """Half the width of one value's cell in the unit interval: 0 for a continuous param."""
+    if isinstance(p, CategoricalParam):
+        return 0.5 / len(p.choices)
+    if isinstance(p, IntParam) and not p.log:
+        return 0.5 / ((p.high - p.low) // (p.step or 1) + 1)
+    return 0.0
+
+
+def _regions(p: Param) -> list[tuple[str, float, float]]:
+    """(label, low, high) in the unit interval: each choice, each value of a short int range, else BINS
+    equal bins (on the log scale for log params); plus the inactive region of a conditional param."""
+    if isinstance(p, CategoricalParam):
+        k = len(p.choices)
+        regions = [(str(c), i / k, (i + 1) / k) for i, c in enumerate(p.choices)]
+    elif isinstance(p, IntParam) and not p.log and (p.high - p.low) // (p.step or 1) + 1 <= BINS:
+        count = (p.high - p.low) // (p.step or 1) + 1
+        regions = [(str(p.low + i * (p.step or 1)), i / count, (i + 1) / count) for i in range(count)]
+    else:
+        edges = np.linspace(0.0, 1.0, BINS + 1)
+        regions = [(f"{_fmt(p.from_unit(a))}..{_fmt(p.from_unit(b))}", float(a), float(b))
+                   for a, b in zip(edges[:-1], edges[1:])]
+    return regions + ([(INACTIVE, *_SENTINEL)] if p.when else [])
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+class _Fanova:
+    """A random forest over a box, and each tree's single-param marginals as step functions."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, lower: np.ndarray, upper: np.ndarray, seed: int) -> None:
+        from sklearn.ensemble import RandomForestRegressor  # heavy: only when importance is asked for
+
+        forest = RandomForestRegressor(n_estimators=N_TREES, max_depth=MAX_DEPTH, random_state=seed, n_jobs=1)
+        forest.fit(X, y)
+        self.params = X.shape[1]
+        self.trees = [m for m in (_TreeMarginals(e.tree_, lower, upper) for e in forest.estimators_)
+                      if m.variance > 0]
+
+    def fractions(self) -> np.ndarray:
+        """Per param: its marginal's variance over the tree's total, averaged over the trees."""
+        if not self.trees:  # every bootstrap sample held one value only
+            return np.zeros(self.params)
+        return np.mean([t.marginal_variance / t.variance for t in self.trees], axis=0)
+
+    def region_mean(self, j: int, lo: float, hi: float) -> float:
+        """The forest's marginal of param j averaged over [lo, hi]: the mean of the trees' (the forest
+        predicts their mean, and a marginal is linear in the prediction)."""
+        return float(np.mean([t.region_mean(j, lo, hi) for t in self.trees]))
+
+
+class _TreeMarginals:
+    """One fitted tree's leaves as boxes, its mean and variance over the box (uniform weight), and per
+    feature the marginal: the prediction averaged over every other feature, a step function of this one."""
+
+    def __init__(self, tree: Any, lower: np.ndarray, upper: np.ndarray) -> None:
+        lo, hi = _leaf_boxes(tree, lower, upper)
+        leaves = tree.children_left == -1
+        lo, hi, values = lo[leaves], hi[leaves], tree.value[leaves, 0, 0]
+        span = upper - lower
+        constant = span <= 0
+        widths = np.where(constant, 1.0, (hi - lo) / np.where(constant, 1.0, span))
+        volume = widths.prod(axis=1)
+        keep = volume > 0  # leaves outside a smaller box (near the best) weigh nothing
+        lo, hi, values, widths, volume = lo[keep], hi[keep], values[keep], widths[keep], volume[keep]
+        self.mean = float(volume @ values)
+        self.variance = float(volume @ (values - self.mean) ** 2)
+        self.edges: list[np.ndarray] = []
+        self.steps: list[np.ndarray] = []
+        variances = []
+        for j in range(len(lower)):
+            if constant[j]:
+                self.edges.append(np.array([lower[j], lower[j] + 1.0]))
+                self.steps.append(np.array([self.mean]))
+                variances.append(0.0)
+                continue
+            edges = np.unique(np.concatenate(([lower[j], upper[j]], lo[:, j], hi[:, j])))
+            change = np.zeros(len(edges))
+            weight = values * volume / widths[:, j]  # the leaf's part of the marginal where it spans x_j
+            np.add.at(change, np.searchsorted(edges, lo[:, j]), weight)
+            np.add.at(change, np.searchsorted(edges, hi[:, j]), -weight)
+            steps = np.cumsum(change)[:-1]
+            cells = np.diff(edges) / span[j]
+            self.edges.append(edges)
+            self.steps.append(steps)
+            variances.append(float(cells @ (steps - self.mean) ** 2))
+        self.marginal_variance = np.clip(np.array(variances), 0.0, None)
+
+    def region_mean(self, j: int, lo: float, hi: float) -> float:
+        edges, steps = self.edges[j], self.steps[j]
+        integral = np.concatenate(([0.0], np.cumsum(steps * np.diff(edges))))
+        return float((np.interp(hi, edges, integral) - np.interp(lo, edges, integral)) / (hi - lo))
+
+
+def _leaf_boxes(tree: Any, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every node's box (lower and upper corner), clipped to the given box, computed a depth level at a time."""
+    n = tree.node_count
+    lo, hi = np.tile(lower, (n, 1)), np.tile(upper, (n, 1))
+    left, right, feature, threshold = tree.children_left, tree.children_right, tree.feature, tree.threshold
+    level = np.array([0])
+    while level.size:
+        split = level[left[level] != -1]
+        f, t = feature[split], threshold[split]
+        for children, bound in ((left[split], "hi"), (right[split], "lo")):
+            lo[children], hi[children] = lo[split], hi[split]
+            if bound == "hi":
+                hi[children, f] = np.clip(np.minimum(hi[split, f], t), lower[f], upper[f])
+            else:
+                lo[children, f] = np.clip(np.maximum(lo[split, f], t), lower[f], upper[f])
+        level = np.concatenate((left[split], right[split]))
+    return lo, hi
