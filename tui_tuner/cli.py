@@ -103,6 +103,22 @@ def repair_parser() -> argparse.ArgumentParser:
     return p
 
 
+def analyze_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="tui-tuner analyze",
+        description="What mattered in a study: each param's share of the value's variance (functional ANOVA "
+                    "on a random forest, as Optuna's default), how far it moves the value and where its best "
+                    "and worst values lie, and what matters near the best trials. Finished trials only.",
+        epilog="Exit codes: 0 done (also when there are too few trials to say: a note says so), "
+               "2 not a study directory or a damaged journal, 1 anything else.",
+    )
+    p.add_argument("study_dir", metavar="STUDY_DIR", type=Path, help="the study directory")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object: "importance" {param: share}, "sensitivity", "near_best", '
+                        '"main_effects", "trials" and a "note" when there is one')
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -110,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(run_parser().parse_args(argv[1:]))
         if argv and argv[0] == "repair":
             return _repair(repair_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "analyze":
+            return _analyze(analyze_parser().parse_args(argv[1:]))
         if argv and argv[0] == "lr-find":
             return _lr_find(lr_find_parser().parse_args(argv[1:]))
         return _app(app_parser().parse_args(argv))
@@ -175,6 +193,25 @@ def _repair(args: argparse.Namespace) -> int:
     except OSError as err:
         raise TunerError(f"{args.study_dir}: cannot repair: {err.strerror or err}; the journal is unchanged") from None
     print(repair.summary())
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from .analysis.importance import param_importance
+    from .progress import print_importance
+    from .spec import load_params
+    from .storage import JOURNAL_NAME, SNAPSHOT_NAME, StudyLog, dumps, is_study_dir, read_journal
+
+    if not is_study_dir(args.study_dir):
+        raise InputError(f"not a study directory (no {JOURNAL_NAME})", file=str(args.study_dir))
+    log = StudyLog.replay(read_journal(args.study_dir / JOURNAL_NAME))
+    space = load_params(args.study_dir / SNAPSHOT_NAME)
+    result = param_importance(log.records.values(), space, log.direction,
+                              seed=(log.header.get("settings") or {}).get("seed", 0))
+    if args.json:
+        print(dumps(result.to_json()))
+    else:
+        print_importance(result, log.header.get("metric", "value"), log.direction)
     return 0
 
 

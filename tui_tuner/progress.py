@@ -1,17 +1,22 @@
-"""What `tui-tuner run` shows: a live progress bar while the study runs, a summary table when it ends."""
+"""What `tui-tuner run` shows (a live progress bar while the study runs, a summary table when it ends) and
+what `tui-tuner analyze` prints."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from rich.bar import Bar
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, \
     TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from .analysis.importance import MIN_TRIALS, Importance, param_importance
+
 TOP_TRIALS = 5
 KEY_PARAMS = 4
+BAR_WIDTH = 24
 
 
 def format_value(value: float | None) -> str:
@@ -91,9 +96,38 @@ class Progress:
         counts = {s: log.count(s) for s in ("finished", "failed", "pruned", "interrupted")}
         out.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no trials ran")
         best = log.best()
+        if counts["finished"] >= MIN_TRIALS:
+            found = param_importance(log.records.values(), study.spec.space, log.direction,
+                                     seed=study.settings.seed)
+            if found.importance:
+                out.print(f"importance (fANOVA, {found.trials} trials): {found.ranking()}; "
+                          f"more: tui-tuner analyze {study.directory}", markup=False, highlight=False, soft_wrap=True)
         if best is not None:
             out.print(f"best: trial {best.number}, {metric} = {format_value(best.value)} (validation)")
             if study.test_score is not None:
                 out.print(f"test {metric} of the best config (held out, scored once): "
                           f"{format_value(study.test_score)}")
         out.print(f"study directory: {study.directory}")
+
+
+def print_importance(result: Importance, metric: str, direction: str, console: Console | None = None) -> None:
+    """`tui-tuner analyze`: a bar a param with its share, its share near the best trials, how far it moves
+    the value, and its best and worst region; then what the numbers rest on."""
+    out = console or Console()
+    if result.importance:
+        table = Table(title=f"param importance: share of the variance of {metric} (fANOVA, {result.trials} "
+                            f"finished trials)")
+        for col in ("param", "share", "", "near best", f"spread of {metric}", f"best ({direction})", "worst"):
+            table.add_column(col, justify="left" if col in ("param", "", f"best ({direction})", "worst") else "right")
+        for name, share in result.importance.items():
+            near = f"{result.near_best[name]:.0%}" if result.near_best else "-"
+            sens = result.sensitivity.get(name)
+            table.add_row(name, f"{share:.1%}", Bar(1.0, 0.0, share, width=BAR_WIDTH), near,
+                          format_value(sens.spread) if sens else "-", sens.best if sens else "-",
+                          sens.worst if sens else "-")
+        out.print(table)
+        out.print(f"single params explain {result.main_effects:.0%} of the variance the forest sees; the rest "
+                  "is interactions. Spread: how far the predicted value moves across the param's range, "
+                  "the others averaged out.", markup=False, highlight=False)
+    if result.note:
+        out.print(f"note: {result.note}", markup=False, highlight=False)

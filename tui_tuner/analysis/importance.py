@@ -10,7 +10,9 @@ call the same `param_importance`.
 
 Params live in the unit cube of the space (log params on the log scale, categorical params as ordinal codes
 of equal width, one feature a param); a conditional param, where inactive, takes a sentinel code in a region
-of its own below the cube, so the tree can split it off.
+of its own below the cube, so the tree can split it off. The box then also holds combinations no trial can
+have (the inactive code beside the parent's activating value); the forest's guess there enters the marginals,
+so the inactive region's mean of a conditional param is a rough figure, though its ranking holds.
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ class Importance:
 
     def ranking(self, limit: int = 4) -> str:
         """`x1 81%, x2 15%, x3 2%`: the top params with their shares, for a summary line."""
-        items = [f"{name} {share:.0%}" for name, share in list(self.importance.items())[:limit]]
+        items = [f"{name} {share:.0%}" if share >= 0.005 else f"{name} <1%"
+                 for name, share in list(self.importance.items())[:limit]]
         more = len(self.importance) - limit
         return ", ".join(items) + (f" (+{more})" if more > 0 else "")
 
@@ -242,7 +245,8 @@ class _TreeMarginals:
         self.steps: list[np.ndarray] = []
         variances = []
         for j in range(len(lower)):
-            if constant[j]:
+            splits = tree.feature[tree.children_left != -1] == j
+            if constant[j] or not splits.any():  # the marginal is flat: its variance is 0, not a rounding error
                 self.edges.append(np.array([lower[j], lower[j] + 1.0]))
                 self.steps.append(np.array([self.mean]))
                 variances.append(0.0)

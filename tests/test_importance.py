@@ -1,0 +1,263 @@
+"""Parameter importance as a user meets it: right on functions whose answer is known, stable across seeds,
+honest when it cannot say, and `tui-tuner analyze` / the run summary built on it."""
+
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tui_tuner.analysis.importance import INACTIVE, MAX_TRIALS, param_importance
+from tui_tuner.cli import main
+from tui_tuner.space import SearchSpace
+from tui_tuner.storage import Journal
+
+TESTS = Path(__file__).parent
+UNIT = {"type": "float", "low": 0.0, "high": 1.0}
+LINEAR = SearchSpace.from_dict({"x1": UNIT, "x2": UNIT, "x3": UNIT})
+MIXED = SearchSpace.from_dict({
+    "opt": {"type": "categorical", "choices": ["a", "b", "c"]},
+    "lr": {"type": "float", "low": 1e-4, "high": 1.0, "log": True},
+    "units": {"type": "int", "low": 1, "high": 8},
+})
+CONDITIONAL = SearchSpace.from_dict({
+    "optimizer": {"type": "categorical", "choices": ["sgd", "adam"]},
+    "momentum": {**UNIT, "when": {"optimizer": "sgd"}},
+    "x": UNIT,
+})
+
+
+def linear(c, rng):
+    return 10 * c["x1"] + 1 * c["x2"] + 0 * c["x3"] + rng.normal(0, 0.1)
+
+
+def mixed(c, rng):
+    return {"a": 0.0, "b": 5.0, "c": 10.0}[c["opt"]] + math.log10(c["lr"]) + rng.normal(0, 0.1)
+
+
+def conditional(c, rng):
+    return (6 * c["momentum"] if c["optimizer"] == "sgd" else 2.0) + 0.5 * c["x"] + rng.normal(0, 0.1)
+
+
+def finished(space, f, n, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        config = space.sample(rng)
+        out.append(SimpleNamespace(state="finished", value=float(f(config, rng)), params=config))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_one_dominant_one_small_one_irrelevant_param_come_out_as_built(seed):
+    # analytic shares 0.990 / 0.010 / 0; a forest shrinks the small effect, as Optuna's does (bench/importance.py)
+    result = param_importance(finished(LINEAR, linear, 200, seed), LINEAR, seed=seed)
+    shares = result.importance
+    assert list(shares) == ["x1", "x2", "x3"]
+    assert shares["x1"] > 0.95 and 0.001 < shares["x2"] < 0.05 and shares["x3"] < 0.005
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert result.trials == 200 and result.note is None
+    assert 0.9 < result.main_effects <= 1.0  # additive: single params explain nearly everything
+
+
+def test_the_shares_hardly_move_with_the_seeds():
+    x1 = [param_importance(finished(LINEAR, linear, 200, s), LINEAR, seed=s).importance["x1"] for s in range(3)]
+    assert max(x1) - min(x1) < 0.01
+
+
+def test_a_dominant_categorical_param_and_a_log_param_on_the_log_scale():
+    result = param_importance(finished(MIXED, mixed, 200), MIXED)
+    shares = result.importance
+    assert list(shares) == ["opt", "lr", "units"]
+    assert shares["opt"] == pytest.approx(0.926, abs=0.03)   # (50/3) / (50/3 + 16/12)
+    assert shares["lr"] == pytest.approx(0.074, abs=0.03)
+    assert shares["units"] < 0.005
+    opt = result.sensitivity["opt"]
+    assert (opt.best, opt.worst) == ("a", "c") and 8.5 < opt.spread < 10.5
+    assert [label for label, _ in opt.regions] == ["a", "b", "c"]
+    lr = result.sensitivity["lr"]
+    assert lr.best.startswith("0.0001..") and lr.worst.endswith("..1")  # the lowest decade-bin is best
+    assert 3.0 < lr.spread < 4.0  # log10 across 4 decades, in bins of 0.4 decades: 3.6
+    assert [label for label, _ in result.sensitivity["units"].regions] == [str(i) for i in range(1, 9)]
+
+
+def test_maximize_swaps_best_and_worst():
+    result = param_importance(finished(MIXED, mixed, 200), MIXED, "maximize")
+    assert (result.sensitivity["opt"].best, result.sensitivity["opt"].worst) == ("c", "a")
+
+
+def test_a_conditional_param_is_ranked_and_its_inactive_region_shown():
+    result = param_importance(finished(CONDITIONAL, conditional, 300), CONDITIONAL)
+    assert list(result.importance) == ["momentum", "optimizer", "x"]
+    assert result.importance["momentum"] > 0.6
+    momentum = result.sensitivity["momentum"]
+    assert momentum.regions[-1][0] == INACTIVE
+    assert (momentum.best, momentum.worst) == ("0..0.1", "0.9..1")
+
+
+def test_near_the_best_a_param_that_matters_only_there_comes_first():
+    # x1 dominates over the space, but below 0.25 it no longer moves the value and x2 decides
+    def f(c, rng):
+        return 10 * max(c["x1"] - 0.25, 0.0) + c["x2"] + rng.normal(0, 0.01)
+
+    result = param_importance(finished(LINEAR, f, 400), LINEAR)
+    assert next(iter(result.importance)) == "x1"
+    assert result.near_best is not None and next(iter(result.near_best)) == "x2"
+    assert sum(result.near_best.values()) == pytest.approx(1.0)
+
+
+def test_failed_pruned_and_running_trials_are_left_out():
+    good = finished(LINEAR, linear, 100)
+    junk = [SimpleNamespace(state=state, value=None if state != "pruned" else 1e9, params={"x1": 0.0, "x2": 0.0,
+                                                                                          "x3": 0.0})
+            for state in ("failed", "pruned", "running", "interrupted") for _ in range(30)]
+    nan = [SimpleNamespace(state="finished", value=float("nan"), params={"x1": 0.5, "x2": 0.5, "x3": 0.5})]
+    alone, mixed_in = param_importance(good, LINEAR), param_importance(good + junk + nan, LINEAR)
+    assert mixed_in.trials == 100
+    assert mixed_in.importance == alone.importance
+
+
+@pytest.mark.parametrize("n", [0, 1, 9])
+def test_too_few_finished_trials_say_so_instead_of_guessing(n):
+    records = finished(LINEAR, linear, n) + [SimpleNamespace(state="failed", value=None, params={})] * 20
+    result = param_importance(records, LINEAR)
+    assert result.importance == {} and result.trials == n
+    assert f"too few finished trials to say: {n}, at least 10 needed" in result.note
+    assert result.to_json()["note"] == result.note
+
+
+def test_one_value_for_every_trial_says_no_param_changed_it():
+    records = [SimpleNamespace(state="finished", value=1.0, params=c.params) for c in finished(LINEAR, linear, 20)]
+    result = param_importance(records, LINEAR)
+    assert result.importance == {} and "all 20 finished trials have the same value" in result.note
+
+
+def test_a_param_never_varied_is_named_and_gets_no_share():
+    records = finished(LINEAR, linear, 50)
+    for r in records:
+        r.params["x3"] = 0.5
+    result = param_importance(records, LINEAR)
+    assert result.importance["x3"] == 0.0 and "never varied, so not assessed: x3" in result.note
+    assert "x3" not in result.sensitivity
+
+
+def test_trials_outside_the_space_are_counted_out():
+    records = finished(LINEAR, linear, 40) + [SimpleNamespace(state="finished", value=1.0, params={"x1": 7.0})]
+    result = param_importance(records, LINEAR)
+    assert result.trials == 40 and "1 finished trials left out" in result.note
+
+
+def test_many_trials_are_subsampled_and_say_so():
+    result = param_importance(finished(MIXED, mixed, MAX_TRIALS + 300), MIXED)
+    assert result.trials == MAX_TRIALS
+    assert f"fitted on a random {MAX_TRIALS} of the {MAX_TRIALS + 300} finished trials (subsampled)" in result.note
+    assert list(result.importance)[0] == "opt"
+
+
+# ------------------------------------------------------------------------------------------- tui-tuner analyze
+
+STUDY_YAML = """
+name: analyze-test
+objective:
+  python: "cli_objectives:quadratic"
+  metric: value
+  direction: minimize
+search: {strategy: random, trials: 40, workers: 1, seed: 0}
+params:
+  x1: {type: float, low: 0.0, high: 1.0}
+  x2: {type: float, low: 0.0, high: 1.0}
+  x3: {type: float, low: 0.0, high: 1.0}
+"""
+
+
+def write_study_dir(directory: Path, records) -> Path:
+    """A study directory as `tui-tuner run` leaves it: the snapshot and a journal with every kind of trial."""
+    directory.mkdir()
+    (directory / "study.yaml").write_text(STUDY_YAML)
+    with Journal(directory / "journal.jsonl") as journal:
+        journal.append({"event": "study", "name": "analyze-test", "metric": "value", "direction": "minimize",
+                        "base_dir": str(TESTS), "settings": {"strategy": "random", "strategy_options": {},
+                                                             "trials": 40, "workers": 1, "seed": 0,
+                                                             "time_budget": None, "trial_timeout": None}})
+        for number, rec in enumerate(records):
+            journal.append({"event": "started", "number": number, "params": rec.params, "seed": number})
+            if rec.state == "finished":
+                journal.append({"event": "finished", "number": number, "value": rec.value, "duration": 0.1})
+            elif rec.state == "failed":
+                journal.append({"event": "failed", "number": number, "reason": "boom"})
+            elif rec.state == "pruned":
+                journal.append({"event": "pruned", "number": number, "step": 1})
+    return directory
+
+
+def with_every_state(records):
+    other = {"x1": 0.1, "x2": 0.2, "x3": 0.3}
+    return records + [SimpleNamespace(state=s, value=None, params=other) for s in ("failed", "pruned", "running")]
+
+
+def run_analyze(*args):
+    return subprocess.run([sys.executable, "-m", "tui_tuner.cli", "analyze", *map(str, args)], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_analyze_json_is_one_object_with_the_importance_of_the_finished_trials(tmp_path):
+    study = write_study_dir(tmp_path / "s", with_every_state(finished(LINEAR, linear, 60)))
+    done = run_analyze(study, "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert list(out["importance"]) == ["x1", "x2", "x3"] and sum(out["importance"].values()) == pytest.approx(1)
+    assert out["trials"] == 60 and "note" not in out
+    assert out["sensitivity"]["x1"]["best"]["region"] == "0..0.1"
+    assert set(out["near_best"]) == {"x1", "x2", "x3"}
+
+
+def test_analyze_prints_a_table_of_shares_and_regions(tmp_path, capsys):
+    study = write_study_dir(tmp_path / "s", finished(LINEAR, linear, 60))
+    assert main(["analyze", str(study)]) == 0
+    out = capsys.readouterr().out
+    assert "param importance" in out and "60 finished trials" in out
+    rows = [line for line in out.splitlines() if line.strip("│ ").startswith(("x1", "x2", "x3"))]
+    assert [row.strip("│ ").split()[0] for row in rows] == ["x1", "x2", "x3"]
+    assert "0..0.1" in rows[0] and "0.9..1" in rows[0]
+
+
+def test_analyze_with_too_few_trials_says_so_and_exits_0(tmp_path, capsys):
+    study = write_study_dir(tmp_path / "s", with_every_state(finished(LINEAR, linear, 4)))
+    assert main(["analyze", str(study), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["importance"] == {} and out["trials"] == 4 and "too few finished trials" in out["note"]
+    assert main(["analyze", str(study)]) == 0
+    assert "note: too few finished trials to say: 4" in capsys.readouterr().out
+
+
+def test_analyze_bad_input_is_one_line_and_exit_2(tmp_path):
+    done = run_analyze(tmp_path / "nowhere")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "nowhere: not a study directory (no journal.jsonl)" in done.stderr
+    study = write_study_dir(tmp_path / "s", finished(LINEAR, linear, 20))
+    (study / "study.yaml").write_text(STUDY_YAML.replace("high: 1.0}\n  x3", "high: -1.0}\n  x3"))
+    done = run_analyze(study)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "study.yaml:10: params.x2.low: low must be < high" in done.stderr
+    with open(study / "journal.jsonl", "a") as f:
+        f.write('{"event": "finished", "number": "seven"}\n')
+    done = run_analyze(study)
+    assert done.returncode == 2 and "journal.jsonl:" in done.stderr and "tui-tuner repair" in done.stderr
+
+
+def test_the_run_summary_ranks_the_params(tmp_path, monkeypatch, capsys):
+    from tui_tuner.progress import Progress
+    from tui_tuner.study import Study
+
+    monkeypatch.syspath_prepend(str(TESTS))
+    study = Study.open(write_study_dir(tmp_path / "s", with_every_state(finished(LINEAR, linear, 30))))
+    Progress(study).print_summary()
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("importance"))
+    assert re.fullmatch(rf"importance \(fANOVA, 30 trials\): x1 (99|100)%, x2 \S+%, x3 \S+%; "
+                        rf"more: tui-tuner analyze {re.escape(str(study.directory))}", line)
