@@ -5,8 +5,9 @@ is known.
 
 For each function and seed, the same random configs go to both; printed: each param's share by each
 (mean over seeds), the rank agreement (Kendall tau between the two rankings, and whether the top param is
-the same), the analytic shares where the function is additive, and the seconds each took. `--held-out` adds
-the function kept apart while the estimator was built (run it last, once). `--big N` times ours on N trials.
+the same), the analytic shares (by the law of total variance for the conditional function), and the seconds
+each took. `--held-out` adds the function kept apart while the estimator was built (run it last, once).
+`--big N` times ours on N trials.
 Optuna ranks only the params every trial holds, so it leaves a conditional param out.
 """
 
@@ -25,7 +26,7 @@ from tui_tuner.analysis.importance import param_importance
 from tui_tuner.space import CategoricalParam, IntParam, SearchSpace
 
 FUNCTIONS = {
-    # name: (params, f(config, rng), analytic shares of an additive function or None)
+    # name: (params, f(config, rng), analytic shares)
     "linear 10:1:0": (
         {"x1": {"type": "float", "low": 0.0, "high": 1.0}, "x2": {"type": "float", "low": 0.0, "high": 1.0},
          "x3": {"type": "float", "low": 0.0, "high": 1.0}},
@@ -45,7 +46,8 @@ FUNCTIONS = {
          "momentum": {"type": "float", "low": 0.0, "high": 1.0, "when": {"optimizer": "sgd"}},
          "x": {"type": "float", "low": 0.0, "high": 1.0}},
         lambda c, rng: (6 * c["momentum"] if c["optimizer"] == "sgd" else 2.0) + 0.5 * c["x"] + rng.normal(0, 0.1),
-        None,
+        # by total variance: between optimizers 0.25, momentum within sgd 0.5 * 3, x 0.25 / 12
+        {"optimizer": 0.25 / (1.75 + 1 / 48), "momentum": 1.5 / (1.75 + 1 / 48), "x": (1 / 48) / (1.75 + 1 / 48)},
     ),
 }
 HELD_OUT = {
@@ -54,7 +56,8 @@ HELD_OUT = {
          "c": {"type": "categorical", "choices": ["p", "q", "r", "s"]},
          "d": {"type": "float", "low": 1e-3, "high": 10.0, "log": True}},
         lambda c, rng: 3 * c["a"] ** 2 + (2.0 if c["b"] > 10 else 0.0) + rng.normal(0, 0.1),
-        None,
+        # var(3 a^2) = 9 (16/5 - 16/9) = 12.8; var of the step: 4 (10/21) (11/21)
+        {"a": 12.8 / (12.8 + 440 / 441), "b": (440 / 441) / (12.8 + 440 / 441), "c": 0.0, "d": 0.0},
     ),
 }
 
@@ -103,7 +106,7 @@ def compare(name: str, params: dict, f, analytic, trials: int, seeds: list[int])
     for k in space.names:
         mine = statistics.mean(o[k] for o in ours)
         other = statistics.mean(o[k] for o in theirs) if all(k in o for o in theirs) else None
-        truth = analytic.get(k) if analytic else None
+        truth = analytic[k]
         print(f"  {k:<10} {mine:7.3f} {'-' if other is None else f'{other:.3f}':>7} "
               f"{'-' if truth is None else f'{truth:.3f}':>9}  (ours per seed: "
               f"{', '.join(f'{o[k]:.3f}' for o in ours)})")
