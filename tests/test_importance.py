@@ -261,3 +261,10 @@ def test_the_run_summary_ranks_the_params(tmp_path, monkeypatch, capsys):
     line = next(line for line in out.splitlines() if line.startswith("importance"))
     assert re.fullmatch(rf"importance \(fANOVA, 30 trials\): x1 (99|100)%, x2 \S+%, x3 \S+%; "
                         rf"more: tui-tuner analyze {re.escape(str(study.directory))}", line)
+
+
+def test_with_several_metrics_the_first_one_is_explained_in_its_direction():
+    records = finished(MIXED, mixed, 100)
+    result = param_importance(records, MIXED, ["maximize", "minimize"])
+    assert result.importance == param_importance(records, MIXED, "maximize").importance
+    assert result.sensitivity["opt"].best == "c" and result.note == "several metrics: the importance for the first"

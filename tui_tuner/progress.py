@@ -95,13 +95,8 @@ class Progress:
             out.print(ftable)
         counts = {s: log.count(s) for s in ("finished", "failed", "pruned", "interrupted")}
         out.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no trials ran")
+        self._print_importance(out)
         best = log.best()
-        if counts["finished"] >= MIN_TRIALS:
-            found = param_importance(log.records.values(), study.spec.space, log.direction,
-                                     seed=study.settings.seed)
-            if found.importance:
-                out.print(f"importance (fANOVA, {found.trials} trials): {found.ranking()}; "
-                          f"more: tui-tuner analyze {study.directory}", markup=False, highlight=False, soft_wrap=True)
         if best is not None:
             out.print(f"best: trial {best.number}, {metric} = {format_value(best.value)} (validation)")
             if study.test_score is not None:
@@ -109,11 +104,25 @@ class Progress:
                           f"{format_value(study.test_score)}")
         out.print(f"study directory: {study.directory}")
 
+    def _print_importance(self, out: Console) -> None:
+        """One line: the params ranked by their share, when there are enough finished trials to say."""
+        study, log = self.study, self.study.log
+        if log.count("finished") < MIN_TRIALS:
+            return
+        found = param_importance(log.records.values(), study.spec.space, log.direction, seed=study.settings.seed)
+        if found.importance:
+            out.print(f"importance (fANOVA, {found.trials} trials): {found.ranking()}; "
+                      f"more: tui-tuner analyze {study.directory}", markup=False, highlight=False, soft_wrap=True)
 
-def print_importance(result: Importance, metric: str, direction: str, console: Console | None = None) -> None:
+
+def print_importance(result: Importance, metric: str | list[str], direction: str | list[str],
+                     console: Console | None = None) -> None:
     """`tui-tuner analyze`: a bar a param with its share, its share near the best trials, how far it moves
-    the value, and its best and worst region; then what the numbers rest on."""
+    the value, and its best and worst region; then what the numbers rest on. With several metrics: the
+    first one's (as `param_importance` computes)."""
     out = console or Console()
+    metric = metric[0] if isinstance(metric, list) else metric
+    direction = direction[0] if isinstance(direction, list) else direction
     if result.importance:
         table = Table(title=f"param importance: share of the variance of {metric} (fANOVA, {result.trials} "
                             f"finished trials)")

@@ -18,7 +18,7 @@ so the inactive region's mean of a conditional param is a rough figure, though i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 import numpy as np
@@ -80,11 +80,14 @@ class Importance:
         return ", ".join(items) + (f" (+{more})" if more > 0 else "")
 
 
-def param_importance(records: Iterable[Any], space: SearchSpace, direction: str = "minimize", *,
+def param_importance(records: Iterable[Any], space: SearchSpace, direction: str | list[str] = "minimize", *,
                      seed: int = 0) -> Importance:
     """Importance, sensitivity and importance near the best, from trial records (anything with `state`,
     `value` and `params`). Only finished trials with a finite value count; failed, pruned and running ones
-    say nothing about the value a config reaches."""
+    say nothing about the value a config reaches. With several metrics (`direction` a list), `value` is the
+    first metric's, and so is the importance."""
+    if isinstance(direction, list):
+        return _about_first_metric(param_importance(records, space, direction[0], seed=seed))
     rows = [(r.params, float(r.value)) for r in records
             if r.state == "finished" and r.value is not None and math.isfinite(r.value)]
     encoding = _Encoding(space)
@@ -123,6 +126,11 @@ def param_importance(records: Iterable[Any], space: SearchSpace, direction: str 
         notes.append(f"near the best: needs {math.ceil(MIN_TOP_TRIALS / TOP_FRACTION)} finished trials")
     return Importance(shares, sensitivity, near_best, float(fractions.sum()), len(y),
                       "; ".join(notes) or None)
+
+
+def _about_first_metric(result: Importance) -> Importance:
+    note = "; ".join(filter(None, ["several metrics: the importance for the first", result.note]))
+    return replace(result, note=note)
 
 
 def _nothing(trials: int, notes: list[str]) -> Importance:
