@@ -268,3 +268,13 @@ def test_with_several_metrics_the_first_one_is_explained_in_its_direction():
     result = param_importance(records, MIXED, ["maximize", "minimize"])
     assert result.importance == param_importance(records, MIXED, "maximize").importance
     assert result.sensitivity["opt"].best == "c" and result.note == "several metrics: the importance for the first"
+
+
+def test_a_pure_interaction_is_said_to_be_one_rather_than_shared_out():
+    # the sign of (x1 - 0.5)(x2 - 0.5): no param moves the value on its own
+    def xor(c, rng):
+        return float((c["x1"] > 0.5) != (c["x2"] > 0.5)) + rng.normal(0, 0.01)
+
+    result = param_importance(finished(LINEAR, xor, 300), LINEAR)
+    assert result.main_effects < 0.5
+    assert "interactions between params matter more than the shares show" in result.note

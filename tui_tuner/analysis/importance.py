@@ -113,6 +113,12 @@ def param_importance(records: Iterable[Any], space: SearchSpace, direction: str 
 
     fanova = _Fanova(X, y, encoding.lower, encoding.upper, seed)
     fractions = fanova.fractions()
+    if fractions.sum() <= 0:
+        notes.append("no single param moves the value on its own: whatever varies it is an interaction")
+        return _nothing(len(y), notes)
+    if fractions.sum() < 0.5:
+        notes.append(f"single params explain only {fractions.sum():.0%} of the variance: interactions between "
+                     "params matter more than the shares show")
     shares = _shares(fractions, space)
     sensitivity = {p.name: _sensitivity(fanova, j, encoding.regions[j], direction)
                    for j, p in enumerate(space) if p.name not in constant}
@@ -121,7 +127,8 @@ def param_importance(records: Iterable[Any], space: SearchSpace, direction: str 
     top = order[: int(len(y) * TOP_FRACTION)]
     if len(top) >= MIN_TOP_TRIALS and np.ptp(y[top]) > 0:
         lower, upper = encoding.box(X[top])
-        near_best = _shares(_Fanova(X[top], y[top], lower, upper, seed).fractions(), space)
+        near = _Fanova(X[top], y[top], lower, upper, seed).fractions()
+        near_best = _shares(near, space) if near.sum() > 0 else None
     elif len(top) < MIN_TOP_TRIALS:
         notes.append(f"near the best: needs {math.ceil(MIN_TOP_TRIALS / TOP_FRACTION)} finished trials")
     return Importance(shares, sensitivity, near_best, float(fractions.sum()), len(y),
@@ -138,9 +145,8 @@ def _nothing(trials: int, notes: list[str]) -> Importance:
 
 
 def _shares(fractions: np.ndarray, space: SearchSpace) -> dict[str, float]:
-    """Fractions of variance -> shares summing to 1, largest first (Optuna normalises the same way)."""
-    total = fractions.sum()
-    shares = fractions / total if total > 0 else np.full(len(fractions), 1 / len(fractions))
+    """Fractions of variance (not all 0) -> shares summing to 1, largest first (Optuna normalises the same way)."""
+    shares = fractions / fractions.sum()
     return dict(sorted(zip(space.names, map(float, shares)), key=lambda item: -item[1]))
 
 
