@@ -31,6 +31,33 @@ def format_params(params: dict, limit: int = KEY_PARAMS) -> str:
     return ", ".join(items[:limit]) + more
 
 
+def print_importance(result: Importance, metric: str | list[str], direction: str | list[str],
+                     console: Console | None = None) -> None:
+    """`tui-tuner analyze`: a bar a param with its share, its share near the best trials, how far it moves
+    the value, and its best and worst region; then what the numbers rest on. With several metrics: the
+    first one's (as `param_importance` computes)."""
+    out = console or Console()
+    metric = metric[0] if isinstance(metric, list) else metric
+    direction = direction[0] if isinstance(direction, list) else direction
+    if result.importance:
+        table = Table(title=f"param importance: share of the variance of {metric} (fANOVA, {result.trials} "
+                            f"finished trials)")
+        for col in ("param", "share", "", "near best", f"spread of {metric}", f"best ({direction})", "worst"):
+            table.add_column(col, justify="left" if col in ("param", "", f"best ({direction})", "worst") else "right")
+        for name, share in result.importance.items():
+            near = f"{result.near_best[name]:.0%}" if result.near_best else "-"
+            sens = result.sensitivity.get(name)
+            table.add_row(name, f"{share:.1%}", Bar(1.0, 0.0, share, width=BAR_WIDTH), near,
+                          format_value(sens.spread) if sens else "-", sens.best if sens else "-",
+                          sens.worst if sens else "-")
+        out.print(table)
+        out.print(f"single params explain {result.main_effects:.0%} of the variance the forest sees; the rest "
+                  "is interactions. Spread: how far the predicted value moves across the param's range, "
+                  "the others averaged out.", markup=False, highlight=False)
+    if result.note:
+        out.print(f"note: {result.note}", markup=False, highlight=False)
+
+
 class Progress:
     """A rich progress bar fed by the study's events: trials done of the budget, best so far, ETA."""
 
@@ -72,6 +99,16 @@ class Progress:
         self._bar.update(self._task, best=format_value(best.value if best else None),
                          running=log.count("running"), failed=f"[red]{failed} failed[/]" if failed else "")
 
+    def _print_importance(self, out: Console) -> None:
+        """One line: the params ranked by their share, when there are enough finished trials to say."""
+        study, log = self.study, self.study.log
+        if log.count("finished") < MIN_TRIALS:
+            return
+        found = param_importance(log.records.values(), study.spec.space, log.direction, seed=study.settings.seed)
+        if found.importance:
+            out.print(f"importance (fANOVA, {found.trials} trials): {found.ranking()}; "
+                      f"more: tui-tuner analyze {study.directory}", markup=False, highlight=False, soft_wrap=True)
+
     def print_summary(self) -> None:
         """Top trials, failures with their reasons, and the test score of the best, apart."""
         study, log, out = self.study, self.study.log, Console()
@@ -103,40 +140,3 @@ class Progress:
                 out.print(f"test {metric} of the best config (held out, scored once): "
                           f"{format_value(study.test_score)}")
         out.print(f"study directory: {study.directory}")
-
-    def _print_importance(self, out: Console) -> None:
-        """One line: the params ranked by their share, when there are enough finished trials to say."""
-        study, log = self.study, self.study.log
-        if log.count("finished") < MIN_TRIALS:
-            return
-        found = param_importance(log.records.values(), study.spec.space, log.direction, seed=study.settings.seed)
-        if found.importance:
-            out.print(f"importance (fANOVA, {found.trials} trials): {found.ranking()}; "
-                      f"more: tui-tuner analyze {study.directory}", markup=False, highlight=False, soft_wrap=True)
-
-
-def print_importance(result: Importance, metric: str | list[str], direction: str | list[str],
-                     console: Console | None = None) -> None:
-    """`tui-tuner analyze`: a bar a param with its share, its share near the best trials, how far it moves
-    the value, and its best and worst region; then what the numbers rest on. With several metrics: the
-    first one's (as `param_importance` computes)."""
-    out = console or Console()
-    metric = metric[0] if isinstance(metric, list) else metric
-    direction = direction[0] if isinstance(direction, list) else direction
-    if result.importance:
-        table = Table(title=f"param importance: share of the variance of {metric} (fANOVA, {result.trials} "
-                            f"finished trials)")
-        for col in ("param", "share", "", "near best", f"spread of {metric}", f"best ({direction})", "worst"):
-            table.add_column(col, justify="left" if col in ("param", "", f"best ({direction})", "worst") else "right")
-        for name, share in result.importance.items():
-            near = f"{result.near_best[name]:.0%}" if result.near_best else "-"
-            sens = result.sensitivity.get(name)
-            table.add_row(name, f"{share:.1%}", Bar(1.0, 0.0, share, width=BAR_WIDTH), near,
-                          format_value(sens.spread) if sens else "-", sens.best if sens else "-",
-                          sens.worst if sens else "-")
-        out.print(table)
-        out.print(f"single params explain {result.main_effects:.0%} of the variance the forest sees; the rest "
-                  "is interactions. Spread: how far the predicted value moves across the param's range, "
-                  "the others averaged out.", markup=False, highlight=False)
-    if result.note:
-        out.print(f"note: {result.note}", markup=False, highlight=False)
