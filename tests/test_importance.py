@@ -278,3 +278,14 @@ def test_a_pure_interaction_is_said_to_be_one_rather_than_shared_out():
     result = param_importance(finished(LINEAR, xor, 300), LINEAR)
     assert result.main_effects < 0.5
     assert "interactions between params matter more than the shares show" in result.note
+
+
+def test_an_irrelevant_conditional_param_has_a_flat_marginal_at_the_mean():
+    # a tree that never splits on momentum must still average the value over its whole range, active or not
+    def f(c, rng):
+        return 4 * c["x"] + rng.normal(0, 0.01)
+
+    result = param_importance(finished(CONDITIONAL, f, 200), CONDITIONAL)
+    means = [value for _, value in result.sensitivity["momentum"].regions]
+    assert result.sensitivity["momentum"].spread < 0.2
+    assert all(v == pytest.approx(2.0, abs=0.2) for v in means)

@@ -90,18 +90,20 @@ def param_importance(records: Iterable[Any], space: SearchSpace, direction: str 
         return _about_first_metric(param_importance(records, space, direction[0], seed=seed))
     rows = [(r.params, float(r.value)) for r in records
             if r.state == "finished" and r.value is not None and math.isfinite(r.value)]
+    notes = []
+    if len(rows) > MAX_TRIALS:  # before encoding: at 10,000 trials encoding them all would cost seconds
+        notes.append(f"fitted on a random {MAX_TRIALS} of the {len(rows)} finished trials (subsampled)")
+        rng = np.random.default_rng(seed)
+        rows = [rows[i] for i in sorted(rng.choice(len(rows), MAX_TRIALS, replace=False))]
     encoding = _Encoding(space)
     encoded = [(encoding.encode(params), value) for params, value in rows]
     skipped = sum(1 for x, _ in encoded if x is None)
     encoded = [(x, value) for x, value in encoded if x is not None]
-    notes = [f"{skipped} finished trials left out: their params do not fit the study's space"] if skipped else []
+    if skipped:
+        notes.append(f"{skipped} finished trials left out: their params do not fit the study's space")
     if len(encoded) < MIN_TRIALS:
         notes.append(f"too few finished trials to say: {len(encoded)}, at least {MIN_TRIALS} needed")
         return _nothing(len(encoded), notes)
-    rng = np.random.default_rng(seed)
-    if len(encoded) > MAX_TRIALS:
-        notes.append(f"fitted on a random {MAX_TRIALS} of the {len(encoded)} finished trials (subsampled)")
-        encoded = [encoded[i] for i in sorted(rng.choice(len(encoded), MAX_TRIALS, replace=False))]
     X = np.array([x for x, _ in encoded])
     y = np.array([value for _, value in encoded])
     if np.ptp(y) == 0:
@@ -151,7 +153,8 @@ def _shares(fractions: np.ndarray, space: SearchSpace) -> dict[str, float]:
 
 
 def _sensitivity(fanova: "_Fanova", j: int, regions: list[tuple[str, float, float]], direction: str) -> Sensitivity:
-    means = [(label, fanova.region_mean(j, lo, hi)) for label, lo, hi in regions]
+    labels, lows, highs = zip(*regions)
+    means = list(zip(labels, map(float, fanova.region_means(j, np.array(lows), np.array(highs)))))
     ranked = sorted(means, key=lambda item: -item[1] if direction == "maximize" else item[1])
     return Sensitivity(abs(ranked[0][1] - ranked[-1][1]), ranked[0][0], ranked[-1][0], means)
 
@@ -233,10 +236,10 @@ class _Fanova:
             return np.zeros(self.params)
         return np.mean([t.marginal_variance / t.variance for t in self.trees], axis=0)
 
-    def region_mean(self, j: int, lo: float, hi: float) -> float:
-        """The forest's marginal of param j averaged over [lo, hi]: the mean of the trees' (the forest
-        predicts their mean, and a marginal is linear in the prediction)."""
-        return float(np.mean([t.region_mean(j, lo, hi) for t in self.trees]))
+    def region_means(self, j: int, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
+        """The forest's marginal of param j averaged over each [low, high]: the mean of the trees' (the
+        forest predicts their mean, and a marginal is linear in the prediction)."""
+        return np.mean([t.region_means(j, lows, highs) for t in self.trees], axis=0)
 
 
 class _TreeMarginals:
@@ -256,31 +259,30 @@ class _TreeMarginals:
         self.mean = float(volume @ values)
         self.variance = float(volume @ (values - self.mean) ** 2)
         self.edges: list[np.ndarray] = []
-        self.steps: list[np.ndarray] = []
+        self.integrals: list[np.ndarray] = []  # the marginal integrated from the box's lower edge, at each edge
         variances = []
+        split_on = set(tree.feature[tree.children_left != -1].tolist())
         for j in range(len(lower)):
-            splits = tree.feature[tree.children_left != -1] == j
-            if constant[j] or not splits.any():  # the marginal is flat: its variance is 0, not a rounding error
-                self.edges.append(np.array([lower[j], lower[j] + 1.0]))
-                self.steps.append(np.array([self.mean]))
+            if constant[j] or j not in split_on:  # the marginal is flat: its variance is 0, not a rounding error
+                edges = np.array([lower[j], upper[j] if span[j] > 0 else lower[j] + 1.0])
+                self.edges.append(edges)
+                self.integrals.append(np.array([0.0, self.mean * (edges[1] - edges[0])]))
                 variances.append(0.0)
                 continue
             edges = np.unique(np.concatenate(([lower[j], upper[j]], lo[:, j], hi[:, j])))
-            change = np.zeros(len(edges))
             weight = values * volume / widths[:, j]  # the leaf's part of the marginal where it spans x_j
-            np.add.at(change, np.searchsorted(edges, lo[:, j]), weight)
-            np.add.at(change, np.searchsorted(edges, hi[:, j]), -weight)
+            change = (np.bincount(np.searchsorted(edges, lo[:, j]), weight, len(edges))
+                      - np.bincount(np.searchsorted(edges, hi[:, j]), weight, len(edges)))
             steps = np.cumsum(change)[:-1]
             cells = np.diff(edges) / span[j]
             self.edges.append(edges)
-            self.steps.append(steps)
+            self.integrals.append(np.concatenate(([0.0], np.cumsum(steps * np.diff(edges)))))
             variances.append(float(cells @ (steps - self.mean) ** 2))
         self.marginal_variance = np.clip(np.array(variances), 0.0, None)
 
-    def region_mean(self, j: int, lo: float, hi: float) -> float:
-        edges, steps = self.edges[j], self.steps[j]
-        integral = np.concatenate(([0.0], np.cumsum(steps * np.diff(edges))))
-        return float((np.interp(hi, edges, integral) - np.interp(lo, edges, integral)) / (hi - lo))
+    def region_means(self, j: int, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
+        edges, integral = self.edges[j], self.integrals[j]
+        return (np.interp(highs, edges, integral) - np.interp(lows, edges, integral)) / (highs - lows)
 
 
 def _leaf_boxes(tree: Any, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
