@@ -44,7 +44,7 @@ def app_parser() -> argparse.ArgumentParser:
         description="Tune hyperparameters from the terminal. With no argument, opens the built-in demo study.",
         epilog="Headless: 'tui-tuner run STUDY_FILE' (see 'tui-tuner run --help'). LR range test: "
                "'tui-tuner lr-find STUDY_FILE' (see 'tui-tuner lr-find --help'). A damaged journal: "
-               "'tui-tuner repair STUDY_DIR'.",
+               "'tui-tuner repair STUDY_DIR'. Which params mattered: 'tui-tuner analyze STUDY_DIR'.",
     )
     p.add_argument("target", nargs="?", metavar="STUDY_FILE|STUDY_DIR",
                    help="a study file (YAML or JSON) or a study directory to review or resume")
