@@ -333,3 +333,23 @@ def test_run_then_analyze_finds_the_dominant_and_the_irrelevant_param(tmp_path, 
     assert list(out["importance"]) == ["x1", "x2", "x3"]
     assert out["importance"]["x1"] > x1_above and out["importance"]["x3"] < x3_below
     assert out["sensitivity"]["x1"]["best"]["region"] == "0..0.1"
+
+
+def test_every_region_of_a_discrete_param_has_a_label_of_its_own():
+    space = SearchSpace.from_dict({
+        "layers": {"type": "int", "low": 1, "high": 20, "log": True},   # 1's cell spans 3 bins of the log scale
+        "dropout": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.25},
+        "units": {"type": "int", "low": 16, "high": 512, "log": True},
+        "scale": {"type": "float", "low": 1.0, "high": 1.001},
+    })
+
+    def f(c, rng):
+        return math.log(c["layers"]) + c["dropout"] + rng.normal(0, 0.01)
+
+    result = param_importance(finished(space, f, 100), space)
+    for name, sens in result.sensitivity.items():
+        labels = [label for label, _ in sens.regions]
+        assert len(set(labels)) == len(labels), (name, labels)
+    assert [label for label, _ in result.sensitivity["dropout"].regions] == ["0", "0.25", "0.5"]
+    assert result.sensitivity["layers"].regions[0][0] == "1" and result.sensitivity["layers"].best == "1"
+    assert result.sensitivity["units"].regions[0][0] == "16..21"

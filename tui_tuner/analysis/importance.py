@@ -199,23 +199,53 @@ def _half_cell(p: Param) -> float:
 
 
 def _regions(p: Param) -> list[tuple[str, float, float]]:
-    """(label, low, high) in the unit interval: each choice, each value of a short int range, else BINS
-    equal bins (on the log scale for log params); plus the inactive region of a conditional param."""
+    """(label, low, high) in the unit interval: each choice, each value of a param with at most BINS of
+    them, else BINS equal bins (on the log scale for log params); plus a conditional param's inactive region."""
     if isinstance(p, CategoricalParam):
         k = len(p.choices)
         regions = [(str(c), i / k, (i + 1) / k) for i, c in enumerate(p.choices)]
-    elif isinstance(p, IntParam) and not p.log and (p.high - p.low) // (p.step or 1) + 1 <= BINS:
-        count = (p.high - p.low) // (p.step or 1) + 1
-        regions = [(str(p.low + i * (p.step or 1)), i / count, (i + 1) / count) for i in range(count)]
     else:
-        edges = np.linspace(0.0, 1.0, BINS + 1)
-        regions = [(f"{_fmt(p.from_unit(a))}..{_fmt(p.from_unit(b))}", float(a), float(b))
-                   for a, b in zip(edges[:-1], edges[1:])]
+        regions = _numeric_regions(p)
     return regions + ([(INACTIVE, *_SENTINEL)] if p.when else [])
 
 
-def _fmt(value: Any) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+def _numeric_regions(p: Param) -> list[tuple[str, float, float]]:
+    edges = np.linspace(0.0, 1.0, BINS + 1)
+    if not isinstance(p, IntParam) and p.step is None:  # continuous: bins labelled by their bounds
+        spans = [(p.from_unit(a), p.from_unit(b), float(a), float(b)) for a, b in zip(edges[:-1], edges[1:])]
+    else:
+        cells = _value_cells(p)
+        if len(cells) <= BINS:
+            spans = [(value, value, lo, hi) for value, lo, hi in cells]
+        else:  # the values whose cell centre falls in a bin, labelled by the first and last of them
+            groups: dict[int, list] = {}
+            for cell in cells:
+                groups.setdefault(min(int((cell[1] + cell[2]) / 2 * BINS), BINS - 1), []).append(cell)
+            spans = [(g[0][0], g[-1][0], g[0][1], g[-1][2]) for _, g in sorted(groups.items())]
+    for digits in range(3, 13):  # enough digits to tell every region apart
+        labels = [_fmt(first, digits) if first == last else f"{_fmt(first, digits)}..{_fmt(last, digits)}"
+                  for first, last, _, _ in spans]
+        if len(set(labels)) == len(labels):
+            break
+    return [(label, lo, hi) for label, (_, _, lo, hi) in zip(labels, spans)]
+
+
+def _value_cells(p: Param, resolution: int = 2000) -> list[tuple[Any, float, float]]:
+    """(value, low, high): the stretches of the unit interval that `from_unit` maps onto each value of a
+    discrete param, found to 1/resolution."""
+    u = (np.arange(resolution) + 0.5) / resolution
+    values = [p.from_unit(x) for x in u]
+    cells, low = [], 0.0
+    for i in range(1, resolution):
+        if values[i] != values[i - 1]:
+            cut = float(u[i - 1] + u[i]) / 2
+            cells.append((values[i - 1], low, cut))
+            low = cut
+    return cells + [(values[-1], low, 1.0)]
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
 
 
 class _Fanova:
