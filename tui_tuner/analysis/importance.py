@@ -34,6 +34,7 @@ MIN_TOP_TRIALS = 10      # ...when it holds this many
 BINS = 10                # regions of a numeric param for its best and worst
 INACTIVE = "inactive"    # the region of a conditional param where it does not apply
 _SENTINEL = (-1.0, 0.0)  # where a conditional param's inactive code lives, below the unit interval
+_INACTIVE_CODE = sum(_SENTINEL) / 2
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def param_importance(records: Iterable[Any], space: SearchSpace, direction: str 
     if constant:
         notes.append(f"never varied, so not assessed: {', '.join(constant)}")
 
-    fanova = _Fanova(X, y, encoding.lower, encoding.upper, seed)
+    fanova = _Fanova(X, y, encoding.lower, encoding.upper, encoding.blocks, seed)
     fractions = fanova.fractions()
     if fractions.sum() <= 0:
         notes.append("no single param moves the value on its own: whatever varies it is an interaction")
@@ -129,7 +130,7 @@ def param_importance(records: Iterable[Any], space: SearchSpace, direction: str 
     top = order[: int(len(y) * TOP_FRACTION)]
     if len(top) >= MIN_TOP_TRIALS and np.ptp(y[top]) > 0:
         lower, upper = encoding.box(X[top])
-        near = _Fanova(X[top], y[top], lower, upper, seed).fractions()
+        near = _Fanova(X[top], y[top], lower, upper, encoding.blocks, seed).fractions()
         near_best = _shares(near, space) if near.sum() > 0 else None
     elif len(top) < MIN_TOP_TRIALS:
         notes.append(f"near the best: needs {math.ceil(MIN_TOP_TRIALS / TOP_FRACTION)} finished trials")
@@ -169,13 +170,14 @@ class _Encoding:
         self.upper = np.ones(len(space))
         self.half_cells = np.array([_half_cell(p) for p in space])
         self.regions = [_regions(p) for p in space]
+        self.blocks = _blocks(space, self.lower)
 
     def encode(self, params: dict) -> list[float] | None:
         """The point of a config; None when a value does not fit the space (the space changed since)."""
         point = []
         for p in self.space:
             if not self.space.is_active(p, params):
-                point.append(sum(_SENTINEL) / 2)
+                point.append(_INACTIVE_CODE)
             elif p.name in params and p.accepts(params[p.name]):
                 point.append(p.to_unit(params[p.name]))
             else:
@@ -187,6 +189,39 @@ class _Encoding:
         half = np.where(X < 0, (_SENTINEL[1] - _SENTINEL[0]) / 2, self.half_cells)
         return ((X - half).min(axis=0).clip(self.lower, self.upper),
                 (X + half).max(axis=0).clip(self.lower, self.upper))
+
+
+def _blocks(space: SearchSpace, lower: np.ndarray) -> list[_Block]:
+    """Each unconditional param with the conditional params it alone switches on. A conditional param with
+    several parents, a conditional parent or a continuous one (no stretch of it switches the child on) is a
+    block of its own over its whole code range, active or not: the product measure, as Optuna's."""
+    params = list(space)
+    index = {p.name: j for j, p in enumerate(params)}
+    children: dict[int, list[int]] = {j: [] for j in range(len(params))}
+    roots = []
+    for j, p in enumerate(params):
+        parent = space[next(iter(p.when))] if p.when and len(p.when) == 1 else None
+        if parent is not None and not parent.when and isinstance(parent, (CategoricalParam, IntParam)):
+            children[index[parent.name]].append(j)
+        else:
+            roots.append(j)
+    blocks = []
+    for j in roots:
+        p, kids = params[j], tuple(children[j])
+        if not kids:
+            blocks.append(_Block(j, kids, ((float(lower[j]), 1.0, frozenset()),)))
+            continue
+        cells = ([(c, i / len(p.choices), (i + 1) / len(p.choices)) for i, c in enumerate(p.choices)]
+                 if isinstance(p, CategoricalParam) else _value_cells(p))
+        patterns: list[tuple[float, float, frozenset]] = []
+        for value, a, b in cells:
+            active = frozenset(c for c in kids if space.is_active(params[c], {p.name: value}))
+            if patterns and patterns[-1][2] == active:
+                patterns[-1] = (patterns[-1][0], b, active)
+            else:
+                patterns.append((a, b, active))
+        blocks.append(_Block(j, kids, tuple(patterns)))
+    return blocks
 
 
 def _half_cell(p: Param) -> float:
@@ -251,13 +286,14 @@ def _fmt(value: Any, digits: int = 3) -> str:
 class _Fanova:
     """A random forest over a box, and each tree's single-param marginals as step functions."""
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, lower: np.ndarray, upper: np.ndarray, seed: int) -> None:
+    def __init__(self, X: np.ndarray, y: np.ndarray, lower: np.ndarray, upper: np.ndarray, blocks: list,
+                 seed: int) -> None:
         from sklearn.ensemble import RandomForestRegressor  # heavy: only when importance is asked for
 
         forest = RandomForestRegressor(n_estimators=N_TREES, max_depth=MAX_DEPTH, random_state=seed, n_jobs=1)
         forest.fit(X, y)
         self.params = X.shape[1]
-        self.trees = [m for m in (_TreeMarginals(e.tree_, lower, upper) for e in forest.estimators_)
+        self.trees = [m for m in (_TreeMarginals(e.tree_, lower, upper, blocks) for e in forest.estimators_)
                       if m.variance > 0]
 
     def fractions(self) -> np.ndarray:
@@ -273,46 +309,154 @@ class _Fanova:
 
 
 class _TreeMarginals:
-    """One fitted tree's leaves as boxes, its mean and variance over the box (uniform weight), and per
-    feature the marginal: the prediction averaged over every other feature, a step function of this one."""
+    """One fitted tree's leaves as boxes, its mean and variance under the space's own measure, and per param
+    the marginal: the prediction averaged over every other param, a step function of this one.
 
-    def __init__(self, tree: Any, lower: np.ndarray, upper: np.ndarray) -> None:
+    The measure is uniform over each block's root, and a child of the root uniform where the root's value
+    switches it on and at its inactive code elsewhere; blocks are independent. A leaf's weight is the
+    product over the blocks of its mass in each (Optuna's fANOVA is the case of blocks without children)."""
+
+    def __init__(self, tree: Any, lower: np.ndarray, upper: np.ndarray, blocks: list["_Block"]) -> None:
         lo, hi = _leaf_boxes(tree, lower, upper)
         leaves = tree.children_left == -1
         lo, hi, values = lo[leaves], hi[leaves], tree.value[leaves, 0, 0]
-        span = upper - lower
-        constant = span <= 0
-        widths = np.where(constant, 1.0, (hi - lo) / np.where(constant, 1.0, span))
-        volume = widths.prod(axis=1)
-        keep = volume > 0  # leaves outside a smaller box (near the best) weigh nothing
-        lo, hi, values, widths, volume = lo[keep], hi[keep], values[keep], widths[keep], volume[keep]
-        self.mean = float(volume @ values)
-        self.variance = float(volume @ (values - self.mean) ** 2)
-        self.edges: list[np.ndarray] = []
-        self.integrals: list[np.ndarray] = []  # the marginal integrated from the box's lower edge, at each edge
-        variances = []
+        flat = lower >= upper  # a param the box holds at one value (near the best): lengths become 1
+        terms = [_BlockTerms(b, lo, hi, lower, upper, flat) for b in blocks]
+        mass = np.column_stack([t.mass / t.box_mass for t in terms])
+        keep = mass.prod(axis=1) > 0  # leaves the measure never reaches weigh nothing
+        lo, hi, values, mass = lo[keep], hi[keep], values[keep], mass[keep]
+        terms = [t.subset(keep) for t in terms]
+        weight = mass.prod(axis=1)
+        self.mean = float(weight @ values)
+        self.variance = float(weight @ (values - self.mean) ** 2)
+        self.edges: list[np.ndarray] = [np.empty(0)] * len(lower)
+        self.integrals: list[np.ndarray] = [np.empty(0)] * len(lower)  # the marginal integrated along its edges
+        self.marginal_variance = np.zeros(len(lower))
         split_on = set(tree.feature[tree.children_left != -1].tolist())
-        for j in range(len(lower)):
-            if constant[j] or j not in split_on:  # the marginal is flat: its variance is 0, not a rounding error
-                edges = np.array([lower[j], upper[j] if span[j] > 0 else lower[j] + 1.0])
-                self.edges.append(edges)
-                self.integrals.append(np.array([0.0, self.mean * (edges[1] - edges[0])]))
-                variances.append(0.0)
+        for b, (block, term) in enumerate(zip(blocks, terms)):
+            rest = values * np.delete(mass, b, axis=1).prod(axis=1)  # each leaf's value times its other blocks' mass
+            j = block.root
+            if flat[j] or (j not in split_on and not block.children):  # flat: variance 0, not a rounding error
+                self._set(j, np.array([lower[j], upper[j] if not flat[j] else lower[j] + 1.0]),
+                          np.array([self.mean]), 0.0)
+            else:
+                self._root(j, term, rest, lo, hi, lower, upper)
+            for c in block.children:
+                self._child(c, term, rest, lo, hi, lower, upper)
+
+    def _set(self, j: int, edges: np.ndarray, steps: np.ndarray, variance: float) -> None:
+        self.edges[j] = edges
+        self.integrals[j] = np.concatenate(([0.0], np.cumsum(steps * np.diff(edges))))
+        self.marginal_variance[j] = max(float(variance), 0.0)
+
+    def _root(self, j, term, rest, lo, hi, lower, upper) -> None:
+        """E[value | root = x]: each pattern of active children weighs the leaves by their mass in it."""
+        bounds = np.clip(np.array([(a, b) for a, b, _ in term.block.patterns]), lower[j], upper[j])
+        edges = np.unique(np.concatenate(([lower[j], upper[j]], lo[:, j], hi[:, j], bounds.ravel())))
+        change = np.zeros(len(edges))
+        density = np.zeros(len(edges) - 1)  # of x in each cell, per unit length
+        middles = (edges[:-1] + edges[1:]) / 2
+        for q, (a, b) in enumerate(bounds):
+            if term.box_pattern[q] <= 0 or b <= a:
                 continue
-            edges = np.unique(np.concatenate(([lower[j], upper[j]], lo[:, j], hi[:, j])))
-            weight = values * volume / widths[:, j]  # the leaf's part of the marginal where it spans x_j
-            change = (np.bincount(np.searchsorted(edges, lo[:, j]), weight, len(edges))
-                      - np.bincount(np.searchsorted(edges, hi[:, j]), weight, len(edges)))
-            steps = np.cumsum(change)[:-1]
-            cells = np.diff(edges) / span[j]
-            self.edges.append(edges)
-            self.integrals.append(np.concatenate(([0.0], np.cumsum(steps * np.diff(edges)))))
-            variances.append(float(cells @ (steps - self.mean) ** 2))
-        self.marginal_variance = np.clip(np.array(variances), 0.0, None)
+            start, stop = np.maximum(lo[:, j], a), np.minimum(hi[:, j], b)
+            ok = stop > start
+            w = (rest * term.pattern[:, q] / term.box_pattern[q])[ok]
+            change += (np.bincount(np.searchsorted(edges, start[ok]), w, len(edges))
+                       - np.bincount(np.searchsorted(edges, stop[ok]), w, len(edges)))
+            density[(middles >= a) & (middles < b)] = term.box_pattern[q] / term.box_mass
+        steps = np.cumsum(change)[:-1]
+        prob = np.diff(edges) * density
+        self._set(j, edges, steps, prob @ (steps - self.mean) ** 2)
+
+    def _child(self, c, term, rest, lo, hi, lower, upper) -> None:
+        """E[value | child = x] where it is active, and E[value | child inactive]; its variance counts only
+        the active part, so what switching it on or off does is the root's (law of total variance)."""
+        on = np.array([c in active for _, _, active in term.block.patterns])
+        others, box_others = term.without(c)
+        active_mass = float(term.box_overlap[on] @ box_others[on])
+        start_active = max(lower[c], 0.0)
+        edges = np.unique(np.concatenate(([start_active, upper[c]], np.clip(lo[:, c], start_active, upper[c]),
+                                          np.clip(hi[:, c], start_active, upper[c]))))
+        steps = np.zeros(max(len(edges) - 1, 0))
+        if active_mass > 0 and upper[c] > start_active:
+            w = rest * (term.overlap[:, on] * others[:, on]).sum(axis=1) / active_mass
+            start, stop = np.maximum(lo[:, c], start_active), hi[:, c]
+            ok = stop > start
+            steps = np.cumsum(np.bincount(np.searchsorted(edges, start[ok]), w[ok], len(edges))
+                              - np.bincount(np.searchsorted(edges, stop[ok]), w[ok], len(edges)))[:-1]
+            prob = np.diff(edges) * active_mass / term.box_mass
+            within = prob @ steps / prob.sum()
+            variance = prob @ (steps - within) ** 2
+        else:
+            variance = 0.0
+        if lower[c] < 0:  # the inactive region, one step below the active ones
+            inactive_mass = float(term.box_overlap[~on] @ box_others[~on]) * term.box_beta[c]
+            inside = term.beta[c]
+            inactive = (float((rest * inside * (term.overlap[:, ~on] * others[:, ~on]).sum(axis=1)).sum())
+                        / inactive_mass if inactive_mass > 0 else self.mean)
+            edges = np.concatenate(([lower[c]], edges)) if upper[c] > start_active else np.array([lower[c], 0.0])
+            steps = np.concatenate(([inactive], steps))
+        self._set(c, edges, steps, variance)
 
     def region_means(self, j: int, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
         edges, integral = self.edges[j], self.integrals[j]
         return (np.interp(highs, edges, integral) - np.interp(lows, edges, integral)) / (highs - lows)
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A param and the conditional params that it alone switches on (its children); `patterns` split the
+    root's unit interval by which children are active there. Independent of every other block."""
+
+    root: int
+    children: tuple[int, ...]
+    patterns: tuple[tuple[float, float, frozenset], ...]
+
+
+class _BlockTerms:
+    """One block's pieces for every leaf and for the box: how much of each pattern's stretch of the root the
+    leaf spans (`overlap`), how much of each child's active range (`alpha`), whether it holds the inactive
+    code (`beta`), and their products per pattern (`pattern`), summed into the leaf's mass in the block."""
+
+    def __init__(self, block: _Block, lo, hi, lower, upper, flat, _box: bool = False) -> None:
+        self.block = block
+        j = block.root
+
+        def length(a, b, k):
+            return (b >= a).astype(float) if flat[k] else np.maximum(b - a, 0.0)
+
+        self.overlap = np.column_stack([length(np.maximum(lo[:, j], a), np.minimum(hi[:, j], b), j)
+                                        for a, b, _ in block.patterns])
+        self.alpha = {c: length(np.maximum(lo[:, c], 0.0), hi[:, c], c) for c in block.children}
+        self.beta = {c: ((lo[:, c] <= _INACTIVE_CODE) & (_INACTIVE_CODE <= hi[:, c])).astype(float)
+                     for c in block.children}
+        self.pattern = np.column_stack([self._product(active) for _, _, active in block.patterns])
+        self.mass = (self.overlap * self.pattern).sum(axis=1)
+        if not _box:
+            box = _BlockTerms(block, lower[None, :], upper[None, :], lower, upper, flat, _box=True)
+            self.box_overlap, self.box_pattern, self.box_mass = box.overlap[0], box.pattern[0], float(box.mass[0])
+            self.box_beta = {c: float(v[0]) for c, v in box.beta.items()}
+            self._box = box
+
+    def _product(self, active: frozenset, leave_out: int | None = None) -> np.ndarray:
+        out = np.ones(len(self.overlap))
+        for c in self.block.children:
+            if c != leave_out:
+                out = out * (self.alpha[c] if c in active else self.beta[c])
+        return out
+
+    def without(self, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per pattern, the children's product leaving child c out: for the leaves and for the box."""
+        leaves = np.column_stack([self._product(active, c) for _, _, active in self.block.patterns])
+        box = np.array([self._box._product(active, c)[0] for _, _, active in self.block.patterns])
+        return leaves, box
+
+    def subset(self, keep: np.ndarray) -> "_BlockTerms":
+        self.overlap, self.pattern, self.mass = self.overlap[keep], self.pattern[keep], self.mass[keep]
+        self.alpha = {c: v[keep] for c, v in self.alpha.items()}
+        self.beta = {c: v[keep] for c, v in self.beta.items()}
+        return self
 
 
 def _leaf_boxes(tree: Any, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
