@@ -109,13 +109,33 @@ def test_maximize_swaps_best_and_worst():
     assert (result.sensitivity["opt"].best, result.sensitivity["opt"].worst) == ("c", "a")
 
 
-def test_a_conditional_param_is_ranked_and_its_inactive_region_shown():
+def test_a_conditional_param_gets_its_share_by_the_law_of_total_variance():
+    # between optimizers 0.25, momentum within sgd 0.5 * Var(6 m) = 1.5, x 0.25 / 12: shares .141 / .847 / .012
     result = param_importance(finished(CONDITIONAL, conditional, 300), CONDITIONAL)
     assert list(result.importance) == ["momentum", "optimizer", "x"]
-    assert result.importance["momentum"] > 0.6
+    assert result.importance["momentum"] == pytest.approx(0.847, abs=0.03)
+    assert result.importance["optimizer"] == pytest.approx(0.141, abs=0.03)
     momentum = result.sensitivity["momentum"]
     assert momentum.regions[-1][0] == INACTIVE
     assert (momentum.best, momentum.worst) == ("0..0.1", "0.9..1")
+    assert dict(momentum.regions)[INACTIVE] == pytest.approx(2.25, abs=0.1)  # adam: 2 + 0.5 E[x]
+    assert dict(result.sensitivity["optimizer"].regions) == pytest.approx({"sgd": 3.25, "adam": 2.25}, abs=0.1)
+
+
+def test_a_parent_is_judged_with_its_child_averaged_over_where_it_is_active():
+    # opt = a switches m on: E[value | a] = 1 + E[m] = 6, above c's 5 and b's 2, though a alone is the worst
+    space = SearchSpace.from_dict({"opt": {"type": "categorical", "choices": ["a", "b", "c"]},
+                                   "m": {"type": "float", "low": 0.0, "high": 10.0, "when": {"opt": "a"}}})
+
+    def f(c, rng):
+        return {"a": 1.0, "b": 2.0, "c": 5.0}[c["opt"]] + (c["m"] if c["opt"] == "a" else 0.0)
+
+    result = param_importance(finished(space, f, 200), space, "maximize")
+    assert dict(result.sensitivity["opt"].regions) == pytest.approx({"a": 6.0, "b": 2.0, "c": 5.0}, abs=0.2)
+    assert (result.sensitivity["opt"].best, result.sensitivity["opt"].worst) == ("a", "b")
+    # Var(E[value | opt]) = 26/9, E[Var within] = 1/3 * 100/12: shares .51 / .49
+    assert result.importance["opt"] == pytest.approx(0.51, abs=0.04)
+    assert result.main_effects == pytest.approx(1.0, abs=0.02)
 
 
 def test_near_the_best_a_param_that_matters_only_there_comes_first():
@@ -353,3 +373,24 @@ def test_every_region_of_a_discrete_param_has_a_label_of_its_own():
     assert [label for label, _ in result.sensitivity["dropout"].regions] == ["0", "0.25", "0.5"]
     assert result.sensitivity["layers"].regions[0][0] == "1" and result.sensitivity["layers"].best == "1"
     assert result.sensitivity["units"].regions[0][0] == "16..21"
+
+
+def test_nested_and_several_parent_conditions_still_give_shares_that_sum_to_1():
+    # an int parent is modelled like a categorical one; a float parent or two parents fall back to the box
+    space = SearchSpace.from_dict({
+        "opt": {"type": "categorical", "choices": ["sgd", "adam"]},
+        "mom": {**UNIT, "when": {"opt": "sgd"}},
+        "nested": {**UNIT, "when": {"mom": 0.5}},
+        "layers": {"type": "int", "low": 1, "high": 4},
+        "third": {"type": "int", "low": 1, "high": 100, "log": True, "when": {"layers": [3, 4]}},
+        "both": {**UNIT, "when": {"opt": "adam", "layers": 2}},
+    })
+
+    def f(c, rng):
+        return c["layers"] + math.log(c.get("third", 1)) + 3 * c.get("mom", 0.0) + rng.normal(0, 0.01)
+
+    result = param_importance(finished(space, f, 300), space)
+    assert sum(result.importance.values()) == pytest.approx(1.0) and set(result.importance) == set(space.names)
+    assert list(result.importance)[:2] == ["layers", "third"] and result.importance["both"] < 0.01
+    assert all(math.isfinite(v) for s in result.sensitivity.values() for _, v in s.regions)
+    assert result.sensitivity["layers"].best == "1" and result.sensitivity["third"].worst == "60..100"

@@ -10,9 +10,10 @@ call the same `param_importance`.
 
 Params live in the unit cube of the space (log params on the log scale, categorical params as ordinal codes
 of equal width, one feature a param); a conditional param, where inactive, takes a sentinel code in a region
-of its own below the cube, so the tree can split it off. The box then also holds combinations no trial can
-have (the inactive code beside the parent's activating value); the forest's guess there enters the marginals,
-so the inactive region's mean of a conditional param is a rough figure, though its ranking holds.
+of its own below the cube, so the tree can split it off. The marginals are taken under the space's own
+measure, not the box's: a conditional param is drawn only where its parent switches it on, so no impossible
+pair (momentum set beside adam) enters them, and its share is its variance where active (switching it on or
+off is the parent's share, by the law of total variance). Spaces without conditions get Optuna's numbers.
 """
 
 from __future__ import annotations
