@@ -1,1 +1,1 @@
-"""What a study teaches once it has run: pure functions of trial records (Pareto fronts, importance, tables)."""
+"""Understanding a finished or running study: pure functions of its trial records."""
