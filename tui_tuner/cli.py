@@ -92,17 +92,6 @@ def lr_find_parser() -> argparse.ArgumentParser:
     return p
 
 
-def repair_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="tui-tuner repair",
-        description="Move the damaged lines of a study's journal to journal.rejected.jsonl beside it and keep "
-                    "every other line, so 'tui-tuner run STUDY_FILE --resume --study STUDY_DIR' works again.",
-        epilog="Exit codes: 0 repaired (or nothing to repair), 2 not a study directory or in use, 1 anything else.",
-    )
-    p.add_argument("study_dir", metavar="STUDY_DIR", type=Path, help="the study directory")
-    return p
-
-
 def analyze_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="tui-tuner analyze",
@@ -119,15 +108,26 @@ def analyze_parser() -> argparse.ArgumentParser:
     return p
 
 
+def repair_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="tui-tuner repair",
+        description="Move the damaged lines of a study's journal to journal.rejected.jsonl beside it and keep "
+                    "every other line, so 'tui-tuner run STUDY_FILE --resume --study STUDY_DIR' works again.",
+        epilog="Exit codes: 0 repaired (or nothing to repair), 2 not a study directory or in use, 1 anything else.",
+    )
+    p.add_argument("study_dir", metavar="STUDY_DIR", type=Path, help="the study directory")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] == "run":
             return _run(run_parser().parse_args(argv[1:]))
-        if argv and argv[0] == "repair":
-            return _repair(repair_parser().parse_args(argv[1:]))
         if argv and argv[0] == "analyze":
             return _analyze(analyze_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "repair":
+            return _repair(repair_parser().parse_args(argv[1:]))
         if argv and argv[0] == "lr-find":
             return _lr_find(lr_find_parser().parse_args(argv[1:]))
         return _app(app_parser().parse_args(argv))
@@ -185,17 +185,6 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _repair(args: argparse.Namespace) -> int:
-    from .storage import repair_journal
-
-    try:
-        repair = repair_journal(args.study_dir)
-    except OSError as err:
-        raise TunerError(f"{args.study_dir}: cannot repair: {err.strerror or err}; the journal is unchanged") from None
-    print(repair.summary())
-    return 0
-
-
 def _analyze(args: argparse.Namespace) -> int:
     from .analysis.importance import param_importance
     from .progress import print_importance
@@ -212,6 +201,17 @@ def _analyze(args: argparse.Namespace) -> int:
         print(dumps(result.to_json()))
     else:
         print_importance(result, log.header.get("metric", "value"), log.direction)
+    return 0
+
+
+def _repair(args: argparse.Namespace) -> int:
+    from .storage import repair_journal
+
+    try:
+        repair = repair_journal(args.study_dir)
+    except OSError as err:
+        raise TunerError(f"{args.study_dir}: cannot repair: {err.strerror or err}; the journal is unchanged") from None
+    print(repair.summary())
     return 0
 
 
