@@ -322,11 +322,15 @@ class _TreeMarginals:
         leaves = tree.children_left == -1
         lo, hi, values = lo[leaves], hi[leaves], tree.value[leaves, 0, 0]
         flat = lower >= upper  # a param the box holds at one value (near the best): lengths become 1
-        terms = [_BlockTerms(b, lo, hi, lower, upper, flat) for b in blocks]
-        mass = np.column_stack([t.mass / t.box_mass for t in terms])
+        terms = [_BlockTerms(b, lo, hi, flat) for b in blocks]
+        boxes = [_BlockTerms(b, lower[None, :], upper[None, :], flat) for b in blocks]  # the whole box, one row
+        if any(box.mass[0] <= 0 for box in boxes):  # a box the measure misses (near the best): nothing to say
+            self.variance = 0.0
+            return
+        mass = np.column_stack([t.mass / box.mass[0] for t, box in zip(terms, boxes)])
         keep = mass.prod(axis=1) > 0  # leaves the measure never reaches weigh nothing
         lo, hi, values, mass = lo[keep], hi[keep], values[keep], mass[keep]
-        terms = [t.subset(keep) for t in terms]
+        terms = [t.keep(keep) for t in terms]
         weight = mass.prod(axis=1)
         self.mean = float(weight @ values)
         self.variance = float(weight @ (values - self.mean) ** 2)
@@ -334,23 +338,23 @@ class _TreeMarginals:
         self.integrals: list[np.ndarray] = [np.empty(0)] * len(lower)  # the marginal integrated along its edges
         self.marginal_variance = np.zeros(len(lower))
         split_on = set(tree.feature[tree.children_left != -1].tolist())
-        for b, (block, term) in enumerate(zip(blocks, terms)):
+        for b, (block, term, box) in enumerate(zip(blocks, terms, boxes)):
             rest = values * np.delete(mass, b, axis=1).prod(axis=1)  # each leaf's value times its other blocks' mass
             j = block.root
             if flat[j] or (j not in split_on and not block.children):  # flat: variance 0, not a rounding error
                 self._set(j, np.array([lower[j], upper[j] if not flat[j] else lower[j] + 1.0]),
                           np.array([self.mean]), 0.0)
             else:
-                self._root(j, term, rest, lo, hi, lower, upper)
+                self._root(j, term, box, rest, lo, hi, lower, upper)
             for c in block.children:
-                self._child(c, term, rest, lo, hi, lower, upper)
+                self._child(c, term, box, rest, lo, hi, lower, upper)
 
     def _set(self, j: int, edges: np.ndarray, steps: np.ndarray, variance: float) -> None:
         self.edges[j] = edges
         self.integrals[j] = np.concatenate(([0.0], np.cumsum(steps * np.diff(edges))))
         self.marginal_variance[j] = max(float(variance), 0.0)
 
-    def _root(self, j, term, rest, lo, hi, lower, upper) -> None:
+    def _root(self, j, term, box, rest, lo, hi, lower, upper) -> None:
         """E[value | root = x]: each pattern of active children weighs the leaves by their mass in it."""
         bounds = np.clip(np.array([(a, b) for a, b, _ in term.block.patterns]), lower[j], upper[j])
         edges = np.unique(np.concatenate(([lower[j], upper[j]], lo[:, j], hi[:, j], bounds.ravel())))
@@ -358,24 +362,24 @@ class _TreeMarginals:
         density = np.zeros(len(edges) - 1)  # of x in each cell, per unit length
         middles = (edges[:-1] + edges[1:]) / 2
         for q, (a, b) in enumerate(bounds):
-            if term.box_pattern[q] <= 0 or b <= a:
+            if box.pattern[0, q] <= 0 or b <= a:
                 continue
             start, stop = np.maximum(lo[:, j], a), np.minimum(hi[:, j], b)
             ok = stop > start
-            w = (rest * term.pattern[:, q] / term.box_pattern[q])[ok]
+            w = (rest * term.pattern[:, q] / box.pattern[0, q])[ok]
             change += (np.bincount(np.searchsorted(edges, start[ok]), w, len(edges))
                        - np.bincount(np.searchsorted(edges, stop[ok]), w, len(edges)))
-            density[(middles >= a) & (middles < b)] = term.box_pattern[q] / term.box_mass
+            density[(middles >= a) & (middles < b)] = box.pattern[0, q] / box.mass[0]
         steps = np.cumsum(change)[:-1]
         prob = np.diff(edges) * density
         self._set(j, edges, steps, prob @ (steps - self.mean) ** 2)
 
-    def _child(self, c, term, rest, lo, hi, lower, upper) -> None:
+    def _child(self, c, term, box, rest, lo, hi, lower, upper) -> None:
         """E[value | child = x] where it is active, and E[value | child inactive]; its variance counts only
         the active part, so what switching it on or off does is the root's (law of total variance)."""
         on = np.array([c in active for _, _, active in term.block.patterns])
-        others, box_others = term.without(c)
-        active_mass = float(term.box_overlap[on] @ box_others[on])
+        others, box_others = term.without(c), box.without(c)[0]
+        active_mass = float(box.overlap[0, on] @ box_others[on])
         start_active = max(lower[c], 0.0)
         edges = np.unique(np.concatenate(([start_active, upper[c]], np.clip(lo[:, c], start_active, upper[c]),
                                           np.clip(hi[:, c], start_active, upper[c]))))
@@ -386,13 +390,13 @@ class _TreeMarginals:
             ok = stop > start
             steps = np.cumsum(np.bincount(np.searchsorted(edges, start[ok]), w[ok], len(edges))
                               - np.bincount(np.searchsorted(edges, stop[ok]), w[ok], len(edges)))[:-1]
-            prob = np.diff(edges) * active_mass / term.box_mass
+            prob = np.diff(edges) * active_mass / box.mass[0]
             within = prob @ steps / prob.sum()
             variance = prob @ (steps - within) ** 2
         else:
             variance = 0.0
         if lower[c] < 0:  # the inactive region, one step below the active ones
-            inactive_mass = float(term.box_overlap[~on] @ box_others[~on]) * term.box_beta[c]
+            inactive_mass = float(box.overlap[0, ~on] @ box_others[~on]) * box.beta[c][0]
             inside = term.beta[c]
             inactive = (float((rest * inside * (term.overlap[:, ~on] * others[:, ~on]).sum(axis=1)).sum())
                         / inactive_mass if inactive_mass > 0 else self.mean)
@@ -420,7 +424,7 @@ class _BlockTerms:
     leaf spans (`overlap`), how much of each child's active range (`alpha`), whether it holds the inactive
     code (`beta`), and their products per pattern (`pattern`), summed into the leaf's mass in the block."""
 
-    def __init__(self, block: _Block, lo, hi, lower, upper, flat, _box: bool = False) -> None:
+    def __init__(self, block: _Block, lo: np.ndarray, hi: np.ndarray, flat: np.ndarray) -> None:
         self.block = block
         j = block.root
 
@@ -434,11 +438,6 @@ class _BlockTerms:
                      for c in block.children}
         self.pattern = np.column_stack([self._product(active) for _, _, active in block.patterns])
         self.mass = (self.overlap * self.pattern).sum(axis=1)
-        if not _box:
-            box = _BlockTerms(block, lower[None, :], upper[None, :], lower, upper, flat, _box=True)
-            self.box_overlap, self.box_pattern, self.box_mass = box.overlap[0], box.pattern[0], float(box.mass[0])
-            self.box_beta = {c: float(v[0]) for c, v in box.beta.items()}
-            self._box = box
 
     def _product(self, active: frozenset, leave_out: int | None = None) -> np.ndarray:
         out = np.ones(len(self.overlap))
@@ -447,13 +446,12 @@ class _BlockTerms:
                 out = out * (self.alpha[c] if c in active else self.beta[c])
         return out
 
-    def without(self, c: int) -> tuple[np.ndarray, np.ndarray]:
-        """Per pattern, the children's product leaving child c out: for the leaves and for the box."""
-        leaves = np.column_stack([self._product(active, c) for _, _, active in self.block.patterns])
-        box = np.array([self._box._product(active, c)[0] for _, _, active in self.block.patterns])
-        return leaves, box
+    def without(self, c: int) -> np.ndarray:
+        """Per pattern, the children's product leaving child c out."""
+        return np.column_stack([self._product(active, c) for _, _, active in self.block.patterns])
 
-    def subset(self, keep: np.ndarray) -> "_BlockTerms":
+    def keep(self, keep: np.ndarray) -> "_BlockTerms":
+        """Only the rows (leaves) where `keep` holds."""
         self.overlap, self.pattern, self.mass = self.overlap[keep], self.pattern[keep], self.mass[keep]
         self.alpha = {c: v[keep] for c, v in self.alpha.items()}
         self.beta = {c: v[keep] for c, v in self.beta.items()}
