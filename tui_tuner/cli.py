@@ -44,7 +44,7 @@ def app_parser() -> argparse.ArgumentParser:
         description="Tune hyperparameters from the terminal. With no argument, opens the built-in demo study.",
         epilog="Headless: 'tui-tuner run STUDY_FILE' (see 'tui-tuner run --help'). LR range test: "
                "'tui-tuner lr-find STUDY_FILE' (see 'tui-tuner lr-find --help'). A damaged journal: "
-               "'tui-tuner repair STUDY_DIR'.",
+               "'tui-tuner repair STUDY_DIR'. Which params mattered: 'tui-tuner analyze STUDY_DIR'.",
     )
     p.add_argument("target", nargs="?", metavar="STUDY_FILE|STUDY_DIR",
                    help="a study file (YAML or JSON) or a study directory to review or resume")
@@ -92,6 +92,22 @@ def lr_find_parser() -> argparse.ArgumentParser:
     return p
 
 
+def analyze_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="tui-tuner analyze",
+        description="What mattered in a study: each param's share of the value's variance (functional ANOVA "
+                    "on a random forest, as Optuna's default), how far it moves the value and where its best "
+                    "and worst values lie, and what matters near the best trials. Finished trials only.",
+        epilog="Exit codes: 0 done (also when there are too few trials to say: a note says so), "
+               "2 not a study directory or a damaged journal, 1 anything else.",
+    )
+    p.add_argument("study_dir", metavar="STUDY_DIR", type=Path, help="the study directory")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object: "importance" {param: share}, "sensitivity", "near_best", '
+                        '"main_effects", "trials" and a "note" when there is one')
+    return p
+
+
 def repair_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="tui-tuner repair",
@@ -126,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] == "run":
             return _run(run_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "analyze":
+            return _analyze(analyze_parser().parse_args(argv[1:]))
         if argv and argv[0] == "repair":
             return _repair(repair_parser().parse_args(argv[1:]))
         if argv and argv[0] == "trials":
@@ -184,6 +202,25 @@ def _run(args: argparse.Namespace) -> int:
         print(f"tui-tuner: stopped early; continue with: tui-tuner run {args.study_file} --resume "
               f"--study {study.directory}", file=sys.stderr)
         return 130
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from .analysis.importance import param_importance
+    from .progress import print_importance
+    from .spec import load_params
+    from .storage import JOURNAL_NAME, SNAPSHOT_NAME, StudyLog, dumps, is_study_dir, read_journal
+
+    if not is_study_dir(args.study_dir):
+        raise InputError(f"not a study directory (no {JOURNAL_NAME})", file=str(args.study_dir))
+    log = StudyLog.replay(read_journal(args.study_dir / JOURNAL_NAME))
+    space = load_params(args.study_dir / SNAPSHOT_NAME)
+    result = param_importance(log.records.values(), space, log.direction,
+                              seed=(log.header.get("settings") or {}).get("seed", 0))
+    if args.json:
+        print(dumps(result.to_json()))
+    else:
+        print_importance(result, log.header.get("metric", "value"), log.direction)
     return 0
 
 

@@ -1,18 +1,23 @@
-"""What `tui-tuner run` shows: a live progress bar while the study runs, a summary table when it ends."""
+"""What `tui-tuner run` shows (a live progress bar while the study runs, a summary table when it ends) and
+what `tui-tuner analyze` prints."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from rich.bar import Bar
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, \
     TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from .analysis.importance import MIN_TRIALS, Importance, param_importance
+
 TOP_TRIALS = 5
 FRONT_ROWS = 15  # trials of the Pareto front listed in the summary of a multi-metric study
 KEY_PARAMS = 4
+BAR_WIDTH = 24
 
 
 def format_value(value: float | None) -> str:
@@ -25,6 +30,33 @@ def format_params(params: dict, limit: int = KEY_PARAMS) -> str:
     items = [f"{k}={format_value(v) if isinstance(v, float) else v}" for k, v in params.items()]
     more = f" (+{len(items) - limit})" if len(items) > limit else ""
     return ", ".join(items[:limit]) + more
+
+
+def print_importance(result: Importance, metric: str | list[str], direction: str | list[str],
+                     console: Console | None = None) -> None:
+    """`tui-tuner analyze`: a bar a param with its share, its share near the best trials, how far it moves
+    the value, and its best and worst region; then what the numbers rest on. With several metrics: the
+    first one's (as `param_importance` computes)."""
+    out = console or Console()
+    metric = metric[0] if isinstance(metric, list) else metric
+    direction = direction[0] if isinstance(direction, list) else direction
+    if result.importance:
+        table = Table(title=f"param importance: share of the variance of {metric} (fANOVA, {result.trials} "
+                            f"finished trials)")
+        for col in ("param", "share", "", "near best", f"spread of {metric}", f"best ({direction})", "worst"):
+            table.add_column(col, justify="left" if col in ("param", "", f"best ({direction})", "worst") else "right")
+        for name, share in result.importance.items():
+            near = f"{result.near_best[name]:.0%}" if result.near_best else "-"
+            sens = result.sensitivity.get(name)
+            table.add_row(name, f"{share:.1%}", Bar(1.0, 0.0, share, width=BAR_WIDTH), near,
+                          format_value(sens.spread) if sens else "-", sens.best if sens else "-",
+                          sens.worst if sens else "-")
+        out.print(table)
+        out.print(f"single params explain {result.main_effects:.0%} of the variance the forest sees; the rest "
+                  "is interactions. Spread: how far the predicted value moves across the param's range, "
+                  "the others averaged out.", markup=False, highlight=False)
+    if result.note:
+        out.print(f"note: {result.note}", markup=False, highlight=False)
 
 
 class Progress:
@@ -69,6 +101,16 @@ class Progress:
         self._bar.update(self._task, best=shown,
                          running=log.count("running"), failed=f"[red]{failed} failed[/]" if failed else "")
 
+    def _print_importance(self, out: Console) -> None:
+        """One line: the params ranked by their share, when there are enough finished trials to say."""
+        study, log = self.study, self.study.log
+        if log.count("finished") < MIN_TRIALS:
+            return
+        found = param_importance(log.records.values(), study.spec.space, log.direction, seed=study.settings.seed)
+        if found.importance:
+            out.print(f"importance (fANOVA, {found.trials} trials): {found.ranking()}; "
+                      f"more: tui-tuner analyze {study.directory}", markup=False, highlight=False, soft_wrap=True)
+
     def print_summary(self) -> None:
         """Top trials, failures with their reasons, and the test score of the best, apart."""
         study, log, out = self.study, self.study.log, Console()
@@ -95,6 +137,7 @@ class Progress:
             out.print(ftable)
         counts = {s: log.count(s) for s in ("finished", "failed", "pruned", "interrupted")}
         out.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no trials ran")
+        self._print_importance(out)
         best = log.best()
         if best is not None and log.multi:
             values = ", ".join(f"{m} = {format_value(v)}" for m, v in zip(log.metrics, best.values))

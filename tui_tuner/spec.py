@@ -123,6 +123,34 @@ def load_spec(path: str | Path, base_dir: str | Path | None = None) -> StudySpec
     """Read and check a study file; `base_dir` overrides its folder (a snapshot in a study directory)."""
     path = Path(path)
     file = str(path)
+    root, raw = _read_study_file(path)
+    try:
+        return spec_from_dict(raw, path=path, base_dir=Path(base_dir) if base_dir else path.parent.resolve(),
+                              file=file)
+    except InputError as err:
+        if err.line is None and err.field and err.file == file:
+            err.line = _line_of(root, err.field)
+        raise
+
+
+def load_params(path: str | Path) -> SearchSpace:
+    """Only the search space of a study file: what analysing a study needs, so a study whose objective code
+    has moved away can still be analysed."""
+    file = str(path)
+    root, raw = _read_study_file(Path(path))
+    if not isinstance(raw, dict) or "params" not in raw:
+        raise InputError("has no params mapping", file=file)
+    try:
+        return SearchSpace.from_dict(raw["params"])
+    except InputError as err:
+        located = err.located(file=file, field_prefix="params")
+        located.line = _line_of(root, located.field) if located.field else None
+        raise located from None
+
+
+def _read_study_file(path: Path) -> tuple[yaml.Node | None, Any]:
+    """(node tree, value) of a study file, or an InputError naming it and what kept it from being read."""
+    file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -142,13 +170,7 @@ def load_spec(path: str | Path, base_dir: str | Path | None = None) -> StudySpec
         raise InputError("not valid YAML/JSON: nested too deeply", file=file) from None
     except InputError as err:
         raise err.located(file=file) from None
-    try:
-        return spec_from_dict(raw, path=path, base_dir=Path(base_dir) if base_dir else path.parent.resolve(),
-                              file=file)
-    except InputError as err:
-        if err.line is None and err.field and err.file == file:
-            err.line = _line_of(root, err.field)
-        raise
+    return root, raw
 
 
 def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None = None,
