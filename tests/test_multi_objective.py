@@ -313,3 +313,25 @@ def test_run_ends_with_the_front_and_the_balances_pick(tmp_path):
     assert f"Pareto front ({len(log.front())} trials)" in result.stdout and "f1 ↓" in result.stdout
     assert "picked by the balance (closest to the ideal point" in result.stdout
     assert f"trial {log.best().number}, f1 = " in result.stdout
+
+
+def test_analyze_json_gives_the_pareto_front_as_the_contract_says(tmp_path):
+    path = study_file(tmp_path, "metric: [f1, f2], direction: [minimize, maximize]", trials=12)
+    env = {**os.environ, "COLUMNS": "200"}
+    run = subprocess.run([sys.executable, "-m", "tui_tuner.cli", "run", str(path), "--study", str(tmp_path / "r")],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr
+    analyze = subprocess.run([sys.executable, "-m", "tui_tuner.cli", "analyze", str(tmp_path / "r"), "--json"],
+                             capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert analyze.returncode == 0, analyze.stderr
+    pareto = json.loads(analyze.stdout)["pareto"]
+    finished = [r for r in read_journal(tmp_path / "r" / "journal.jsonl") if r["event"] == "finished"]
+    points = {r["number"]: (r["values"][0], -r["values"][1]) for r in finished}  # both minimised
+
+    def dominated(p):
+        return any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in points.values())
+
+    assert {t["number"] for t in pareto} == {n for n, p in points.items() if not dominated(p)}
+    for trial in pareto:
+        assert set(trial["values"]) == {"f1", "f2"} and isinstance(trial["params"], dict)
+        assert (trial["values"]["f1"], -trial["values"]["f2"]) == points[trial["number"]]

@@ -206,8 +206,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from .analysis.importance import param_importance
-    from .progress import print_importance
+    from .analysis.pareto import pareto_json
+    from .progress import front_table, print_importance
     from .spec import load_params
     from .storage import JOURNAL_NAME, SNAPSHOT_NAME, StudyLog, dumps, is_study_dir, read_journal
 
@@ -218,9 +221,11 @@ def _analyze(args: argparse.Namespace) -> int:
     result = param_importance(log.records.values(), space, log.direction,
                               seed=(log.header.get("settings") or {}).get("seed", 0))
     if args.json:
-        print(dumps(result.to_json()))
+        print(dumps({**result.to_json(), "pareto": pareto_json(log)}))
     else:
         print_importance(result, log.header.get("metric", "value"), log.direction)
+        if log.multi:
+            Console().print(front_table(log, log.header.get("name", "study")))
     return 0
 
 

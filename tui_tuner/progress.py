@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgres
 from rich.table import Table
 
 from .analysis.importance import MIN_TRIALS, Importance, param_importance
+from .storage import StudyLog
 
 TOP_TRIALS = 5
 FRONT_ROWS = 15  # trials of the Pareto front listed in the summary of a multi-metric study
@@ -116,7 +117,7 @@ class Progress:
         study, log, out = self.study, self.study.log, Console()
         metric = study.spec.objective.metric
         if log.multi:
-            out.print(self._front_table())
+            out.print(front_table(log, study.spec.name))
         else:
             ranked = log.ranked()
             table = Table(title=f"{study.spec.name}: top trials ({metric}, {log.direction})")
@@ -150,19 +151,19 @@ class Progress:
                           f"{format_value(study.test_score)}")
         out.print(f"study directory: {study.directory}")
 
-    def _front_table(self) -> Table:
-        """The Pareto front of a multi-metric study: the trials no other trial beats on every metric."""
-        log = self.study.log
-        front = log.front()
-        more = f", {FRONT_ROWS} of {len(front)} shown, most spread out first" if len(front) > FRONT_ROWS else ""
-        arrows = {"minimize": "↓", "maximize": "↑"}
-        table = Table(title=f"{self.study.spec.name}: Pareto front ({len(front)} trials{more})")
-        table.add_column("#", justify="right")
-        for name, direction in zip(log.metrics, log.direction):
-            table.add_column(f"{name} {arrows[direction]}", justify="right")
-        table.add_column("duration", justify="right")
-        table.add_column("params")
-        for rec in sorted(front[:FRONT_ROWS], key=lambda r: r.values):
-            table.add_row(str(rec.number), *map(format_value, rec.values), f"{rec.duration or 0:.1f}s",
-                          format_params(rec.params))
-        return table
+
+def front_table(log: StudyLog, name: str) -> Table:
+    """The Pareto front of a multi-metric study: the trials no other trial beats on every metric."""
+    front = log.front()
+    more = f", {FRONT_ROWS} of {len(front)} shown, most spread out first" if len(front) > FRONT_ROWS else ""
+    arrows = {"minimize": "↓", "maximize": "↑"}
+    table = Table(title=f"{name}: Pareto front ({len(front)} trials{more})")
+    table.add_column("#", justify="right")
+    for metric, direction in zip(log.metrics, log.direction):
+        table.add_column(f"{metric} {arrows[direction]}", justify="right")
+    table.add_column("duration", justify="right")
+    table.add_column("params")
+    for rec in sorted(front[:FRONT_ROWS], key=lambda r: r.values):
+        table.add_row(str(rec.number), *map(format_value, rec.values), f"{rec.duration or 0:.1f}s",
+                      format_params(rec.params))
+    return table

@@ -1,7 +1,8 @@
 """Pareto fronts of several metrics: non-dominated sorting, crowding distance and hypervolume.
 
 Pure functions on arrays of shape (n trials, m metrics), every metric to be minimised (multiply a maximised
-one by -1 first: `minimizing`). Used by the trial log (ranking), NSGA-II (selection), the benches (quality).
+one by -1 first: `minimizing`). Used by the trial log (ranking), NSGA-II (selection), the benches (quality);
+`pareto_json` is the front of a study's trial log as `tui-tuner analyze --json` gives it.
 """
 
 from __future__ import annotations
@@ -157,3 +158,15 @@ def normalised(points: np.ndarray) -> np.ndarray:
     points = np.asarray(points, float)
     low, high = points.min(axis=0), points.max(axis=0)
     return (points - low) / np.where(high > low, high - low, 1.0)
+
+
+def pareto_json(log) -> list[dict]:
+    """The trials no other finished trial beats on every metric, as `analyze --json` gives them:
+    `[{"number", "params", "values": {metric: value}}]`; with one metric, the best trial (and its ties)."""
+    if log.multi:
+        front = [(r, r.values) for r in log.front()]
+    else:
+        best = log.best()
+        front = [(r, [r.value]) for r in log.ranked() if best is not None and r.value == best.value]
+    return [{"number": r.number, "params": r.params, "values": dict(zip(log.metrics, values))}
+            for r, values in front]
