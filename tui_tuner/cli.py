@@ -44,7 +44,8 @@ def app_parser() -> argparse.ArgumentParser:
         description="Tune hyperparameters from the terminal. With no argument, opens the built-in demo study.",
         epilog="Headless: 'tui-tuner run STUDY_FILE' (see 'tui-tuner run --help'). LR range test: "
                "'tui-tuner lr-find STUDY_FILE' (see 'tui-tuner lr-find --help'). A damaged journal: "
-               "'tui-tuner repair STUDY_DIR'. Which params mattered: 'tui-tuner analyze STUDY_DIR'.",
+               "'tui-tuner repair STUDY_DIR'. Which params mattered: 'tui-tuner analyze STUDY_DIR'. Studies side by "
+               "side: 'tui-tuner compare DIR DIR...'.",
     )
     p.add_argument("target", nargs="?", metavar="STUDY_FILE|STUDY_DIR",
                    help="a study file (YAML or JSON) or a study directory to review or resume")
@@ -108,6 +109,19 @@ def analyze_parser() -> argparse.ArgumentParser:
     return p
 
 
+def compare_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="tui-tuner compare",
+        description="Studies side by side: the best trial of each, their best-so-far histories on one plot, "
+                    "and each one's param importances.",
+        epilog="Exit codes: 0 done, 2 a directory that is not a study or a damaged journal, 1 anything else.",
+    )
+    p.add_argument("study_dirs", metavar="STUDY_DIR", type=Path, nargs="+", help="two or more study directories")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object: "studies", each with its best, history and importance')
+    return p
+
+
 def repair_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="tui-tuner repair",
@@ -144,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(run_parser().parse_args(argv[1:]))
         if argv and argv[0] == "analyze":
             return _analyze(analyze_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "compare":
+            return _compare(compare_parser().parse_args(argv[1:]))
         if argv and argv[0] == "repair":
             return _repair(repair_parser().parse_args(argv[1:]))
         if argv and argv[0] == "trials":
@@ -208,16 +224,13 @@ def _run(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from .analysis.compare import read_study
     from .analysis.importance import param_importance
     from .analysis.pareto import pareto_json
     from .progress import front_table, print_importance
-    from .spec import load_params
-    from .storage import JOURNAL_NAME, SNAPSHOT_NAME, StudyLog, dumps, is_study_dir, read_journal
+    from .storage import dumps
 
-    if not is_study_dir(args.study_dir):
-        raise InputError(f"not a study directory (no {JOURNAL_NAME})", file=str(args.study_dir))
-    log = StudyLog.replay(read_journal(args.study_dir / JOURNAL_NAME))
-    space = load_params(args.study_dir / SNAPSHOT_NAME)
+    log, space = read_study(args.study_dir)
     result = param_importance(log.records.values(), space, log.direction,
                               seed=(log.header.get("settings") or {}).get("seed", 0))
     if args.json:
@@ -226,6 +239,19 @@ def _analyze(args: argparse.Namespace) -> int:
         print_importance(result, log.header.get("metric", "value"), log.direction)
         if log.multi:
             Console().print(front_table(log, log.header.get("name", "study")))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .analysis.compare import mismatch, summarise
+    from .progress import print_comparison
+    from .storage import dumps
+
+    summaries = [summarise(directory) for directory in args.study_dirs]
+    if args.json:
+        print(dumps({"studies": [s.to_json() for s in summaries], "note": mismatch(summaries)}))
+    else:
+        print_comparison(summaries, mismatch(summaries), color=sys.stdout.isatty())
     return 0
 
 

@@ -167,3 +167,52 @@ def front_table(log: StudyLog, name: str) -> Table:
         table.add_row(str(rec.number), *map(format_value, rec.values), f"{rec.duration or 0:.1f}s",
                       format_params(rec.params))
     return table
+
+
+def print_comparison(summaries: list, note: str | None, *, color: bool = True, console: Console | None = None) -> None:
+    """`tui-tuner compare`: a row a study (trials, its best, its top params), then the best-so-far histories
+    on one plot (trial number across, best value up), then the note when their values do not compare."""
+    import shutil
+
+    import plotext as plt
+
+    out = console or Console()
+    table = Table(title="studies side by side")
+    for col in ("study", "metric", "finished", "failed", "pruned", "best", "trial", "what mattered"):
+        table.add_column(col, justify="right" if col in ("finished", "failed", "pruned", "best", "trial") else "left")
+    for label, s in zip(_labels(summaries), summaries):
+        log, best = s.log, s.best
+        metric = log.header.get("metric", "value")
+        table.add_row(label, f"{', '.join(metric) if isinstance(metric, list) else metric} "
+                      f"({'/'.join(log.direction) if log.multi else log.direction})",
+                      *(str(log.count(state)) for state in ("finished", "failed", "pruned")),
+                      format_value(best.value) if best else "-", str(best.number) if best else "-",
+                      s.importance.ranking(3) or (s.importance.note or "-"))
+    out.print(table)
+    labels = _labels(summaries)
+    curves = [(label, s) for label, s in zip(labels, summaries) if s.history]
+    if curves:
+        plt.clear_figure()
+        plt.plotsize(min(shutil.get_terminal_size((100, 24)).columns, 120), 18)
+        plt.theme("clear")
+        last = 0
+        for i, (_, s) in enumerate(curves):  # each study drawn with its own digit, so it reads without colour
+            numbers, values = zip(*s.history)
+            plt.plot(list(numbers), list(values), marker=str(i + 1))
+            last = max(last, numbers[-1])
+        step = max(1, math.ceil(last / 8))
+        plt.xticks(list(range(0, last + 1, step)))
+        plt.title("best so far")
+        plt.xlabel("trial")
+        text = plt.build()
+        print(text if color else plt.uncolorize(text))
+        out.print("   ".join(f"{i + 1}: {label}" for i, (label, _) in enumerate(curves)), markup=False,
+                  highlight=False, soft_wrap=True)
+    if note:
+        out.print(f"note: {note}", markup=False, highlight=False)
+
+
+def _labels(summaries: list) -> list[str]:
+    """Each study's name, or its directory where two studies share a name (two runs of one study file)."""
+    names = [s.name for s in summaries]
+    return [s.name if names.count(s.name) == 1 else str(s.directory) for s in summaries]
