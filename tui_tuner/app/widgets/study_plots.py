@@ -77,7 +77,7 @@ def axis_text(space: SearchSpace, name: str) -> str:
     param = space[name]
     if isinstance(param, CategoricalParam):
         return f"{name} {'|'.join(map(str, param.choices))}"
-    return f"{name} {format_value(param.low)}..{format_value(param.high)}{' log' if param.log else ''}"
+    return f"{name} {format_value(param.low)}..{format_value(param.high)}{' (log)' if param.log else ''}"
 
 
 def value_range(values: Sequence[float]) -> tuple[float, float]:
@@ -108,8 +108,8 @@ def draw_parallel(plt, records: list[TrialRecord], space: SearchSpace, direction
     plt.ylim(INACTIVE if conditional else 0, 1)
     plt.yticks([0, 0.5, 1])
     shown = len(shown_best) + len(shown_rest)
-    count = f"showing {shown:,} of {len(records):,} trials" if shown < len(records) else f"{len(records):,} trials"
-    plt.title(f"parallel coordinates ({count}; 0..1 per axis)")
+    count = f"showing {shown:,} of {len(records):,}" if shown < len(records) else f"{len(records):,} trials"
+    plt.title(f"parallel coordinates, {count}")  # short: plotext drops a title wider than the plot
     legend = [f"[green]━━[/] best {BEST_SHARE:.0%} by {metric}", "[gray]━━[/] the rest",
               *(axis_text(space, name) for name in names), f"{metric} {format_value(low)}..{format_value(high)}"]
     if conditional:
@@ -149,12 +149,13 @@ def draw_contour(plt, records: list[TrialRecord], space: SearchSpace, x: str, y:
         axis([t for t, _ in ticks], [label for _, label in ticks])
     plt.xlabel(x)
     plt.ylabel(y)
-    plt.title(f"mean {metric} over {x} (c: next) and {y} (C: next), {len(points):,} trials")
+    plt.title(f"mean {metric} over {x} and {y}, {len(points):,} trials")
     step = (high - low) / len(HEAT)
     bands = [(low + k * step, low + (k + 1) * step) for k in range(len(HEAT))]
     if direction != "minimize":
         bands.reverse()
-    return [f"[{color}]█[/] {a:.3g}..{b:.3g}" for color, (a, b) in zip(HEAT, bands)] + ["(best to worst)"]
+    return [f"[{color}]█[/] {a:.3g}..{b:.3g}" for color, (a, b) in zip(HEAT, bands)] + [
+        "(best to worst)", "c: next param across, C: next param up"]
 
 
 def _ticks(space: SearchSpace, name: str) -> list[tuple[float, str]]:
@@ -189,9 +190,9 @@ def draw_front(plt, view: StudyLog | None, live_finished: int) -> list[str]:
     plt.xlabel(f"{a} ({view.direction[0]})")
     plt.ylabel(f"{b} ({view.direction[1]})")
     dominated = sum(1 for r in ranked if ranks[r.number] > 1)
-    sample = f", showing {len(others):,} of {dominated:,} dominated" if len(others) < dominated else ""
-    plt.title(f"Pareto front of {a} and {b}: {len(front)} of {len(ranked):,} trials{sample}")
-    legend = ["[green]━●[/] the front (rank 1)", "[gray]•[/] dominated trials"]
+    plt.title(f"Pareto front of {a} and {b}: {len(front)} of {len(ranked):,} trials")
+    shown = f" (showing {len(others):,} of {dominated:,})" if len(others) < dominated else ""
+    legend = ["[green]━●[/] the front (rank 1)", f"[gray]•[/] dominated trials{shown}"]
     if pick is not None:
         values = ", ".join(f"{m} {format_value(v)}" for m, v in zip(view.metrics, pick.values))
         legend.append(f"[red]x[/] the balance's pick #{pick.number}: {values}")
