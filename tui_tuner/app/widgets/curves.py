@@ -91,6 +91,9 @@ class Curves(Vertical):
         self.metric = "value"
         self.space: SearchSpace | None = None
 
+    def on_mount(self) -> None:
+        self.query_one(TabbedContent).hide_tab("tab-front")  # until a study of several metrics comes
+
     def set_study(self, space: SearchSpace, metric: str | list[str]) -> None:
         """The study the plots are about: its space and metric(s); the front tab only with several metrics."""
         self.space, self.metric = space, metric[0] if isinstance(metric, list) else metric
