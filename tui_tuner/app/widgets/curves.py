@@ -1,6 +1,7 @@
 """Plots of the study (plotext through textual-plotext): the selected trial's curves against the best
 trial's (and, with a pruner, the value it must beat at each epoch to go on), its learning rate per epoch,
-the optimization history, and value-versus-parameter slices.
+the optimization history, value-versus-parameter slices, and the plots that help decide (study_plots.py):
+parameter importance, parallel coordinates, a contour of two params, the Pareto front of several metrics.
 
 Only the visible tab is drawn, and each curve is cut to a few hundred points: textual-plotext redraws the
 whole figure on the UI thread, so drawing less is what keeps the app responsive.
@@ -8,7 +9,9 @@ whole figure on the UI thread, so drawing less is what keeps the app responsive.
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,12 +19,17 @@ from textual.containers import Vertical
 from textual.widgets import Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
+from ...analysis.importance import Importance, param_importance
+from ...space import SearchSpace
 from ...storage import StudyLog, TrialRecord
+from . import study_plots
 
 MAX_POINTS = 300
 MAX_TICKS = 8
 LR_KEYS = ("lr", "learning_rate")
-TABS = ("curves", "lr", "history", "slice")
+TABS = ("curves", "lr", "history", "slice", "importance", "parallel", "contour", "front")
+STUDY_TABS = ("history", "slice", "importance", "parallel", "contour", "front")  # redrawn as trials end
+IMPORTANCE_SECONDS = 3.0  # importance is recomputed at most this often (a forest fit: up to seconds)
 SCORE_WORDS = ("acc", "auc", "f1", "precision", "recall", "r2", "score", "iou", "dice")  # bounded, higher is better
 COLORS = ("blue", "green", "magenta", "cyan", "yellow", "white", "bright_blue", "bright_green")  # red: the pruner
 DECADES = 100.0  # a positive series whose max / min reaches this is drawn on a log scale
@@ -59,9 +67,13 @@ def series(record: TrialRecord, key: str) -> tuple[list, list]:
 
 
 class Curves(Vertical):
-    """Four tabs of plots; `show()` redraws the visible one."""
+    """Tabs of plots; `show()` redraws the visible one."""
 
-    BINDINGS = [Binding("v", "next_param", "slice param", tooltip="Plot the value against the next parameter")]
+    BINDINGS = [
+        Binding("v", "next_param", "slice param", tooltip="Plot the value against the next parameter"),
+        Binding("c", "contour_x", "contour x", tooltip="Contour: the next parameter across"),
+        Binding("C", "contour_y", "contour y", tooltip="Contour: the next parameter up"),
+    ]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -70,7 +82,27 @@ class Curves(Vertical):
         self._pruner = None
         self._param_index = 0
         self._legend: list[str] = []  # what the plot being drawn shows, as markup for the line under it
+        self._view: StudyLog | None = None  # several metrics: the finished trials ranked (off the event loop)
+        self._contour = [0, 0]  # the contour's x param (an index into the space), its y (into the others)
+        self._importance: Importance | None = None
+        self._importance_of = -1  # finished trials it was computed on
+        self._importance_busy = False  # computing, or waiting to (at most one of each at a time)
+        self._importance_last = 0.0  # monotonic time the last computation ended
         self.metric = "value"
+        self.space: SearchSpace | None = None
+
+    def on_mount(self) -> None:
+        self.query_one(TabbedContent).hide_tab("tab-front")  # until a study of several metrics comes
+
+    def set_study(self, space: SearchSpace, metric: str | list[str]) -> None:
+        """The study the plots are about: its space and metric(s); the front tab only with several metrics."""
+        self.space, self.metric = space, metric[0] if isinstance(metric, list) else metric
+        self._importance, self._importance_of, self._view = None, -1, None
+        tabs = self.query_one(TabbedContent)
+        if isinstance(metric, list):
+            tabs.show_tab("tab-front")
+        else:
+            tabs.hide_tab("tab-front")
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="curve-tabs"):
@@ -79,9 +111,10 @@ class Curves(Vertical):
                     yield PlotextPlot(id=f"plot-{tab}")
         yield Static(id="curve-legend")  # below the plot, never over its data
 
-    def show(self, log: StudyLog, selected: int | None, pruner=None) -> None:
-        """Draw `log` with trial `selected` in front; `pruner` (the running study's) adds its thresholds."""
-        self._study_log, self._selected, self._pruner = log, selected, pruner
+    def show(self, log: StudyLog, selected: int | None, pruner=None, view: StudyLog | None = None) -> None:
+        """Draw `log` with trial `selected` in front; `pruner` (the running study's) adds its thresholds;
+        `view`, with several metrics, is the latest ranking of the finished trials (see app/ranking.py)."""
+        self._study_log, self._selected, self._pruner, self._view = log, selected, pruner, view
         self.redraw()
 
     def clear(self) -> None:
@@ -95,6 +128,16 @@ class Curves(Vertical):
     def action_next_param(self) -> None:
         self._param_index += 1
         self.query_one(TabbedContent).active = "tab-slice"
+        self.redraw()
+
+    def action_contour_x(self) -> None:
+        self._contour[0] += 1
+        self.query_one(TabbedContent).active = "tab-contour"
+        self.redraw()
+
+    def action_contour_y(self) -> None:
+        self._contour[1] += 1
+        self.query_one(TabbedContent).active = "tab-contour"
         self.redraw()
 
     @property
@@ -145,7 +188,7 @@ class Curves(Vertical):
         record = log.records.get(self._selected) if self._selected is not None else None
         if record is not None:
             chosen.append((f"#{record.number}", record))
-        best = log.best()
+        best = self._best(log)
         if best is not None and (record is None or best.number != record.number):
             chosen.append((f"best #{best.number}", best))
         return chosen
@@ -177,7 +220,7 @@ class Curves(Vertical):
         if not points:
             return []
         xs, ys = thin([p[0] for p in points], [p[1] for p in points])
-        where = "below" if log.direction == "maximize" else "above"
+        where = "below" if study_plots.first_direction(log.direction) == "maximize" else "above"
         return [(f"pruned {where} ({self.metric})", xs, ys, side, "x")]
 
     def _draw_lr(self, plt, log: StudyLog) -> None:
@@ -197,7 +240,7 @@ class Curves(Vertical):
             plt.title("optimization history: no finished trial yet")
             return
         xs, ys = thin([r.number for r in done], [r.value for r in done], MAX_POINTS * 2)
-        pick = max if log.direction == "maximize" else min
+        pick = max if study_plots.first_direction(log.direction) == "maximize" else min
         best, bx, by = None, [], []
         for r in done:
             best = r.value if best is None else pick(best, r.value)
@@ -206,7 +249,7 @@ class Curves(Vertical):
         bx, by = thin(bx, by)
         self._draw(plt, [(f"{self.metric} of each trial", xs, ys, "left", "dot"),
                          ("best so far", bx, by, "left", "braille")], {"left": self.metric})
-        plt.title(f"optimization history ({log.direction})")
+        plt.title(f"optimization history ({study_plots.first_direction(log.direction)})")
         plt.xlabel("trial")
 
     def _draw_slice(self, plt, log: StudyLog) -> None:
@@ -234,6 +277,66 @@ class Curves(Vertical):
         plt.title(f"{self.metric} vs {name}  (v: next parameter)")
         plt.ylabel(self.metric)
         plt.xlabel(name)
+
+    def _best(self, log: StudyLog) -> TrialRecord | None:
+        """The best trial; with several metrics the balance's pick of the latest ranking (never ranked here)."""
+        if log.multi:
+            return self._view.best() if self._view is not None else None
+        return log.best()
+
+    def _draw_importance(self, plt, log: StudyLog) -> None:
+        finished = log.count("finished")
+        self._legend = study_plots.draw_importance(plt, self._importance, self.metric, finished)
+        if finished != self._importance_of and self.space is not None and not self._importance_busy:
+            self._importance_busy = True
+            wait = self._importance_last + IMPORTANCE_SECONDS - time.monotonic() if self._importance_of >= 0 else 0
+            if wait > 0:
+                self.set_timer(wait, self._importance_waited)
+            else:
+                self.run_worker(self._compute_importance(log.finished(), log.direction, finished),
+                                group="importance", exit_on_error=False)
+
+    def _importance_waited(self) -> None:
+        self._importance_busy = False
+        self._refresh_importance()
+
+    def _refresh_importance(self) -> None:
+        if self.active_tab == "importance":
+            self.redraw()
+
+    async def _compute_importance(self, records: list[TrialRecord], direction, finished: int) -> None:
+        """fANOVA in a thread (numpy and scikit-learn on the records: no user code), then the bars."""
+        space = self.space
+        try:
+            result = await asyncio.to_thread(param_importance, records, space, direction)
+        finally:
+            self._importance_busy = False
+        if space is self.space:  # still the same study
+            self._importance, self._importance_of = result, finished
+            self._importance_last = time.monotonic()
+            self._refresh_importance()
+
+    def _draw_parallel(self, plt, log: StudyLog) -> None:
+        if self.space is not None:
+            direction = study_plots.first_direction(log.direction)
+            self._legend = study_plots.draw_parallel(plt, log.finished(), self.space, direction, self.metric)
+
+    def _draw_contour(self, plt, log: StudyLog) -> None:
+        names = self.space.names if self.space is not None else ()
+        if len(names) < 2:
+            plt.title("contour: needs two params")
+            return
+        x = names[self._contour[0] % len(names)]
+        others = [n for n in names if n != x]
+        y = others[self._contour[1] % len(others)]
+        direction = study_plots.first_direction(log.direction)
+        self._legend = study_plots.draw_contour(plt, log.finished(), self.space, x, y, direction, self.metric)
+
+    def _draw_front(self, plt, log: StudyLog) -> None:
+        if not log.multi:
+            plt.title("Pareto front: this study has one metric (objective.metric a list gives several)")
+            return
+        self._legend = study_plots.draw_front(plt, self._view, log.count("finished"))
 
 
 def _axis_name(keys: list[str]) -> str:

@@ -1,5 +1,5 @@
-"""The live table of trials, best first: finished ones by value, then running, then the newest pruned,
-failed and interrupted ones.
+"""The live table of trials, best first: finished ones by value (several metrics: by Pareto rank, the front
+first, each metric in its own column), then running, then the newest pruned, failed and interrupted ones.
 
 Kept incremental and bounded (the best `TOP_FINISHED` finished trials): DataTable re-sorts and re-measures
 every row it holds, which at 10,000 rows would stall the UI for a tenth of a second each update."""
@@ -65,6 +65,10 @@ class Leaderboard(RowTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(zebra_stripes=True, **kwargs)
+        self._metrics: list[str] | None = None  # several metrics: their names; None with one
+        self._view: StudyLog | None = None  # several metrics: the latest ranking of the finished trials
+        self._position: dict[int, int] = {}  # trial number -> place in that ranking
+        self._pareto_rank: dict[int, int] = {}
         self._shown: set[int] = set()
         self._announced: int | None = None
         self._ranked: list[tuple[float, int]] = []  # (signed value, number) of finished trials, best first
@@ -72,14 +76,48 @@ class Leaderboard(RowTable):
         self._live: set[int] = set()  # running trials (not `_running`: Textual's own flag of a live message pump)
         self._others: dict[int, None] = {}  # pruned, failed, interrupted: newest last
 
+    def set_metrics(self, metrics: list[str] | None) -> None:
+        """Columns for one metric (None) or several: the Pareto rank and a column a metric."""
+        if metrics == self._metrics:
+            return
+        self._metrics, self._view, self._position, self._pareto_rank = metrics, None, {}, {}
+        self.clear(columns=True)
+        self._shown.clear()
+        self._ranked, self._finished, self._live, self._others = [], set(), set(), {}
+        for column in self._columns():
+            self.add_column(column, key=column)
+
+    def _columns(self) -> tuple[str, ...]:
+        if self._metrics is None:
+            return COLUMNS
+        return ("#", "status", "rank", *self._metrics, "params", "time")
+
+    def _key(self, record: TrialRecord, sign: float) -> float:
+        """Where a finished trial sorts: by value, or by its place in the latest Pareto ranking (after the
+        ranked ones while the ranking has not caught up with it)."""
+        if self._metrics is None:
+            return sign * record.value
+        return self._position.get(record.number, len(self._position) + record.number)
+
+    def _cells(self, record: TrialRecord, live: bool) -> tuple:
+        duration = f"{record.duration:.1f}s" if record.duration is not None else ""
+        params = format_params(record.params, 6)
+        if self._metrics is None:
+            return record.number, status_text(record, live), value_text(record), params, duration
+        values = record.values or [None] * len(self._metrics)
+        rank = self._pareto_rank.get(record.number, "…" if record.state == "finished" else "")
+        return (record.number, status_text(record, live), rank, *(format_value(v) for v in values), params,
+                duration)
+
     @property
     def selected_number(self) -> int | None:
         key = self.selected_key
         return None if key is None else int(key)
 
-    def show(self, log: StudyLog, numbers: set[int] | None = None, *, live: bool = True) -> None:
+    def show(self, log: StudyLog, numbers: set[int] | None = None, *, live: bool = True,
+             view: StudyLog | None = None) -> None:
         """Take in the trials `numbers` (all when None) and redraw what changed. The cursor stays on its
-        trial, or on the best one when it was at the top."""
+        trial, or on the best one when it was at the top. `view`: a new Pareto ranking (several metrics)."""
         selected = self.selected_number if self.cursor_row > 0 else None
         if numbers is None:
             self.clear()
@@ -87,6 +125,11 @@ class Leaderboard(RowTable):
             self._ranked, self._finished, self._live, self._others = [], set(), set(), {}
             selected, numbers = None, set(log.records)
         sign = -1.0 if log.direction == "maximize" else 1.0
+        if view is not None and view is not self._view:
+            self._view, self._pareto_rank = view, view.pareto_rank()
+            self._position = {r.number: i for i, r in enumerate(view.ranked())}
+            self._ranked = sorted((self._key(log.records[n], sign), n) for n in self._finished)
+            numbers = set(numbers) | self._shown  # every row's rank may have moved
         for number in sorted(numbers):
             record = log.records.get(number)
             if record is None:
@@ -96,7 +139,7 @@ class Leaderboard(RowTable):
             if record.state == "finished" and record.value is not None:
                 if number not in self._finished:
                     self._finished.add(number)
-                    bisect.insort(self._ranked, (sign * record.value, number))
+                    bisect.insort(self._ranked, (self._key(record, sign), number))
             elif record.state == "running":
                 self._live.add(number)
             else:
@@ -111,10 +154,9 @@ class Leaderboard(RowTable):
             if number in self._shown and number not in numbers:
                 continue
             record = log.records[number]
-            cells = (number, status_text(record, live), value_text(record), format_params(record.params, 6),
-                     f"{record.duration:.1f}s" if record.duration is not None else "")
+            cells = self._cells(record, live)
             if number in self._shown:
-                for column, value in zip(COLUMNS[1:], cells[1:]):
+                for column, value in zip(self._columns()[1:], cells[1:]):
                     self.update_cell(str(number), column, value, update_width=True)
             else:
                 self.add_row(*cells, key=str(number))

@@ -17,6 +17,8 @@ class RowTable(DataTable):
         super().__init__(cursor_type="row", **kwargs)
 
     def on_mount(self) -> None:
+        if self.columns:  # already set for what the table shows (the leaderboard of several metrics)
+            return
         for column in self.COLUMNS:
             self.add_column(column, key=column)
 

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...progress import format_value
-from ...storage import StudyLog
+from ...storage import StudyLog, TrialRecord
 
 ENDED = ("finished", "failed", "pruned")
 SEPARATOR = " · "
@@ -24,16 +24,25 @@ def budget_spent(log: StudyLog) -> int:
     return sum(1 for r in log.records.values() if r.state in ENDED and not r.manual)
 
 
+def best_text(metric: str | list[str], best: TrialRecord | None) -> str:
+    """`best val_loss 0.3`, or with several metrics the balance's pick: `best #12: acc 0.9, time 1.2`."""
+    if not isinstance(metric, list):
+        return f"best {metric} {format_value(best.value) if best else '-'}"
+    if best is None or best.values is None:
+        return "best -"
+    return f"best #{best.number}: " + ", ".join(f"{m} {format_value(v)}" for m, v in zip(metric, best.values))
+
+
 class StudyStatus(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._parts: list[str] = []  # always shown
         self._extras: list[str | None] = []  # shown while the line has room, in this order
 
-    def show(self, name: str, state: str, log: StudyLog | None, *, budget: int | None, metric: str,
-             elapsed: float | None = None, done_at_start: int = 0, directory: str | None = None,
+    def show(self, name: str, state: str, log: StudyLog | None, *, budget: int | None, metric: str | list[str],
+             best: TrialRecord | None = None, elapsed: float | None = None, done_at_start: int = 0, directory: str | None = None,
              timing: Sequence[str] = ()) -> None:
-        """`elapsed`: seconds the current run has taken (frozen once it ends); `done_at_start`: trials
+        """`best`: the best trial (several metrics: the balance's pick, with all its values); `elapsed`: seconds the current run has taken (frozen once it ends); `done_at_start`: trials
         already done when it began, for the ETA."""
         parts = [f"[b]{name}[/b]", f"[reverse] {state} [/reverse]"]
         if log is not None:
@@ -49,8 +58,7 @@ class StudyStatus(Static):
             failed = log.count("failed")
             if failed:
                 parts.append(f"[red]{failed} failed[/red]")
-            best = log.best()
-            parts.append(f"best {metric} {format_value(best.value) if best else '-'}")
+            parts.append(best_text(metric, best))
             if elapsed is not None:
                 parts.append(clock(elapsed))
                 new = spent - done_at_start
