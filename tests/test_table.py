@@ -86,6 +86,7 @@ def test_every_trial_is_a_row_whatever_its_end(ended_study, capsys):
     assert ok["metric_fit_time"] == pytest.approx(0.75)
     assert (ok["params_x"], ok["params_kind"]) == (0.25, "ok")
     assert ok["manual"] is True and rows[4]["manual"] is False
+    assert ok["proposer"] == "manual" and rows[4]["proposer"] == "random"  # what proposed each trial
     assert ok["fail_reason"] is None and ok["pruned_step"] is None
 
     assert failed["value"] is None and "boom: the data loader broke" in failed["fail_reason"]

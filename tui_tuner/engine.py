@@ -314,7 +314,8 @@ class Engine:
         seed = trial_seed(self.seed, number) if seed is None else seed
         self._order.append(number)
         self._params[number] = params
-        self._emit(events.Started(number, params, seed, manual, None if manual else self._predict(params)))
+        self._emit(events.Started(number, params, seed, manual, None if manual else self._predict(params),
+                                  proposer="manual" if manual else self.searcher.name))
         task = asyncio.create_task(self._run_trial(number, params, seed))
         task.add_done_callback(functools.partial(self._trial_done, number))
         self._running[number] = task

@@ -18,6 +18,7 @@ class Started:
     manual: bool = False
     predicted: list | None = None  # [mean, std] from a model-based searcher, before the trial ran
     time: float = field(default_factory=time.time)
+    proposer: str | None = None  # the strategy that proposed it (random, bayes, ...), or "manual"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ class TrialRow:
     pruned_step: int | None
     fail_reason: str | None
     manual: bool
+    proposer: str | None  # the strategy that proposed it, or "manual"
     note: str | None
 
     @property
@@ -59,7 +60,7 @@ def trial_row(rec: TrialRecord, metrics: list[str], *, writer_alive: bool) -> Tr
                     metrics=rec.metrics, datetime_start=_iso(rec.started),
                     datetime_complete=_iso(rec.ended) if state != "running" else None, duration=rec.duration,
                     seed=rec.seed, pruned_step=rec.pruned_step, fail_reason=reason, manual=rec.manual,
-                    note=rec.note)
+                    proposer=rec.proposer, note=rec.note)
 
 
 def _values(rec: TrialRecord, metrics: list[str]) -> dict[str, float | None]:
@@ -87,7 +88,7 @@ def table_columns(rows: Iterable[TrialRow], metrics: list[str]) -> list[str]:
         returned.update(row.metrics)
     return (["number", "state", *value_columns(metrics), "datetime_start", "datetime_complete", "duration",
              *(f"params_{p}" for p in sorted(params)), *(f"metric_{m}" for m in sorted(returned)),
-             "seed", "pruned_step", "fail_reason", "manual", "note"])
+             "seed", "pruned_step", "fail_reason", "manual", "proposer", "note"])
 
 
 def value_columns(metrics: list[str]) -> list[str]:
@@ -100,7 +101,7 @@ def flat_row(row: TrialRow, columns: list[str]) -> dict[str, Any]:
     cells = {"number": row.number, "state": row.state, "datetime_start": row.datetime_start,
              "datetime_complete": row.datetime_complete, "duration": row.duration, "seed": row.seed,
              "pruned_step": row.pruned_step, "fail_reason": row.fail_reason, "manual": row.manual,
-             "note": row.note}
+             "proposer": row.proposer, "note": row.note}
     cells.update(zip(value_columns(list(row.values)), row.values.values()))
     cells.update((f"params_{p}", v) for p, v in row.params.items())
     cells.update((f"metric_{m}", v) for m, v in row.metrics.items())

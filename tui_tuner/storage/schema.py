@@ -65,7 +65,7 @@ _FIELDS: dict[str, dict[str, tuple[str, Callable[[Any], bool]]]] = {
               "settings": (OPTIONAL, _settings), "base_dir": (OPTIONAL, _text), "source": (NULLABLE, _text),
               "balance": (OPTIONAL, _mapping)},
     "started": {"number": (REQUIRED, _count), "params": (REQUIRED, _mapping), "seed": (REQUIRED, _count),
-                "manual": (OPTIONAL, _flag), "predicted": (NULLABLE, _pair)},
+                "manual": (OPTIONAL, _flag), "predicted": (NULLABLE, _pair), "proposer": (NULLABLE, _text)},
     "reported": {"number": (REQUIRED, _count), "step": (REQUIRED, _step), "values": (REQUIRED, _mapping)},
     "finished": {"number": (REQUIRED, _count), "value": (REQUIRED, _number), "metrics": (NULLABLE, _mapping),
                  "duration": (NULLABLE, _number), "values": (OPTIONAL, _numbers)},

@@ -25,6 +25,7 @@ class TrialRecord:
     params: dict
     seed: int
     manual: bool = False
+    proposer: str | None = None  # the strategy that proposed it, or "manual" (journals before it: unknown)
     state: str = "running"  # running | finished | failed | pruned | interrupted
     value: float | None = None  # several metrics: the first one's
     values: list | None = None  # several metrics: each one's value, in the study file's order
@@ -112,7 +113,8 @@ class StudyLog:
             if old is not None:  # an interrupted trial run again under its number
                 self._counts[old.state] -= 1
             rec = TrialRecord(number=number, params=event["params"], seed=event["seed"],
-                              manual=event.get("manual", False), started=event.get("time"),
+                              manual=event.get("manual", False), proposer=event.get("proposer"),
+                              started=event.get("time"),
                               predicted=event.get("predicted"), note=old.note if old else None)
             self.records[number] = rec
             self._counts[rec.state] += 1
