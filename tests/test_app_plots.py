@@ -151,8 +151,8 @@ def test_at_10000_trials_the_plots_draw_a_subsample_and_say_so():
     start = time.perf_counter()
     study_plots.draw_parallel(plotext, log.finished(), SPACE, "minimize", "value")
     figure = figure_text()
-    assert time.perf_counter() - start < 2.0
-    assert "parallel coordinates, showing 500 of 10,000" in figure
+    assert time.perf_counter() - start < 0.5  # on the UI thread
+    assert "parallel coordinates, showing 120 of 10,000" in figure
     plotext.clear_figure()
     study_plots.draw_contour(plotext, log.finished(), SPACE, "x", "y", "minimize", "value")
     assert "10,000 trials" in figure_text()

@@ -83,6 +83,7 @@ class TunerApp(App):
         self._dirty: set[int] = set()
         self._status_dirty = True
         self._curves_due = 0.0
+        self._curves_drawn = 0.0  # when the plots were last drawn (as trials end: at most every CURVE_SECONDS)
         self._selected: int | None = None
         self._best_shown: int | None = None
         self._run_started: float | None = None
@@ -220,13 +221,13 @@ class TunerApp(App):
             best = self._best(log)
             best_number = best.number if best else None
             if self._selected in dirty or best_number != self._best_shown or self.curves.active_tab in STUDY_TABS:
-                self._curves_due = self._curves_due or time.monotonic()
+                self._curves_due = self._curves_due or max(time.monotonic(), self._curves_drawn + CURVE_SECONDS)
             self._best_shown = best_number
         if self._status_dirty or self._study_running:
             self._status_dirty = False
             self._show_status()
         if self._curves_due and time.monotonic() >= self._curves_due:
-            self._curves_due = 0.0
+            self._curves_due, self._curves_drawn = 0.0, time.monotonic()
             engine = self.study.engine
             self.curves.show(log, self._selected, engine.pruner if engine else None, self._view)
 
