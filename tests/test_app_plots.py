@@ -169,3 +169,35 @@ def test_the_front_of_three_metrics_marks_the_pick_and_subsamples_the_dominated(
     assert f"dominated trials (showing 2,000 of {3000 - front:,})" in " ".join(legend)
     assert any(f"the balance's pick #{log.best().number}" in part for part in legend)
     assert "ranked on all 3 metrics; drawn: the first two" in legend
+
+
+@pytest.mark.slow
+async def test_importance_and_the_pareto_ranking_are_computed_off_the_event_loop(tmp_path, monkeypatch):
+    import asyncio
+
+    from tui_tuner.app import app as app_module
+    from tui_tuner.app.widgets import curves
+
+    def slowly(compute):
+        def run(*args, **kwargs):
+            time.sleep(1.5)  # a forest fit or a ranking of 10,000 trials, holding the thread
+            return compute(*args, **kwargs)
+        return run
+
+    monkeypatch.setattr(curves, "param_importance", slowly(curves.param_importance))
+    monkeypatch.setattr(app_module, "ranked", slowly(app_module.ranked))
+    path = study_file(tmp_path, "two", 20)
+    path.write_text(path.read_text().replace("two'}", "two', metric: [f1, f2]}"))
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        terminal = Terminal(app)
+        await run_study(pilot, app)
+        await open_tab(pilot, app, "importance")
+        lags = []
+        for _ in range(20):  # the event loop keeps waking on time while both computations run
+            before = time.perf_counter()
+            await asyncio.sleep(0.05)
+            lags.append(time.perf_counter() - before - 0.05)
+        assert max(lags) < 0.5
+        await wait_until(pilot, lambda: "fANOVA, 20 trials" in " ".join(plot_text(terminal, app, "importance")))
+        await wait_until(pilot, lambda: app.board.get_row_at(0)[2] == 1)
