@@ -28,7 +28,7 @@ from ..errors import InputError, TunerError
 from ..executor import ProcessExecutor, start_process_machinery
 from ..objectives import study_metric
 from ..searchers import SEARCHERS
-from ..storage import StudyLog, is_study_dir, load_config
+from ..storage import StudyLog, TrialRecord, is_study_dir, load_config
 from ..study import Study
 from .document import StudyDocument
 from .ranking import finished_copy, ranked
@@ -231,7 +231,7 @@ class TunerApp(App):
             engine = self.study.engine
             self.curves.show(log, self._selected, engine.pruner if engine else None, self._view)
 
-    def _best(self, log: StudyLog):
+    def _best(self, log: StudyLog) -> TrialRecord | None:
         """The best trial; with several metrics the balance's pick in the latest ranking (never made here)."""
         if log.multi:
             return self._view.best() if self._view is not None else None
@@ -269,8 +269,8 @@ class TunerApp(App):
             elapsed = (self._run_ended or time.monotonic()) - self._run_started
         self.status_bar.show(
             study.spec.name, self._state_word(study), study.log, budget=study.settings.trials,
-            metric=study_metric(study.spec.objective), best=self._best(study.log), elapsed=elapsed, done_at_start=self._done_at_start,
-            directory=str(study.directory), timing=self._timing_text())
+            metric=study_metric(study.spec.objective), best=self._best(study.log), elapsed=elapsed,
+            done_at_start=self._done_at_start, directory=str(study.directory), timing=self._timing_text())
 
     def _state_word(self, study: Study) -> str:
         """running / paused / stopping while the engine runs; after it, or for a study directory opened to
