@@ -117,8 +117,8 @@ async def test_two_metrics_leaderboard_puts_the_front_first_with_both_values_and
             record = log.records[row[0]]
             assert (float(row[3]), float(row[4])) == pytest.approx(record.values, rel=1e-5)
         best = log.best()
-        status = terminal.text(app.query_one("#status").region)[0]
-        assert f"best #{best.number}: f1 {best.values[0]:.6g}, f2 {best.values[1]:.6g}" in status
+        pick = f"best #{best.number}: f1 {best.values[0]:.6g}, f2 {best.values[1]:.6g}"
+        await wait_until(pilot, lambda: pick in terminal.text(app.query_one("#status").region)[0])
         await open_tab(pilot, app, "front")
         assert f"Pareto front of f1 and f2: {len(front)} of 30 trials" in plot_text(terminal, app, "front")[0]
         assert f"the balance's pick #{best.number}" in legend_text(terminal, app)
