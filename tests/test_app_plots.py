@@ -66,8 +66,10 @@ async def test_importance_tab_puts_the_dominant_param_first_and_says_when_too_fe
         await run_study(pilot, app)
         await wait_until(pilot, lambda: "fANOVA, 60 trials" in " ".join(plot_text(terminal, app, "importance")))
         labels = [line.split("┤")[0].split() for line in plot_text(terminal, app, "importance") if "┤" in line]
+        legend = legend_text(terminal, app)
     assert [name for name, _ in labels] == ["x", "y", "lr", "opt"][:len(labels)] and len(labels) == 4
     assert int(labels[0][1].rstrip("%")) >= 80  # 10 * x against y: x explains nearly all of it
+    assert re.search(r"x: best 0(\.0)?\.\.0\.1, worst 0\.9\.\.1", legend)  # minimised: small x is best
 
 
 @pytest.mark.slow

@@ -56,6 +56,10 @@ def draw_importance(plt, result: Importance | None, metric: str, finished: int) 
     plt.xlim(0, 1)
     plt.title(f"importance for {metric}: share of variance (fANOVA, {result.trials} trials)")
     legend = []
+    top = next(iter(result.importance))
+    if top in result.sensitivity:  # where to look next: the leading param's best and worst region
+        sens = result.sensitivity[top]
+        legend.append(f"{top}: best {sens.best}, worst {sens.worst} (moves {metric} by {format_value(sens.spread)})")
     if result.near_best:
         top = ", ".join(f"{name} {share:.0%}" for name, share in list(result.near_best.items())[:3])
         legend.append(f"near the best: {top}")
