@@ -1,11 +1,13 @@
 """Does the app stay responsive? Event-loop lag of the running app, headless, with a study in progress.
 
-    python bench/ui_latency.py [--seconds 6]
+    python bench/ui_latency.py [--seconds 6] [--tab importance] [--metrics 3]
 
 For 1,000 and 10,000 trials already in the leaderboard (a study directory whose journal is filled with
 synthetic finished trials, then resumed), 2 workers run a CPU-bound objective (0.2 s a trial) that reports
 every 20 ms while a probe measures how late the event loop wakes up. The same probe on the idle app is the
 peer. Prints time to first frame and lag p50/p99. Targets (issue 3): first frame < 1 s; p99 < 50 ms at 10,000.
+`--tab` shows that tab of the curves pane while trials run (importance, parallel, contour, front...);
+`--metrics 3` makes it a study of three metrics (a Pareto ranking of every finished trial to keep current).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from textual.widgets import TabbedContent
 
 from tui_tuner.app.app import TunerApp
 from tui_tuner.app.document import StudyDocument
@@ -36,12 +39,12 @@ def objective(params, trial):
             pass
         trial.report(step, loss=params["x"] / (step + 1), lr=0.1)
         step += 1
-    return params["x"]
+    return {"loss": params["x"], "b": 1 - params["x"] + params["y"] / 100, "c": params["y"] / 100}
 '''
 
 STUDY = '''
 name: ui-latency
-objective: {python: "train.py:objective", metric: loss, direction: minimize}
+objective: {python: "train.py:objective", metric: METRIC, direction: minimize}
 search: {strategy: random, trials: TRIALS, workers: 2, seed: 0}
 params:
   x: {type: float, low: 0.0, high: 1.0}
@@ -49,11 +52,15 @@ params:
 '''
 
 
-def make_study(root: Path, existing: int) -> Path:
+METRICS = ["loss", "b", "c"]
+
+
+def make_study(root: Path, existing: int, metrics: int = 1) -> Path:
     """A study directory holding `existing` finished trials (synthetic, for load), with budget left."""
     (root / "train.py").write_text(TRAIN)
     path = root / "study.yaml"
-    path.write_text(STUDY.replace("TRIALS", str(existing + 10_000)))
+    metric = "loss" if metrics == 1 else f"[{', '.join(METRICS[:metrics])}]"
+    path.write_text(STUDY.replace("TRIALS", str(existing + 10_000)).replace("METRIC", metric))
     study = Study.create(load_spec(path), root / "run")
     rng = np.random.default_rng(0)
     with Journal(study.directory / JOURNAL_NAME) as journal:
@@ -63,8 +70,11 @@ def make_study(root: Path, existing: int) -> Path:
                             "time": 0.0})
             journal.append({"event": "reported", "number": n, "step": 0, "values": {"loss": params["x"]},
                             "time": 0.0})
+            values = [params["x"], 1 - params["x"] + params["y"] / 100, params["y"] / 100][:metrics]
             journal.append({"event": "finished", "number": n, "value": params["x"], "metrics": {},
-                            "duration": 0.1, "time": 0.0})
+                            "duration": 0.1, "time": 0.0, **({"values": values} if metrics > 1 else {})})
+    study._journal.close()
+    study._release_lock()  # the app, in this same process, must be able to take it: else no trial runs
     return study.directory
 
 
@@ -83,15 +93,17 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-async def measure(existing: int, seconds: float) -> dict:
+async def measure(existing: int, seconds: float, tab: str | None = None, metrics: int = 1) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        directory = make_study(Path(tmp), existing)
+        directory = make_study(Path(tmp), existing, metrics)
         began = time.perf_counter()
         study = Study.open(directory)
         app = TunerApp(StudyDocument.from_spec(study.spec, Path(tmp) / "saved.yaml"), study)
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
             first_frame = time.perf_counter() - began
+            if tab:
+                app.curves.query_one(TabbedContent).active = f"tab-{tab}"
             idle = await lag_probe(seconds / 2)
             await pilot.press("r")
             busy = await lag_probe(seconds)
@@ -104,11 +116,13 @@ async def measure(existing: int, seconds: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="how long to probe while trials run")
+    parser.add_argument("--tab", help="the curves pane's tab shown while trials run (default: curves)")
+    parser.add_argument("--metrics", type=int, choices=(1, 2, 3), default=1, help="metrics of the study")
     args = parser.parse_args()
     print(f"{'trials':>7} {'first frame':>12} {'idle p50/p99 ms':>16} {'running p50/p99 ms':>19} "
           f"{'p99 running/idle':>17} {'new trials':>11}")
     for existing in (1_000, 10_000):
-        r = asyncio.run(measure(existing, args.seconds))
+        r = asyncio.run(measure(existing, args.seconds, args.tab, args.metrics))
         idle99, busy99 = pct(r["idle"], 99), pct(r["busy"], 99)
         print(f"{existing:>7,} {r['first_frame']:>11.2f}s {pct(r['idle'], 50):>7.1f} / {idle99:<7.1f} "
               f"{pct(r['busy'], 50):>8.1f} / {busy99:<8.1f} {busy99 / max(idle99, 0.1):>17.1f} "

@@ -28,7 +28,7 @@ from ..errors import InputError, TunerError
 from ..executor import ProcessExecutor, start_process_machinery
 from ..objectives import study_metric
 from ..searchers import SEARCHERS
-from ..storage import StudyLog, is_study_dir, load_config
+from ..storage import StudyLog, TrialRecord, is_study_dir, load_config
 from ..study import Study
 from .document import StudyDocument
 from .ranking import finished_copy, ranked
@@ -83,6 +83,7 @@ class TunerApp(App):
         self._dirty: set[int] = set()
         self._status_dirty = True
         self._curves_due = 0.0
+        self._curves_drawn = 0.0  # when the plots were last drawn (as trials end: at most every CURVE_SECONDS)
         self._selected: int | None = None
         self._best_shown: int | None = None
         self._run_started: float | None = None
@@ -220,17 +221,17 @@ class TunerApp(App):
             best = self._best(log)
             best_number = best.number if best else None
             if self._selected in dirty or best_number != self._best_shown or self.curves.active_tab in STUDY_TABS:
-                self._curves_due = self._curves_due or time.monotonic()
+                self._curves_due = self._curves_due or max(time.monotonic(), self._curves_drawn + CURVE_SECONDS)
             self._best_shown = best_number
         if self._status_dirty or self._study_running:
             self._status_dirty = False
             self._show_status()
         if self._curves_due and time.monotonic() >= self._curves_due:
-            self._curves_due = 0.0
+            self._curves_due, self._curves_drawn = 0.0, time.monotonic()
             engine = self.study.engine
             self.curves.show(log, self._selected, engine.pruner if engine else None, self._view)
 
-    def _best(self, log: StudyLog):
+    def _best(self, log: StudyLog) -> TrialRecord | None:
         """The best trial; with several metrics the balance's pick in the latest ranking (never made here)."""
         if log.multi:
             return self._view.best() if self._view is not None else None
@@ -268,8 +269,8 @@ class TunerApp(App):
             elapsed = (self._run_ended or time.monotonic()) - self._run_started
         self.status_bar.show(
             study.spec.name, self._state_word(study), study.log, budget=study.settings.trials,
-            metric=study_metric(study.spec.objective), best=self._best(study.log), elapsed=elapsed, done_at_start=self._done_at_start,
-            directory=str(study.directory), timing=self._timing_text())
+            metric=study_metric(study.spec.objective), best=self._best(study.log), elapsed=elapsed,
+            done_at_start=self._done_at_start, directory=str(study.directory), timing=self._timing_text())
 
     def _state_word(self, study: Study) -> str:
         """running / paused / stopping while the engine runs; after it, or for a study directory opened to

@@ -129,7 +129,8 @@ class Leaderboard(RowTable):
             self._view, self._pareto_rank = view, view.pareto_rank()
             self._position = {r.number: i for i, r in enumerate(view.ranked())}
             self._ranked = sorted((self._key(log.records[n], sign), n) for n in self._finished)
-            numbers = set(numbers) | self._shown  # every row's rank may have moved
+            self.clear()  # every row's rank may have moved: added again (updating each cell re-measures
+            self._shown.clear()  # its column every time)
         for number in sorted(numbers):
             record = log.records.get(number)
             if record is None:

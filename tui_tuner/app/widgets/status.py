@@ -40,10 +40,11 @@ class StudyStatus(Static):
         self._extras: list[str | None] = []  # shown while the line has room, in this order
 
     def show(self, name: str, state: str, log: StudyLog | None, *, budget: int | None, metric: str | list[str],
-             best: TrialRecord | None = None, elapsed: float | None = None, done_at_start: int = 0, directory: str | None = None,
-             timing: Sequence[str] = ()) -> None:
-        """`best`: the best trial (several metrics: the balance's pick, with all its values); `elapsed`: seconds the current run has taken (frozen once it ends); `done_at_start`: trials
-        already done when it began, for the ETA."""
+             best: TrialRecord | None = None, elapsed: float | None = None, done_at_start: int = 0,
+             directory: str | None = None, timing: Sequence[str] = ()) -> None:
+        """`best`: the best trial (several metrics: the balance's pick, with all its values); `elapsed`:
+        seconds the current run has taken (frozen once it ends); `done_at_start`: trials already done when it
+        began, for the ETA."""
         parts = [f"[b]{name}[/b]", f"[reverse] {state} [/reverse]"]
         if log is not None:
             spent = budget_spent(log)

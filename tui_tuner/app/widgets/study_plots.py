@@ -17,7 +17,7 @@ from ...progress import format_value
 from ...space import CategoricalParam, SearchSpace
 from ...storage import StudyLog, TrialRecord
 
-MAX_LINES = 500  # parallel coordinates: trials drawn, one series each
+MAX_LINES = 120  # parallel coordinates: trials drawn (plotext's cost grows with the segments)
 MAX_DOTS = 2000  # front: dominated trials drawn
 BEST_SHARE = 0.1  # parallel coordinates: the best tenth highlighted
 GRID = (24, 12)  # contour cells across and up
@@ -56,6 +56,10 @@ def draw_importance(plt, result: Importance | None, metric: str, finished: int) 
     plt.xlim(0, 1)
     plt.title(f"importance for {metric}: share of variance (fANOVA, {result.trials} trials)")
     legend = []
+    top = next(iter(result.importance))
+    if top in result.sensitivity:  # where to look next: the leading param's best and worst region
+        sens = result.sensitivity[top]
+        legend.append(f"{top}: best {sens.best}, worst {sens.worst} (moves {metric} by {format_value(sens.spread)})")
     if result.near_best:
         top = ", ".join(f"{name} {share:.0%}" for name, share in list(result.near_best.items())[:3])
         legend.append(f"near the best: {top}")
@@ -100,9 +104,13 @@ def draw_parallel(plt, records: list[TrialRecord], space: SearchSpace, direction
     low, high = value_range([r.value for r in records])
     xs = list(range(len(names) + 1))
     for group, color in ((shown_rest, "gray"), (shown_best, "green")):
-        for r in group:
+        path_x, path_y = [], []  # one series a colour, every other line drawn backwards: the step from one
+        for k, r in enumerate(group):  # line to the next runs along the first or the last axis
             ys = [unit(space, name, r.params) for name in names] + [(r.value - low) / (high - low)]
-            plt.plot(xs, ys, color=color, marker="braille")
+            path_x += xs[::-1] if k % 2 else xs
+            path_y += ys[::-1] if k % 2 else ys
+        if path_x:
+            plt.plot(path_x, path_y, color=color, marker="braille")
     plt.xticks(xs, [*names, metric])
     conditional = any(space[name].when for name in names)
     plt.ylim(INACTIVE if conditional else 0, 1)
