@@ -87,8 +87,18 @@ def _ranks_general(unique: np.ndarray) -> np.ndarray:
 
 
 def non_dominated(points: np.ndarray) -> np.ndarray:
-    """Boolean mask of the points on the Pareto front (rank 1)."""
-    return pareto_ranks(points) == 1
+    """Boolean mask of the points on the Pareto front (rank 1), without ranking the rest: in lexicographic
+    order a point dominated by anything is dominated by an earlier member of the front."""
+    points = np.asarray(points, float)
+    if points.ndim != 2 or len(points) == 0 or points.shape[1] == 2:
+        return pareto_ranks(points) == 1  # two metrics: the sweep is as cheap
+    unique, inverse = np.unique(points, axis=0, return_inverse=True)
+    front, on = _Front(points.shape[1]), np.zeros(len(unique), bool)
+    for i, point in enumerate(unique):
+        if not front.dominates(point):
+            front.add(point)
+            on[i] = True
+    return on[inverse.reshape(-1)]
 
 
 def crowding_distance(points: np.ndarray) -> np.ndarray:
