@@ -688,3 +688,16 @@ async def test_manual_form_predicts_the_config_being_edited(tmp_path):
         assert str(line.render()) == ""
         rows = [str(app.board.get_row_at(i)[2]) for i in range(app.board.row_count)]
         assert any("±" in r for r in rows)  # suggestions show what the model predicted
+
+
+async def test_escape_in_a_strategy_field_gives_the_app_its_keys_back(tmp_path):
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app._focus_pane("strategy")
+        await pilot.press("r")  # typed into the field (a letter a number field refuses), not a run
+        await pilot.pause(0.2)
+        assert app.study is None
+        await pilot.press("escape")
+        assert app.focused is app.board
+        await run_study(pilot, app)  # r runs the study again
+        assert app.study.log.count("finished") == 2

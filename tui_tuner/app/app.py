@@ -762,6 +762,10 @@ class TunerApp(App):
                   "curves": "#curves Tabs"}[pane]
         self.main_screen.query_one(target).focus()
 
+    def action_focus_board(self) -> None:
+        """escape in a strategy field: back to the leaderboard, where the app's keys work again."""
+        self._focus_pane("board")
+
     def action_next_pane(self) -> None:
         if self.screen is not self.main_screen:  # in a dialog: tab moves between its fields
             self.screen.focus_next()

@@ -44,7 +44,9 @@ def readable(default: Any) -> str:
 
 class StrategyPane(VerticalScroll):
     BINDINGS = [Binding("down", "field(1)", "next field", show=False),
-                Binding("up", "field(-1)", "previous field", show=False)]
+                Binding("up", "field(-1)", "previous field", show=False),
+                Binding("escape", "app.focus_board", "leave the field", tooltip="Back to the leaderboard, where the app's "
+                        "keys work again (a field takes the letters typed in it)")]
 
     class Changed(Message):
         """The pane's values as a `search:` section (None for a field left empty)."""
