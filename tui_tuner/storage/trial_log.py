@@ -5,6 +5,7 @@ One code path for both, so a resumed or watched study shows exactly what a live 
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis.balance import Balance
-from ..analysis.pareto import minimizing, pareto_ranks, rank_and_crowding
+from ..analysis.pareto import minimizing, non_dominated, pareto_ranks, rank_and_crowding
 
 INTERRUPTED_REASON = "the study process stopped while it ran"
 
@@ -67,6 +68,8 @@ class StudyLog:
         self._counts: Counter[str] = Counter()  # kept as events arrive: the app asks every few 100 ms
         self._best: TrialRecord | None = None
         self._pareto: tuple[list[TrialRecord], np.ndarray, np.ndarray] | None = None  # several metrics, cached
+        self._front: list[TrialRecord] | None = None  # several metrics: the non-dominated finished trials by
+        self._front_points = np.zeros((0, 0))  # number, and their values to minimise; kept as trials finish
 
     @property
     def multi(self) -> bool:
@@ -83,11 +86,46 @@ class StudyLog:
     def _move(self, rec: TrialRecord, state: str) -> None:
         self._counts[rec.state] -= 1
         self._counts[state] += 1
-        rec.state = state
+        was, rec.state = rec.state, state
         if self.multi:
             self._pareto = self._best = None
+            if was == "finished":
+                self._front = None
+            elif state == "finished" and self._front is not None:
+                self._add_to_front(rec)
         elif state == "finished" and (self._best is None or self._rank(rec) < self._rank(self._best)):
             self._best = rec
+
+    def _add_to_front(self, rec: TrialRecord) -> None:
+        """Keep the front current as a trial finishes: one comparison with the front, not a new front of
+        every finished trial (which took 70 ms at 10,000 trials of three metrics, on each one)."""
+        if rec.values is None:
+            return
+        point = minimizing(rec.values, self.direction)[0]
+        if not np.isfinite(point).all():  # NaN compares like nothing else: leave it to the whole computation
+            self._front = None
+            return
+        front = self._front_points
+        if len(front) and ((front <= point).all(axis=1) & (front < point).any(axis=1)).any():
+            return  # dominated: the front stays
+        keep = ~((point <= front).all(axis=1) & (point < front).any(axis=1)) if len(front) else []
+        kept = [r for r, k in zip(self._front, keep) if k]
+        at = bisect.bisect([r.number for r in kept], rec.number)
+        self._front = [*kept[:at], rec, *kept[at:]]
+        self._front_points = np.insert(front[keep] if len(front) else np.zeros((0, len(point))), at, point, axis=0)
+
+    def _front_records(self) -> list[TrialRecord]:
+        """The non-dominated finished trials by number (all of them, uncached, if a value is not finite)."""
+        if self._front is None:
+            done = sorted((r for r in self.finished() if r.values is not None), key=lambda r: r.number)
+            if not done:
+                return []
+            points = minimizing(np.array([r.values for r in done], float), self.direction)
+            if not np.isfinite(points).all():
+                return done
+            on = np.flatnonzero(non_dominated(points))
+            self._front, self._front_points = [done[i] for i in on], points[on]
+        return self._front
 
     def _rank(self, rec: TrialRecord) -> tuple[float, int]:
         return (-rec.value if self.direction == "maximize" else rec.value), rec.number
@@ -98,6 +136,7 @@ class StudyLog:
         if kind == "study":
             self.header = event
             self.direction = event.get("direction", self.direction)
+            self._front = self._pareto = self._best = None
             if "balance" in event:
                 self.balance = Balance.from_json(event["balance"])
             return None
@@ -112,6 +151,8 @@ class StudyLog:
             old = self.records.get(number)
             if old is not None:  # an interrupted trial run again under its number
                 self._counts[old.state] -= 1
+                if old.state == "finished":
+                    self._front = self._pareto = self._best = None
             rec = TrialRecord(number=number, params=event["params"], seed=event["seed"],
                               manual=event.get("manual", False), proposer=event.get("proposer"),
                               started=event.get("time"),
@@ -163,7 +204,13 @@ class StudyLog:
     def best(self) -> TrialRecord | None:
         """The best finished trial; with several metrics, the one the balance picks."""
         if self.multi and self._best is None:  # kept until the next trial finishes; needs the front only,
-            # not the full ranking (a tenth of the cost at 10,000 trials of three metrics)
+            # not the full ranking (a tenth of the cost at 10,000 trials of three metrics). Without limits the
+            # pick is among the front's trials, so the kept front (by number: the same ties) is enough
+            if not self.balance.limits:
+                front = self._front_records()
+                if front:
+                    self._best = front[self.balance.pick([r.values for r in front], self.metrics, self.direction)]
+                return self._best
             by_number = sorted((r for r in self.finished() if r.values is not None), key=lambda r: r.number)
             if by_number:  # ties go to the earlier trial
                 self._best = by_number[self.balance.pick([r.values for r in by_number], self.metrics,
