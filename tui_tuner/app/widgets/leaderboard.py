@@ -11,6 +11,7 @@ import bisect
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from ...progress import format_params, format_value
 from ...storage import StudyLog, TrialRecord
@@ -126,11 +127,13 @@ class Leaderboard(RowTable):
             selected, numbers = None, set(log.records)
         sign = -1.0 if log.direction == "maximize" else 1.0
         if view is not None and view is not self._view:
-            self._view, self._pareto_rank = view, view.pareto_rank()
+            old, self._view, self._pareto_rank = self._pareto_rank, view, view.pareto_rank()
             self._position = {r.number: i for i, r in enumerate(view.ranked())}
             self._ranked = sorted((self._key(log.records[n], sign), n) for n in self._finished)
-            self.clear()  # every row's rank may have moved: added again (updating each cell re-measures
-            self._shown.clear()  # its column every time)
+            for number in self._shown & self._finished:  # the rows stay (added again, all 500 were measured
+                rank = self._pareto_rank.get(number, "…")  # anew: a quarter second at 10,000 trials)
+                if rank != old.get(number, "…"):
+                    self._set_rank(number, rank)
         for number in sorted(numbers):
             record = log.records.get(number)
             if record is None:
@@ -171,6 +174,12 @@ class Leaderboard(RowTable):
         elif self.row_count:
             self.move_cursor(row=0, scroll=False)
         self._announce(self.selected_number)
+
+    def _set_rank(self, number: int, rank: int | str) -> None:
+        """A shown row's new Pareto rank. The column is measured only when the rank is wider than it: a
+        narrower one would make DataTable measure every cell of the column, for each row."""
+        width = self.columns[ColumnKey("rank")].content_width
+        self.update_cell(str(number), "rank", rank, update_width=len(str(rank)) > width)
 
     def _announce(self, number: int | None) -> None:
         if number != self._announced:
