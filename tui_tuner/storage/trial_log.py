@@ -235,8 +235,9 @@ class StudyLog:
             width = len(self.direction) if self.multi else 1
             values = np.array([r.values for r in done], float).reshape(len(done), width)
             points = minimizing(values, self.direction if self.multi else [self.direction])
-            order = rank_and_crowding(points)
-            self._pareto = ([done[i] for i in order], values[order], pareto_ranks(points)[order])
+            ranks = pareto_ranks(points)  # once: the sort is most of the cost
+            order = rank_and_crowding(points, ranks)
+            self._pareto = ([done[i] for i in order], values[order], ranks[order])
         return self._pareto
 
     def count(self, state: str) -> int:
