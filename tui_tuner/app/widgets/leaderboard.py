@@ -129,7 +129,11 @@ class Leaderboard(RowTable):
         if view is not None and view is not self._view:
             old, self._view, self._pareto_rank = self._pareto_rank, view, view.pareto_rank()
             self._position = {r.number: i for i, r in enumerate(view.ranked())}
-            self._ranked = sorted((self._key(log.records[n], sign), n) for n in self._finished)
+            # already in order: the ranking's trials by position, then the ones it has not seen by number
+            # (a sort calling `_key` on each of 10,000 took 60 ms on the event loop)
+            after = len(self._position)
+            self._ranked = [(i, r.number) for i, r in enumerate(view.ranked()) if r.number in self._finished]
+            self._ranked += [(after + n, n) for n in sorted(self._finished - self._position.keys())]
             for number in self._shown & self._finished:  # the rows stay (added again, all 500 were measured
                 rank = self._pareto_rank.get(number, "…")  # anew: a quarter second at 10,000 trials)
                 if rank != old.get(number, "…"):
