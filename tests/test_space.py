@@ -5,6 +5,7 @@ import pytest
 from scipy import stats
 
 from tui_tuner import SearchSpace, SpaceError
+from tui_tuner.space import space_changes
 
 SPACE = {
     "learning_rate": {"type": "float", "low": 1.0e-4, "high": 0.3, "log": True},
@@ -150,3 +151,33 @@ def test_a_conditional_grid_lists_each_active_combination_once_in_order():
                            {"optimizer": "sgd", "nesterov": True, "dampening": 1, "flag": 1}]
     assert [type(c["flag"]) for c in configs[:2]] == [int, bool]
     assert configs[-1] == {"optimizer": "adam", "flag": True}
+
+
+# ------------------------------------------------------------------ a space that changes during a study
+
+OLD = {"lr": {"type": "float", "low": 1e-4, "high": 0.3, "log": True},
+       "opt": {"type": "categorical", "choices": ["sgd", "adam"]},
+       "mom": {"type": "float", "low": 0.0, "high": 0.99, "when": {"opt": "sgd"}},
+       "units": {"type": "int", "low": 16, "high": 512}}
+NEW = {"lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
+       "opt": {"type": "categorical", "choices": ["sgd", "adam", "rmsprop"]},
+       "mom": {"type": "float", "low": 0.0, "high": 0.99, "when": {"opt": "sgd"}},
+       "drop": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.05}}
+
+
+def test_space_changes_name_each_change_in_a_line():
+    assert space_changes(SearchSpace.from_dict(OLD), SearchSpace.from_dict(NEW)) == [
+        "lr: low 0.0001 -> 0.001", "opt: choices [sgd, adam] -> [sgd, adam, rmsprop]",
+        "added drop (type float, low 0, high 0.5, step 0.05)", "dropped units"]
+    assert space_changes(SearchSpace.from_dict(OLD), SearchSpace.from_dict(OLD)) == []
+
+
+def test_a_trial_fits_a_new_space_only_with_every_active_param_allowed():
+    new = SearchSpace.from_dict(NEW)
+    assert new.fit({"lr": 0.01, "opt": "adam", "units": 32, "drop": 0.1}) == {"lr": 0.01, "opt": "adam", "drop": 0.1}
+    assert new.fit({"lr": 0.0005, "opt": "adam", "drop": 0.1}) is None  # below the narrowed range
+    assert new.fit({"lr": 0.01, "opt": "adam", "units": 32}) is None  # drop is new: the trial never set it
+    assert new.fit({"lr": 0.01, "opt": "sgd", "drop": 0.1}) is None  # mom is active for sgd and missing
+    assert new.fit({"lr": 0.01, "opt": "adam", "drop": 0.12}) is None  # off the 0.05 step
+    old = SearchSpace.from_dict(OLD)  # a param that became inactive is left out
+    assert old.fit({"lr": 0.01, "opt": "adam", "units": 32, "mom": 0.5}) == {"lr": 0.01, "opt": "adam", "units": 32}

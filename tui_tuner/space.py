@@ -491,6 +491,19 @@ class SearchSpace:
     def grid_size(self, default_num: int = 5) -> int:
         return self.grid(default_num).size
 
+    def fit(self, config: Mapping[str, Any]) -> Config | None:
+        """`config` (a trial drawn from another version of the space) as a config of this space: its values
+        of this space's params, inactive ones left out; None when a param active here is missing from it or
+        holds a value this space does not allow. What a searcher may learn from after the space changed."""
+        out: Config = {}
+        for param in self._params:
+            if not self.is_active(param, out):
+                continue
+            if param.name not in config or not param.accepts(config[param.name]):
+                return None
+            out[param.name] = param.validate(config[param.name])
+        return out
+
     def key(self, config: Mapping[str, Any]) -> tuple:
         """A hashable canonical form of a valid config, for spotting repeats."""
         return tuple((name, type(v).__name__ if isinstance(v, bool) or v is None else "", v)
@@ -553,3 +566,40 @@ class Grid:
 
 
 __all__ = ["Param", "FloatParam", "IntParam", "CategoricalParam", "SearchSpace", "Grid", "param_from_dict", "Config"]
+
+
+def space_changes(old: SearchSpace, new: SearchSpace) -> list[str]:
+    """What changed from `old` to `new`, one short line a param ("learning_rate: low 0.0001 -> 0.001",
+    "added dropout", "dropped momentum"), in the new space's order then the dropped ones; [] when equal."""
+    lines = []
+    for param in new.params:
+        if param.name not in old:
+            lines.append(f"added {param.name} ({_definition(param.to_dict())})")
+            continue
+        before, after = old[param.name].to_dict(), param.to_dict()
+        if before == after:
+            continue
+        if before["type"] != after["type"]:
+            lines.append(f"{param.name}: {_definition(before)} -> {_definition(after)}")
+            continue
+        keys = [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)]
+        lines.append(f"{param.name}: " + ", ".join(f"{k} {_setting(before.get(k))} -> {_setting(after.get(k))}"
+                                                  for k in keys))
+    lines.extend(f"dropped {param.name}" for param in old.params if param.name not in new)
+    return lines
+
+
+def _definition(mapping: dict) -> str:
+    return ", ".join(f"{k} {_setting(v)}" for k, v in mapping.items())
+
+
+def _setting(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_setting(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_setting(v)}" for k, v in value.items()) + "}"
+    return str(value)
