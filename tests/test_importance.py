@@ -12,10 +12,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tui_tuner.analysis.importance import INACTIVE, MAX_TRIALS, param_importance
+from tui_tuner.analysis.importance import INACTIVE, MAX_TRIALS, importance_by_metric, param_importance
 from tui_tuner.cli import main
 from tui_tuner.space import SearchSpace
-from tui_tuner.storage import Journal
+from tui_tuner.storage import Journal, TrialRecord
 
 TESTS = Path(__file__).parent
 UNIT = {"type": "float", "low": 0.0, "high": 1.0}
@@ -394,3 +394,19 @@ def test_nested_and_several_parent_conditions_still_give_shares_that_sum_to_1():
     assert list(result.importance)[:2] == ["layers", "third"] and result.importance["both"] < 0.01
     assert all(math.isfinite(v) for s in result.sensitivity.values() for _, v in s.regions)
     assert result.sensitivity["layers"].best == "1" and result.sensitivity["third"].worst == "60..100"
+
+
+def test_each_of_several_metrics_gets_its_own_importance(tmp_path):
+    # accuracy is all x1, fit time all x2: one ranking for both would hide what each knob costs
+    space = LINEAR
+    rng = np.random.default_rng(0)
+    records = []
+    for n in range(80):
+        c = space.sample(rng)
+        values = [10 * c["x1"] + 0.1 * c["x3"], 10 * c["x2"] + 0.1 * c["x3"]]
+        records.append(TrialRecord(number=n, params=c, seed=n, state="finished", value=values[0], values=values))
+    by_metric = importance_by_metric(records, space, ["accuracy", "fit_time"], ["maximize", "minimize"])
+    assert next(iter(by_metric["accuracy"].importance)) == "x1" and by_metric["accuracy"].importance["x1"] > 0.8
+    assert next(iter(by_metric["fit_time"].importance)) == "x2" and by_metric["fit_time"].importance["x2"] > 0.8
+    assert by_metric["fit_time"].sensitivity["x2"].best == "0..0.1"  # low x2: fast
+    assert by_metric["accuracy"].note is None

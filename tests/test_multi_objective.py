@@ -324,7 +324,9 @@ def test_analyze_json_gives_the_pareto_front_as_the_contract_says(tmp_path):
     analyze = subprocess.run([sys.executable, "-m", "tui_tuner.cli", "analyze", str(tmp_path / "r"), "--json"],
                              capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
     assert analyze.returncode == 0, analyze.stderr
-    pareto = json.loads(analyze.stdout)["pareto"]
+    out = json.loads(analyze.stdout)
+    pareto = out["pareto"]
+    assert set(out["by_metric"]) == {"f1", "f2"} and out["importance"] == out["by_metric"]["f1"]["importance"]
     finished = [r for r in read_journal(tmp_path / "r" / "journal.jsonl") if r["event"] == "finished"]
     points = {r["number"]: (r["values"][0], -r["values"][1]) for r in finished}  # both minimised
 

@@ -225,20 +225,29 @@ def _analyze(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .analysis.compare import read_study
-    from .analysis.importance import param_importance
+    from .analysis.importance import importance_by_metric, param_importance
     from .analysis.pareto import pareto_json
     from .progress import front_table, print_importance
     from .storage import dumps
 
     log, space = read_study(args.study_dir)
-    result = param_importance(log.records.values(), space, log.direction,
-                              seed=(log.header.get("settings") or {}).get("seed", 0))
-    if args.json:
-        print(dumps({**result.to_json(), "pareto": pareto_json(log)}))
-    else:
-        print_importance(result, log.header.get("metric", "value"), log.direction)
-        if log.multi:
-            Console().print(front_table(log, log.header.get("name", "study")))
+    seed = (log.header.get("settings") or {}).get("seed", 0)
+    if not log.multi:
+        result = param_importance(log.records.values(), space, log.direction, seed=seed)
+        if args.json:
+            print(dumps({**result.to_json(), "pareto": pareto_json(log)}))
+        else:
+            print_importance(result, log.header.get("metric", "value"), log.direction)
+        return 0
+    by_metric = importance_by_metric(log.records.values(), space, log.metrics, log.direction, seed=seed)
+    if args.json:  # the top level stays the first metric's: what the contract's "importance" names
+        first = next(iter(by_metric.values()))
+        print(dumps({**first.to_json(), "by_metric": {name: r.to_json() for name, r in by_metric.items()},
+                     "pareto": pareto_json(log)}))
+        return 0
+    for (name, result), direction in zip(by_metric.items(), log.direction):
+        print_importance(result, name, direction)
+    Console().print(front_table(log, log.header.get("name", "study")))
     return 0
 
 

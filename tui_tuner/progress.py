@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgres
     TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .analysis.importance import MIN_TRIALS, Importance, param_importance
+from .analysis.importance import MIN_TRIALS, Importance, importance_by_metric, param_importance
 from .storage import StudyLog
 
 TOP_TRIALS = 5
@@ -107,10 +107,17 @@ class Progress:
         study, log = self.study, self.study.log
         if log.count("finished") < MIN_TRIALS:
             return
-        found = param_importance(log.records.values(), study.spec.space, log.direction, seed=study.settings.seed)
-        if found.importance:
-            out.print(f"importance (fANOVA, {found.trials} trials): {found.ranking()}; "
-                      f"more: tui-tuner analyze {study.directory}", markup=False, highlight=False, soft_wrap=True)
+        if log.multi:  # one line a metric: what buys accuracy is rarely what costs fit time
+            found = importance_by_metric(log.records.values(), study.spec.space, log.metrics, log.direction,
+                                         seed=study.settings.seed)
+        else:
+            found = {"": param_importance(log.records.values(), study.spec.space, log.direction,
+                                          seed=study.settings.seed)}
+        for metric, result in found.items():
+            if result.importance:
+                out.print(f"importance{f' for {metric}' if metric else ''} (fANOVA, {result.trials} trials): "
+                          f"{result.ranking()}; more: tui-tuner analyze {study.directory}",
+                          markup=False, highlight=False, soft_wrap=True)
 
     def print_summary(self) -> None:
         """Top trials, failures with their reasons, and the test score of the best, apart."""

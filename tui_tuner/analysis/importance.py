@@ -36,6 +36,7 @@ BINS = 10                # regions of a numeric param for its best and worst
 INACTIVE = "inactive"    # the region of a conditional param where it does not apply
 _SENTINEL = (-1.0, 0.0)  # where a conditional param's inactive code lives, below the unit interval
 _INACTIVE_CODE = sum(_SENTINEL) / 2
+FIRST_METRIC_NOTE = "several metrics: the importance for the first"
 
 
 @dataclass(frozen=True)
@@ -83,13 +84,18 @@ class Importance:
 
 
 def param_importance(records: Iterable[Any], space: SearchSpace, direction: str | list[str] = "minimize", *,
-                     seed: int = 0) -> Importance:
+                     seed: int = 0, metric: int | None = None) -> Importance:
     """Importance, sensitivity and importance near the best, from trial records (anything with `state`,
     `value` and `params`). Only finished trials with a finite value count; failed, pruned and running ones
-    say nothing about the value a config reaches. With several metrics (`direction` a list), `value` is the
-    first metric's, and so is the importance."""
+    say nothing about the value a config reaches. With several metrics (`direction` a list, records with
+    `values`), the importance for metric number `metric`; by default the first's, and the note says so."""
     if isinstance(direction, list):
-        return _about_first_metric(param_importance(records, space, direction[0], seed=seed))
+        index = metric or 0
+        scored = [_Scored(r.state, _metric_value(r, index), r.params) for r in records]
+        result = param_importance(scored, space, direction[index], seed=seed)
+        if metric is None:
+            result = replace(result, note="; ".join(filter(None, [FIRST_METRIC_NOTE, result.note])))
+        return result
     rows = [(r.params, float(r.value)) for r in records
             if r.state == "finished" and r.value is not None and math.isfinite(r.value)]
     notes = []
@@ -139,9 +145,28 @@ def param_importance(records: Iterable[Any], space: SearchSpace, direction: str 
                       "; ".join(notes) or None)
 
 
-def _about_first_metric(result: Importance) -> Importance:
-    note = "; ".join(filter(None, ["several metrics: the importance for the first", result.note]))
-    return replace(result, note=note)
+def importance_by_metric(records: Iterable[Any], space: SearchSpace, metrics: list[str], directions: list[str], *,
+                         seed: int = 0) -> dict[str, Importance]:
+    """Each metric of a several-metric study and what mattered for it: the knobs that buy accuracy are
+    rarely the ones that cost fit time."""
+    records = list(records)
+    return {name: param_importance(records, space, directions, seed=seed, metric=i) for i, name in enumerate(metrics)}
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """A trial seen through one of its several metrics."""
+
+    state: str
+    value: float | None
+    params: dict
+
+
+def _metric_value(record: Any, metric: int) -> float | None:
+    values = getattr(record, "values", None)
+    if values is None:
+        return record.value if metric == 0 else None
+    return values[metric]
 
 
 def _nothing(trials: int, notes: list[str]) -> Importance:
