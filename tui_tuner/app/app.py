@@ -1,9 +1,10 @@
 """The tuner app: edit a space, pick a strategy, run the study, watch the leaderboard and curves, tune by
 hand, export the best config.
 
-The app drives a `Study` (the same class `tui-tuner run` uses) on its event loop; trials run in worker
-processes. Study events are collected as they come and shown in batches (`FLUSH_SECONDS`), so thousands
-of trials never flood the screen.
+The app drives a `Study` (the same class `tui-tuner run` uses) on its event loop through a `StudySession`
+(session.py: which study runs, its state, what changed), and keeps only widgets, keys and dialogs here;
+trials run in worker processes. Study events are collected as they come and shown in batches
+(`FLUSH_SECONDS`), so thousands of trials never flood the screen.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable
 
 import numpy as np
 from textual.app import App, ComposeResult, SystemCommand
@@ -23,6 +25,7 @@ from .. import lr_finder
 from ..errors import InputError, TunerError
 from ..executor import ProcessExecutor, start_process_machinery
 from ..objectives import study_metric
+from ..storage import StudyLog
 from ..study import Study
 from .document import StudyDocument
 from .screens.help import HelpScreen
@@ -201,7 +204,7 @@ class TunerApp(App):
         if copy is not None:
             self.run_worker(self._rank(self.study, copy), group="rank", exit_on_error=False)
 
-    async def _rank(self, study: Study, copy) -> None:
+    async def _rank(self, study: Study, copy: StudyLog) -> None:
         if await self.session.rank(study, copy):
             self.board.show(study.log, set(), view=self.session.view)
             self._curves_due = self._curves_due or time.monotonic()
@@ -287,7 +290,7 @@ class TunerApp(App):
                         exit_on_error=False)
         self.refresh_bindings()
 
-    async def _run_study(self, run) -> None:
+    async def _run_study(self, run: Awaitable[None]) -> None:
         try:
             await run
         except TunerError as err:
