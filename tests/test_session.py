@@ -1,6 +1,7 @@
 """The app's study session without a screen: which study runs, what changed since the screen last looked,
 the status words, and the cached model that predicts a hand-made config."""
 
+import asyncio
 import json
 import textwrap
 
@@ -14,9 +15,15 @@ from tui_tuner.study import Study
 pytestmark = pytest.mark.slow  # real worker processes, a second or two a test
 
 TRAIN = '''
+import time
+
 def objective(params, trial):
+    time.sleep(params.get("pause", 0.0))
     trial.report(0, loss=params["x"] ** 2)
     return (params["x"] - 0.3) ** 2
+
+def two(params, trial):
+    return {"a": (params["x"] - 0.3) ** 2, "b": (params["x"] + 0.3) ** 2}
 '''
 
 
@@ -70,6 +77,33 @@ async def test_an_unchanged_space_keeps_the_study_and_a_changed_one_starts_a_new
     session.document.put_param("x", "x", {"type": "float", "low": -2.0, "high": 2.0})
     other, created = session.study_for_run()
     assert created and other is not first and other.directory != first.directory and session.study is other
+
+
+async def test_a_study_stopped_by_hand_says_stopped(tmp_path):
+    doc = document(tmp_path, trials=20)
+    doc.put_param(None, "pause", {"type": "categorical", "choices": [0.2]})
+    session = StudySession(doc)
+    study, _ = session.study_for_run()
+    run = asyncio.ensure_future(session.run(study))
+    while not study.log.count("finished"):
+        await asyncio.sleep(0.05)
+    assert session.state_word() == "running"
+    assert session.stop() == "stopping: running trials finish"
+    await run
+    assert session.state_word() == "stopped" and len(study.log.records) < 20
+
+
+async def test_several_metrics_rank_off_the_loop_and_best_is_the_rankings_pick(tmp_path):
+    doc = document(tmp_path, trials=4)
+    doc.raw["objective"] = {"python": "train.py:two", "metric": ["a", "b"], "direction": ["minimize", "minimize"]}
+    session = StudySession(doc)
+    study, _ = await run_once(session)
+    assert session.best() is None  # no ranking yet: never made on the event loop
+    copy = session.ranking_due()
+    assert copy is not None and session.ranking_due() is None  # one ranking at a time
+    assert await session.rank(study, copy)
+    assert session.best().number == study.log.best().number and session.take_status_changed()
+    assert session.ranking_due() is None  # nothing finished since
 
 
 async def test_a_document_with_a_mistake_is_not_run(tmp_path):
