@@ -73,7 +73,7 @@ async def wait_until(pilot, condition, timeout=30.0):
 
 async def run_study(pilot, app):
     await pilot.press("r")
-    await wait_until(pilot, lambda: app.study is not None and not app._study_running)
+    await wait_until(pilot, lambda: app.study is not None and not app.session.running)
     await pilot.pause(0.4)  # one flush
 
 
@@ -156,13 +156,13 @@ async def test_manual_trial_and_rerun(tmp_path):
         form.query_one("#manual-lr").value = "0.1"
         await pilot.pause()
         await pilot.press("enter")
-        await wait_until(pilot, lambda: len(app.study.log.records) == 4 and not app._study_running)
+        await wait_until(pilot, lambda: len(app.study.log.records) == 4 and not app.session.running)
         manual = app.study.log.records[3]
         assert manual.manual and manual.params["lr"] == 0.1 and manual.state == "finished"
         first = app.study.log.records[0]
         app._selected = 0
         await pilot.press("x")
-        await wait_until(pilot, lambda: len(app.study.log.records) == 5 and not app._study_running)
+        await wait_until(pilot, lambda: len(app.study.log.records) == 5 and not app.session.running)
         again = app.study.log.records[4]
         assert again.params == first.params and again.seed == first.seed
 
@@ -182,7 +182,7 @@ async def test_pause_and_stop(tmp_path):
         await pilot.press("p")
         await wait_until(pilot, lambda: len(app.study.log.records) > held)
         await pilot.press("s")
-        await wait_until(pilot, lambda: not app._study_running)
+        await wait_until(pilot, lambda: not app.session.running)
         log = app.study.log
         assert len(log.records) < 40 and log.count("running") == 0 and log.count("interrupted") == 0
 
@@ -262,7 +262,7 @@ async def test_the_leaderboard_on_screen_matches_the_journal_after_finish_pause_
         await pilot.press("p")
         await wait_until(pilot, lambda: app.study.log.count("running") == 2)
         await pilot.press("s")  # stopped: the running trials finish
-        await wait_until(pilot, lambda: not app._study_running)
+        await wait_until(pilot, lambda: not app.session.running)
         await pilot.pause(0.6)
         assert_screen_matches_journal(app, terminal)
         app.query_one("#field-trials").value = "34"
@@ -321,7 +321,7 @@ async def test_a_finished_study_stops_its_clock_reopens_finished_and_r_adds_tria
         assert reopened.screen is prompt and "whole number" in str(prompt.query_one("#form-error").render())
         prompt.query_one("#path").value = "2"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: len(reopened.study.log.records) == 5 and not reopened._study_running)
+        await wait_until(pilot, lambda: len(reopened.study.log.records) == 5 and not reopened.session.running)
         await pilot.pause(0.4)
         assert len(reopened.study.log.records) == 5 and "5/5" in status_line(reopened)
         assert reopened.query_one("#field-trials").value == "5"
@@ -354,7 +354,7 @@ async def test_a_stopped_study_says_stopped_and_manual_trials_never_count_past_t
         await run_study(pilot, app)
         await pilot.press("m")
         await pilot.press("enter")  # a manual trial beyond the 2 the budget holds
-        await wait_until(pilot, lambda: len(app.study.log.records) == 3 and not app._study_running)
+        await wait_until(pilot, lambda: len(app.study.log.records) == 3 and not app.session.running)
         await pilot.pause(0.4)
         assert "2/2" in status_line(app) and "+1 manual" in status_line(app) and " finished " in status_line(app)
     app = app_for(study_file(tmp_path, trials=40, pause=0.1, workers=1))
@@ -362,7 +362,7 @@ async def test_a_stopped_study_says_stopped_and_manual_trials_never_count_past_t
         await pilot.press("r")
         await wait_until(pilot, lambda: app.study is not None and app.study.log.count("finished") >= 1)
         await pilot.press("s")
-        await wait_until(pilot, lambda: not app._study_running)
+        await wait_until(pilot, lambda: not app.session.running)
         await pilot.pause(0.4)
         assert " stopped " in status_line(app) and "/40" in status_line(app)
 
@@ -402,7 +402,7 @@ async def test_app_keys_typed_into_a_number_field_neither_run_nor_become_garbage
         field.value = ""
         await pilot.press("r", "a", "p", "5")
         await pilot.pause(0.3)
-        assert field.value == "5" and app.study is None and not app._study_running
+        assert field.value == "5" and app.study is None and not app.session.running
         error = app.query_one("#strategy-error")
         assert not error.display or "must be" not in str(error.render())
 
@@ -555,10 +555,10 @@ async def test_quitting_while_trials_run_asks_then_records_them_interrupted(tmp_
         await pilot.press("q")
         assert isinstance(app.screen, Confirm)
         await pilot.press("n")
-        assert app._study_running
+        assert app.session.running
         await pilot.press("q")
         await pilot.press("y")
-        await wait_until(pilot, lambda: not app._study_running)
+        await wait_until(pilot, lambda: not app.session.running)
     journal = read_journal(app.study.directory / "journal.jsonl")
     assert sum(1 for e in journal if e["event"] == "interrupted") == 2
 
@@ -664,7 +664,7 @@ async def test_review_mode_holds_each_suggestion_until_run_edited_or_skipped(tmp
             await wait_until(pilot, lambda: isinstance(app.screen, ReviewSuggestion) and app.screen not in shown)
             shown.append(app.screen)
             await pilot.press(key)
-        await wait_until(pilot, lambda: not app._study_running)
+        await wait_until(pilot, lambda: not app.session.running)
         started = [e for e in read_journal(app.study.directory / "journal.jsonl") if e["event"] == "started"]
         assert len(started) == 3 and len(shown) == 3  # the skipped one spent no budget; the last ran unreviewed
         assert started[0]["params"] == shown[0].params and started[1]["params"] == shown[2].params

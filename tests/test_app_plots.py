@@ -180,7 +180,7 @@ def test_the_front_of_three_metrics_marks_the_pick_and_subsamples_the_dominated(
 async def test_importance_and_the_pareto_ranking_are_computed_off_the_event_loop(tmp_path, monkeypatch):
     import asyncio
 
-    from tui_tuner.app import app as app_module
+    from tui_tuner.app import session as session_module
     from tui_tuner.app.widgets import curves
 
     def slowly(compute):
@@ -190,7 +190,7 @@ async def test_importance_and_the_pareto_ranking_are_computed_off_the_event_loop
         return run
 
     monkeypatch.setattr(curves, "param_importance", slowly(curves.param_importance))
-    monkeypatch.setattr(app_module, "ranked", slowly(app_module.ranked))
+    monkeypatch.setattr(session_module, "ranked", slowly(session_module.ranked))
     path = study_file(tmp_path, "two", 20)
     path.write_text(path.read_text().replace("two'}", "two', metric: [f1, f2]}"))
     app = app_for(path)

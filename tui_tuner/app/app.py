@@ -1,20 +1,18 @@
 """The tuner app: edit a space, pick a strategy, run the study, watch the leaderboard and curves, tune by
 hand, export the best config.
 
-The app drives a `Study` (the same class `tui-tuner run` uses) on its event loop; trials run in worker
-processes. Study events are collected as they come and shown in batches (`FLUSH_SECONDS`), so thousands
-of trials never flood the screen.
+The app drives a `Study` (the same class `tui-tuner run` uses) on its event loop through a `StudySession`
+(session.py: which study runs, its state, what changed), and keeps only widgets, keys and dialogs here;
+trials run in worker processes. Study events are collected as they come and shown in batches
+(`FLUSH_SECONDS`), so thousands of trials never flood the screen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
-import statistics
 import time
-from pathlib import Path
+from collections.abc import Awaitable
 
 import numpy as np
 from textual.app import App, ComposeResult, SystemCommand
@@ -27,11 +25,9 @@ from .. import lr_finder
 from ..errors import InputError, TunerError
 from ..executor import ProcessExecutor, start_process_machinery
 from ..objectives import study_metric
-from ..searchers import SEARCHERS
-from ..storage import StudyLog, TrialRecord, is_study_dir, load_config
+from ..storage import StudyLog
 from ..study import Study
 from .document import StudyDocument
-from .ranking import finished_copy, ranked
 from .screens.help import HelpScreen
 from .screens.lr_finder import LrFinderScreen
 from .screens.manual import ManualTrial
@@ -39,16 +35,16 @@ from .screens.param_form import ParamForm
 from .screens.prompt import Confirm, PathPrompt
 from .screens.review import ReviewSuggestion
 from .screens.trial_detail import TrialDetail
+from .session import StudySession
 from .widgets.curves import STUDY_TABS, Curves
 from .widgets.leaderboard import Leaderboard
 from .widgets.row_table import RowTable
 from .widgets.space_pane import SpacePane, SpaceTable
-from .widgets.status import StudyStatus, budget_spent
+from .widgets.status import StudyStatus
 from .widgets.strategy_pane import StrategyPane
 
 FLUSH_SECONDS = 0.25  # how often study events reach the screen
 CURVE_SECONDS = 0.5  # the plots redraw at most this often
-RANK_SECONDS = 1.0  # several metrics: the Pareto ranking is redone at most this often (off the event loop)
 PANES = ("space", "strategy", "board", "curves")
 NARROW = (100, 30)  # below this width or height, one pane at a time
 
@@ -77,25 +73,20 @@ class TunerApp(App):
     def __init__(self, document: StudyDocument, study: Study | None = None) -> None:
         start_process_machinery()  # now, while stderr is still a real file (see its docstring)
         super().__init__()
-        self.document = document
-        self.study = study
-        self._study_key = _key(document) if study else None
-        self._dirty: set[int] = set()
-        self._status_dirty = True
+        self.session = StudySession(document, study, on_notice=lambda text: self.notify(text, timeout=10))
         self._curves_due = 0.0
         self._curves_drawn = 0.0  # when the plots were last drawn (as trials end: at most every CURVE_SECONDS)
         self._selected: int | None = None
         self._best_shown: int | None = None
-        self._run_started: float | None = None
-        self._run_ended: float | None = None  # the clock stops here
-        self._stopped_by_user = False
-        self._done_at_start = 0
-        self._study_running = False
         self.review_mode = False
-        self._predictor_cache: tuple | None = None  # (finished count, searcher) built from the log
-        self._view: StudyLog | None = None  # several metrics: the finished trials ranked, see ranking.py
-        self._ranking = False  # a ranking is being made
-        self._ranked_at = 0.0
+
+    @property
+    def document(self) -> StudyDocument:
+        return self.session.document
+
+    @property
+    def study(self) -> Study | None:
+        return self.session.study
 
     # ------------------------------------------------------------------------------------------ layout
 
@@ -141,7 +132,7 @@ class TunerApp(App):
             self.main_screen.query_one(f"#{pane}").border_title = title
         await self._load_document()
         if self.study is not None:
-            self._attach(self.study)
+            self._show_study(self.study)
             self.board.show(self.study.log, live=False)
         self.set_interval(FLUSH_SECONDS, self.flush)
         self.space_pane.query_one(SpaceTable).focus()
@@ -172,140 +163,61 @@ class TunerApp(App):
 
     # ------------------------------------------------------------------------------------------ study events
 
-    def _attach(self, study: Study) -> None:
-        study.subscribe(self._on_study_event)
+    def _show_study(self, study: Study) -> None:
         metric = study_metric(study.spec.objective)
         self.curves.set_study(study.spec.space, metric)
         self.board.set_metrics(list(metric) if isinstance(metric, list) else None)
-        self._view, self._ranked_at = None, 0.0
-        writer = Study.writer(study.directory)
-        if writer not in (None, os.getpid()):
-            self.notify(f"read-only: process {writer} is writing this study; its trials appear here as they "
-                        "come, and it can run here once that process ends", title="study in use", timeout=10)
-
-    def _follow(self) -> None:
-        """Show what another process appended to the study's journal since the last look (read-only)."""
-        try:
-            new = self.study.catch_up()
-        except TunerError:  # a damaged line: the screen keeps what it has; opening the study names the line
-            return
-        self._dirty.update(r["number"] for r in new if "number" in r)
-        self._status_dirty = self._status_dirty or bool(new)
-
-    def _on_study_event(self, event: dict) -> None:
-        if event.get("event") == "notice":  # e.g. fewer workers than asked: said once, not kept in the journal
-            self.notify(event["text"], timeout=10)
-            return
-        if event.get("event") == "state" and event.get("state") == "finished":
-            self._run_ended = time.monotonic()
-        number = event.get("number")
-        if number is not None:
-            self._dirty.add(number)
-        self._status_dirty = True
+        read_only = self.session.read_only_text()
+        if read_only:
+            self.notify(read_only, title="study in use", timeout=10)
 
     def flush(self) -> None:
         """Show what happened since the last flush: changed rows, the status line, the plots."""
         if not self.main_screen.query(StudyStatus):  # the app is closing: its panes are gone
             return
-        if self.study is None:
+        session = self.session
+        if session.study is None:
             self._show_status()
             return
-        if not self._study_running:
-            self._follow()
-        log = self.study.log
+        if not session.running:
+            session.follow()
+        log = session.study.log
         if log.multi:
-            self._rank_if_due(log)
-        if self._dirty:
-            dirty, self._dirty = self._dirty, set()
+            self._rank_if_due()
+        dirty = session.take_changed()
+        if dirty:
             self.board.show(log, dirty)
-            best = self._best(log)
+            best = session.best()
             best_number = best.number if best else None
             if self._selected in dirty or best_number != self._best_shown or self.curves.active_tab in STUDY_TABS:
                 self._curves_due = self._curves_due or max(time.monotonic(), self._curves_drawn + CURVE_SECONDS)
             self._best_shown = best_number
-        if self._status_dirty or self._study_running:
-            self._status_dirty = False
+        if session.take_status_changed() or session.running:
             self._show_status()
         if self._curves_due and time.monotonic() >= self._curves_due:
             self._curves_due, self._curves_drawn = 0.0, time.monotonic()
-            engine = self.study.engine
-            self.curves.show(log, self._selected, engine.pruner if engine else None, self._view)
+            engine = session.study.engine
+            self.curves.show(log, self._selected, engine.pruner if engine else None, session.view)
 
-    def _best(self, log: StudyLog) -> TrialRecord | None:
-        """The best trial; with several metrics the balance's pick in the latest ranking (never made here)."""
-        if log.multi:
-            return self._view.best() if self._view is not None else None
-        return log.best()
-
-    def _rank_if_due(self, log: StudyLog) -> None:
-        """Several metrics: rank the finished trials again in a thread when some finished since, at most
-        every RANK_SECONDS (about a second of work at 10,000 trials of three metrics)."""
-        finished = log.count("finished")
-        current = self._view is not None and len(self._view.records) == finished
-        if self._ranking or current or time.monotonic() < self._ranked_at + RANK_SECONDS:
-            return
-        self._ranking = True
-        self.run_worker(self._rank(self.study, finished_copy(log)), group="rank", exit_on_error=False)
+    def _rank_if_due(self) -> None:
+        copy = self.session.ranking_due()
+        if copy is not None:
+            self.run_worker(self._rank(self.study, copy), group="rank", exit_on_error=False)
 
     async def _rank(self, study: Study, copy: StudyLog) -> None:
-        try:
-            view = await asyncio.to_thread(ranked, copy)
-        finally:
-            self._ranking = False
-            self._ranked_at = time.monotonic()
-        if study is self.study:
-            self._view = view
-            self.board.show(study.log, set(), view=view)
-            self._status_dirty = True
+        if await self.session.rank(study, copy):
+            self.board.show(study.log, set(), view=self.session.view)
             self._curves_due = self._curves_due or time.monotonic()
 
     def _show_status(self) -> None:
-        study = self.study
+        session, study = self.session, self.study
         if study is None:
-            self.status_bar.show(self.document.name, "not started", None, budget=self._file_budget(), metric="")
+            self.status_bar.show(self.document.name, "not started", None, budget=session.file_budget(), metric="")
             return
-        elapsed = None
-        if self._run_started is not None:
-            elapsed = (self._run_ended or time.monotonic()) - self._run_started
         self.status_bar.show(
-            study.spec.name, self._state_word(study), study.log, budget=study.settings.trials,
-            metric=study_metric(study.spec.objective), best=self._best(study.log), elapsed=elapsed,
-            done_at_start=self._done_at_start, directory=str(study.directory), timing=self._timing_text())
-
-    def _state_word(self, study: Study) -> str:
-        """running / paused / stopping while the engine runs; after it, or for a study directory opened to
-        review: finished when its budget is spent (or its run ended on its own), else stopped."""
-        if self._study_running and study.state != "finished":
-            return study.state
-        writer = Study.writer(study.directory)
-        if writer not in (None, os.getpid()):
-            return f"read-only: pid {writer} writes it" if writer else "read-only: another process writes it"
-        if _budget_spent(study) or (study.state == "finished" and not self._stopped_by_user):
-            return "finished"
-        return "stopped"
-
-    def _timing_text(self) -> list[str]:
-        """Median ask time beside median trial time (a searcher should cost little next to a trial), and
-        when the bayes model was capped to a subsample of the trials; each piece shown if the line has room."""
-        engine = self.study.engine
-        if engine is None or not engine.ask_seconds:
-            return []
-        finished = self.study.log.finished()
-        durations = [r.duration for r in finished if r.duration is not None]
-        pieces = [f"ask {statistics.median(engine.ask_seconds) * 1000:.2g} ms"]
-        if durations:
-            pieces.append(f"trial {statistics.median(durations):.2g} s")
-        used = getattr(engine.searcher, "points_used", 0)
-        if used and used < len(finished):
-            pieces.insert(0, f"GP on {used} of {len(finished)}")
-        return pieces
-
-    def _file_budget(self) -> int | None:
-        """The trial budget of the file being edited; None while it has a mistake (the pane shows which)."""
-        try:
-            return self.document.spec().settings.trials
-        except InputError:
-            return None
+            study.spec.name, session.state_word(), study.log, budget=study.settings.trials,
+            metric=study_metric(study.spec.objective), best=session.best(), elapsed=session.elapsed(),
+            done_at_start=session.done_at_start, directory=str(study.directory), timing=session.timing_text())
 
     def on_leaderboard_trial_opened(self, message: Leaderboard.TrialOpened) -> None:
         record = self.study.log.records.get(message.number) if self.study else None
@@ -321,13 +233,13 @@ class TunerApp(App):
     # ------------------------------------------------------------------------------------------ running
 
     async def action_run(self) -> None:
-        if self._study_running:
+        if self.session.running:
             self.notify("the study is already running", severity="warning")
             return
         study = self._study_for_run()
         if study is None:
             return
-        if _budget_spent(study):
+        if self.session.out_of_budget():
             self._ask_more_trials(study)
             return
         self._drive(study)
@@ -359,74 +271,47 @@ class TunerApp(App):
             self._drive(study)
 
     def _study_for_run(self) -> Study | None:
-        """The current study when the space is unchanged since it began, else a new one."""
+        """The session's study to run (a new one shown on the panes), or None after saying why not."""
         try:
-            spec = self.document.spec()
-        except InputError as err:
-            self.notify(str(err), title="cannot run", severity="error", timeout=10)
-            return None
-        if self.study is not None and self._study_key == _key(self.document):
-            self.study.settings = spec.settings
-            return self.study
-        try:
-            study = Study.create(spec)
+            study, created = self.session.study_for_run()
         except TunerError as err:
             self.notify(str(err), title="cannot run", severity="error", timeout=10)
             return None
-        self.study, self._study_key = study, _key(self.document)
-        self._attach(study)
-        self._selected = None
-        self.board.show(study.log)
-        self.notify(f"study directory: {study.directory}")
+        if created:
+            self._show_study(study)
+            self._selected = None
+            self.board.show(study.log)
+            self.notify(f"study directory: {study.directory}")
         return study
 
     def _drive(self, study: Study, **run_options) -> None:
-        self._study_running = True
-        self._run_started, self._run_ended, self._stopped_by_user = time.monotonic(), None, False
-        self._done_at_start = budget_spent(study.log)
         run_options.setdefault("review", self._review_suggestion if self.review_mode else None)
-        self.run_worker(self._run_study(study, **run_options), group="study", exclusive=True, exit_on_error=False)
+        self.run_worker(self._run_study(self.session.run(study, **run_options)), group="study", exclusive=True,
+                        exit_on_error=False)
         self.refresh_bindings()
 
-    async def _run_study(self, study: Study, **run_options) -> None:
+    async def _run_study(self, run: Awaitable[None]) -> None:
         try:
-            await study.run(**run_options)
+            await run
         except TunerError as err:
             self.notify(str(err), title="study stopped", severity="error", timeout=10)
         except Exception as err:  # noqa: BLE001 - the app stays up; the journal has every trial so far
             self.notify(f"{type(err).__name__}: {err}", title="study stopped", severity="error", timeout=10)
             self.log.error(err)
         finally:
-            self._study_running = False
-            self._run_ended = self._run_ended or time.monotonic()
-            self._status_dirty = True
             self.refresh_bindings()
-            best = self._best(study.log)
-            if best is not None and study.test_score is not None:
-                self.notify(f"best trial #{best.number}: {study.spec.objective.metric} {best.value:.6g} "
-                            f"(validation), {study.test_score:.6g} on the held-out test split")
+            self._notify_result(self.session.test_score_text())
 
     def action_pause(self) -> None:
-        engine = self.study.engine if self.study else None
-        if engine is None or not self._study_running:
-            return
-        if engine.state == "paused":
-            engine.resume()
-            self.notify("resumed")
-        else:
-            engine.pause()
-            self.notify("paused: running trials go on, no new ones start (p to continue)")
+        self._notify_result(self.session.pause())
 
     def action_stop(self) -> None:
-        if self.study and self._study_running:
-            self._stopped_by_user = True
-            self.study.stop()
-            self.notify("stopping: running trials finish")
+        self._notify_result(self.session.stop())
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Grey out in the footer what cannot run now."""
         if action in ("pause", "stop"):
-            return self._study_running
+            return self.session.running
         if action == "rerun":
             return self._selected_record() is not None
         if action == "export":
@@ -461,7 +346,7 @@ class TunerApp(App):
             if result is not None:
                 self._run_manual(result, None)
 
-        self.push_screen(ManualTrial(space, config, title=title, predict=self._predictor(),
+        self.push_screen(ManualTrial(space, config, title=title, predict=self.session.predictor(),
                                      metric=self.study.spec.objective.metric if self.study else "value"), run)
 
     def action_rerun(self) -> None:
@@ -470,13 +355,12 @@ class TunerApp(App):
             self._run_manual(record.params, record.seed)
 
     def _run_manual(self, params: dict, seed: int | None) -> None:
-        if self._study_running and self.study and self.study.engine:
-            try:
-                self.study.run_config(params, seed)
-            except TunerError as err:
-                self.notify(str(err), severity="error")
-                return
-        else:
+        try:
+            queued = self.session.queue_manual(params, seed)
+        except TunerError as err:
+            self.notify(str(err), severity="error")
+            return
+        if not queued:
             study = self._study_for_run()
             if study is None:
                 return
@@ -485,33 +369,10 @@ class TunerApp(App):
 
     # ------------------------------------------------------------------------------------------ predictions, review
 
-    def _predictor(self):
-        """`config -> (mean, std)` from the study's model: the running searcher's, or one fitted to the
-        journal's trials when the study is idle and its strategy predicts (bayes); None otherwise."""
-        study = self.study
-        if study is None:
-            return None
-        searcher = study.engine.searcher if study.engine else None
-        if searcher is None or not hasattr(searcher, "predict"):
-            if not hasattr(SEARCHERS.get(study.settings.strategy), "predict"):
-                return None
-            finished = study.log.finished()
-            if self._predictor_cache is None or self._predictor_cache[0] != len(finished):
-                searcher = study.new_searcher()
-                for record in finished:
-                    searcher.tell(record.params, record.value)
-                self._predictor_cache = (len(finished), searcher)
-            searcher = self._predictor_cache[1]
-
-        def predict(config: dict) -> tuple[float, float]:
-            mean, std = searcher.predict([config])
-            return float(mean[0]), float(std[0])
-        return predict
-
     def action_toggle_review(self) -> None:
         self.review_mode = not self.review_mode
         engine = self.study.engine if self.study else None
-        if engine is not None and self._study_running:
+        if engine is not None and self.session.running:
             engine.review = self._review_suggestion if self.review_mode else None
         self.notify("review mode on: each suggestion waits for enter (run), m (edit) or x (skip)"
                     if self.review_mode else "review mode off: suggestions run as they come")
@@ -532,7 +393,7 @@ class TunerApp(App):
             return None
         edited = loop.create_future()
         self.push_screen(ManualTrial(study.spec.space, params, title="edit the suggestion, enter runs it",
-                                     predict=self._predictor(), metric=study.spec.objective.metric),
+                                     predict=self.session.predictor(), metric=study.spec.objective.metric),
                          edited.set_result)
         return await edited
 
@@ -597,10 +458,7 @@ class TunerApp(App):
             self.notify("no finished trial yet: nothing to export", severity="warning")
             return
 
-        def accept(path: str) -> str:
-            return f"best config written to {study.export(path)}"
-
-        self.push_screen(PathPrompt("export the best config", "./best.json", accept,
+        self.push_screen(PathPrompt("export the best config", "./best.json", self.session.export,
                                     hint=f"trial #{study.log.best().number}; JSON your training code reads"),
                          self._notify_result)
 
@@ -613,11 +471,8 @@ class TunerApp(App):
         about = f"trial #{record.number}" if record else "the study"
         current = (record.note if record else study.log.note) or ""
 
-        def accept(text: str) -> str:
-            study.note(text, record.number if record else None)  # StudyLocked or a write error: shown inline
-            if record:
-                self._dirty.add(record.number)
-            return f"note on {about} kept in the journal" if text else f"note on {about} cleared"
+        def accept(text: str) -> str:  # StudyLocked or a write error: shown inline
+            return self.session.note(text, record.number if record else None)
 
         self.push_screen(PathPrompt(f"a note on {about}", current, accept,
                                     hint="kept in the journal, shown by 'tui-tuner trials'"), self._notify_result)
@@ -633,7 +488,7 @@ class TunerApp(App):
         self.notify(f"saved {path}")
 
     def action_open(self) -> None:
-        if self._study_running:
+        if self.session.running:
             self.notify("stop the study before opening another", severity="warning")
             return
         self.push_screen(PathPrompt("open", "", self._open_path,
@@ -641,38 +496,24 @@ class TunerApp(App):
                          self._notify_result)
 
     def _open_path(self, text: str) -> str:
-        path = Path(text).expanduser()
-        if not text or not path.exists():
-            raise InputError("no such file or directory", file=text or "''")
-        if path.is_dir():
-            if not is_study_dir(path):
-                raise InputError("not a study directory (no journal.jsonl)", file=str(path))
-            study = Study.open(path)
-            self.call_later(self._show_opened, StudyDocument.from_spec(study.spec, Path.cwd() / f"{study.spec.name}.yaml"),
-                            study)
-            return f"opened study {path}: {len(study.log.records)} trials"
-        if path.suffix == ".json" and _is_best_config(path):
-            config = load_config(path, self.document.space())
-            self.call_later(self._ask_manual, self.document.space(), config["params"],
-                            f"manual trial (from {path.name})")
-            return f"loaded {path}"
-        document = StudyDocument.load(path)
-        self.call_later(self._show_opened, document, None)
-        return f"opened {path}"
+        opened = self.session.open_path(text)
+        if opened.config is not None:
+            self.call_later(self._ask_manual, self.document.space(), opened.config["params"],
+                            f"manual trial (from {opened.source})")
+        else:
+            self.call_later(self._show_opened, opened.document, opened.study)
+        return opened.message
 
     async def _show_opened(self, document: StudyDocument, study: Study | None) -> None:
-        self.document, self.study = document, study
-        self._study_key = _key(document) if study else None
+        self.session.open(document, study)
         self._selected = None
         await self._load_document()
         board = self.board
         board.clear()
         self.curves.clear()  # the previous study's plots go; this one's come with the next flush
         if study is not None:
-            self._attach(study)
+            self._show_study(study)
             board.show(study.log, live=False)
-        self._run_started = None
-        self._status_dirty = True
         self._curves_due = time.monotonic()
         self.flush()
 
@@ -700,7 +541,7 @@ class TunerApp(App):
             if result is not None:
                 self.document.put_param(old, *result)
                 self._show_space(select=result[0])
-                self._status_dirty = True
+                self.session.status_changed = True
 
         self.push_screen(ParamForm(name, definition, check, title=title), done)
 
@@ -727,7 +568,7 @@ class TunerApp(App):
         self.document.set_search(search if search is not None else self.strategy_pane.values())
         self._check_strategy()
         self._show_space()
-        self._status_dirty = True
+        self.session.status_changed = True
 
     def _check_strategy(self) -> None:
         """The strategy pane's error line: the document's mistake in its `search:` section, or nothing."""
@@ -799,14 +640,13 @@ class TunerApp(App):
                                     lambda action=binding.action: self.run_action(action))
 
     def action_quit_app(self) -> None:
-        if not self._study_running:
+        if not self.session.running:
             self.exit()
             return
 
         async def answer(yes: bool | None) -> None:
             if yes:
-                self._stopped_by_user = True
-                self.study.cancel()
+                self.session.cancel()
                 await self.workers.wait_for_complete()
                 self.exit()
 
@@ -814,25 +654,8 @@ class TunerApp(App):
                                  "r on this study directory runs them again)"), answer)
 
 
-def _key(document: StudyDocument) -> str:
-    """What makes a study the same study: its objective and its space."""
-    return json.dumps([document.raw.get("objective"), document.params], sort_keys=True, default=str)
-
-
-def _budget_spent(study: Study) -> bool:
-    return study.settings.trials is not None and budget_spent(study.log) >= study.settings.trials
-
-
 def _fresh_name(params: dict, base: str) -> str:
     n = 2
     while f"{base}_{n}" in params:
         n += 1
     return f"{base}_{n}"
-
-
-def _is_best_config(path: Path) -> bool:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and "params" in data and "metric" in data

@@ -9,19 +9,14 @@ from textual.widgets import Static
 
 from ...progress import format_value
 from ...storage import StudyLog, TrialRecord
+from ..session import ENDED, budget_spent
 
-ENDED = ("finished", "failed", "pruned")
 SEPARATOR = " · "
 
 
 def clock(seconds: float) -> str:
     seconds = int(max(0, seconds))
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def budget_spent(log: StudyLog) -> int:
-    """Trials that count against the budget: ended ones the searcher proposed (manual trials are extra)."""
-    return sum(1 for r in log.records.values() if r.state in ENDED and not r.manual)
 
 
 def best_text(metric: str | list[str], best: TrialRecord | None) -> str:

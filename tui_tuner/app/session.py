@@ -1,0 +1,340 @@
+"""The app's study without the screen: which Study runs, its run's state and clock, what changed since the
+screen last looked, and the model that predicts a hand-made config.
+
+No Textual here, so this is testable without a screen and the app file holds only widgets, keys and
+dialogs. Entry points return what to tell the user (or raise the TunerError to show); the app notifies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError, TunerError
+from ..searchers import SEARCHERS
+from ..storage import StudyLog, TrialRecord, is_study_dir, load_config
+from ..study import Study
+from .document import StudyDocument
+from .ranking import finished_copy, ranked
+
+RANK_SECONDS = 1.0  # several metrics: the Pareto ranking is redone at most this often (off the event loop)
+ENDED = ("finished", "failed", "pruned")
+
+
+def budget_spent(log: StudyLog) -> int:
+    """Trials that count against the budget: ended ones the searcher proposed (manual trials are extra)."""
+    return sum(1 for r in log.records.values() if r.state in ENDED and not r.manual)
+
+
+@dataclass
+class Opened:
+    """What a path typed after `o` held: a study file or directory to show, or a best config to run by hand."""
+
+    message: str
+    document: StudyDocument | None = None
+    study: Study | None = None
+    config: dict | None = None
+    source: str = ""
+
+
+class StudySession:
+    """The edited document and the Study it runs, the current run's state, and the event bookkeeping the
+    screen flushes: `changed` trial numbers and `status_changed`, taken (and cleared) by the app."""
+
+    def __init__(self, document: StudyDocument, study: Study | None = None,
+                 on_notice: Callable[[str], None] = lambda text: None) -> None:
+        self._on_notice = on_notice  # news from a run that is not kept in the journal (fewer workers than asked)
+        self.changed: set[int] = set()
+        self.status_changed = True
+        self.running = False
+        self.run_started: float | None = None
+        self.run_ended: float | None = None  # the clock stops here
+        self.stopped_by_user = False
+        self.done_at_start = 0
+        self.view: StudyLog | None = None  # several metrics: the finished trials ranked, see ranking.py
+        self.ranking = False  # a ranking is being made
+        self.ranked_at = 0.0
+        self._predictor_cache: tuple | None = None  # (study, finished count, searcher) built from the log
+        self.document, self.study, self._study_key = document, None, None
+        self.open(document, study)
+
+    # ------------------------------------------------------------------------------------------ which study
+
+    def open(self, document: StudyDocument, study: Study | None) -> None:
+        """Edit `document` from now on, and show `study` (a study directory opened to review or resume)."""
+        self.document, self.study = document, study
+        self._study_key = _key(document) if study else None
+        if study is not None:
+            self._follow_events(study)
+        self.run_started = None
+        self.status_changed = True
+
+    def study_for_run(self) -> tuple[Study, bool]:
+        """The current study when its objective and space are unchanged since it began, else a new one (then
+        True). InputError when the document has a mistake, TunerError when the study cannot be created."""
+        spec = self.document.spec()
+        if self.study is not None and self._study_key == _key(self.document):
+            self.study.settings = spec.settings
+            return self.study, False
+        study = Study.create(spec)
+        self.study, self._study_key = study, _key(self.document)
+        self._follow_events(study)
+        return study, True
+
+    def _follow_events(self, study: Study) -> None:
+        study.subscribe(self._on_study_event)
+        self.view, self.ranked_at = None, 0.0
+
+    def read_only_text(self) -> str | None:
+        """What to say when another process writes the study: here it is watched, not run."""
+        writer = Study.writer(self.study.directory) if self.study else None
+        if writer in (None, os.getpid()):
+            return None
+        return (f"read-only: process {writer} is writing this study; its trials appear here as they come, and it "
+                "can run here once that process ends")
+
+    def open_path(self, text: str) -> Opened:
+        """Read what the user typed after `o`: a study directory, a best-config file or a study file; the
+        InputError names the file when it is none of them."""
+        path = Path(text).expanduser()
+        if not text or not path.exists():
+            raise InputError("no such file or directory", file=text or "''")
+        if path.is_dir():
+            if not is_study_dir(path):
+                raise InputError("not a study directory (no journal.jsonl)", file=str(path))
+            study = Study.open(path)
+            document = StudyDocument.from_spec(study.spec, Path.cwd() / f"{study.spec.name}.yaml")
+            return Opened(f"opened study {path}: {len(study.log.records)} trials", document, study)
+        if path.suffix == ".json" and _is_best_config(path):
+            config = load_config(path, self.document.space())
+            return Opened(f"loaded {path}", config=config, source=path.name)
+        return Opened(f"opened {path}", StudyDocument.load(path))
+
+    # ------------------------------------------------------------------------------------------ running
+
+    def out_of_budget(self) -> bool:
+        """The current study has run all its trials: it runs on only with a bigger budget."""
+        study = self.study
+        return study.settings.trials is not None and budget_spent(study.log) >= study.settings.trials
+
+    def run(self, study: Study, **run_options) -> Awaitable[None]:
+        """Start the clock now and return the run to await (the app hands it to a worker, so `running` is
+        already true when the key press returns)."""
+        self.running = True
+        self.run_started, self.run_ended, self.stopped_by_user = time.monotonic(), None, False
+        self.done_at_start = budget_spent(study.log)
+        return self._run(study, run_options)
+
+    async def _run(self, study: Study, run_options: dict) -> None:
+        try:
+            await study.run(**run_options)
+        finally:
+            self.running = False
+            self.run_ended = self.run_ended or time.monotonic()
+            self.status_changed = True
+
+    def test_score_text(self) -> str | None:
+        """After a run: the best trial's validation value beside its held-out test score, when there is one."""
+        best = self.best()
+        study = self.study
+        if best is None or study.test_score is None:
+            return None
+        return (f"best trial #{best.number}: {study.spec.objective.metric} {best.value:.6g} (validation), "
+                f"{study.test_score:.6g} on the held-out test split")
+
+    def pause(self) -> str | None:
+        """Pause, or continue a paused run; None when no run is under way."""
+        engine = self.study.engine if self.study else None
+        if engine is None or not self.running:
+            return None
+        if engine.state == "paused":
+            engine.resume()
+            return "resumed"
+        engine.pause()
+        return "paused: running trials go on, no new ones start (p to continue)"
+
+    def stop(self) -> str | None:
+        """Let running trials finish and start no new ones; None when no run is under way."""
+        if not (self.study and self.running):
+            return None
+        self.stopped_by_user = True
+        self.study.stop()
+        return "stopping: running trials finish"
+
+    def cancel(self) -> None:
+        """Quitting mid-run: the running trials are ended and recorded interrupted."""
+        self.stopped_by_user = True
+        self.study.cancel()
+
+    def queue_manual(self, params: dict, seed: int | None) -> bool:
+        """Hand a config to the running engine (TunerError when it refuses it); False when no run is under
+        way, and the caller starts one with `manual=[(params, seed)]`."""
+        if not (self.running and self.study and self.study.engine):
+            return False
+        self.study.run_config(params, seed)
+        return True
+
+    def note(self, text: str, number: int | None) -> str:
+        """Keep (or clear, with empty text) a note on trial `number`, or on the study when None."""
+        self.study.note(text, number)  # StudyLocked or a write error: the caller shows it
+        if number is not None:
+            self.changed.add(number)
+        about = f"trial #{number}" if number is not None else "the study"
+        return f"note on {about} kept in the journal" if text else f"note on {about} cleared"
+
+    def export(self, path: str) -> str:
+        return f"best config written to {self.study.export(path)}"
+
+    # ------------------------------------------------------------------------------------------ events
+
+    def _on_study_event(self, event: dict) -> None:
+        if event.get("event") == "notice":  # e.g. fewer workers than asked: said once, not kept in the journal
+            self._on_notice(event["text"])
+            return
+        if event.get("event") == "state" and event.get("state") == "finished":
+            self.run_ended = time.monotonic()
+        number = event.get("number")
+        if number is not None:
+            self.changed.add(number)
+        self.status_changed = True
+
+    def follow(self) -> None:
+        """Take in what another process appended to the study's journal since the last look (read-only)."""
+        try:
+            new = self.study.catch_up()
+        except TunerError:  # a damaged line: the screen keeps what it has; opening the study names the line
+            return
+        self.changed.update(r["number"] for r in new if "number" in r)
+        self.status_changed = self.status_changed or bool(new)
+
+    def take_changed(self) -> set[int]:
+        """The trial numbers changed since the last call."""
+        changed, self.changed = self.changed, set()
+        return changed
+
+    def take_status_changed(self) -> bool:
+        """Whether the status line changed since the last call."""
+        changed, self.status_changed = self.status_changed, False
+        return changed
+
+    # ------------------------------------------------------------------------------------------ several metrics
+
+    def ranking_due(self) -> StudyLog | None:
+        """Several metrics: a copy of the finished trials to rank again (in a thread, `rank`) when some
+        finished since the last ranking, at most every RANK_SECONDS; None when not due."""
+        log = self.study.log
+        current = self.view is not None and len(self.view.records) == log.count("finished")
+        if self.ranking or current or time.monotonic() < self.ranked_at + RANK_SECONDS:
+            return None
+        self.ranking = True
+        return finished_copy(log)
+
+    async def rank(self, study: Study, copy: StudyLog) -> bool:
+        """Rank `copy` off the event loop (about a second at 10,000 trials of three metrics); True when it
+        became the view, False when another study was opened meanwhile."""
+        try:
+            view = await asyncio.to_thread(ranked, copy)
+        finally:
+            self.ranking = False
+            self.ranked_at = time.monotonic()
+        if study is not self.study:
+            return False
+        self.view = view
+        self.status_changed = True
+        return True
+
+    def best(self) -> TrialRecord | None:
+        """The best trial; with several metrics the balance's pick in the latest ranking (never made here)."""
+        log = self.study.log
+        if log.multi:
+            return self.view.best() if self.view is not None else None
+        return log.best()
+
+    # ------------------------------------------------------------------------------------------ status
+
+    def state_word(self) -> str:
+        """running / paused / stopping while the engine runs; after it, or for a study directory opened to
+        review: finished when its budget is spent (or its run ended on its own), else stopped."""
+        study = self.study
+        if self.running and study.state != "finished":
+            return study.state
+        writer = Study.writer(study.directory)
+        if writer not in (None, os.getpid()):
+            return f"read-only: pid {writer} writes it" if writer else "read-only: another process writes it"
+        if self.out_of_budget() or (study.state == "finished" and not self.stopped_by_user):
+            return "finished"
+        return "stopped"
+
+    def elapsed(self) -> float | None:
+        """Seconds the current run has taken, frozen once it ends; None before the first run."""
+        if self.run_started is None:
+            return None
+        return (self.run_ended or time.monotonic()) - self.run_started
+
+    def timing_text(self) -> list[str]:
+        """Median ask time beside median trial time (a searcher should cost little next to a trial), and
+        when the bayes model was capped to a subsample of the trials; each piece shown if the line has room."""
+        engine = self.study.engine
+        if engine is None or not engine.ask_seconds:
+            return []
+        finished = self.study.log.finished()
+        durations = [r.duration for r in finished if r.duration is not None]
+        pieces = [f"ask {statistics.median(engine.ask_seconds) * 1000:.2g} ms"]
+        if durations:
+            pieces.append(f"trial {statistics.median(durations):.2g} s")
+        used = getattr(engine.searcher, "points_used", 0)
+        if used and used < len(finished):
+            pieces.insert(0, f"GP on {used} of {len(finished)}")
+        return pieces
+
+    def file_budget(self) -> int | None:
+        """The trial budget of the file being edited; None while it has a mistake (the pane shows which)."""
+        try:
+            return self.document.spec().settings.trials
+        except InputError:
+            return None
+
+    # ------------------------------------------------------------------------------------------ predictions
+
+    def predictor(self) -> Callable[[dict], tuple[float, float]] | None:
+        """`config -> (mean, std)` from the study's model: the running searcher's, or one fitted to the
+        journal's trials when the study is idle and its strategy predicts (bayes), refitted only when the
+        study or its finished count changed; None otherwise."""
+        study = self.study
+        if study is None:
+            return None
+        searcher = study.engine.searcher if study.engine else None
+        if searcher is None or not hasattr(searcher, "predict"):
+            if not hasattr(SEARCHERS.get(study.settings.strategy), "predict"):
+                return None
+            finished = study.log.finished()
+            if self._predictor_cache is None or self._predictor_cache[:2] != (study, len(finished)):
+                searcher = study.new_searcher()
+                for record in finished:
+                    searcher.tell(record.params, record.value)
+                self._predictor_cache = (study, len(finished), searcher)
+            searcher = self._predictor_cache[2]
+
+        def predict(config: dict) -> tuple[float, float]:
+            mean, std = searcher.predict([config])
+            return float(mean[0]), float(std[0])
+        return predict
+
+
+def _key(document: StudyDocument) -> str:
+    """What makes a study the same study: its objective and its space."""
+    return json.dumps([document.raw.get("objective"), document.params], sort_keys=True, default=str)
+
+
+def _is_best_config(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "params" in data and "metric" in data
