@@ -232,13 +232,13 @@ def _analyze(args: argparse.Namespace) -> int:
 
     log, space = read_study(args.study_dir)
     result = param_importance(log.records.values(), space, log.direction,
-                              seed=(log.header.get("settings") or {}).get("seed", 0))
+                              seed=(log.header.settings or {}).get("seed", 0))
     if args.json:
         print(dumps({**result.to_json(), "pareto": pareto_json(log)}))
     else:
-        print_importance(result, log.header.get("metric", "value"), log.direction)
+        print_importance(result, log.header.metric, log.direction)
         if log.multi:
-            Console().print(front_table(log, log.header.get("name", "study")))
+            Console().print(front_table(log, log.header.name or "study"))
     return 0
 
 

@@ -27,6 +27,7 @@ from .. import lr_finder
 from ..errors import InputError, TunerError
 from ..executor import ProcessExecutor, start_process_machinery
 from ..objectives import study_metric
+from ..records import Notice, Record, StateChanged, trial_number
 from ..searchers import SEARCHERS
 from ..storage import StudyLog, TrialRecord, is_study_dir, load_config
 from ..study import Study
@@ -189,16 +190,16 @@ class TunerApp(App):
             new = self.study.catch_up()
         except TunerError:  # a damaged line: the screen keeps what it has; opening the study names the line
             return
-        self._dirty.update(r["number"] for r in new if "number" in r)
+        self._dirty.update(n for n in map(trial_number, new) if n is not None)
         self._status_dirty = self._status_dirty or bool(new)
 
-    def _on_study_event(self, event: dict) -> None:
-        if event.get("event") == "notice":  # e.g. fewer workers than asked: said once, not kept in the journal
-            self.notify(event["text"], timeout=10)
+    def _on_study_event(self, record: Record) -> None:
+        if isinstance(record, Notice):  # e.g. fewer workers than asked: said once, not kept in the journal
+            self.notify(record.text, timeout=10)
             return
-        if event.get("event") == "state" and event.get("state") == "finished":
+        if isinstance(record, StateChanged) and record.state == "finished":
             self._run_ended = time.monotonic()
-        number = event.get("number")
+        number = trial_number(record)
         if number is not None:
             self._dirty.add(number)
         self._status_dirty = True
