@@ -339,7 +339,7 @@ def test_every_trial_records_what_proposed_it_and_the_space_version_it_was_drawn
         read_journal(path)
 
 
-def test_subscribers_and_the_log_take_typed_records_only_json_crosses_the_journal():
+def test_the_log_dispatches_on_the_records_type_and_screen_news_has_no_trial():
     log = StudyLog()
     log.apply(StudyHeader(name="s", metric="loss", direction="maximize"))
     log.apply(Started(0, {"x": 1}, 1, proposer="random"))

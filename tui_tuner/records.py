@@ -137,8 +137,10 @@ _TAGS: dict[type, str] = {StudyHeader: "study", Started: "started", Reported: "r
                           Failed: "failed", Pruned: "pruned", Interrupted: "interrupted", TestScored: "test",
                           Note: "note", StateChanged: "state", Notice: "notice"}
 _CLASSES = {tag: cls for cls, tag in _TAGS.items()}
-# field -> the default it is left out of the JSON with: the lines written before the field existed
-_LEFT_OUT_AT = {StudyHeader: {"balance": None}, Started: {"space": 1}, Finished: {"values": None}}
+# field -> the value it is left out of the JSON at: what a line without it reads as, where the line may lack
+# it but not hold null (so a record read back is written as it was, and today's lines as they always were)
+_LEFT_OUT_AT = {StudyHeader: dict.fromkeys(("version", "base_dir", "direction", "settings", "balance")),
+                Started: {"space": 1}, Finished: {"values": None}, TestScored: {"metric": None}}
 # class -> (field, value a line without it reads as): a plain default, else None (a time never read as now)
 _READ_DEFAULTS = {cls: [(f.name, None if f.default is MISSING else f.default) for f in fields(cls)]
                   for cls in _TAGS}
