@@ -23,6 +23,7 @@ from textual.widgets import TabbedContent
 
 from tui_tuner.app.app import TunerApp
 from tui_tuner.app.document import StudyDocument
+from tui_tuner.records import Finished, Reported, Started
 from tui_tuner.spec import load_spec
 from tui_tuner.storage import JOURNAL_NAME, Journal
 from tui_tuner.study import Study
@@ -66,13 +67,10 @@ def make_study(root: Path, existing: int, metrics: int = 1) -> Path:
     with Journal(study.directory / JOURNAL_NAME) as journal:
         for n in range(existing):
             params = {"x": float(rng.random()), "y": int(rng.integers(1, 100))}
-            journal.append({"event": "started", "number": n, "params": params, "seed": n, "manual": False,
-                            "time": 0.0})
-            journal.append({"event": "reported", "number": n, "step": 0, "values": {"loss": params["x"]},
-                            "time": 0.0})
+            journal.append(Started(n, params, n, time=0.0))
+            journal.append(Reported(n, 0, {"loss": params["x"]}, time=0.0))
             values = [params["x"], 1 - params["x"] + params["y"] / 100, params["y"] / 100][:metrics]
-            journal.append({"event": "finished", "number": n, "value": params["x"], "metrics": {},
-                            "duration": 0.1, "time": 0.0, **({"values": values} if metrics > 1 else {})})
+            journal.append(Finished(n, params["x"], {}, 0.1, time=0.0, values=values if metrics > 1 else None))
     study._journal.close()
     study._release_lock()  # the app, in this same process, must be able to take it: else no trial runs
     return study.directory

@@ -17,6 +17,7 @@ from tui_tuner.app.widgets.curves import Curves
 from tui_tuner.app.widgets.leaderboard import Leaderboard
 from tui_tuner.app.widgets.space_pane import SpaceTable
 from tui_tuner.spec import load_spec
+from tui_tuner.records import Failed, Finished, Interrupted, Pruned, Started
 from tui_tuner.storage import load_config, read_journal
 
 pytestmark = pytest.mark.slow
@@ -237,14 +238,14 @@ def board_rows_on_screen(app, terminal: Terminal) -> dict[int, str]:
 
 
 def assert_screen_matches_journal(app, terminal: Terminal) -> None:
+    words = {Started: "running", Finished: "done", Failed: "failed", Pruned: "pruned", Interrupted: "interrupted"}
     journal = {}
-    for event in read_journal(app.study.directory / "journal.jsonl"):
-        if event["event"] in ("started", "finished", "failed", "pruned", "interrupted"):
-            journal[event["number"]] = event["event"]
-    words = {"started": "running", "finished": "done", "failed": "failed", "pruned": "pruned"}
+    for record in read_journal(app.study.directory / "journal.jsonl"):
+        if type(record) in words:
+            journal[record.number] = words[type(record)]
     shown = board_rows_on_screen(app, terminal)
     assert shown, "no leaderboard rows on screen"
-    assert shown == {n: words.get(journal[n], journal[n]) for n in shown}
+    assert shown == {n: journal[n] for n in shown}
 
 
 async def test_the_leaderboard_on_screen_matches_the_journal_after_finish_pause_and_stop(tmp_path):
@@ -560,7 +561,7 @@ async def test_quitting_while_trials_run_asks_then_records_them_interrupted(tmp_
         await pilot.press("y")
         await wait_until(pilot, lambda: not app.session.running)
     journal = read_journal(app.study.directory / "journal.jsonl")
-    assert sum(1 for e in journal if e["event"] == "interrupted") == 2
+    assert sum(1 for e in journal if isinstance(e, Interrupted)) == 2
 
 
 async def test_small_terminal_shows_one_pane_at_a_time(tmp_path):
@@ -665,9 +666,9 @@ async def test_review_mode_holds_each_suggestion_until_run_edited_or_skipped(tmp
             shown.append(app.screen)
             await pilot.press(key)
         await wait_until(pilot, lambda: not app.session.running)
-        started = [e for e in read_journal(app.study.directory / "journal.jsonl") if e["event"] == "started"]
+        started = [e for e in read_journal(app.study.directory / "journal.jsonl") if isinstance(e, Started)]
         assert len(started) == 3 and len(shown) == 3  # the skipped one spent no budget; the last ran unreviewed
-        assert started[0]["params"] == shown[0].params and started[1]["params"] == shown[2].params
+        assert started[0].params == shown[0].params and started[1].params == shown[2].params
         assert not app.review_mode
 
 

@@ -11,6 +11,7 @@ from textual.widgets import TabbedContent
 from test_app import Terminal, app_for, run_study, wait_until
 from tui_tuner.app.widgets import study_plots
 from tui_tuner.space import SearchSpace
+from tui_tuner.records import Finished, Started, StudyHeader
 from tui_tuner.storage import StudyLog
 
 TRAIN = '''
@@ -131,12 +132,12 @@ async def test_two_metrics_leaderboard_puts_the_front_first_with_both_values_and
 
 def many_trials(n, multi=False):
     log = StudyLog(["minimize", "minimize", "minimize"] if multi else "minimize")
-    log.header = {"metric": ["a", "b", "c"] if multi else "value"}
+    log.header = StudyHeader(metric=["a", "b", "c"] if multi else "value")
     for i in range(n):
         x, y = (i * 0.618) % 1, (i * 0.414) % 1
-        log.apply({"event": "started", "number": i, "params": {"x": x, "y": y}, "seed": 0})
+        log.apply(Started(i, {"x": x, "y": y}, 0))
         values = [x, 1 - x + y, y]
-        log.apply({"event": "finished", "number": i, "value": values[0], "values": values if multi else None})
+        log.apply(Finished(i, values[0], None, None, values=values if multi else None))
     return log
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tui_tuner.cli import main
+from tui_tuner.records import Interrupted
 from tui_tuner.storage import StudyLog, load_config, read_journal
 
 TESTS = Path(__file__).parent
@@ -175,7 +176,7 @@ def test_resume_after_sigkill_loses_nothing_and_runs_nothing_twice(tmp_path):
     assert len(after.finished()) == 10
     for params in running_before:  # interrupted trials ran again
         assert json.dumps(params, sort_keys=True) in finished_params
-    interrupted = {e["number"] for e in read_journal(journal) if e["event"] == "interrupted"}
+    interrupted = {e.number for e in read_journal(journal) if isinstance(e, Interrupted)}
     assert interrupted == {n for n, r in before.records.items() if r.state == "running"}  # and say so
 
 

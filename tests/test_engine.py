@@ -7,7 +7,7 @@ import pytest
 
 import engine_objectives as objectives
 from tui_tuner import SearchSpace, make_searcher
-from tui_tuner import events
+from tui_tuner import records
 from tui_tuner.engine import Engine, PastTrial
 from tui_tuner.executor import ProcessExecutor
 
@@ -43,8 +43,8 @@ async def test_every_fault_fails_its_trial_and_the_study_goes_on():
     })
     engine, seen = _engine(objectives.by_fault, space, strategy="grid", trial_timeout=2.0)
     await _run(engine)
-    failed = {e.number: e.reason for e in _of(seen, events.Failed)}
-    started = {e.number: e.params["fault"] for e in _of(seen, events.Started)}
+    failed = {e.number: e.reason for e in _of(seen, records.Failed)}
+    started = {e.number: e.params["fault"] for e in _of(seen, records.Started)}
     reasons = {started[n]: r for n, r in failed.items()}
     assert reasons["raise"] == "ValueError: diverged at epoch 3"
     assert "NaN" in reasons["nan"] and "inf" in reasons["inf"]
@@ -52,7 +52,7 @@ async def test_every_fault_fails_its_trial_and_the_study_goes_on():
     assert "exited with code 3" in reasons["exit"]
     assert "SIGSEGV" in reasons["segfault"]
     assert "'very good'" in reasons["string"]
-    finished = _of(seen, events.Finished)
+    finished = _of(seen, records.Finished)
     assert [started[e.number] for e in finished] == ["none"] and finished[0].value == 0.5
     assert engine.state == "finished"
 
@@ -60,8 +60,8 @@ async def test_every_fault_fails_its_trial_and_the_study_goes_on():
 async def test_reports_stream_while_the_trial_runs_and_metrics_come_back():
     engine, seen = _engine(objectives.WithMetric(objectives.reporting, "loss"), trials=3)
     await _run(engine)
-    for finished in _of(seen, events.Finished):
-        steps = [e.step for e in _of(seen, events.Reported) if e.number == finished.number]
+    for finished in _of(seen, records.Finished):
+        steps = [e.step for e in _of(seen, records.Reported) if e.number == finished.number]
         assert steps == [0, 1, 2]
         assert finished.metrics["accuracy"] == pytest.approx(1 - finished.value)
     # every report of a trial arrives before it finishes
@@ -85,8 +85,8 @@ async def test_pruner_answer_reaches_the_trial():
     pruner = PruneAtStepOne()
     engine, seen = _engine(objectives.WithMetric(objectives.reporting, "loss"), trials=4, pruner=pruner)
     await _run(engine)
-    assert sorted(e.number for e in _of(seen, events.Pruned)) == [1, 3]
-    assert all(e.step == 1 for e in _of(seen, events.Pruned))
+    assert sorted(e.number for e in _of(seen, records.Pruned)) == [1, 3]
+    assert all(e.step == 1 for e in _of(seen, records.Pruned))
     assert sorted(pruner.finished) == [(0, "finished"), (1, "pruned"), (2, "finished"), (3, "pruned")]
 
 
@@ -94,7 +94,7 @@ async def test_same_seed_and_workers_give_the_same_trials():
     async def trials(seed):
         engine, seen = _engine(objectives.quadratic, trials=8, seed=seed)
         await _run(engine)
-        return [(e.number, e.params, e.seed) for e in _of(seen, events.Started)]
+        return [(e.number, e.params, e.seed) for e in _of(seen, records.Started)]
 
     first, second = await trials(5), await trials(5)
     assert first == second and len(first) == 8
@@ -105,31 +105,31 @@ async def test_stop_finishes_running_trials_and_starts_none():
     engine, seen = _engine(objectives.sleepy, trials=20)
 
     async def stop_soon():
-        while len(_of(seen, events.Started)) < 2:
+        while len(_of(seen, records.Started)) < 2:
             await asyncio.sleep(0.01)
         engine.stop()
 
     await asyncio.gather(_run(engine), stop_soon())
-    assert len(_of(seen, events.Started)) == 2 and len(_of(seen, events.Finished)) == 2
-    assert [e.state for e in _of(seen, events.StateChanged)] == ["running", "stopping", "finished"]
+    assert len(_of(seen, records.Started)) == 2 and len(_of(seen, records.Finished)) == 2
+    assert [e.state for e in _of(seen, records.StateChanged)] == ["running", "stopping", "finished"]
 
 
 async def test_pause_holds_new_trials_and_manual_config_runs_first():
     engine, seen = _engine(objectives.sleepy, trials=3, workers=1)
 
     async def steer():
-        while not _of(seen, events.Started):
+        while not _of(seen, records.Started):
             await asyncio.sleep(0.01)
-        started_first = _of(seen, events.Started)[0]
+        started_first = _of(seen, records.Started)[0]
         engine.pause()
         await asyncio.sleep(0.6)
-        assert len(_of(seen, events.Started)) == 1  # paused: the first finished, nothing new started
+        assert len(_of(seen, records.Started)) == 1  # paused: the first finished, nothing new started
         engine.run_config({"x": 0.123})
         engine.run_config({"x": 0.9}, seed=started_first.seed)  # re-run a trial exactly: same params, seed
         engine.resume()
 
     await asyncio.gather(_run(engine), steer())
-    started = _of(seen, events.Started)
+    started = _of(seen, records.Started)
     assert started[1].params == {"x": 0.123} and started[1].manual
     assert started[2].seed == started[0].seed and started[2].number == 2
     assert len(started) == 5  # manual trials do not spend the budget of 3
@@ -140,14 +140,14 @@ async def test_time_budget_ends_the_study():
     begin = time.monotonic()
     await _run(engine)
     assert time.monotonic() - begin < 3
-    assert 4 <= len(_of(seen, events.Finished)) <= 14
+    assert 4 <= len(_of(seen, records.Finished)) <= 14
 
 
 async def test_resume_history_is_told_not_rerun():
     past = [PastTrial(0, {"x": 0.9}, 0.36), PastTrial(1, {"x": 0.5}, None)]
     engine, seen = _engine(objectives.quadratic, trials=2, history=past, rerun=[PastTrial(2, {"x": 0.25}, None)])
     await _run(engine)
-    started = _of(seen, events.Started)
+    started = _of(seen, records.Started)
     assert [e.number for e in started] == [2, 3]
     assert started[0].params == {"x": 0.25}
     assert [c for c, _ in engine.searcher.history][:2] == [{"x": 0.9}, {"x": 0.5}]
@@ -158,14 +158,14 @@ async def test_cancel_interrupts_running_trials():
         {"x": {"type": "float", "low": 0, "high": 1}, "sleep": {"type": "float", "low": 30, "high": 31}}), trials=5)
 
     async def cancel_soon():
-        while len(_of(seen, events.Started)) < 2:
+        while len(_of(seen, records.Started)) < 2:
             await asyncio.sleep(0.01)
         engine.cancel()
 
     begin = time.monotonic()
     await asyncio.gather(_run(engine), cancel_soon())
     assert time.monotonic() - begin < 10
-    assert sorted(e.number for e in _of(seen, events.Interrupted)) == [0, 1]
+    assert sorted(e.number for e in _of(seen, records.Interrupted)) == [0, 1]
 
 
 async def test_review_accepts_edits_and_skips_suggestions():
@@ -180,7 +180,7 @@ async def test_review_accepts_edits_and_skips_suggestions():
 
     engine, seen = _engine(objectives.quadratic, strategy="bayes", workers=1, trials=3, review=review)
     await _run(engine)
-    started = [e.params for e in _of(seen, events.Started)]
+    started = [e.params for e in _of(seen, records.Started)]
     assert len(reviewed) == 4 and len(started) == 3  # the skipped one did not spend the budget
     assert started[0] == reviewed[0][0] and started[1] == {"x": 0.3} and started[2] == reviewed[3][0]
     assert reviewed[2][0] in [c for c, v in engine.searcher.history if v is None]  # told as skipped
@@ -190,7 +190,7 @@ async def test_model_based_suggestions_carry_their_prediction_and_asks_are_timed
     engine, seen = _engine(objectives.quadratic, strategy="bayes", workers=1, trials=8)
     engine.searcher.initial = 3
     await _run(engine)
-    predicted = [e.predicted for e in _of(seen, events.Started)]
+    predicted = [e.predicted for e in _of(seen, records.Started)]
     assert predicted[:2] == [None, None]  # no model before two finished trials
     assert all(p is not None and p[1] >= 0 for p in predicted[3:])
     assert len(engine.ask_seconds) == 8

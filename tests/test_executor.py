@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import executor_objectives as objectives
-from tui_tuner import SearchSpace, events, make_searcher
+from tui_tuner import SearchSpace, make_searcher, records
 from tui_tuner.engine import Engine
 from tui_tuner.errors import InputError
 from tui_tuner.executor import ProcessExecutor, pool_size
@@ -223,9 +223,9 @@ async def test_results_the_engine_cannot_take_are_refused_with_what_came_and_wha
         await engine.run()
     finally:
         await engine.executor.close()
-    what = {e.number: e.params["what"] for e in seen if isinstance(e, events.Started)}
-    failed = {what[e.number]: e.reason for e in seen if isinstance(e, events.Failed)}
-    finished = {what[e.number]: e for e in seen if isinstance(e, events.Finished)}
+    what = {e.number: e.params["what"] for e in seen if isinstance(e, records.Started)}
+    failed = {what[e.number]: e.reason for e in seen if isinstance(e, records.Failed)}
+    finished = {what[e.number]: e for e in seen if isinstance(e, records.Finished)}
     assert sorted(failed) == sorted(expected) and sorted(finished) == ["numpy metrics", "numpy scalar"]
     for name, words in expected.items():
         assert all(w in failed[name] for w in words), (name, failed[name])

@@ -14,6 +14,7 @@ import pytest
 
 from tui_tuner.analysis.importance import INACTIVE, MAX_TRIALS, importance_by_metric, param_importance
 from tui_tuner.cli import main
+from tui_tuner.records import Failed, Finished, Pruned, Started, StudyHeader
 from tui_tuner.space import SearchSpace
 from tui_tuner.storage import Journal, TrialRecord
 
@@ -218,18 +219,17 @@ def write_study_dir(directory: Path, records) -> Path:
     directory.mkdir()
     (directory / "study.yaml").write_text(STUDY_YAML)
     with Journal(directory / "journal.jsonl") as journal:
-        journal.append({"event": "study", "name": "analyze-test", "metric": "value", "direction": "minimize",
-                        "base_dir": str(TESTS), "settings": {"strategy": "random", "strategy_options": {},
-                                                             "trials": 40, "workers": 1, "seed": 0,
-                                                             "time_budget": None, "trial_timeout": None}})
+        journal.append(StudyHeader(name="analyze-test", metric="value", direction="minimize", base_dir=str(TESTS),
+                                   settings={"strategy": "random", "strategy_options": {}, "trials": 40,
+                                             "workers": 1, "seed": 0, "time_budget": None, "trial_timeout": None}))
         for number, rec in enumerate(records):
-            journal.append({"event": "started", "number": number, "params": rec.params, "seed": number})
+            journal.append(Started(number, rec.params, number))
             if rec.state == "finished":
-                journal.append({"event": "finished", "number": number, "value": rec.value, "duration": 0.1})
+                journal.append(Finished(number, rec.value, None, 0.1))
             elif rec.state == "failed":
-                journal.append({"event": "failed", "number": number, "reason": "boom"})
+                journal.append(Failed(number, "boom", None))
             elif rec.state == "pruned":
-                journal.append({"event": "pruned", "number": number, "step": 1})
+                journal.append(Pruned(number, 1, None))
     return directory
 
 

@@ -16,6 +16,7 @@ from tui_tuner import SEARCHERS, InputError, SearchSpace, make_searcher
 from tui_tuner.analysis.balance import Balance
 from tui_tuner.analysis.pareto import crowding_distance, hypervolume, non_dominated, pareto_ranks, rank_and_crowding
 from tui_tuner.spec import load_spec
+from tui_tuner.records import Finished, Started, StudyHeader
 from tui_tuner.storage import StudyLog, load_config, read_journal
 from tui_tuner.study import Study
 
@@ -191,10 +192,10 @@ def test_the_balance_picks_the_expected_trial():
 
 def test_the_trial_log_ranks_by_pareto_rank_and_best_is_the_balances_pick():
     log = StudyLog(DIRECTIONS, balance({"fit_time": "< 2"}))
-    log.apply({"event": "study", "name": "s", "metric": METRICS, "direction": DIRECTIONS})
+    log.apply(StudyHeader(name="s", metric=METRICS, direction=DIRECTIONS))
     for number, values in enumerate(VALUES.tolist()):
-        log.apply({"event": "started", "number": number, "params": {}, "seed": 0})
-        log.apply({"event": "finished", "number": number, "value": values[0], "values": values, "metrics": {}})
+        log.apply(Started(number, {}, 0))
+        log.apply(Finished(number, values[0], {}, None, values=values))
     assert [r.number for r in log.front()] == [0, 3, 1, 2]  # extremes first, then by crowding
     assert log.pareto_rank()[4] == 2 and log.ranked()[-1].number == 4
     assert log.best().number == 2
@@ -250,11 +251,11 @@ def test_every_strategy_finds_better_than_random_points_on_zdt1_with_seeds_repea
 def test_a_two_metric_study_runs_end_to_end_with_each_trials_values_recorded(tmp_path, strategy):
     study = run_study(study_file(tmp_path, "metric: [f1, f2], balance: {f1: 1, f2: 1}", strategy=strategy),
                       tmp_path / "run")
-    finished = [r for r in read_journal(tmp_path / "run" / "journal.jsonl") if r["event"] == "finished"]
+    finished = [r for r in read_journal(tmp_path / "run" / "journal.jsonl") if isinstance(r, Finished)]
     assert len(finished) == 8
     for record in finished:
-        assert record["values"] == [record["metrics"]["f1"], record["metrics"]["f2"]]
-        assert record["value"] == record["values"][0]
+        assert record.values == [record.metrics["f1"], record.metrics["f2"]]
+        assert record.value == record.values[0]
     best = json.loads((tmp_path / "run" / "best.json").read_text())
     assert best["trial"] == study.log.best().number and best["trial"] in [r.number for r in study.log.front()]
     assert best["values"] == {"f1": best["metrics"]["f1"], "f2": best["metrics"]["f2"]}
@@ -277,7 +278,8 @@ def test_a_result_without_one_of_the_metrics_fails_the_trial_naming_it(tmp_path)
 
 def test_a_single_metric_study_is_as_before(tmp_path):
     run_study(study_file(tmp_path, "metric: f1, direction: minimize", trials=3), tmp_path / "run")
-    records = read_journal(tmp_path / "run" / "journal.jsonl")
+    lines = (tmp_path / "run" / "journal.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]  # the journal's own format
     assert records[0]["metric"] == "f1" and records[0]["direction"] == "minimize" and "balance" not in records[0]
     finished = [r for r in records if r["event"] == "finished"]
     assert finished and all(set(r) == {"event", "number", "value", "metrics", "duration", "time"} for r in finished)
@@ -290,9 +292,9 @@ def test_a_resumed_two_metric_study_tells_its_searcher_the_earlier_values(tmp_pa
     run_study(study_file(tmp_path, strategy="bayes", trials=6), tmp_path / "run")
     study = Study.open(tmp_path / "run", write=True, trials=10)
     asyncio.run(study.run())
-    finished = [r for r in read_journal(tmp_path / "run" / "journal.jsonl") if r["event"] == "finished"]
-    assert sorted(r["number"] for r in finished) == list(range(10)) and all(len(r["values"]) == 2 for r in finished)
-    assert len({(r["metrics"]["f1"], r["metrics"]["f2"]) for r in finished}) == 10  # none run twice
+    finished = [r for r in read_journal(tmp_path / "run" / "journal.jsonl") if isinstance(r, Finished)]
+    assert sorted(r.number for r in finished) == list(range(10)) and all(len(r.values) == 2 for r in finished)
+    assert len({(r.metrics["f1"], r.metrics["f2"]) for r in finished}) == 10  # none run twice
 
 
 def test_the_journal_schema_checks_a_finished_records_values():
@@ -327,8 +329,8 @@ def test_analyze_json_gives_the_pareto_front_as_the_contract_says(tmp_path):
     out = json.loads(analyze.stdout)
     pareto = out["pareto"]
     assert set(out["by_metric"]) == {"f1", "f2"} and out["importance"] == out["by_metric"]["f1"]["importance"]
-    finished = [r for r in read_journal(tmp_path / "r" / "journal.jsonl") if r["event"] == "finished"]
-    points = {r["number"]: (r["values"][0], -r["values"][1]) for r in finished}  # both minimised
+    finished = [r for r in read_journal(tmp_path / "r" / "journal.jsonl") if isinstance(r, Finished)]
+    points = {r.number: (r.values[0], -r.values[1]) for r in finished}  # both minimised
 
     def dominated(p):
         return any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in points.values())

@@ -10,6 +10,7 @@ from textual.widgets import Input
 from tui_tuner.app import open_target
 from tui_tuner.app.app import TunerApp
 from tui_tuner.spec import load_spec
+from tui_tuner.records import Failed, Finished, Reported, Started
 from tui_tuner.storage import JOURNAL_NAME, Journal
 from tui_tuner.study import Study
 
@@ -42,17 +43,14 @@ def study_dir(study_path):
     with Journal(study.directory / JOURNAL_NAME) as journal:
         for number, (lr, optimizer, momentum, value) in enumerate(trials):
             params = {"lr": lr, "optimizer": optimizer, **({"momentum": momentum} if momentum is not None else {})}
-            journal.append({"event": "started", "number": number, "params": params, "seed": number, "time": 0})
+            journal.append(Started(number, params, number, time=0))
             for epoch in range(6):
-                journal.append({"event": "reported", "number": number, "step": epoch,
-                                "values": {"loss": 1.0 / (epoch + 1) + lr, "val_loss": 1.1 / (epoch + 1) + lr,
-                                           "lr": lr * 0.8 ** epoch}})
+                journal.append(Reported(number, epoch, {"loss": 1.0 / (epoch + 1) + lr,
+                                                        "val_loss": 1.1 / (epoch + 1) + lr, "lr": lr * 0.8 ** epoch}))
             if value is None:
-                journal.append({"event": "failed", "number": number, "reason": "FloatingPointError: loss diverged",
-                                "duration": 1.5})
+                journal.append(Failed(number, "FloatingPointError: loss diverged", 1.5, time=None))
             elif value != "running":
-                journal.append({"event": "finished", "number": number, "value": value, "metrics": {},
-                                "duration": 2.0 + number})
+                journal.append(Finished(number, value, {}, 2.0 + number, time=None))
     return "run"
 
 

@@ -9,11 +9,19 @@ import sys
 import pytest
 
 from tui_tuner.errors import InputError
-from tui_tuner.storage import (Journal, StudyLock, StudyLocked, StudyLog, load_config, read_journal, repair_journal,
-                               save_config, write_atomic, writer_pid)
+from tui_tuner.records import (IMPORTED, MANUAL, Finished, Interrupted, Note, Notice, Reported, Started, StateChanged,
+                               StudyHeader, TestScored, from_json, to_json, trial_number)
+from tui_tuner.storage import (Journal, StudyLock, StudyLocked, StudyLog, dumps, load_config, read_journal,
+                               repair_journal, save_config, write_atomic, writer_pid)
+
+
+def _records():
+    """`_events()` as the records a journal holds."""
+    return [from_json(e) for e in _events()]
 
 
 def _events():
+    """A journal's lines as JSON objects."""
     return [
         {"event": "study", "name": "s", "direction": "maximize"},
         {"event": "started", "number": 0, "params": {"x": 1.0}, "seed": 11, "time": 1.0},
@@ -30,8 +38,8 @@ def _events():
 def test_journal_replay_rebuilds_every_trial(tmp_path):
     path = tmp_path / "journal.jsonl"
     with Journal(path) as journal:
-        for e in _events():
-            journal.append(e)
+        for record in _records():
+            journal.append(record)
     log = StudyLog.replay(read_journal(path))
     assert log.direction == "maximize"
     assert [r.state for r in log.records.values()] == ["finished", "failed", "finished", "running"]
@@ -43,15 +51,15 @@ def test_journal_replay_rebuilds_every_trial(tmp_path):
 def test_torn_last_line_is_skipped_and_cut_before_the_next_append(tmp_path):
     path = tmp_path / "journal.jsonl"
     with Journal(path) as journal:
-        for e in _events()[:4]:
-            journal.append(e)
+        for record in _records()[:4]:
+            journal.append(record)
     with open(path, "ab") as f:  # what kill -9 in the middle of a write leaves behind
         f.write(b'{"event": "started", "number": 1, "par')
     assert len(read_journal(path)) == 4
     with Journal(path) as journal:
-        journal.append(_events()[4])
+        journal.append(_records()[4])
     records = read_journal(path)
-    assert len(records) == 5 and records[-1]["number"] == 1
+    assert len(records) == 5 and records[-1] == _records()[4]
 
 
 def test_damaged_line_in_the_middle_is_reported_not_dropped(tmp_path):
@@ -66,7 +74,7 @@ def test_damaged_line_in_the_middle_is_reported_not_dropped(tmp_path):
 def test_journal_never_writes_nan(tmp_path):
     path = tmp_path / "journal.jsonl"
     with Journal(path) as journal:
-        journal.append({"event": "reported", "number": 0, "step": 0, "values": {"loss": float("nan")}})
+        journal.append(Reported(0, 0, {"loss": float("nan")}))
     assert json.loads(path.read_text())["values"]["loss"] is None
 
 
@@ -140,18 +148,13 @@ def test_atomic_writes_keep_ordinary_permissions(tmp_path):
 
 def test_counts_and_best_follow_reruns_and_direction():
     log = StudyLog("maximize")
-    events = [
-        {"event": "started", "number": 0, "params": {"x": 1}, "seed": 1},
-        {"event": "started", "number": 1, "params": {"x": 2}, "seed": 2},
-        {"event": "finished", "number": 0, "value": 0.5},
-        {"event": "interrupted", "number": 1},
-    ]
-    for event in events:
-        log.apply(event)
+    records = [Started(0, {"x": 1}, 1), Started(1, {"x": 2}, 2), Finished(0, 0.5, None, None), Interrupted(1)]
+    for record in records:
+        log.apply(record)
     assert log.count("finished") == 1 and log.count("interrupted") == 1 and log.best().number == 0
-    log.apply({"event": "started", "number": 1, "params": {"x": 2}, "seed": 2})  # resumed: run again
+    log.apply(Started(1, {"x": 2}, 2))  # resumed: run again
     assert log.count("interrupted") == 0 and log.count("running") == 1
-    log.apply({"event": "finished", "number": 1, "value": 0.9})
+    log.apply(Finished(1, 0.9, None, None))
     assert log.count("finished") == 2 and log.best().number == 1 and [r.number for r in log.ranked()] == [1, 0]
 
 
@@ -159,9 +162,9 @@ def test_batched_reports_reach_the_file_at_once_and_are_synced_on_close(tmp_path
     journal = Journal(tmp_path / "j.jsonl")  # (a new journal's directory entry is synced once, here)
     synced = []
     monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
-    journal.append({"event": "started", "number": 0, "params": {}, "seed": 0})
+    journal.append(Started(0, {}, 0))
     assert len(synced) == 1
-    journal.append({"event": "reported", "number": 0, "step": 0, "values": {"loss": 1.0}}, durable=False)
+    journal.append(Reported(0, 0, {"loss": 1.0}), durable=False)
     assert len(synced) == 1  # not yet fsync'd, but already in the file: a killed process loses nothing
     assert len(read_journal(tmp_path / "j.jsonl")) == 2
     journal.close()
@@ -216,7 +219,7 @@ def test_repair_moves_bad_lines_aside_keeps_the_rest_and_appends_to_the_side_fil
 def test_a_failed_append_leaves_no_half_record(tmp_path, monkeypatch):
     path = tmp_path / "journal.jsonl"
     journal = Journal(path)
-    journal.append(_events()[0])
+    journal.append(_records()[0])
     real_write = os.write
 
     def disk_fills(fd, data):  # half the record reaches the disk, then it is full
@@ -225,11 +228,11 @@ def test_a_failed_append_leaves_no_half_record(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "write", disk_fills)
     with pytest.raises(OSError):
-        journal.append(_events()[1])
+        journal.append(_records()[1])
     monkeypatch.undo()
-    journal.append(_events()[1])  # space again: the next record starts on a line of its own
+    journal.append(_records()[1])  # space again: the next record starts on a line of its own
     journal.close()
-    assert read_journal(path) == _events()[:2]
+    assert read_journal(path) == _records()[:2]
 
 
 def test_one_writer_a_lock_held_by_another_process_names_its_pid_and_dies_with_it(tmp_path):
@@ -268,3 +271,82 @@ def test_best_config_params_hold_fixed_values_and_load_with_a_space_that_lacks_t
     path.write_text(json.dumps(doc))
     with pytest.raises(InputError, match="params.units"):
         load_config(path, space)
+
+
+# ------------------------------------------------------------------------ typed records, JSON at the edge
+
+TODAYS_JOURNAL = b"""\
+{"event": "study", "name": "demo", "version": "0.3.0", "time": 1700000000.5, "source": "/home/u/study.yaml", "base_dir": "/home/u", "metric": "val_loss", "direction": "minimize", "settings": {"strategy": "random", "strategy_options": {}, "seed": 0, "trials": 5, "workers": 1}}
+{"event": "started", "number": 0, "params": {"lr": 0.01}, "seed": 7, "manual": false, "predicted": null, "time": 1700000001.0, "proposer": "random"}
+{"event": "reported", "number": 0, "step": 0, "values": {"loss": 0.9, "lr": 0.01}, "time": 1700000001.5}
+{"event": "finished", "number": 0, "value": 0.42, "metrics": {"val_loss": 0.42}, "duration": 1.25, "time": 1700000002.25}
+{"event": "started", "number": 1, "params": {"lr": 0.1}, "seed": 8, "manual": true, "predicted": null, "time": 1700000003.0, "proposer": "manual"}
+{"event": "failed", "number": 1, "reason": "ValueError: boom", "duration": 0.5, "time": 1700000003.5}
+{"event": "started", "number": 2, "params": {"lr": 0.001}, "seed": 9, "manual": false, "predicted": [0.5, 0.1], "time": 1700000004.0, "proposer": "bayes"}
+{"event": "pruned", "number": 2, "step": 1, "duration": 0.75, "time": 1700000005.0}
+{"event": "started", "number": 3, "params": {"lr": 0.02}, "seed": 10, "manual": false, "predicted": null, "time": 1700000006.0, "proposer": "random"}
+{"event": "interrupted", "number": 3, "time": 1700000007.0}
+{"event": "note", "number": 0, "text": "the one to beat", "time": 1700000008.0}
+{"event": "note", "number": null, "text": "lr matters most", "time": 1700000009.0}
+{"event": "test", "number": 0, "value": 0.45, "error": null, "metric": "val_loss", "time": 1700000010.0}
+"""
+TODAYS_MULTI_LINES = [  # a several-metric study's header and ending, as today's writer makes them
+    b'{"event": "study", "name": "m", "version": "0.3.0", "time": 1.5, "source": null, "base_dir": "/tmp", '
+    b'"metric": ["accuracy", "fit_time"], "direction": ["maximize", "minimize"], "settings": {"strategy": '
+    b'"random", "seed": 0}, "balance": {"rule": "knee"}}',
+    b'{"event": "finished", "number": 0, "value": 0.9, "metrics": {"accuracy": 0.9, "fit_time": 2.0}, '
+    b'"duration": 1.0, "time": 2.5, "values": [0.9, 2.0]}',
+]
+
+
+def test_a_journal_in_todays_format_replays_and_its_lines_are_written_back_byte_for_byte(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    path.write_bytes(TODAYS_JOURNAL)
+    records = read_journal(path)
+    assert isinstance(records[0], StudyHeader) and records[0].metric == "val_loss"
+    log = StudyLog.replay(records)
+    assert log.header.name == "demo" and (log.header.settings or {})["trials"] == 5
+    assert [log.records[n].state for n in range(4)] == ["finished", "failed", "pruned", "interrupted"]
+    assert [log.records[n].proposer for n in range(4)] == ["random", "manual", "bayes", "random"]
+    assert log.records[0].reports == [(0, {"loss": 0.9, "lr": 0.01})] and log.records[0].note == "the one to beat"
+    assert log.records[2].predicted == [0.5, 0.1] and log.note == "lr matters most"
+    assert isinstance(log.test, TestScored) and (log.test.number, log.test.value) == (0, 0.45)
+
+    rewritten = tmp_path / "rewritten.jsonl"
+    with Journal(rewritten) as journal:
+        for record in records:
+            journal.append(record)
+    assert rewritten.read_bytes() == TODAYS_JOURNAL
+    for line in TODAYS_MULTI_LINES:
+        assert dumps(to_json(from_json(json.loads(line)))).encode() == line
+
+
+def test_every_trial_records_what_proposed_it_and_the_space_version_it_was_drawn_from(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    older = b'{"event": "started", "number": 0, "params": {"x": 1}, "seed": 1, "time": 1.0}\n'  # before both
+    path.write_bytes(TODAYS_JOURNAL.splitlines(keepends=True)[0] + older)
+    with Journal(path) as journal:
+        journal.append(Started(1, {"x": 2}, 2, proposer=IMPORTED, space=2))
+        journal.append(Started(2, {"x": 3}, 3, proposer=MANUAL, manual=True))
+    lines = path.read_bytes().splitlines()
+    assert b'"space"' not in lines[3] and lines[2].endswith(b'"proposer": "imported", "space": 2}')
+    log = StudyLog.replay(read_journal(path))
+    assert [(r.proposer, r.space_version) for r in log.records.values()] == [(None, 1), ("imported", 2),
+                                                                            ("manual", 1)]
+
+    path.write_bytes(path.read_bytes() + b'{"event": "started", "number": 3, "params": {}, "seed": 1, "space": 0}\n')
+    with pytest.raises(InputError, match="line 5 has a started record whose space is 0, not a whole number >= 1"):
+        read_journal(path)
+
+
+def test_the_log_dispatches_on_the_records_type_and_screen_news_has_no_trial():
+    log = StudyLog()
+    log.apply(StudyHeader(name="s", metric="loss", direction="maximize"))
+    log.apply(Started(0, {"x": 1}, 1, proposer="random"))
+    log.apply(Note(None, "on the study"))
+    log.apply(Note(0, "on the trial"))
+    log.apply(Finished(0, 0.5, {"loss": 0.5}, 1.0, time=9.0))
+    assert log.direction == "maximize" and log.metrics == ["loss"] and log.note == "on the study"
+    assert (log.records[0].note, log.records[0].ended, log.best().number) == ("on the trial", 9.0, 0)
+    assert to_json(Notice("fewer workers")) == {"event": "notice", "text": "fewer workers"}
+    assert trial_number(StateChanged("running")) is None and trial_number(Note(None, "")) is None

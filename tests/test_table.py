@@ -17,6 +17,7 @@ import pytest
 from tui_tuner import load_study
 from tui_tuner.cli import main
 from tui_tuner.errors import InputError
+from tui_tuner.records import Failed, Finished, Started, StudyHeader
 from tui_tuner.spec import load_spec
 from tui_tuner.storage import JOURNAL_NAME, StudyLocked, StudyLog, read_journal
 from tui_tuner.study import Study
@@ -98,6 +99,17 @@ def test_every_trial_is_a_row_whatever_its_end(ended_study, capsys):
         assert start.utcoffset().total_seconds() == 0 and start <= end
         assert row["duration"] >= 0 and isinstance(row["seed"], int)
     assert [r["note"] for r in rows] == [None, "lr too high here", None, "x near 0.9 is slow", None]
+
+
+def test_the_space_column_says_which_version_of_the_search_space_each_trial_was_drawn_from(ended_study, capsys):
+    with open(ended_study / JOURNAL_NAME, "a") as f:  # a trial of a later space; the earlier ones predate versions
+        f.write('{"event": "started", "number": 5, "params": {"x": 0.5, "kind": "ok"}, "seed": 5, "manual": false, '
+                '"predicted": null, "time": 1.0, "proposer": "imported", "space": 2}\n')
+    code, out, _ = cli(capsys, ended_study, "--format", "csv")
+    header, *rows = list(csv.reader(io.StringIO(out)))
+    assert code == 0 and header[header.index("proposer") + 1] == "space"
+    cells = [dict(zip(header, row)) for row in rows]
+    assert [c["space"] for c in cells] == ["1"] * 5 + ["2"] and cells[5]["proposer"] == "imported"
 
 
 def test_the_command_line_prints_a_table_a_csv_reader_takes(ended_study):
@@ -276,13 +288,11 @@ def test_a_note_record_of_the_wrong_shape_is_named_by_line(ended_study, capsys):
 
 
 def test_several_metrics_are_one_column_each():
-    records = [{"event": "study", "name": "m", "metric": ["accuracy", "fit_time"],
-                "direction": ["maximize", "minimize"]},
-               {"event": "started", "number": 0, "params": {"x": 1}, "seed": 3, "time": 10.0},
-               {"event": "finished", "number": 0, "value": 0.9, "values": [0.9, 1.5], "duration": 1.5, "time": 11.5,
-                "metrics": {"accuracy": 0.9, "fit_time": 1.5, "size": 12}},
-               {"event": "started", "number": 1, "params": {"x": 2}, "seed": 4, "time": 12.0},
-               {"event": "failed", "number": 1, "reason": "nan", "duration": 0.1, "time": 12.1}]
+    records = [StudyHeader(name="m", metric=["accuracy", "fit_time"], direction=["maximize", "minimize"]),
+               Started(0, {"x": 1}, 3, time=10.0),
+               Finished(0, 0.9, {"accuracy": 0.9, "fit_time": 1.5, "size": 12}, 1.5, time=11.5, values=[0.9, 1.5]),
+               Started(1, {"x": 2}, 4, time=12.0),
+               Failed(1, "nan", 0.1, time=12.1)]
     log = StudyLog.replay(records)
     rows = [trial_row(r, ["accuracy", "fit_time"], writer_alive=False) for r in log.records.values()]
     columns = table_columns(rows, ["accuracy", "fit_time"])

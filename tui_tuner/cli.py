@@ -231,13 +231,13 @@ def _analyze(args: argparse.Namespace) -> int:
     from .storage import dumps
 
     log, space = read_study(args.study_dir)
-    seed = (log.header.get("settings") or {}).get("seed", 0)
+    seed = (log.header.settings or {}).get("seed", 0)
     if not log.multi:
         result = param_importance(log.records.values(), space, log.direction, seed=seed)
         if args.json:
             print(dumps({**result.to_json(), "pareto": pareto_json(log)}))
         else:
-            print_importance(result, log.header.get("metric", "value"), log.direction)
+            print_importance(result, log.header.metric, log.direction)
         return 0
     by_metric = importance_by_metric(log.records.values(), space, log.metrics, log.direction, seed=seed)
     if args.json:  # the top level stays the first metric's: what the contract's "importance" names
@@ -247,7 +247,7 @@ def _analyze(args: argparse.Namespace) -> int:
         return 0
     for (name, result), direction in zip(by_metric.items(), log.direction):
         print_importance(result, name, direction)
-    Console().print(front_table(log, log.header.get("name", "study")))
+    Console().print(front_table(log, log.header.name or "study"))
     return 0
 
 

@@ -20,7 +20,7 @@ from typing import Any, Awaitable, Callable, Iterable, Protocol
 
 import numpy as np
 
-from . import events
+from . import records
 from .errors import SearchExhausted
 from .executor import Outcome
 from .results import ALLOWED, as_number, checked_metrics, describe, shorten
@@ -114,7 +114,7 @@ class Engine:
         self.review = review  # awaited for each suggestion: the config to run (maybe edited), or None to skip
         self.ask_seconds: list[float] = []  # how long each searcher.ask() took
         self.state = "idle"
-        self._subscribers: list[Callable[[events.Event], None]] = []
+        self._subscribers: list[Callable[[records.EngineEvent], None]] = []
         self._manual: deque[tuple[dict, int | None]] = deque()  # (params, seed or None)
         self._rerun: deque[PastTrial] = deque(sorted(rerun, key=lambda t: t.number))
         history = sorted(history, key=lambda t: t.number)
@@ -145,7 +145,7 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------ commands
 
-    def subscribe(self, callback: Callable[[events.Event], None]) -> None:
+    def subscribe(self, callback: Callable[[records.EngineEvent], None]) -> None:
         """`callback(event)` runs on the engine's loop, in event order."""
         self._subscribers.append(callback)
 
@@ -214,10 +214,10 @@ class Engine:
     def _set_state(self, state: str) -> None:
         if state != self.state:
             self.state = state
-            self._emit(events.StateChanged(state))
+            self._emit(records.StateChanged(state))
             self._poke()
 
-    def _emit(self, event: events.Event) -> None:
+    def _emit(self, event: records.EngineEvent) -> None:
         for callback in self._subscribers:
             callback(event)
 
@@ -314,15 +314,15 @@ class Engine:
         seed = trial_seed(self.seed, number) if seed is None else seed
         self._order.append(number)
         self._params[number] = params
-        self._emit(events.Started(number, params, seed, manual, None if manual else self._predict(params),
-                                  proposer="manual" if manual else self.searcher.name))
+        self._emit(records.Started(number, params, seed, manual, None if manual else self._predict(params),
+                                  proposer=records.MANUAL if manual else self.searcher.name))
         task = asyncio.create_task(self._run_trial(number, params, seed))
         task.add_done_callback(functools.partial(self._trial_done, number))
         self._running[number] = task
 
     def _on_report(self, number: int) -> Callable[[int, dict], bool]:
         def handle(step: int, values: dict) -> bool:
-            self._emit(events.Reported(number, step, values))
+            self._emit(records.Reported(number, step, values))
             return bool(self.pruner and self.pruner.on_report(number, step, values))
         return handle
 
@@ -336,7 +336,7 @@ class Engine:
             outcome = Outcome("failed", reason=f"could not run the trial: {err}")
         duration = time.monotonic() - started
         if outcome.state == "pruned":
-            self._emit(events.Pruned(number, outcome.step, duration))
+            self._emit(records.Pruned(number, outcome.step, duration))
             return "pruned", None
         if outcome.state == "finished":
             several = len(self.metrics) > 1
@@ -347,16 +347,16 @@ class Engine:
                 outcome = Outcome("failed", reason=str(err))
             else:
                 value = values[0] if several else values
-                self._emit(events.Finished(number, value, metrics, duration, values=values if several else None))
+                self._emit(records.Finished(number, value, metrics, duration, values=values if several else None))
                 return "finished", values
-        self._emit(events.Failed(number, outcome.reason or "unknown failure", duration))
+        self._emit(records.Failed(number, outcome.reason or "unknown failure", duration))
         return "failed", None
 
     def _trial_done(self, number: int, task: asyncio.Task) -> None:
         """Book-keeping once a trial's task ends, also when it was cancelled before it began."""
         del self._running[number]
         if task.cancelled():
-            self._emit(events.Interrupted(number))
+            self._emit(records.Interrupted(number))
             state, value = "interrupted", None
         else:
             state, value = task.result()

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgres
 from rich.table import Table
 
 from .analysis.importance import MIN_TRIALS, Importance, importance_by_metric, param_importance
+from .records import Failed, Finished, Interrupted, Notice, Pruned, Record, Started
 from .storage import StudyLog
 
 TOP_TRIALS = 5
@@ -86,12 +87,12 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         self._bar.__exit__(*exc)
 
-    def _on_event(self, event: dict) -> None:
-        if event["event"] == "notice":
-            self.console.print(f"tui-tuner: {event['text']}", markup=False, highlight=False)
-        if event["event"] in ("finished", "failed", "pruned"):
+    def _on_event(self, record: Record) -> None:
+        if isinstance(record, Notice):
+            self.console.print(f"tui-tuner: {record.text}", markup=False, highlight=False)
+        if isinstance(record, (Finished, Failed, Pruned)):
             self._bar.advance(self._task)
-        if event["event"] in ("started", "finished", "failed", "pruned", "interrupted"):
+        if isinstance(record, (Started, Finished, Failed, Pruned, Interrupted)):
             self._refresh_fields()
 
     def _refresh_fields(self) -> None:
@@ -189,7 +190,7 @@ def print_comparison(summaries: list, note: str | None, *, color: bool = True, c
         table.add_column(col, justify="right" if col in ("finished", "failed", "pruned", "best", "trial") else "left")
     for label, s in zip(_labels(summaries), summaries):
         log, best = s.log, s.best
-        metric = log.header.get("metric", "value")
+        metric = log.header.metric
         table.add_row(label, f"{', '.join(metric) if isinstance(metric, list) else metric} "
                       f"({'/'.join(log.direction) if log.multi else log.direction})",
                       *(str(log.count(state)) for state in ("finished", "failed", "pruned")),

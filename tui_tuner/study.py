@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import __version__
-from . import events
 from .engine import Engine, PastTrial, value_of
 from .errors import InputError, TunerError
 from .executor import ProcessExecutor, default_log_path, pool_size
 from .objectives import metrics_of, study_direction, study_metric
 from .pruners import make_pruner
+from .records import (EngineEvent, Finished, Interrupted, JournalRecord, Note, Notice, Record, Reported,
+                      StateChanged, StudyHeader, TestScored)
 from .searchers import check_strategy, make_searcher
 from .spec import Settings, StudySpec, load_spec
 from .storage import (BEST_NAME, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLock, StudyLog, is_study_dir,
@@ -94,14 +95,12 @@ class Study:
             study._release_lock()
             raise _unwritable(directory / SNAPSHOT_NAME, err) from None
         study._open_journal()
-        header = {
-            "event": "study", "name": spec.name, "version": __version__, "time": time.time(),
-            "source": str(spec.path.resolve()) if spec.path else None,
-            "base_dir": str(spec.base_dir), "metric": study_metric(spec.objective),
-            "direction": study_direction(spec.objective), "settings": settings.to_json(),
-        }
-        if study.log.multi:
-            header["balance"] = study.log.balance.to_json()
+        header = StudyHeader(
+            name=spec.name, version=__version__, time=time.time(),
+            source=str(spec.path.resolve()) if spec.path else None,
+            base_dir=str(spec.base_dir), metric=study_metric(spec.objective),
+            direction=study_direction(spec.objective), settings=settings.to_json(),
+            balance=study.log.balance.to_json() if study.log.multi else None)
         try:
             size = study._journal.append(header)
         except OSError as err:
@@ -135,13 +134,13 @@ class Study:
     def _replay(cls, directory: Path, overrides: dict) -> "Study":
         scan = scan_journal(directory / JOURNAL_NAME)
         records = sound_records(scan, directory / JOURNAL_NAME)
-        header = next((r for r in records if r.get("event") == "study"), None)
-        if header is None or not isinstance(header.get("settings"), dict) or "base_dir" not in header:
+        header = next((r for r in records if isinstance(r, StudyHeader)), None)
+        if header is None or header.settings is None or header.base_dir is None:
             raise InputError("journal has no study record (or one without settings and base_dir)",
                              file=str(directory / JOURNAL_NAME))
-        spec = load_spec(directory / SNAPSHOT_NAME, base_dir=Path(header["base_dir"]))
+        spec = load_spec(directory / SNAPSHOT_NAME, base_dir=Path(header.base_dir))
         try:
-            settings = Settings(**header["settings"]).override(**overrides)
+            settings = Settings(**header.settings).override(**overrides)
         except TypeError as err:  # settings of another version of tui-tuner
             raise InputError(f"the study record's settings cannot be read ({err})",
                              file=str(directory / JOURNAL_NAME)) from None
@@ -167,7 +166,7 @@ class Study:
         process writes can be opened and watched (`catch_up`), not run."""
         return writer_pid(directory)
 
-    def catch_up(self) -> list[dict]:
+    def catch_up(self) -> list[JournalRecord]:
         """Apply the records another process appended to the journal since this study last read it (the
         app watching a study written elsewhere; cheap when there are none); returns them."""
         path = self.directory / JOURNAL_NAME
@@ -197,8 +196,9 @@ class Study:
 
     # ------------------------------------------------------------------------------------------------ running
 
-    def subscribe(self, callback: Callable[[dict], None]) -> None:
-        """`callback(event_json)` after the journal and the log have taken the event."""
+    def subscribe(self, callback: Callable[[Record], None]) -> None:
+        """`callback(record)` after the journal and the log have taken it (StateChanged and Notice: news for
+        the screen only, never journaled)."""
         self._subscribers.append(callback)
 
     def _take_lock(self) -> None:
@@ -217,20 +217,20 @@ class Study:
             self._release_lock()
             raise _unwritable(self.directory / JOURNAL_NAME, err) from None
 
-    def _record(self, event: dict) -> None:
+    def _record(self, record: JournalRecord) -> None:
         """Journal first, then the log and the subscribers: what the screen shows is what the journal holds.
         After a write error nothing more is recorded (see `_write_failed`)."""
         if self._write_error is not None:
             return
         try:
-            size = self._journal.append(event, durable=event["event"] != "reported")
+            size = self._journal.append(record, durable=not isinstance(record, Reported))
         except OSError as err:
             self._write_failed(self._journal.path, err)
             return
         self._read_to = (self._read_to[0] + size, self._read_to[1] + 1)
-        self.log.apply(event)
+        self.log.apply(record)
         for callback in self._subscribers:
-            callback(event)
+            callback(record)
 
     def _write_failed(self, path: Path, err: OSError) -> None:
         """A write error stops the study as Ctrl+C twice would: no new trial, running ones killed (their
@@ -245,17 +245,17 @@ class Study:
 
     def _source(self) -> str:
         """The study file a resume command names: the one the study was made from, if it is still there."""
-        source = self.log.header.get("source") or (str(self.spec.path) if self.spec.path else None)
+        source = self.log.header.source or (str(self.spec.path) if self.spec.path else None)
         return source if source and Path(source).is_file() else str(self.directory / SNAPSHOT_NAME)
 
-    def _on_engine_event(self, event: events.Event) -> None:
-        if isinstance(event, events.StateChanged):
+    def _on_engine_event(self, event: EngineEvent) -> None:
+        if isinstance(event, StateChanged):
             self.state = event.state
             for callback in self._subscribers:  # a state change is news for the screen, not the journal
-                callback(events.to_json(event))
+                callback(event)
             return
-        self._record(events.to_json(event))
-        if isinstance(event, events.Finished):
+        self._record(event)
+        if isinstance(event, Finished):
             self._update_best()
 
     async def run(self, *, search: bool = True, manual: Iterable[tuple[dict, int | None]] = (),
@@ -292,7 +292,7 @@ class Study:
         interrupted = [r for r in self.log.records.values() if r.state in ("running", "interrupted")]
         for rec in interrupted:
             if rec.state == "running":
-                self._record({"event": "interrupted", "number": rec.number, "time": time.time()})
+                self._record(Interrupted(rec.number))
         history = [PastTrial(r.number, r.params, r.result, r.manual)
                    for r in sorted(self.log.records.values(), key=lambda r: r.number)
                    if r.state in ("finished", "failed", "pruned")]
@@ -306,12 +306,12 @@ class Study:
                                   trial_memory=s.trial_memory)
         if note:
             for callback in self._subscribers:  # news for the screen, not the journal
-                callback({"event": "notice", "text": note})
+                callback(Notice(note))
         executor = ProcessExecutor(workers, log_path=default_log_path(self.directory), memory_limit=s.trial_memory)
         self.engine = Engine(self.spec.objective, searcher, executor, trials=remaining, time_budget=s.time_budget,
                              trial_timeout=s.trial_timeout, seed=s.seed, history=history, pruner=self._pruner(),
                              rerun=[PastTrial(r.number, r.params, None, r.manual) for r in interrupted],
-                             replay_draws=self.log.header.get("settings", {}).get("strategy") == s.strategy,
+                             replay_draws=(self.log.header.settings or {}).get("strategy") == s.strategy,
                              review=review)
         self.engine.subscribe(self._on_engine_event)
         for params, seed in manual:
@@ -343,7 +343,7 @@ class Study:
         best = self.log.best()
         if best is None or not hasattr(self.spec.objective, "test_score"):
             return
-        if self.log.test and self.log.test.get("number") == best.number:
+        if self.log.test and self.log.test.number == best.number:
             return
         outcome = await executor.run(TestScore(self.spec.objective), best.params, number=best.number,
                                      seed=best.seed, timeout=self.settings.trial_timeout, on_report=None)
@@ -355,8 +355,7 @@ class Study:
                 value, _ = value_of(outcome.result, self.spec.objective.metric)
             except ValueError as err:
                 error = str(err)
-        self._record({"event": "test", "number": best.number, "value": value, "error": error,
-                      "metric": self.spec.objective.metric, "time": time.time()})
+        self._record(TestScored(best.number, value, error, self.spec.objective.metric))
         if value is not None:
             self._update_best()
 
@@ -387,7 +386,7 @@ class Study:
         process writes refuses it (StudyLocked, naming that process)."""
         if not isinstance(text, str):
             raise InputError(f"a note is text, not {type(text).__name__}")
-        record = {"event": "note", "number": number, "text": text, "time": time.time()}
+        record = Note(number, text)
         if self._journal is not None:
             self._check_noted(number)
             self._record(record)
@@ -417,8 +416,8 @@ class Study:
     @property
     def test_score(self) -> float | None:
         best = self.log.best()
-        if self.log.test and best and self.log.test.get("number") == best.number:
-            return self.log.test["value"]
+        if self.log.test and best and self.log.test.number == best.number:
+            return self.log.test.value
         return None
 
     def _update_best(self) -> None:

@@ -47,11 +47,11 @@ class StudySummary:
 
     @property
     def name(self) -> str:
-        return self.log.header.get("name") or self.directory.name
+        return self.log.header.name or self.directory.name
 
     def to_json(self) -> dict[str, Any]:
         log, best = self.log, self.best
-        return {"directory": str(self.directory), "name": self.name, "metric": log.header.get("metric"),
+        return {"directory": str(self.directory), "name": self.name, "metric": log.header.metric,
                 "direction": log.direction,
                 "trials": {s: log.count(s) for s in ("finished", "failed", "pruned", "interrupted", "running")},
                 "best": None if best is None else {"number": best.number, "value": best.value,
@@ -62,14 +62,14 @@ class StudySummary:
 
 def summarise(directory: Path) -> StudySummary:
     log, space = read_study(directory)
-    seed = (log.header.get("settings") or {}).get("seed", 0)
+    seed = (log.header.settings or {}).get("seed", 0)
     return StudySummary(Path(directory), log, log.best(), best_so_far(log),
                         param_importance(log.records.values(), space, log.direction, seed=seed))
 
 
 def mismatch(summaries: list[StudySummary]) -> str | None:
     """Why the studies' values do not compare (different metrics or directions), or None."""
-    kinds = {(str(s.log.header.get("metric")), str(s.log.direction)) for s in summaries}
+    kinds = {(str(s.log.header.metric), str(s.log.direction)) for s in summaries}
     if len(kinds) > 1:
         return "the studies optimise different things (" + "; ".join(f"{m} {d}" for m, d in sorted(kinds)) + \
                "): their values are shown side by side, not ranked"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
 
 from ..errors import InputError
+from ..records import Reported
 from ..storage import (INTERRUPTED_REASON, JOURNAL_NAME, StudyLog, TrialRecord, dumps, open_atomic, stream_journal,
                        writer_pid)
 
@@ -41,7 +42,8 @@ class TrialRow:
     pruned_step: int | None
     fail_reason: str | None
     manual: bool
-    proposer: str | None  # the strategy that proposed it, or "manual"
+    proposer: str | None  # the strategy that proposed it, "manual" or "imported"
+    space: int  # the version of the search space it was drawn from
     note: str | None
 
     @property
@@ -60,7 +62,7 @@ def trial_row(rec: TrialRecord, metrics: list[str], *, writer_alive: bool) -> Tr
                     metrics=rec.metrics, datetime_start=_iso(rec.started),
                     datetime_complete=_iso(rec.ended) if state != "running" else None, duration=rec.duration,
                     seed=rec.seed, pruned_step=rec.pruned_step, fail_reason=reason, manual=rec.manual,
-                    proposer=rec.proposer, note=rec.note)
+                    proposer=rec.proposer, space=rec.space_version, note=rec.note)
 
 
 def _values(rec: TrialRecord, metrics: list[str]) -> dict[str, float | None]:
@@ -88,7 +90,7 @@ def table_columns(rows: Iterable[TrialRow], metrics: list[str]) -> list[str]:
         returned.update(row.metrics)
     return (["number", "state", *value_columns(metrics), "datetime_start", "datetime_complete", "duration",
              *(f"params_{p}" for p in sorted(params)), *(f"metric_{m}" for m in sorted(returned)),
-             "seed", "pruned_step", "fail_reason", "manual", "proposer", "note"])
+             "seed", "pruned_step", "fail_reason", "manual", "proposer", "space", "note"])
 
 
 def value_columns(metrics: list[str]) -> list[str]:
@@ -101,7 +103,7 @@ def flat_row(row: TrialRow, columns: list[str]) -> dict[str, Any]:
     cells = {"number": row.number, "state": row.state, "datetime_start": row.datetime_start,
              "datetime_complete": row.datetime_complete, "duration": row.duration, "seed": row.seed,
              "pruned_step": row.pruned_step, "fail_reason": row.fail_reason, "manual": row.manual,
-             "proposer": row.proposer, "note": row.note}
+             "proposer": row.proposer, "space": row.space, "note": row.note}
     cells.update(zip(value_columns(list(row.values)), row.values.values()))
     cells.update((f"params_{p}", v) for p, v in row.params.items())
     cells.update((f"metric_{m}", v) for m, v in row.metrics.items())
@@ -144,9 +146,9 @@ class StudyTrials:
     def __init__(self, directory: Path, log: StudyLog, *, writer_alive: bool) -> None:
         header = log.header
         self.directory = directory
-        self.name: str | None = header.get("name")
-        self.metric: str | list[str] = header.get("metric", "value")
-        self.direction: str | list[str] = header.get("direction", log.direction)
+        self.name: str | None = header.name
+        self.metric: str | list[str] = header.metric
+        self.direction: str | list[str] = header.direction if header.direction is not None else log.direction
         self.metrics = self.metric if isinstance(self.metric, list) else [self.metric]
         self.note: str | None = log.note  # the latest note kept on the study itself
         records = sorted(log.records.values(), key=lambda r: r.number)
@@ -198,6 +200,6 @@ def load_study(directory: str | os.PathLike) -> StudyTrials:
         problem = "no such directory" if not directory.exists() else f"not a study directory (no {JOURNAL_NAME})"
         raise InputError(problem, file=str(directory))
     log = StudyLog()
-    for record in stream_journal(directory / JOURNAL_NAME, skip={"reported"}):  # curves are no columns
+    for record in stream_journal(directory / JOURNAL_NAME, skip={Reported}):  # curves are no columns
         log.apply(record)
     return StudyTrials(directory, log, writer_alive=writer_pid(directory) is not None)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, TunerError
+from ..records import Notice, Record, StateChanged, trial_number
 from ..searchers import SEARCHERS
 from ..storage import StudyLog, TrialRecord, is_study_dir, load_config
 from ..study import Study
@@ -193,13 +194,13 @@ class StudySession:
 
     # ------------------------------------------------------------------------------------------ events
 
-    def _on_study_event(self, event: dict) -> None:
-        if event.get("event") == "notice":  # e.g. fewer workers than asked: said once, not kept in the journal
-            self._on_notice(event["text"])
+    def _on_study_event(self, record: Record) -> None:
+        if isinstance(record, Notice):  # e.g. fewer workers than asked: said once, not kept in the journal
+            self._on_notice(record.text)
             return
-        if event.get("event") == "state" and event.get("state") == "finished":
+        if isinstance(record, StateChanged) and record.state == "finished":
             self.run_ended = time.monotonic()
-        number = event.get("number")
+        number = trial_number(record)
         if number is not None:
             self.changed.add(number)
         self.status_changed = True
@@ -210,7 +211,7 @@ class StudySession:
             new = self.study.catch_up()
         except TunerError:  # a damaged line: the screen keeps what it has; opening the study names the line
             return
-        self.changed.update(r["number"] for r in new if "number" in r)
+        self.changed.update(n for n in map(trial_number, new) if n is not None)
         self.status_changed = self.status_changed or bool(new)
 
     def take_changed(self) -> set[int]:

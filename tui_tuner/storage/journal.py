@@ -1,4 +1,7 @@
-"""The journal: a study's append-only JSON-lines log of engine events, and the source of truth.
+"""The journal: a study's append-only JSON-lines log of the study's records, and the source of truth.
+
+The JSON edge: records go in typed (`records`), are written as JSON lines, and come back typed after
+`schema` has checked each line, so nothing past here meets a dict.
 
 Every record reaches the OS before `append` returns, so a study killed at any instant (kill -9 included)
 loses at most the line being written; reading skips that torn last line (Optuna's JournalFileStorage works
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, Collection, Iterator
 
 from ..errors import InputError
+from ..records import JournalRecord, from_json, tag, to_json
 from .atomic import fsync_dir
 from .encoding import dumps
 from .schema import record_problem
@@ -40,10 +44,10 @@ class Journal:
         self._synced = time.monotonic()
         self._unsynced = False
 
-    def append(self, record: dict, *, durable: bool = True) -> int:
+    def append(self, record: JournalRecord, *, durable: bool = True) -> int:
         """Append one record and return its size in bytes; on any OSError (disk full, I/O error) the file is
         cut back to where it was, so the journal holds whole records only, and the error is raised."""
-        line = (dumps(record) + "\n").encode("utf-8")
+        line = (dumps(to_json(record)) + "\n").encode("utf-8")
         end = os.lseek(self._fd, 0, os.SEEK_END)
         try:
             data = memoryview(line)
@@ -107,7 +111,7 @@ class BadLine:
 
 @dataclass(frozen=True)
 class JournalScan:
-    records: list[dict]
+    records: list[JournalRecord]
     lines: list[bytes]  # every complete line read, in order (what `repair` keeps or moves)
     bad: list[BadLine]
     end: int  # byte offset just past the last complete line: where the next scan starts
@@ -144,27 +148,29 @@ def _open(path: Path) -> BinaryIO:
         raise InputError(f"cannot read: {e.strerror}", file=str(path)) from None
 
 
-def _parse(raw: bytes) -> tuple[object, str | None]:
-    """A journal line's record, and why it is not a valid one (None when it is)."""
+def _parse(raw: bytes) -> tuple[JournalRecord | None, str | None]:
+    """A journal line's record, or why it is not a valid one."""
     try:
-        record = json.loads(raw)
+        data = json.loads(raw)
     except ValueError:
         return None, "is not a journal record (not valid JSON)"
-    return record, record_problem(record)
+    problem = record_problem(data)
+    return (None, problem) if problem else (from_json(data), None)
 
 
-def read_journal(path: str | os.PathLike) -> list[dict]:
+def read_journal(path: str | os.PathLike) -> list[JournalRecord]:
     """Every record of a journal; a damaged line is an InputError naming its line and `tui-tuner repair`."""
     return sound_records(scan_journal(path), path)
 
 
-def stream_journal(path: str | os.PathLike, *, skip: Collection[str] = ()) -> Iterator[dict]:
-    """The records of a journal one at a time, leaving out the events named in `skip` (a reader that needs
-    no curves skips the reports, most of a long study's lines, mostly without parsing them), so a journal of
+def stream_journal(path: str | os.PathLike, *, skip: Collection[type] = ()) -> Iterator[JournalRecord]:
+    """The records of a journal one at a time, leaving out those of the classes in `skip` (a reader that needs
+    no curves skips `Reported`, most of a long study's lines, mostly without parsing them), so a journal of
     100,000 trials is never held whole. A damaged line is an InputError as in `read_journal` (raised when
     the stream reaches it); a last line without its newline is being written, and is left."""
     path = Path(path)
-    quick = tuple(f'{{"event": "{event}"'.encode() for event in skip)  # how our own writer starts a line
+    quick = tuple(f'{{"event": "{tag(cls)}"'.encode() for cls in skip)  # how our own writer starts a line
+    skip = tuple(skip)
     with _open(path) as f:
         for number, raw in enumerate(f, start=1):
             if not raw.endswith(b"\n") or not raw.strip() or raw.startswith(quick):
@@ -172,11 +178,11 @@ def stream_journal(path: str | os.PathLike, *, skip: Collection[str] = ()) -> It
             record, problem = _parse(raw)
             if problem is not None:
                 raise _damaged(path, BadLine(number, raw, problem))
-            if record["event"] not in skip:
+            if not isinstance(record, skip):
                 yield record
 
 
-def sound_records(scan: JournalScan, path: str | os.PathLike) -> list[dict]:
+def sound_records(scan: JournalScan, path: str | os.PathLike) -> list[JournalRecord]:
     """The records of a scan that found no bad line; else an InputError naming the first and the way out."""
     if scan.bad:
         raise _damaged(path, scan.bad[0], more=len(scan.bad) - 1)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..records import StudyHeader
 from .atomic import write_atomic
 from .journal import BadLine, scan_journal
 from .layout import JOURNAL_NAME, REJECTED_NAME, is_study_dir
@@ -52,5 +53,5 @@ def repair_journal(directory: str | os.PathLike) -> Repair:
                                            if n not in bad_numbers))
     finally:
         lock.release()
-    has_header = any(r["event"] == "study" for r in scan.records)
+    has_header = any(isinstance(r, StudyHeader) for r in scan.records)
     return Repair(journal, side_file, len(scan.records), scan.bad, has_header)

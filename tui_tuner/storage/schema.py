@@ -15,6 +15,10 @@ def _count(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
+def _version(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
 def _step(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -53,7 +57,8 @@ def _settings(v: Any) -> bool:
 
 
 _WHAT = {_settings: "search settings (strategy a string, seed, trials and workers whole numbers)",
-         _number: "a finite number", _count: "a whole number >= 0", _step: "a whole number", _text: "a string",
+         _number: "a finite number", _count: "a whole number >= 0", _version: "a whole number >= 1",
+         _step: "a whole number", _text: "a string",
          _texts: "a string or a list of strings", _mapping: "a JSON object", _flag: "true or false",
          _pair: "a [mean, std] pair of numbers", _numbers: "a list of finite numbers, one a metric"}
 
@@ -65,7 +70,8 @@ _FIELDS: dict[str, dict[str, tuple[str, Callable[[Any], bool]]]] = {
               "settings": (OPTIONAL, _settings), "base_dir": (OPTIONAL, _text), "source": (NULLABLE, _text),
               "balance": (OPTIONAL, _mapping)},
     "started": {"number": (REQUIRED, _count), "params": (REQUIRED, _mapping), "seed": (REQUIRED, _count),
-                "manual": (OPTIONAL, _flag), "predicted": (NULLABLE, _pair), "proposer": (NULLABLE, _text)},
+                "manual": (OPTIONAL, _flag), "predicted": (NULLABLE, _pair), "proposer": (NULLABLE, _text),
+                "space": (OPTIONAL, _version)},
     "reported": {"number": (REQUIRED, _count), "step": (REQUIRED, _step), "values": (REQUIRED, _mapping)},
     "finished": {"number": (REQUIRED, _count), "value": (REQUIRED, _number), "metrics": (NULLABLE, _mapping),
                  "duration": (NULLABLE, _number), "values": (OPTIONAL, _numbers)},

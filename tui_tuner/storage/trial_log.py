@@ -1,4 +1,4 @@
-"""Trial records rebuilt from engine events, live (the study's own events) or replayed from a journal.
+"""Trial records rebuilt from the study's records, live (the engine's events) or replayed from a journal.
 
 One code path for both, so a resumed or watched study shows exactly what a live one would.
 """
@@ -14,6 +14,8 @@ import numpy as np
 
 from ..analysis.balance import Balance
 from ..analysis.pareto import minimizing, non_dominated, pareto_ranks, rank_and_crowding
+from ..records import (Failed, Finished, Interrupted, JournalRecord, Note, Pruned, Reported, Started, StudyHeader,
+                       TestScored)
 
 INTERRUPTED_REASON = "the study process stopped while it ran"
 
@@ -26,7 +28,8 @@ class TrialRecord:
     params: dict
     seed: int
     manual: bool = False
-    proposer: str | None = None  # the strategy that proposed it, or "manual" (journals before it: unknown)
+    proposer: str | None = None  # the strategy that proposed it, "manual" or "imported" (journals before it: unknown)
+    space_version: int = 1  # the version of the search space it was drawn from
     state: str = "running"  # running | finished | failed | pruned | interrupted
     value: float | None = None  # several metrics: the first one's
     values: list | None = None  # several metrics: each one's value, in the study file's order
@@ -62,8 +65,8 @@ class StudyLog:
         self.direction = direction
         self.balance = balance or Balance()
         self.records: dict[int, TrialRecord] = {}
-        self.header: dict = {}
-        self.test: dict | None = None
+        self.header = StudyHeader()  # the defaults until the journal's header is applied
+        self.test: TestScored | None = None
         self.note: str | None = None  # the latest note the user kept on the study
         self._counts: Counter[str] = Counter()  # kept as events arrive: the app asks every few 100 ms
         self._best: TrialRecord | None = None
@@ -78,7 +81,7 @@ class StudyLog:
     @property
     def metrics(self) -> list[str]:
         """The study's metric names as its header records them (one, or several)."""
-        metric = self.header.get("metric", "value")
+        metric = self.header.metric
         width = len(self.direction) if self.multi else 1
         names = metric if isinstance(metric, list) else [metric]
         return names if len(names) == width else [f"value {i + 1}" for i in range(width)]
@@ -130,66 +133,70 @@ class StudyLog:
     def _rank(self, rec: TrialRecord) -> tuple[float, int]:
         return (-rec.value if self.direction == "maximize" else rec.value), rec.number
 
-    def apply(self, event: dict) -> TrialRecord | None:
-        """Update from one event in its JSON form; returns the trial record it touched, if any."""
-        kind = event.get("event")
-        if kind == "study":
-            self.header = event
-            self.direction = event.get("direction", self.direction)
-            self._front = self._pareto = self._best = None
-            if "balance" in event:
-                self.balance = Balance.from_json(event["balance"])
-            return None
-        if kind == "test":
-            self.test = event
-            return None
-        if kind == "note" and event.get("number") is None:
-            self.note = event["text"]
-            return None
-        number = event.get("number")
-        if kind == "started":
-            old = self.records.get(number)
-            if old is not None:  # an interrupted trial run again under its number
-                self._counts[old.state] -= 1
-                if old.state == "finished":
-                    self._front = self._pareto = self._best = None
-            rec = TrialRecord(number=number, params=event["params"], seed=event["seed"],
-                              manual=event.get("manual", False), proposer=event.get("proposer"),
-                              started=event.get("time"),
-                              predicted=event.get("predicted"), note=old.note if old else None)
-            self.records[number] = rec
-            self._counts[rec.state] += 1
-            return rec
-        rec = self.records.get(number)
+    def apply(self, record: JournalRecord) -> TrialRecord | None:
+        """Update from one record; returns the trial record it touched, if any."""
+        match record:
+            case StudyHeader():
+                self.header = record
+                self.direction = record.direction if record.direction is not None else self.direction
+                self._front = self._pareto = self._best = None
+                if record.balance is not None:
+                    self.balance = Balance.from_json(record.balance)
+                return None
+            case TestScored():
+                self.test = record
+                return None
+            case Note(number=None):
+                self.note = record.text
+                return None
+            case Started():
+                return self._start(record)
+        rec = self.records.get(record.number)
         if rec is None:
             return None
-        if kind == "reported":
-            rec.reports.append((event["step"], event["values"]))
-        elif kind == "note":
-            rec.note = event["text"]
-        elif kind == "finished":
-            rec.value, rec.values = event["value"], event.get("values")
-            rec.metrics, rec.duration = event.get("metrics") or {}, event.get("duration")
-            self._move(rec, "finished")
-        elif kind == "failed":
-            rec.reason, rec.duration = event.get("reason"), event.get("duration")
-            self._move(rec, "failed")
-        elif kind == "pruned":
-            rec.duration, rec.pruned_step = event.get("duration"), event.get("step")
-            rec.reason = f"pruned at step {rec.pruned_step}"
-            self._move(rec, "pruned")
-        elif kind == "interrupted":
-            rec.reason = INTERRUPTED_REASON
-            self._move(rec, "interrupted")
-        if kind in ("finished", "failed", "pruned", "interrupted"):
-            rec.ended = event.get("time")
+        match record:
+            case Reported():
+                rec.reports.append((record.step, record.values))
+            case Note():
+                rec.note = record.text
+            case Finished():
+                rec.value, rec.values = record.value, record.values
+                rec.metrics, rec.duration = record.metrics or {}, record.duration
+                self._end(rec, "finished", record.time)
+            case Failed():
+                rec.reason, rec.duration = record.reason, record.duration
+                self._end(rec, "failed", record.time)
+            case Pruned():
+                rec.duration, rec.pruned_step = record.duration, record.step
+                rec.reason = f"pruned at step {rec.pruned_step}"
+                self._end(rec, "pruned", record.time)
+            case Interrupted():
+                rec.reason = INTERRUPTED_REASON
+                self._end(rec, "interrupted", record.time)
         return rec
 
+    def _start(self, started: Started) -> TrialRecord:
+        old = self.records.get(started.number)
+        if old is not None:  # an interrupted trial run again under its number
+            self._counts[old.state] -= 1
+            if old.state == "finished":
+                self._front = self._pareto = self._best = None
+        rec = TrialRecord(number=started.number, params=started.params, seed=started.seed, manual=started.manual,
+                          proposer=started.proposer, space_version=started.space, started=started.time,
+                          predicted=started.predicted, note=old.note if old else None)
+        self.records[started.number] = rec
+        self._counts[rec.state] += 1
+        return rec
+
+    def _end(self, rec: TrialRecord, state: str, when: float | None) -> None:
+        rec.ended = when
+        self._move(rec, state)
+
     @classmethod
-    def replay(cls, records: list[dict], direction: str = "minimize") -> "StudyLog":
+    def replay(cls, records: list[JournalRecord], direction: str = "minimize") -> "StudyLog":
         log = cls(direction)
-        for event in records:
-            log.apply(event)
+        for record in records:
+            log.apply(record)
         return log
 
     def finished(self) -> list[TrialRecord]:
