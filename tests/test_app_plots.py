@@ -20,6 +20,9 @@ def linear(params, trial):
 
 def two(params, trial):
     return {"f1": params["x"], "f2": (1 - params["x"]) ** 2 + params["y"]}
+
+def apart(params, trial):  # each metric its own knob
+    return {"f1": 10 * params["x"] + 0.1 * params["y"], "f2": 10 * params["y"] + 0.1 * params["x"]}
 '''
 
 
@@ -71,6 +74,33 @@ async def test_importance_tab_puts_the_dominant_param_first_and_says_when_too_fe
     assert [name for name, _ in labels] == ["x", "y", "lr", "opt"][:len(labels)] and len(labels) == 4
     assert int(labels[0][1].rstrip("%")) >= 80  # 10 * x against y: x explains nearly all of it
     assert re.search(r"x: best 0(\.0)?\.\.0\.1, worst 0\.9\.\.1", legend)  # minimised: small x is best
+
+
+@pytest.mark.slow
+async def test_with_several_metrics_M_shows_the_plots_of_the_next_one(tmp_path):
+    path = study_file(tmp_path, "apart", 40)
+    path.write_text(path.read_text().replace("objective: {python: 'train.py:apart'}",
+                                             "objective: {python: 'train.py:apart', metric: [f1, f2], "
+                                             "direction: [minimize, maximize]}"))
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        terminal = Terminal(app)
+        await run_study(pilot, app)
+        await open_tab(pilot, app, "importance")
+
+        def top_param():
+            bars = [line.split("┤")[0].split() for line in plot_text(terminal, app, "importance") if "┤" in line]
+            return bars[0][0] if bars else None
+
+        await wait_until(pilot, lambda: top_param() == "x")
+        assert "M: next metric" in legend_text(terminal, app)
+        app._focus_pane("curves")
+        await pilot.press("M")
+        await wait_until(pilot, lambda: top_param() == "y")  # f2 rests on y
+        assert "f2" in plot_text(terminal, app, "importance")[0]
+        await open_tab(pilot, app, "history")
+        history = plot_text(terminal, app, "history")
+        assert "optimization history (maximize)  (M: next metric)" in history[0]
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from dataclasses import replace
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -73,6 +74,8 @@ class Curves(Vertical):
         Binding("v", "next_param", "slice param", tooltip="Plot the value against the next parameter"),
         Binding("c", "contour_x", "contour x", tooltip="Contour: the next parameter across"),
         Binding("C", "contour_y", "contour y", tooltip="Contour: the next parameter up"),
+        Binding("M", "next_metric", "next metric",
+                tooltip="Several metrics: history, slice, importance, parallel and contour of the next one"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -88,7 +91,9 @@ class Curves(Vertical):
         self._importance_of = -1  # finished trials it was computed on
         self._importance_busy = False  # computing, or waiting to (at most one of each at a time)
         self._importance_last = 0.0  # monotonic time the last computation ended
-        self.metric = "value"
+        self.metric = "value"  # the metric the study plots show (several metrics: M picks which)
+        self._metrics: list[str] = ["value"]
+        self._metric_index = 0
         self.space: SearchSpace | None = None
 
     def on_mount(self) -> None:
@@ -96,7 +101,8 @@ class Curves(Vertical):
 
     def set_study(self, space: SearchSpace, metric: str | list[str]) -> None:
         """The study the plots are about: its space and metric(s); the front tab only with several metrics."""
-        self.space, self.metric = space, metric[0] if isinstance(metric, list) else metric
+        self.space, self._metrics = space, list(metric) if isinstance(metric, list) else [metric]
+        self._metric_index, self.metric = 0, self._metrics[0]
         self._importance, self._importance_of, self._view = None, -1, None
         tabs = self.query_one(TabbedContent)
         if isinstance(metric, list):
@@ -139,6 +145,25 @@ class Curves(Vertical):
         self._contour[1] += 1
         self.query_one(TabbedContent).active = "tab-contour"
         self.redraw()
+
+    def action_next_metric(self) -> None:
+        if len(self._metrics) < 2:
+            self.notify("this study has one metric", severity="warning")
+            return
+        self._metric_index = (self._metric_index + 1) % len(self._metrics)
+        self.metric = self._metrics[self._metric_index]
+        self._importance, self._importance_of = None, -1
+        self.redraw()
+
+    def _direction(self, log: StudyLog) -> str:
+        """The direction of the metric the plots show."""
+        return log.direction[self._metric_index] if log.multi else log.direction
+
+    def _finished(self, log: StudyLog) -> list[TrialRecord]:
+        """The finished trials, each with the value of the metric the plots show."""
+        if self._metric_index == 0:
+            return log.finished()
+        return [replace(r, value=r.values[self._metric_index]) for r in log.finished() if r.values]
 
     @property
     def active_tab(self) -> str:
@@ -235,12 +260,12 @@ class Curves(Vertical):
         plt.xlabel("epoch")
 
     def _draw_history(self, plt, log: StudyLog) -> None:
-        done = sorted(log.finished(), key=lambda r: r.number)
+        done = sorted(self._finished(log), key=lambda r: r.number)
         if not done:
             plt.title("optimization history: no finished trial yet")
             return
         xs, ys = thin([r.number for r in done], [r.value for r in done], MAX_POINTS * 2)
-        pick = max if study_plots.first_direction(log.direction) == "maximize" else min
+        pick = max if self._direction(log) == "maximize" else min
         best, bx, by = None, [], []
         for r in done:
             best = r.value if best is None else pick(best, r.value)
@@ -249,11 +274,14 @@ class Curves(Vertical):
         bx, by = thin(bx, by)
         self._draw(plt, [(f"{self.metric} of each trial", xs, ys, "left", "dot"),
                          ("best so far", bx, by, "left", "braille")], {"left": self.metric})
-        plt.title(f"optimization history ({study_plots.first_direction(log.direction)})")
+        plt.title(f"optimization history ({self._direction(log)}){self._metric_hint()}")
         plt.xlabel("trial")
 
+    def _metric_hint(self) -> str:
+        return "  (M: next metric)" if len(self._metrics) > 1 else ""
+
     def _draw_slice(self, plt, log: StudyLog) -> None:
-        done = log.finished()
+        done = self._finished(log)
         names = list(dict.fromkeys(k for r in done for k in r.params))
         if not names:
             plt.title("value vs parameter: no finished trial yet")
@@ -274,7 +302,7 @@ class Curves(Vertical):
             xs = [labels.index(str(x)) for x, _ in points]
             plt.scatter(xs, [y for _, y in points], marker="dot")
             plt.xticks(list(range(len(labels))), labels)
-        plt.title(f"{self.metric} vs {name}  (v: next parameter)")
+        plt.title(f"{self.metric} vs {name}  (v: next parameter){self._metric_hint()}")
         plt.ylabel(self.metric)
         plt.xlabel(name)
 
@@ -287,14 +315,16 @@ class Curves(Vertical):
     def _draw_importance(self, plt, log: StudyLog) -> None:
         finished = log.count("finished")
         self._legend = study_plots.draw_importance(plt, self._importance, self.metric, finished)
+        if len(self._metrics) > 1:
+            self._legend.append("M: next metric")
         if finished != self._importance_of and self.space is not None and not self._importance_busy:
             self._importance_busy = True
             wait = self._importance_last + IMPORTANCE_SECONDS - time.monotonic() if self._importance_of >= 0 else 0
             if wait > 0:
                 self.set_timer(wait, self._importance_waited)
             else:
-                self.run_worker(self._compute_importance(log.finished(), log.direction, finished),
-                                group="importance", exit_on_error=False)
+                self.run_worker(self._compute_importance(log.finished(), log.direction, finished,
+                                                         self._metric_index), group="importance", exit_on_error=False)
 
     def _importance_waited(self) -> None:
         self._importance_busy = False
@@ -304,22 +334,23 @@ class Curves(Vertical):
         if self.active_tab == "importance":
             self.redraw()
 
-    async def _compute_importance(self, records: list[TrialRecord], direction, finished: int) -> None:
+    async def _compute_importance(self, records: list[TrialRecord], direction, finished: int, metric: int) -> None:
         """fANOVA in a thread (numpy and scikit-learn on the records: no user code), then the bars."""
         space = self.space
         try:
-            result = await asyncio.to_thread(param_importance, records, space, direction)
+            result = await asyncio.to_thread(param_importance, records, space, direction,
+                                             metric=metric if isinstance(direction, list) else None)
         finally:
             self._importance_busy = False
-        if space is self.space:  # still the same study
+        if space is self.space and metric == self._metric_index:  # still the same study and metric
             self._importance, self._importance_of = result, finished
             self._importance_last = time.monotonic()
             self._refresh_importance()
 
     def _draw_parallel(self, plt, log: StudyLog) -> None:
         if self.space is not None:
-            direction = study_plots.first_direction(log.direction)
-            self._legend = study_plots.draw_parallel(plt, log.finished(), self.space, direction, self.metric)
+            self._legend = study_plots.draw_parallel(plt, self._finished(log), self.space, self._direction(log),
+                                                     self.metric)
 
     def _draw_contour(self, plt, log: StudyLog) -> None:
         names = self.space.names if self.space is not None else ()
@@ -329,8 +360,8 @@ class Curves(Vertical):
         x = names[self._contour[0] % len(names)]
         others = [n for n in names if n != x]
         y = others[self._contour[1] % len(others)]
-        direction = study_plots.first_direction(log.direction)
-        self._legend = study_plots.draw_contour(plt, log.finished(), self.space, x, y, direction, self.metric)
+        self._legend = study_plots.draw_contour(plt, self._finished(log), self.space, x, y, self._direction(log),
+                                                self.metric)
 
     def _draw_front(self, plt, log: StudyLog) -> None:
         if not log.multi:
