@@ -114,16 +114,22 @@ def test_a_journal_from_before_space_versions_reads_its_snapshot_as_version_1(tm
     assert [r["version"] for r in space_lines(tmp_path / "s")] == [2]
 
 
-def test_run_resume_with_a_changed_file_goes_on_over_its_space(tmp_path):
-    path = study_file(tmp_path, trials=3)
+def test_run_resume_with_a_changed_file_goes_on_over_its_space_and_analyze_uses_the_trials_that_fit(tmp_path):
+    path = study_file(tmp_path, trials=6)
     assert run_cli("run", path, "--study", tmp_path / "s").returncode == 0
     path.write_text(path.read_text().replace("low: 0.0", "low: 0.5"))
-    result = run_cli("run", path, "--resume", "--study", tmp_path / "s", "--trials", "6")
+    result = run_cli("run", path, "--resume", "--study", tmp_path / "s", "--trials", "16")
     assert result.returncode == 0, result.stderr
     assert "space version 2 (study file): x: low 0 -> 0.5" in result.stdout
     assert [(v["version"], v["reason"]) for v in space_lines(tmp_path / "s")] == [(1, "created"), (2, "study file")]
     started = [r for r in read_journal(tmp_path / "s" / "journal.jsonl") if type(r).__name__ == "Started"]
-    assert [r.space for r in started] == [1, 1, 1, 2, 2, 2]
-    assert all(r.params["x"] >= 0.5 for r in started[3:])
-    again = run_cli("run", path, "--resume", "--study", tmp_path / "s", "--trials", "6")
+    assert [r.space for r in started] == [1] * 6 + [2] * 10
+    assert all(r.params["x"] >= 0.5 for r in started[6:])
+    again = run_cli("run", path, "--resume", "--study", tmp_path / "s", "--trials", "16")
     assert "space version" not in again.stdout and len(space_lines(tmp_path / "s")) == 2
+
+    outside = sum(r.params["x"] < 0.5 for r in started)
+    analyzed = run_cli("analyze", tmp_path / "s")
+    assert analyzed.returncode == 0, analyzed.stderr
+    assert f"{outside} finished trials left out: their params do not fit the study's space" in analyzed.stdout
+    assert run_cli("trials", tmp_path / "s").returncode == 0
