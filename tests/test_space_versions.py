@@ -133,3 +133,16 @@ def test_run_resume_with_a_changed_file_goes_on_over_its_space_and_analyze_uses_
     assert analyzed.returncode == 0, analyzed.stderr
     assert f"{outside} finished trials left out: their params do not fit the study's space" in analyzed.stdout
     assert run_cli("trials", tmp_path / "s").returncode == 0
+
+
+@pytest.mark.parametrize("record, problem", [
+    ({"version": 0, "params": NARROW, "reason": "edit"}, "whose version is 0, not a whole number >= 1"),
+    ({"version": 2, "params": {"x": 1}, "reason": "edit"}, "whose params is {'x': 1}, not a params mapping"),
+    ({"version": 2, "params": NARROW, "reason": "whim"}, "whose reason is 'whim', not one of created, edit"),
+    ({"version": 2, "params": NARROW}, "has a space record without reason"),
+])
+def test_a_damaged_space_record_is_named_by_what_is_wrong(record, problem):
+    from tui_tuner.storage.schema import record_problem
+
+    assert problem in record_problem({"event": "space", **record})
+    assert record_problem({"event": "space", "version": 2, "params": NARROW, "reason": "edit", "changes": []}) is None

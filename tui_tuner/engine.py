@@ -288,10 +288,12 @@ class Engine:
             self._reviewing = None
             self._poke()
         if answer is None:
-            self.searcher.tell(params, None)  # skipped: a model-based searcher will not suggest it again
-        elif self.state in ("running", "paused"):
+            self._tell(params, None)  # skipped: a model-based searcher will not suggest it again
+            return
+        config = self.searcher.space.fit(answer)  # None: the space changed under review and it no longer fits
+        if config is not None and self.state in ("running", "paused"):
             self._launched += 1
-            self._start(self._next(), self.searcher.space.validate_config(answer), manual=False)
+            self._start(self._next(), config, manual=False)
 
     def _predict(self, params: dict) -> list | None:
         """[mean, std] of a model-based searcher for `params`, None when it has no model (yet) or `params` do
