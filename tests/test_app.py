@@ -737,3 +737,20 @@ async def test_an_edited_space_goes_on_as_the_next_version_and_h_shows_the_histo
         await pilot.press("enter")
         assert isinstance(app.screen, TrialDetail)
         assert f"space    version {selected.space_version}" in str(app.screen.query_one("#trial-lines").render())
+
+
+async def test_an_edit_while_the_study_runs_applies_to_it_at_once(tmp_path):
+    app = app_for(study_file(tmp_path, trials=8, pause=0.1, workers=1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.study is not None and app.study.log.count("finished") >= 1)
+        app.query_one(SpaceTable).focus()
+        await pilot.press("enter")
+        app.screen.query_one("#high").value = "0.5"
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any(n.message == "space version 2: lr: high 1 -> 0.5"
+                                            for n in app._notifications))
+        await wait_until(pilot, lambda: not app.session.running)
+        later = [r for r in app.study.log.records.values() if r.space_version == 2]
+        assert later and all(r.params["lr"] <= 0.5 for r in later) and len(app.study.log.records) == 8
