@@ -401,9 +401,11 @@ class Study:
         process writes refuses it (StudyLocked, naming that process)."""
         if not isinstance(text, str):
             raise InputError(f"a note is text, not {type(text).__name__}")
+
         def keep() -> None:
             self._check_noted(number)
             self._record(Note(number, text))
+
         self._as_writer(keep)
 
     def change_space(self, params: dict, reason: str) -> list[str]:
