@@ -702,3 +702,55 @@ async def test_escape_in_a_strategy_field_gives_the_app_its_keys_back(tmp_path):
         assert app.focused is app.board
         await run_study(pilot, app)  # r runs the study again
         assert app.study.log.count("finished") == 2
+
+
+async def test_an_edited_space_goes_on_as_the_next_version_and_h_shows_the_history(tmp_path):
+    from tui_tuner.app.screens.space_history import SpaceHistory
+    from tui_tuner.app.screens.trial_detail import TrialDetail
+
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+        first = app.study
+        app.query_one(SpaceTable).focus()
+        await pilot.press("enter")  # edit lr, the selected param
+        app.screen.query_one("#high").value = "0.5"
+        await pilot.pause()
+        await pilot.press("enter")
+        app.query_one("#field-trials").value = "4"
+        await pilot.pause()
+        await run_study(pilot, app)
+        assert app.study is first and len(first.log.records) == 4  # the same study, not a new one
+        assert any(n.message == "space version 2: lr: high 1 -> 0.5" for n in app._notifications)
+        assert [r.space_version for r in sorted(first.log.records.values(), key=lambda r: r.number)] == [1, 1, 2, 2]
+        assert all(r.params["lr"] <= 0.5 for r in first.log.records.values() if r.space_version == 2)
+
+        app.board.focus()
+        await pilot.press("h")
+        assert isinstance(app.screen, SpaceHistory)
+        text = str(app.screen.query_one("#space-lines").render())
+        assert "version 1" in text and "created  2 trials" in text
+        assert "version 2" in text and "edit  2 trials" in text and "lr: high 1 -> 0.5" in text
+        await pilot.press("escape")
+        app.board.focus()
+        selected = first.log.records[app.board.selected_number]
+        await pilot.press("enter")
+        assert isinstance(app.screen, TrialDetail)
+        assert f"space    version {selected.space_version}" in str(app.screen.query_one("#trial-lines").render())
+
+
+async def test_an_edit_while_the_study_runs_applies_to_it_at_once(tmp_path):
+    app = app_for(study_file(tmp_path, trials=8, pause=0.1, workers=1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.study is not None and app.study.log.count("finished") >= 1)
+        app.query_one(SpaceTable).focus()
+        await pilot.press("enter")
+        app.screen.query_one("#high").value = "0.5"
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any(n.message == "space version 2: lr: high 1 -> 0.5"
+                                            for n in app._notifications))
+        await wait_until(pilot, lambda: not app.session.running)
+        later = [r for r in app.study.log.records.values() if r.space_version == 2]
+        assert later and all(r.params["lr"] <= 0.5 for r in later) and len(app.study.log.records) == 8

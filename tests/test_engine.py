@@ -9,6 +9,7 @@ import engine_objectives as objectives
 from tui_tuner import SearchSpace, make_searcher
 from tui_tuner import records
 from tui_tuner.engine import Engine, PastTrial
+from tui_tuner.errors import SpaceError
 from tui_tuner.executor import ProcessExecutor
 
 pytestmark = pytest.mark.slow
@@ -201,3 +202,20 @@ def test_a_grid_after_another_strategy_skips_only_configs_already_run():
     history = [PastTrial(0, {"x": 0.5}, 1.0), PastTrial(1, {"x": 0.77}, 2.0)]
     engine = Engine(objectives.quadratic, searcher, ProcessExecutor(1), history=history, replay_draws=False)
     assert [engine.searcher.ask() for _ in range(2)] == [{"x": 0.0}, {"x": 1.0}]
+
+
+async def test_a_new_space_version_tells_only_the_history_that_fits_and_reruns_keep_their_version():
+    narrow = SearchSpace.from_dict({"x": {"type": "float", "low": 0.5, "high": 1.0}})
+    past = [PastTrial(0, {"x": 0.9}, 0.36), PastTrial(1, {"x": 0.1}, 0.04), PastTrial(2, {"y": 3}, 1.0)]
+    searcher = make_searcher("random", narrow, seed=0)
+    engine = Engine(objectives.quadratic, searcher, ProcessExecutor(1), trials=2, history=past, space_version=2,
+                    rerun=[PastTrial(3, {"x": 0.2}, None, space=1)])
+    seen = []
+    engine.subscribe(seen.append)
+    with pytest.raises(SpaceError, match=r"must be in \[0.5, 1.0\], got 0.2"):
+        engine.run_config({"x": 0.2})  # manual trials: the current space
+    await _run(engine)
+    started = _of(seen, records.Started)
+    assert [(e.number, e.space) for e in started] == [(3, 1), (4, 2)]  # the re-run keeps its params' version
+    assert started[0].params == {"x": 0.2} and started[1].params["x"] >= 0.5
+    assert [c for c, _ in engine.searcher.history] == [{"x": 0.9}, started[1].params]  # 0.1, y, 0.2: left out

@@ -182,3 +182,25 @@ def test_lr_find_on_a_flat_loss_suggests_nothing_and_writes_nothing(tmp_path, ca
     captured = capsys.readouterr()
     assert "no range found" in captured.err and "nothing written" in captured.err
     assert "suggested" not in captured.out and path.read_text() == before
+
+
+def test_lr_find_write_records_the_new_range_as_a_space_version_of_the_files_study(tmp_path, capsys, monkeypatch):
+    from tui_tuner.spec import load_spec
+    from tui_tuner.study import Study
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "study.yaml"
+    path.write_text("""\
+objective: {model: softmax, dataset: digits}
+params:
+  learning_rate: {type: float, low: 1.0e-6, high: 10.0, log: true}
+  optimizer: {type: categorical, choices: [sgd]}
+""")
+    study = Study.create(load_spec(path))  # under runs/, where lr-find finds it
+    study._release_lock()
+    assert main(["lr-find", str(path), "--write", "--steps", "60"]) == 0
+    assert "space version 2 (lr-find): learning_rate: low 1e-06 -> " in capsys.readouterr().out
+    again = Study.open(study.directory)
+    assert [(v.version, v.reason) for v in again.log.spaces] == [(1, "created"), (2, "lr-find")]
+    assert again.spec.raw["params"]["learning_rate"] == yaml.safe_load(path.read_text())["params"]["learning_rate"]
+    assert again.change_space(load_spec(path).raw["params"], "study file") == []  # run --resume: nothing more

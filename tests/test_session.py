@@ -67,16 +67,44 @@ async def test_a_run_marks_its_trials_changed_and_ends_finished_with_a_frozen_cl
     assert session.best().value == min(r.value for r in session.study.log.finished())
 
 
-async def test_an_unchanged_space_keeps_the_study_and_a_changed_one_starts_a_new_one(tmp_path):
-    session = StudySession(document(tmp_path, trials=1))
+async def test_a_changed_space_is_the_studys_next_version_and_a_changed_objective_a_new_study(tmp_path):
+    notices = []
+    session = StudySession(document(tmp_path, trials=1), on_notice=notices.append)
     first, created = await run_once(session)
     assert created
     session.document.set_search({**session.document.search, "trials": 2})  # settings only: same study
     again, created = await run_once(session)
-    assert again is first and not created and len(first.log.records) == 2
-    session.document.put_param("x", "x", {"type": "float", "low": -2.0, "high": 2.0})
+    assert again is first and not created and len(first.log.records) == 2 and not notices
+    session.document.put_param("x", "x", {"type": "float", "low": 0.0, "high": 2.0})
+    session.space_edited("lr-find")  # idle: taken on the next run
+    assert first.log.space_version == 1
+    session.document.set_search({**session.document.search, "trials": 3})
+    again, created = await run_once(session)
+    assert again is first and not created and notices == ["space version 2: x: low -1 -> 0, high 1 -> 2"]
+    assert [(v.version, v.reason) for v, _ in session.space_history()] == [(1, "created"), (2, "lr-find")]
+    assert [n for _, n in session.space_history()] == [2, 1]
+    assert 0.0 <= first.log.records[2].params["x"] <= 2.0
+    session.document.raw["objective"] = {**session.document.raw["objective"], "direction": "maximize"}
     other, created = session.study_for_run()
     assert created and other is not first and other.directory != first.directory and session.study is other
+
+
+async def test_an_edit_while_the_study_runs_applies_to_it_at_once(tmp_path):
+    notices = []
+    doc = document(tmp_path, trials=12)
+    doc.put_param(None, "pause", {"type": "categorical", "choices": [0.05]})
+    session = StudySession(doc, on_notice=notices.append)
+    study, _ = session.study_for_run()
+    run = asyncio.ensure_future(session.run(study))
+    while study.log.count("finished") < 2:
+        await asyncio.sleep(0.02)
+    session.document.put_param("x", "x", {"type": "float", "low": 0.5, "high": 1.0})
+    session.space_edited()
+    assert notices == ["space version 2: x: low -1 -> 0.5"]
+    await run
+    later = [r for r in study.log.records.values() if r.space_version == 2]
+    assert later and all(r.params["x"] >= 0.5 for r in later)
+    assert study.log.spaces[-1].reason == "edit"
 
 
 async def test_a_study_stopped_by_hand_says_stopped(tmp_path):

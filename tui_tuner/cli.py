@@ -199,6 +199,7 @@ def _run(args: argparse.Namespace) -> int:
                              "name one with --study", file=args.study_file)
         _check_writable(Path(directory), "--study", directory=True)
         study = Study.for_resume(spec, directory, **overrides)
+        _print_space_change(study, study.change_space(spec.raw["params"], "study file"), "study file")
     else:
         directory = args.study or Study.default_directory(spec)
         _check_writable(directory, "--study", directory=True)
@@ -219,6 +220,12 @@ def _run(args: argparse.Namespace) -> int:
               f"--study {study.directory}", file=sys.stderr)
         return 130
     return 0
+
+
+def _print_space_change(study, changes: list[str], reason: str) -> None:
+    """One line a change of the study's space: "space version 2 (study file): learning_rate: low ..."."""
+    for line in changes:
+        print(f"space version {study.log.space_version} ({reason}): {line}")
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -385,7 +392,24 @@ def _lr_find(args: argparse.Namespace) -> int:
         lr_finder.narrow_study_file(Path(args.study_file), new)
         print(f"{args.study_file}: params.learning_rate {how}: {float(current['low']):.3g} to "
               f"{float(current['high']):.3g} is now {bounds}")
+        if latest is not None:
+            _record_lr_find(latest, load_spec(args.study_file).raw["params"])
     return 0
+
+
+def _record_lr_find(directory: Path, params: dict) -> None:
+    """The study of the file narrowed by lr-find goes on with the new range as its next space version; a
+    study another process writes keeps its space (its writer's `run --resume` records the file's later)."""
+    from .storage import StudyLocked
+    from .study import Study
+
+    study = Study.open(directory)
+    try:
+        changes = study.change_space(params, "lr-find")
+    except StudyLocked as err:
+        print(f"{directory}: not changed ({err}); 'tui-tuner run --resume' records the new range")
+        return
+    _print_space_change(study, changes, "lr-find")
 
 
 def _run_until_done(study) -> bool:

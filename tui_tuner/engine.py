@@ -50,6 +50,7 @@ class PastTrial:
     params: dict
     value: float | list[float] | None  # a list with several metrics, one value each
     manual: bool = False
+    space: int = 1  # the version of the search space it was drawn from
 
 
 def trial_seed(study_seed: int, number: int) -> int:
@@ -99,12 +100,13 @@ class Engine:
     def __init__(self, objective: Any, searcher: Searcher, executor: Executor, *, trials: int | None = None,
                  time_budget: float | None = None, trial_timeout: float | None = None, seed: int = 0,
                  pruner: Pruner | None = None, history: Iterable[PastTrial] = (),
-                 rerun: Iterable[PastTrial] = (), replay_draws: bool = True,
+                 rerun: Iterable[PastTrial] = (), replay_draws: bool = True, space_version: int = 1,
                  review: Callable[[dict, list | None], Awaitable[dict | None]] | None = None) -> None:
         self.objective = objective
         self.metric = getattr(objective, "metric", "value")
         self.metrics = tuple(getattr(objective, "metrics", (self.metric,)))  # several: each trial gets them all
         self.searcher = searcher
+        self.space_version = space_version  # of the searcher's space: what each new trial records
         self.executor = executor
         self.trials = trials
         self.time_budget = time_budget
@@ -118,6 +120,7 @@ class Engine:
         self._manual: deque[tuple[dict, int | None]] = deque()  # (params, seed or None)
         self._rerun: deque[PastTrial] = deque(sorted(rerun, key=lambda t: t.number))
         history = sorted(history, key=lambda t: t.number)
+        self._history = history
         self._next_number = 1 + max([t.number for t in (*history, *self._rerun)], default=-1)
         self._launched = 0  # trials started by this run, manual ones excepted (they do not spend the budget)
         self._exhausted = False
@@ -133,15 +136,23 @@ class Engine:
 
     def _replay(self, history: list[PastTrial], draws: bool) -> None:
         """Bring the searcher to where the earlier run left it: replay its draws (when the same strategy made
-        them: a grid that follows a random search must not skip points it never ran), then tell the results."""
+        them from this version of the space: a grid that follows a random search must not skip points it
+        never ran), then tell the results of the trials that fit the space."""
         if draws and not self.searcher.adaptive:
-            for _ in [t for t in (*history, *self._rerun) if not t.manual]:
+            for _ in [t for t in (*history, *self._rerun) if not t.manual and t.space == self.space_version]:
                 try:
                     self.searcher.ask()
                 except SearchExhausted:
                     break
         for past in history:
-            self.searcher.tell(past.params, past.value)
+            self._tell(past.params, past.value)
+
+    def _tell(self, params: dict, value: Any) -> None:
+        """Tell the searcher a result if the trial fits its space (a searcher encodes configs in its space:
+        a value outside it, or a param it lacks, means nothing to it)."""
+        fitted = self.searcher.space.fit(params)
+        if fitted is not None:
+            self.searcher.tell(fitted, value)
 
     # ------------------------------------------------------------------------------------------ commands
 
@@ -173,6 +184,17 @@ class Engine:
         """A manual trial: validated now, run ahead of the searcher's next suggestion. `seed` repeats a
         trial exactly (re-running a failed one); by default the new trial's number decides its seed."""
         self._manual.append((self.searcher.space.validate_config(params), seed))
+        self._poke()
+
+    def change_space(self, searcher: Searcher, version: int) -> None:
+        """Go on over a new version of the search space: `searcher`, a fresh one over it, is told every trial
+        told so far that fits it, in trial order (trials still running are told as they end, if they fit);
+        trials started from now on record `version`."""
+        self.searcher, self.space_version, self._exhausted = searcher, version, False
+        told = [(t.number, t.params, t.value) for t in self._history]
+        told += [(n, self._params[n], self._results[n]) for n in self._order[:self._told]]
+        for _, params, value in sorted(told, key=lambda t: t[0]):
+            self._tell(params, value)
         self._poke()
 
     @property
@@ -245,7 +267,7 @@ class Engine:
             elif self._rerun:
                 past = self._rerun.popleft()
                 self._launched += 1
-                self._start(past.number, past.params, manual=False)
+                self._start(past.number, past.params, manual=False, space=past.space)
             elif self._reviewing is not None:
                 return  # one suggestion under review at a time
             else:
@@ -266,15 +288,19 @@ class Engine:
             self._reviewing = None
             self._poke()
         if answer is None:
-            self.searcher.tell(params, None)  # skipped: a model-based searcher will not suggest it again
-        elif self.state in ("running", "paused"):
+            self._tell(params, None)  # skipped: a model-based searcher will not suggest it again
+            return
+        config = self.searcher.space.fit(answer)  # None: the space changed under review and it no longer fits
+        if config is not None and self.state in ("running", "paused"):
             self._launched += 1
-            self._start(self._next(), self.searcher.space.validate_config(answer), manual=False)
+            self._start(self._next(), config, manual=False)
 
     def _predict(self, params: dict) -> list | None:
-        """[mean, std] of a model-based searcher for `params`, None when it has no model (yet)."""
+        """[mean, std] of a model-based searcher for `params`, None when it has no model (yet) or `params` do
+        not fit its space (an interrupted trial of an earlier version, run again)."""
         predict = getattr(self.searcher, "predict", None)
-        if predict is None:
+        params = self.searcher.space.fit(params)
+        if predict is None or params is None:
             return None
         try:
             mean, std = predict([params])
@@ -307,15 +333,18 @@ class Engine:
             number = self._order[self._told]
             if number not in self._results:
                 return
-            self.searcher.tell(self._params[number], self._results[number])
+            self._tell(self._params[number], self._results[number])
             self._told += 1
 
-    def _start(self, number: int, params: dict, *, manual: bool, seed: int | None = None) -> None:
+    def _start(self, number: int, params: dict, *, manual: bool, seed: int | None = None,
+               space: int | None = None) -> None:
+        """Start trial `number`; `space`: the version its params were drawn from (a re-run's own), else now's."""
         seed = trial_seed(self.seed, number) if seed is None else seed
         self._order.append(number)
         self._params[number] = params
         self._emit(records.Started(number, params, seed, manual, None if manual else self._predict(params),
-                                  proposer=records.MANUAL if manual else self.searcher.name))
+                                  proposer=records.MANUAL if manual else self.searcher.name,
+                                  space=self.space_version if space is None else space))
         task = asyncio.create_task(self._run_trial(number, params, seed))
         task.add_done_callback(functools.partial(self._trial_done, number))
         self._running[number] = task

@@ -113,6 +113,22 @@ class Note:
     time: float | None = field(default_factory=time.time)
 
 
+SPACE_REASONS = ("created", "edit", "lr-find", "study file", "import")  # why a version of the space began
+
+
+@dataclass(frozen=True)
+class SpaceVersion:
+    """A version of the study's search space: its `params:` mapping as the study file writes it, why it began
+    (one of SPACE_REASONS) and what changed from the version before (`space.space_changes`, one line each).
+    Each trial's Started.space names the version it was drawn from."""
+
+    version: int
+    params: dict
+    reason: str
+    changes: list = field(default_factory=list)
+    time: float | None = field(default_factory=time.time)
+
+
 @dataclass(frozen=True)
 class StateChanged:
     """News for the screen, never journaled: the engine's state."""
@@ -130,12 +146,12 @@ class Notice:
 
 TrialEvent = Started | Reported | Finished | Failed | Pruned | Interrupted
 EngineEvent = TrialEvent | StateChanged  # what the engine emits
-JournalRecord = StudyHeader | TrialEvent | TestScored | Note
+JournalRecord = StudyHeader | TrialEvent | TestScored | Note | SpaceVersion
 Record = JournalRecord | StateChanged | Notice
 
 _TAGS: dict[type, str] = {StudyHeader: "study", Started: "started", Reported: "reported", Finished: "finished",
                           Failed: "failed", Pruned: "pruned", Interrupted: "interrupted", TestScored: "test",
-                          Note: "note", StateChanged: "state", Notice: "notice"}
+                          Note: "note", SpaceVersion: "space", StateChanged: "state", Notice: "notice"}
 _CLASSES = {tag: cls for cls, tag in _TAGS.items()}
 # field -> the value it is left out of the JSON at: what a line without it reads as, where the line may lack
 # it but not hold null (so a record read back is written as it was, and today's lines as they always were)

@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import errno
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
+
+import numpy as np
 
 from . import __version__
 from .engine import Engine, PastTrial, value_of
@@ -18,15 +21,17 @@ from .errors import InputError, TunerError
 from .executor import ProcessExecutor, default_log_path, pool_size
 from .objectives import metrics_of, study_direction, study_metric
 from .pruners import make_pruner
-from .records import (EngineEvent, Finished, Interrupted, JournalRecord, Note, Notice, Record, Reported,
-                      StateChanged, StudyHeader, TestScored)
+from .records import (SPACE_REASONS, EngineEvent, Finished, Interrupted, JournalRecord, Note, Notice, Record,
+                      Reported, SpaceVersion, StateChanged, StudyHeader, TestScored)
 from .searchers import check_strategy, make_searcher
+from .space import SearchSpace, space_changes
 from .spec import Settings, StudySpec, load_spec
 from .storage import (BEST_NAME, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLock, StudyLog, is_study_dir,
                       save_config, scan_journal, sound_records, write_atomic, writer_pid)
 from .study_text import study_text
 from .trial import Trial
 
+T = TypeVar("T")
 RUNS_DIR = Path("runs")
 MAX_STEM = 80  # characters of the study name in its default directory name (300 would not fit)
 
@@ -101,14 +106,16 @@ class Study:
             base_dir=str(spec.base_dir), metric=study_metric(spec.objective),
             direction=study_direction(spec.objective), settings=settings.to_json(),
             balance=study.log.balance.to_json() if study.log.multi else None)
+        first = SpaceVersion(1, spec.raw["params"], "created", [], header.time)
         try:
-            size = study._journal.append(header)
+            size = study._journal.append(header) + study._journal.append(first)
         except OSError as err:
             study._journal.close()
             study._release_lock()
             raise _unwritable(study._journal.path, err) from None
-        study._read_to = (size, 2)
+        study._read_to = (size, 3)
         study.log.apply(header)
+        study.log.apply(first)
         return study
 
     @classmethod
@@ -146,6 +153,10 @@ class Study:
                              file=str(directory / JOURNAL_NAME)) from None
         _searcher(spec, settings)
         log = StudyLog.replay(records, study_direction(spec.objective))
+        if log.spaces:  # the journal is the record: the snapshot is rewritten after it
+            spec = _respaced(spec, log.spaces[-1].params)
+        else:  # a journal from before space versions: version 1 is the snapshot's space
+            log.spaces.append(SpaceVersion(1, spec.raw["params"], "created", [], header.time))
         study = cls(spec, directory, settings, log)
         study._read_to = (scan.end, 1 + len(scan.lines))
         best = log.best()
@@ -174,6 +185,8 @@ class Study:
         records = sound_records(scan, path)
         for record in records:
             self.log.apply(record)
+            if isinstance(record, SpaceVersion):
+                self.spec = _respaced(self.spec, record.params)
         self._read_to = (scan.end, self._read_to[1] + len(scan.lines))
         return records
 
@@ -293,14 +306,15 @@ class Study:
         for rec in interrupted:
             if rec.state == "running":
                 self._record(Interrupted(rec.number))
-        history = [PastTrial(r.number, r.params, r.result, r.manual)
+        history = [PastTrial(r.number, r.params, r.result, r.manual, r.space_version)
                    for r in sorted(self.log.records.values(), key=lambda r: r.number)
                    if r.state in ("finished", "failed", "pruned")]
         s = self.settings
         remaining = None if s.trials is None else max(0, s.trials - sum(not t.manual for t in history))
         if not search:
             remaining = 0
-        searcher = _searcher(self.spec, s)
+        version = self.log.space_version
+        searcher = _searcher(self.spec, s, version)
         manual = list(manual)
         workers, note = pool_size(s.workers, trials_left=None if remaining is None else remaining + len(manual),
                                   trial_memory=s.trial_memory)
@@ -310,9 +324,10 @@ class Study:
         executor = ProcessExecutor(workers, log_path=default_log_path(self.directory), memory_limit=s.trial_memory)
         self.engine = Engine(self.spec.objective, searcher, executor, trials=remaining, time_budget=s.time_budget,
                              trial_timeout=s.trial_timeout, seed=s.seed, history=history, pruner=self._pruner(),
-                             rerun=[PastTrial(r.number, r.params, None, r.manual) for r in interrupted],
+                             rerun=[PastTrial(r.number, r.params, None, r.manual, r.space_version)
+                                    for r in interrupted],
                              replay_draws=(self.log.header.settings or {}).get("strategy") == s.strategy,
-                             review=review)
+                             space_version=version, review=review)
         self.engine.subscribe(self._on_engine_event)
         for params, seed in manual:
             self.engine.run_config(params, seed)
@@ -326,7 +341,7 @@ class Study:
 
     def new_searcher(self):
         """A fresh searcher of the study's strategy and options (the app fits one to predict when idle)."""
-        return _searcher(self.spec, self.settings)
+        return _searcher(self.spec, self.settings, self.log.space_version)
 
     def _pruner(self):
         """The study's pruner, knowing the curves of the trials already run (a resumed study prunes alike)."""
@@ -386,20 +401,58 @@ class Study:
         process writes refuses it (StudyLocked, naming that process)."""
         if not isinstance(text, str):
             raise InputError(f"a note is text, not {type(text).__name__}")
-        record = Note(number, text)
-        if self._journal is not None:
+
+        def keep() -> None:
             self._check_noted(number)
-            self._record(record)
-            return
+            self._record(Note(number, text))
+
+        self._as_writer(keep)
+
+    def change_space(self, params: dict, reason: str) -> list[str]:
+        """Go on searching `params` (a study file's `params:` mapping) as the next version of the space;
+        returns what changed, one line each ([] and nothing written when the space is the same).
+
+        The version is journaled with `reason` (one of SPACE_REASONS) and its changes, the snapshot rewritten
+        and the spec replaced; a running study draws its next trials from it at once, with a fresh searcher
+        told the trials so far that fit it. A bad space is an InputError naming the field; an idle study
+        becomes the writer for the one append, as `note` does (StudyLocked when another process writes)."""
+        if reason not in SPACE_REASONS:
+            raise ValueError(f"a space changes for one of {SPACE_REASONS}, not {reason!r}")
+        spec = _respaced(self.spec, params)
+        _searcher(spec, self.settings)  # a strategy option the new space refuses (a grid too large, ...)
+        return self._as_writer(lambda: self._change_space(spec, reason))
+
+    def _change_space(self, spec: StudySpec, reason: str) -> list[str]:
+        changes = space_changes(self.spec.space, spec.space)
+        if not changes:
+            return []
+        version = self.log.space_version + 1
+        self._record(SpaceVersion(version, spec.raw["params"], reason, changes))
+        if self._write_error is None:
+            try:
+                write_atomic(self.directory / SNAPSHOT_NAME, _snapshot_text(spec))
+            except OSError as err:
+                self._write_failed(self.directory / SNAPSHOT_NAME, err)
+        if self._write_error is not None:
+            raise StudyWriteError(self._write_error)
+        self.spec = spec
+        if self.engine is not None and self.engine.state not in ("idle", "finished"):
+            self.engine.change_space(_searcher(spec, self.settings, version), version)
+        return changes
+
+    def _as_writer(self, action: Callable[[], T]) -> T:
+        """Run `action`, which records: on a running study as it is; on an idle one as the directory's writer
+        for it (StudyLocked naming another writer), caught up with the journal first."""
+        if self._journal is not None:
+            return action()
         took_lock = self._lock is None
         self._take_lock()
         try:
             self.catch_up()
-            self._check_noted(number)
             self._open_journal()
-            self._write_error = None  # an earlier failed write stopped that run, not this note
+            self._write_error = None  # an earlier failed write stopped that run, not this record
             try:
-                self._record(record)  # a write error raises StudyWriteError: no trial runs
+                return action()  # a write error raises StudyWriteError: no trial runs
             finally:
                 self._journal.close()
                 self._journal = None
@@ -495,8 +548,27 @@ def _unwritable(path: Path, err: OSError) -> TunerError:
     return StudyWriteError(f"{path}: {message}")
 
 
-def _searcher(spec: StudySpec, settings: Settings):
+def _searcher(spec: StudySpec, settings: Settings, version: int = 1):
+    """The study's searcher over version `version` of its space; a later version draws from its own seed,
+    so a random search does not repeat the first version's draws in the new space."""
     check_strategy(settings.strategy, settings.strategy_options)
-    return make_searcher(settings.strategy, spec.space, seed=settings.seed, direction=study_direction(spec.objective),
+    seed = settings.seed if version == 1 else int(np.random.SeedSequence([settings.seed, version]).generate_state(1)[0])
+    return make_searcher(settings.strategy, spec.space, seed=seed, direction=study_direction(spec.objective),
                          **settings.strategy_options)
+
+
+def _respaced(spec: StudySpec, params: Any) -> StudySpec:
+    """`spec` searching `params` instead, checked as a study file's params are (InputError naming the field)."""
+    if not isinstance(params, dict) or not params:
+        raise InputError("needs at least one parameter to tune", field="params")
+    try:
+        space = SearchSpace.from_dict(params)
+    except InputError as err:
+        raise err.located(field_prefix="params") from None
+    if space == spec.space:
+        return spec
+    check = getattr(spec.objective, "check_params", None)
+    if check:
+        check(list(space.names), file=None)
+    return replace(spec, raw={**spec.raw, "params": params}, space=space)
 

@@ -34,6 +34,7 @@ from .screens.manual import ManualTrial
 from .screens.param_form import ParamForm
 from .screens.prompt import Confirm, PathPrompt
 from .screens.review import ReviewSuggestion
+from .screens.space_history import SpaceHistory
 from .screens.trial_detail import TrialDetail
 from .session import StudySession
 from .widgets.curves import STUDY_TABS, Curves
@@ -64,6 +65,8 @@ class TunerApp(App):
         Binding("l", "lr_find", "LR finder", tooltip="LR range test: where to search learning_rate (built-in models)"),
         Binding("e", "export", "export", tooltip="Export the best config to a JSON file"),
         Binding("n", "note", "note", tooltip="A note on the selected trial (or the study), in the journal"),
+        Binding("h", "space_history", "space history",
+                tooltip="Each version of the study's search space: when, why, what changed, its trials"),
         Binding("o", "open", "open", tooltip="Open a study file, a study directory or a best-config file"),
         Binding("ctrl+s", "save", "save", tooltip="Save the study file (space and strategy)"),
         Binding("tab", "next_pane", "next pane", show=False, priority=True),
@@ -282,7 +285,30 @@ class TunerApp(App):
             self._selected = None
             self.board.show(study.log)
             self.notify(f"study directory: {study.directory}")
+        else:
+            self._follow_space(study)
         return study
+
+    def _space_edited(self, reason: str = "edit") -> None:
+        """The document's space changed: a running study goes on over it at once (the session says so)."""
+        try:
+            self.session.space_edited(reason)
+        except TunerError as err:
+            self.notify(f"the study's space stays as it was: {err}", severity="error", timeout=10)
+        if self.study is not None:
+            self._follow_space(self.study)
+
+    def _follow_space(self, study: Study) -> None:
+        """The plots draw the study's space as it is now."""
+        if self.curves.space != study.spec.space:
+            self.curves.set_study(study.spec.space, study_metric(study.spec.objective))
+            self._curves_due = self._curves_due or time.monotonic()
+
+    def action_space_history(self) -> None:
+        if self.study is None:
+            self.notify("no study yet: its space gets versions once it runs", severity="warning")
+            return
+        self.push_screen(SpaceHistory(self.session.space_history()))
 
     def _drive(self, study: Study, **run_options) -> None:
         run_options.setdefault("review", self._review_suggestion if self.review_mode else None)
@@ -447,6 +473,7 @@ class TunerApp(App):
             self._show_space(select=lr_finder.LR_PARAM)
             self.notify(f"learning_rate {lr_finder.change(param, new)}: it now searches {new['low']:.3g} to "
                         f"{new['high']:.3g} (ctrl+s saves the file)")
+            self._space_edited("lr-find")
 
         self.push_screen(LrFinderScreen(test, source, ranges), apply)
 
@@ -542,6 +569,7 @@ class TunerApp(App):
                 self.document.put_param(old, *result)
                 self._show_space(select=result[0])
                 self.session.status_changed = True
+                self._space_edited()
 
         self.push_screen(ParamForm(name, definition, check, title=title), done)
 
@@ -558,6 +586,7 @@ class TunerApp(App):
                 return
             self._show_space()
             self.notify(f"deleted {name} (ctrl+s saves the study file)")
+            self._space_edited()
 
         self.push_screen(Confirm(f"Delete the parameter {name}? (the study file changes on ctrl+s)"), delete)
 
@@ -635,7 +664,8 @@ class TunerApp(App):
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
             if binding.show:
-                group = "study" if binding.action in ("run", "pause", "stop", "manual", "rerun", "lr_find") else "file"
+                group = "study" if binding.action in ("run", "pause", "stop", "manual", "rerun", "lr_find",
+                                                        "space_history") else "file"
                 yield SystemCommand(f"{group}: {binding.description}", binding.tooltip,
                                     lambda action=binding.action: self.run_action(action))
 

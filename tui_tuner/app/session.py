@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, TunerError
-from ..records import Notice, Record, StateChanged, trial_number
+from ..records import Notice, Record, SpaceVersion, StateChanged, trial_number
 from ..searchers import SEARCHERS
 from ..storage import StudyLog, TrialRecord, is_study_dir, load_config
 from ..study import Study
@@ -61,7 +61,8 @@ class StudySession:
         self.view: StudyLog | None = None  # several metrics: the finished trials ranked, see ranking.py
         self.ranking = False  # a ranking is being made
         self.ranked_at = 0.0
-        self._predictor_cache: tuple | None = None  # (study, finished count, searcher) built from the log
+        self._predictor_cache: tuple | None = None  # (study, finished count, space version, searcher)
+        self._space_reason = "edit"  # why the document's space differs from the study's: "lr-find" after a/w
         self.document, self.study, self._study_key = document, None, None
         self.open(document, study)
 
@@ -70,23 +71,45 @@ class StudySession:
     def open(self, document: StudyDocument, study: Study | None) -> None:
         """Edit `document` from now on, and show `study` (a study directory opened to review or resume)."""
         self.document, self.study = document, study
-        self._study_key = _key(document) if study else None
+        self._study_key = _objective_key(document) if study else None
         if study is not None:
             self._follow_events(study)
         self.run_started = None
         self.status_changed = True
 
     def study_for_run(self) -> tuple[Study, bool]:
-        """The current study when its objective and space are unchanged since it began, else a new one (then
-        True). InputError when the document has a mistake, TunerError when the study cannot be created."""
+        """The current study when its objective is unchanged since it began (an edited space becomes its next
+        version, said through `on_notice`), else a new one (then True). InputError when the document has a
+        mistake, TunerError when the study cannot be created or its space changed."""
         spec = self.document.spec()
-        if self.study is not None and self._study_key == _key(self.document):
+        if self.study is not None and self._study_key == _objective_key(self.document):
             self.study.settings = spec.settings
+            self._change_space()
             return self.study, False
         study = Study.create(spec)
-        self.study, self._study_key = study, _key(self.document)
+        self.study, self._study_key, self._space_reason = study, _objective_key(self.document), "edit"
         self._follow_events(study)
         return study, True
+
+    def space_edited(self, reason: str = "edit") -> None:
+        """The document's space changed (the space pane, or "lr-find": the LR finder's range). A running study
+        goes on over it at once (said through `on_notice`); an idle one takes it on the next run. A TunerError
+        (a space the study refuses, another writer) says why the study's space stays."""
+        self._space_reason = reason
+        if self.running and self._study_key == _objective_key(self.document):
+            self._change_space()
+
+    def _change_space(self) -> None:
+        changes = self.study.change_space(self.document.params, self._space_reason)
+        self._space_reason = "edit"
+        if changes:
+            self.status_changed = True
+            self._on_notice(f"space version {self.study.log.space_version}: {'; '.join(changes)}")
+
+    def space_history(self) -> list[tuple[SpaceVersion, int]]:
+        """Each version of the study's space, oldest first, with how many trials were drawn from it."""
+        log = self.study.log if self.study else None
+        return [(version, log.drawn_from(version.version)) for version in log.spaces] if log else []
 
     def _follow_events(self, study: Study) -> None:
         study.subscribe(self._on_study_event)
@@ -315,12 +338,15 @@ class StudySession:
             if not hasattr(SEARCHERS.get(study.settings.strategy), "predict"):
                 return None
             finished = study.log.finished()
-            if self._predictor_cache is None or self._predictor_cache[:2] != (study, len(finished)):
+            key = (study, len(finished), study.log.space_version)
+            if self._predictor_cache is None or self._predictor_cache[:3] != key:
                 searcher = study.new_searcher()
                 for record in finished:
-                    searcher.tell(record.params, record.value)
-                self._predictor_cache = (study, len(finished), searcher)
-            searcher = self._predictor_cache[2]
+                    fitted = searcher.space.fit(record.params)  # a trial of another version of the space
+                    if fitted is not None:
+                        searcher.tell(fitted, record.value)
+                self._predictor_cache = (*key, searcher)
+            searcher = self._predictor_cache[3]
 
         def predict(config: dict) -> tuple[float, float]:
             mean, std = searcher.predict([config])
@@ -328,9 +354,9 @@ class StudySession:
         return predict
 
 
-def _key(document: StudyDocument) -> str:
-    """What makes a study the same study: its objective and its space."""
-    return json.dumps([document.raw.get("objective"), document.params], sort_keys=True, default=str)
+def _objective_key(document: StudyDocument) -> str:
+    """What makes a study the same study: its objective (its space may change, version by version)."""
+    return json.dumps(document.raw.get("objective"), sort_keys=True, default=str)
 
 
 def _is_best_config(path: Path) -> bool:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+from ..records import SPACE_REASONS
+
 
 def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
@@ -31,8 +33,20 @@ def _texts(v: Any) -> bool:
     return isinstance(v, str) or (isinstance(v, list) and bool(v) and all(isinstance(x, str) for x in v))
 
 
+def _lines(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _reason(v: Any) -> bool:
+    return v in SPACE_REASONS
+
+
 def _mapping(v: Any) -> bool:
     return isinstance(v, dict)
+
+
+def _space_params(v: Any) -> bool:
+    return isinstance(v, dict) and bool(v) and all(isinstance(d, dict) for d in v.values())
 
 
 def _flag(v: Any) -> bool:
@@ -59,7 +73,9 @@ def _settings(v: Any) -> bool:
 _WHAT = {_settings: "search settings (strategy a string, seed, trials and workers whole numbers)",
          _number: "a finite number", _count: "a whole number >= 0", _version: "a whole number >= 1",
          _step: "a whole number", _text: "a string",
-         _texts: "a string or a list of strings", _mapping: "a JSON object", _flag: "true or false",
+         _texts: "a string or a list of strings", _lines: "a list of strings",
+         _reason: "one of " + ", ".join(SPACE_REASONS), _mapping: "a JSON object",
+         _space_params: "a params mapping (each parameter's definition an object)", _flag: "true or false",
          _pair: "a [mean, std] pair of numbers", _numbers: "a list of finite numbers, one a metric"}
 
 REQUIRED, OPTIONAL, NULLABLE = "required", "optional", "optional, may be null"
@@ -81,6 +97,8 @@ _FIELDS: dict[str, dict[str, tuple[str, Callable[[Any], bool]]]] = {
     "test": {"number": (REQUIRED, _count), "value": (NULLABLE, _number), "error": (NULLABLE, _text),
              "metric": (OPTIONAL, _texts)},
     "note": {"number": (NULLABLE, _count), "text": (REQUIRED, _text)},  # number null: a note on the study
+    "space": {"version": (REQUIRED, _version), "params": (REQUIRED, _space_params), "reason": (REQUIRED, _reason),
+              "changes": (OPTIONAL, _lines)},
 }
 
 

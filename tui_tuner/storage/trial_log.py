@@ -14,8 +14,8 @@ import numpy as np
 
 from ..analysis.balance import Balance
 from ..analysis.pareto import minimizing, non_dominated, pareto_ranks, rank_and_crowding
-from ..records import (Failed, Finished, Interrupted, JournalRecord, Note, Pruned, Reported, Started, StudyHeader,
-                       TestScored)
+from ..records import (Failed, Finished, Interrupted, JournalRecord, Note, Pruned, Reported, SpaceVersion, Started,
+                       StudyHeader, TestScored)
 
 INTERRUPTED_REASON = "the study process stopped while it ran"
 
@@ -68,6 +68,7 @@ class StudyLog:
         self.header = StudyHeader()  # the defaults until the journal's header is applied
         self.test: TestScored | None = None
         self.note: str | None = None  # the latest note the user kept on the study
+        self.spaces: list[SpaceVersion] = []  # the versions of the search space, in order (older journals: none)
         self._counts: Counter[str] = Counter()  # kept as events arrive: the app asks every few 100 ms
         self._best: TrialRecord | None = None
         self._pareto: tuple[list[TrialRecord], np.ndarray, np.ndarray] | None = None  # several metrics, cached
@@ -149,6 +150,9 @@ class StudyLog:
             case Note(number=None):
                 self.note = record.text
                 return None
+            case SpaceVersion():
+                self.spaces.append(record)
+                return None
             case Started():
                 return self._start(record)
         rec = self.records.get(record.number)
@@ -198,6 +202,15 @@ class StudyLog:
         for record in records:
             log.apply(record)
         return log
+
+    @property
+    def space_version(self) -> int:
+        """The version of the search space trials are drawn from now (1 until the space changed)."""
+        return self.spaces[-1].version if self.spaces else 1
+
+    def drawn_from(self, version: int) -> int:
+        """How many trials were drawn from version `version` of the space."""
+        return sum(r.space_version == version for r in self.records.values())
 
     def finished(self) -> list[TrialRecord]:
         return [r for r in self.records.values() if r.state == "finished"]

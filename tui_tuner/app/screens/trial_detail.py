@@ -27,6 +27,7 @@ def detail_lines(record: TrialRecord, metric: str) -> list[str]:
     if record.duration is not None:
         lines.append(f"duration {record.duration:.1f} s")
     lines.append(f"seed     {record.seed}")
+    lines.append(f"space    version {record.space_version}")
     if record.started is not None:
         lines.append(f"started  {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(record.started))}")
     if record.reports:
