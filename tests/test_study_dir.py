@@ -275,3 +275,16 @@ def test_the_snapshot_is_the_space_that_ran_not_the_file_on_disk(tmp_path):
     assert "# my notes" in snapshot
     assert load_spec(tmp_path / "s" / "study.yaml").raw["params"]["x"] == {"type": "float", "low": 0.25, "high": 0.5}
     assert Study.open(tmp_path / "s").spec.raw["params"]["x"]["low"] == 0.25
+
+
+def test_a_resume_with_a_bigger_budget_is_the_budget_the_study_shows_when_reopened(tmp_path, monkeypatch):
+    path = study_file(tmp_path, trials=3)
+    monkeypatch.setenv("TUI_TUNER_TEST_SLEEP", "0")
+    assert run_cli("run", path, "--study", "s").returncode == 0
+    assert run_cli("run", path, "--study", "s", "--resume", "--trials", "5").returncode == 0
+    study = Study.open(tmp_path / "s")  # the app, `trials` and a later resume see the budget it last ran with
+    assert study.settings.trials == 5 and study.log.count("finished") == 5
+    again = run_cli("run", path, "--study", "s", "--resume")  # nothing left: no new settings record either
+    assert again.returncode == 0
+    kinds = [json.loads(line)["event"] for line in (tmp_path / "s" / "journal.jsonl").read_text().splitlines()]
+    assert kinds.count("settings") == 1 and kinds.count("finished") == 5

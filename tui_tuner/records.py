@@ -130,6 +130,16 @@ class SpaceVersion:
 
 
 @dataclass(frozen=True)
+class SettingsChanged:
+    """The search settings a run used, when they differ from the ones before (`run --resume --trials 50`,
+    the app's "run more trials"): a reopened study shows the budget it last ran with, not its first one.
+    In the JSON form of `spec.Settings`, as the header's."""
+
+    settings: dict
+    time: float | None = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
 class StateChanged:
     """News for the screen, never journaled: the engine's state."""
 
@@ -146,12 +156,13 @@ class Notice:
 
 TrialEvent = Started | Reported | Finished | Failed | Pruned | Interrupted
 EngineEvent = TrialEvent | StateChanged  # what the engine emits
-JournalRecord = StudyHeader | TrialEvent | TestScored | Note | SpaceVersion
+JournalRecord = StudyHeader | TrialEvent | TestScored | Note | SpaceVersion | SettingsChanged
 Record = JournalRecord | StateChanged | Notice
 
 _TAGS: dict[type, str] = {StudyHeader: "study", Started: "started", Reported: "reported", Finished: "finished",
                           Failed: "failed", Pruned: "pruned", Interrupted: "interrupted", TestScored: "test",
-                          Note: "note", SpaceVersion: "space", StateChanged: "state", Notice: "notice"}
+                          Note: "note", SpaceVersion: "space", SettingsChanged: "settings", StateChanged: "state",
+                          Notice: "notice"}
 _CLASSES = {tag: cls for cls, tag in _TAGS.items()}
 # field -> the value it is left out of the JSON at: what a line without it reads as, where the line may lack
 # it but not hold null (so a record read back is written as it was, and today's lines as they always were)

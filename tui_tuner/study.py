@@ -22,7 +22,7 @@ from .executor import ProcessExecutor, default_log_path, pool_size
 from .objectives import metrics_of, study_direction, study_metric
 from .pruners import make_pruner
 from .records import (SPACE_REASONS, EngineEvent, Finished, Interrupted, JournalRecord, Note, Notice, Record,
-                      Reported, SpaceVersion, StateChanged, StudyHeader, TestScored)
+                      Reported, SettingsChanged, SpaceVersion, StateChanged, StudyHeader, TestScored)
 from .searchers import check_strategy, make_searcher
 from .space import SearchSpace, space_changes
 from .spec import Settings, StudySpec, load_spec
@@ -146,8 +146,9 @@ class Study:
             raise InputError("journal has no study record (or one without settings and base_dir)",
                              file=str(directory / JOURNAL_NAME))
         spec = load_spec(directory / SNAPSHOT_NAME, base_dir=Path(header.base_dir))
+        latest = next((r.settings for r in reversed(records) if isinstance(r, SettingsChanged)), header.settings)
         try:
-            settings = Settings(**header.settings).override(**overrides)
+            settings = Settings(**latest).override(**overrides)
         except TypeError as err:  # settings of another version of tui-tuner
             raise InputError(f"the study record's settings cannot be read ({err})",
                              file=str(directory / JOURNAL_NAME)) from None
@@ -328,6 +329,8 @@ class Study:
                                     for r in interrupted],
                              replay_draws=(self.log.header.settings or {}).get("strategy") == s.strategy,
                              space_version=version, review=review)
+        if s.to_json() != self.log.header.settings:
+            self._record(SettingsChanged(s.to_json()))
         self.engine.subscribe(self._on_engine_event)
         for params, seed in manual:
             self.engine.run_config(params, seed)

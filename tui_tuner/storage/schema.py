@@ -97,6 +97,7 @@ _FIELDS: dict[str, dict[str, tuple[str, Callable[[Any], bool]]]] = {
     "test": {"number": (REQUIRED, _count), "value": (NULLABLE, _number), "error": (NULLABLE, _text),
              "metric": (OPTIONAL, _texts)},
     "note": {"number": (NULLABLE, _count), "text": (REQUIRED, _text)},  # number null: a note on the study
+    "settings": {"settings": (REQUIRED, _settings)},
     "space": {"version": (REQUIRED, _version), "params": (REQUIRED, _space_params), "reason": (REQUIRED, _reason),
               "changes": (OPTIONAL, _lines)},
 }

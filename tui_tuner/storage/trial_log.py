@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from ..analysis.balance import Balance
 from ..analysis.pareto import minimizing, non_dominated, pareto_ranks, rank_and_crowding
-from ..records import (Failed, Finished, Interrupted, JournalRecord, Note, Pruned, Reported, SpaceVersion, Started,
-                       StudyHeader, TestScored)
+from ..records import (Failed, Finished, Interrupted, JournalRecord, Note, Pruned, Reported, SettingsChanged,
+                       SpaceVersion, Started, StudyHeader, TestScored)
 
 INTERRUPTED_REASON = "the study process stopped while it ran"
 
@@ -152,6 +152,9 @@ class StudyLog:
                 return None
             case SpaceVersion():
                 self.spaces.append(record)
+                return None
+            case SettingsChanged():  # the header keeps what the study runs with now
+                self.header = replace(self.header, settings=record.settings)
                 return None
             case Started():
                 return self._start(record)
