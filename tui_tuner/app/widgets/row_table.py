@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from rich.style import Style
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey, CellType, ColumnKey, RowKey
 
@@ -17,6 +20,8 @@ from textual.widgets.data_table import CellKey, CellType, ColumnKey, RowKey
 def cell_width(value: CellType) -> int:
     """Width of a cell as DataTable draws it: strings are markup, anything else its `str`."""
     return Text.from_markup(value).cell_len if isinstance(value, str) else len(str(value))
+
+ROWS_KEPT_DRAWN = 2000  # rows of a table kept as drawn: a few screens, with and without the cursor on them
 
 
 class RowTable(DataTable):
@@ -28,6 +33,25 @@ class RowTable(DataTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", **kwargs)
+        self._drawn_rows: LRUCache[tuple, tuple] = LRUCache(ROWS_KEPT_DRAWN)
+
+    def _render_line_in_row(self, row_key: RowKey, line_no: int, base_style: Style, cursor_location: Coordinate,
+                            hover_location: Coordinate) -> tuple:
+        """A row as drawn, kept while what it shows and where it is stay the same. DataTable draws every
+        visible cell again after any change to any row (its caches key on a table-wide update count): 40
+        rows of the leaderboard, 30-60 ms, each time a running trial reports."""
+        if row_key not in self._data:  # the header
+            return super()._render_line_in_row(row_key, line_no, base_style, cursor_location, hover_location)
+        index = self._row_locations.get(row_key)
+        key = (row_key, tuple(self._data[row_key].values()), index, line_no, base_style,
+               cursor_location.row == index, hover_location.row == index, self.show_cursor,
+               self._show_hover_cursor, self._pseudo_class_state, self.size.width, self.app.theme,
+               tuple(column.get_render_width(self) for column in self.ordered_columns))
+        drawn = self._drawn_rows.get(key)
+        if drawn is None:
+            drawn = super()._render_line_in_row(row_key, line_no, base_style, cursor_location, hover_location)
+            self._drawn_rows[key] = drawn
+        return drawn
 
     def on_mount(self) -> None:
         if self.columns:  # already set for what the table shows (the leaderboard of several metrics)
