@@ -84,13 +84,15 @@ class Leaderboard(RowTable):
         self.clear(columns=True)
         self._shown.clear()
         self._ranked, self._finished, self._live, self._others = [], set(), set(), {}
-        for column in self._columns():
-            self.add_column(column, key=column)
+        for label, key in self._columns():
+            self.add_column(label, key=key)
 
-    def _columns(self) -> tuple[str, ...]:
+    def _columns(self) -> list[tuple[str, str]]:
+        """(label, key) of each column; a metric's key set apart, as a metric may be called "time"."""
         if self._metrics is None:
-            return COLUMNS
-        return ("#", "status", "rank", *self._metrics, "params", "time")
+            return [(column, column) for column in COLUMNS]
+        metrics = [(name, f"metric:{name}") for name in self._metrics]
+        return [("#", "#"), ("status", "status"), ("rank", "rank"), *metrics, ("params", "params"), ("time", "time")]
 
     def _key(self, record: TrialRecord, sign: float) -> float:
         """Where a finished trial sorts: by value, or by its place in the latest Pareto ranking (after the

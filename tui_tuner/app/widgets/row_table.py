@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
@@ -18,8 +19,13 @@ from textual.widgets.data_table import CellKey, CellType, ColumnKey, RowKey
 
 
 def cell_width(value: CellType) -> int:
-    """Width of a cell as DataTable draws it: strings are markup, anything else its `str`."""
-    return Text.from_markup(value).cell_len if isinstance(value, str) else len(str(value))
+    """Width of a one-line cell as DataTable draws it (its `default_cell_formatter`): strings are markup,
+    floats have two decimals, anything else its `str`."""
+    if isinstance(value, str):
+        return Text.from_markup(value).cell_len if "[" in value else cell_len(value)
+    if isinstance(value, Text):
+        return value.cell_len
+    return len(f"{value:.2f}") if isinstance(value, float) else len(str(value))
 
 ROWS_KEPT_DRAWN = 2000  # rows of a table kept as drawn: a few screens, with and without the cursor on them
 
@@ -65,6 +71,16 @@ class RowTable(DataTable):
         if not self.row_count:
             return None
         return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Widen the columns for new rows from their cells' text. DataTable renders each new cell to measure
+        it: 0.2 s for the 500 rows a first ranking brings to the leaderboard. Rows here are one line high
+        and unlabelled, so the text's width is what the render would measure."""
+        for row_key in new_rows:
+            cells = self._data.get(row_key)  # None: removed before the table was idle
+            for column in self.ordered_columns if cells is not None else ():
+                column.content_width = max(column.content_width, cell_width(cells.get(column.key)))
+        super()._update_dimensions(())
 
     def update_row(self, key: str, cells: Iterable[CellType]) -> None:
         """New cells for a shown row; unchanged ones are left alone."""
