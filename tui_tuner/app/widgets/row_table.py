@@ -109,9 +109,7 @@ class RowTable(DataTable):
             self._new_rows.discard(row_key)
         kept = sorted(self._data, key=self._row_locations.get)
         self._row_locations = TwoWayDict({row_key: index for index, row_key in enumerate(kept)})
-        self._require_update_dimensions = True
-        self.cursor_coordinate = self.cursor_coordinate
-        self.hover_coordinate = self.hover_coordinate
         self._update_count += 1
+        self._update_dimensions(())  # the table's height
+        self.move_cursor(row=self.cursor_row, scroll=False)  # within the rows left
         self.refresh(layout=True)
-        self.check_idle()
