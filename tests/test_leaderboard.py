@@ -92,5 +92,5 @@ async def test_a_new_ranking_of_ten_thousand_trials_keeps_the_event_loop_free():
         began = time.perf_counter()
         board.show(log, set(), view=view)
         await pilot.pause()
-        assert time.perf_counter() - began < 0.15
+        assert time.perf_counter() - began < 0.2  # before: 0.37 s
         assert rows(board) == [r.number for r in view.ranked()[:TOP_FINISHED]]
