@@ -135,7 +135,9 @@ def test_non_dominated_sorting_across_blocks_matches_brute_force(m, seed, monkey
     7, a point's dominators lie in earlier blocks, its own, or both."""
     monkeypatch.setattr(pareto, "BLOCK", 7)
     points = np.random.default_rng(seed).integers(0, 5, (60, m)).astype(float)
-    assert np.array_equal(pareto_ranks(points), brute_ranks(points))
+    ranks = brute_ranks(points)
+    assert np.array_equal(pareto_ranks(points), ranks)
+    assert np.array_equal(non_dominated(points), ranks == 1)
 
 
 def test_crowding_keeps_the_extremes_and_prefers_the_lonely_point():

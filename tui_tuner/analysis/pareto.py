@@ -129,16 +129,21 @@ def _dominated_by(points: np.ndarray, others: np.ndarray) -> np.ndarray:
 
 def non_dominated(points: np.ndarray) -> np.ndarray:
     """Boolean mask of the points on the Pareto front (rank 1), without ranking the rest: in lexicographic
-    order a point dominated by anything is dominated by an earlier member of the front."""
+    order a point dominated by anything is dominated by an earlier member of the front, or (dominance being
+    transitive) by a point of its own block. A block at a time, in whole-array operations (see
+    `_ranks_by_block`)."""
     points = np.asarray(points, float)
     if points.ndim != 2 or len(points) == 0 or points.shape[1] == 2:
         return pareto_ranks(points) == 1  # two metrics: the sweep is as cheap
     unique, inverse = np.unique(points, axis=0, return_inverse=True)
-    front, on = _Front(points.shape[1]), np.zeros(len(unique), bool)
-    for i, point in enumerate(unique):
-        if not front.dominates(point):
-            front.add(point)
-            on[i] = True
+    front, on = unique[:0], np.zeros(len(unique), bool)
+    for start in range(0, len(unique), BLOCK):
+        block = unique[start:start + BLOCK]
+        within = _dominated_by(block, block)
+        np.fill_diagonal(within, False)
+        free = ~within.any(axis=1) & ~_dominated_by(block, front).any(axis=1)
+        on[start:start + len(block)] = free
+        front = np.concatenate([front, block[free]])
     return on[inverse.reshape(-1)]
 
 
