@@ -89,8 +89,8 @@ async def test_a_new_ranking_of_ten_thousand_trials_keeps_the_event_loop_free():
         board.show(log)  # before the first ranking: by trial number
         await pilot.pause()
         view = ranked(finished_copy(log))
-        began = time.perf_counter()
+        began = time.thread_time()  # the event loop's thread: what other processes take is not counted
         board.show(log, set(), view=view)
         await pilot.pause()
-        assert time.perf_counter() - began < 0.2  # before: 0.37 s
+        assert time.thread_time() - began < 0.2  # before: 0.37 s
         assert rows(board) == [r.number for r in view.ranked()[:TOP_FINISHED]]
