@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tui_tuner import SEARCHERS, InputError, SearchSpace, make_searcher
+from tui_tuner.analysis import pareto
 from tui_tuner.analysis.balance import Balance
 from tui_tuner.analysis.pareto import crowding_distance, hypervolume, non_dominated, pareto_ranks, rank_and_crowding
 from tui_tuner.spec import load_spec
@@ -126,6 +127,18 @@ def test_non_dominated_sorting_matches_brute_force_ties_included(m, seed):
     assert np.array_equal(ranks, brute_ranks(points))
     front = points[non_dominated(points)]
     assert not any(np.all(a <= b) and np.any(a < b) for a in points for b in front)
+
+
+@pytest.mark.parametrize("m", [3, 4])
+@pytest.mark.parametrize("seed", range(3))
+def test_non_dominated_sorting_across_blocks_matches_brute_force(m, seed, monkeypatch):
+    """Points are ranked a block at a time (against all earlier ones, then within the block): with blocks of
+    7, a point's dominators lie in earlier blocks, its own, or both."""
+    monkeypatch.setattr(pareto, "BLOCK", 7)
+    points = np.random.default_rng(seed).integers(0, 5, (60, m)).astype(float)
+    ranks = brute_ranks(points)
+    assert np.array_equal(pareto_ranks(points), ranks)
+    assert np.array_equal(non_dominated(points), ranks == 1)
 
 
 def test_crowding_keeps_the_extremes_and_prefers_the_lonely_point():

@@ -23,14 +23,18 @@ def pareto_ranks(points: np.ndarray) -> np.ndarray:
     """Rank of each point: 1 for the non-dominated front, 2 for the front once rank 1 is removed, and so on.
 
     Equal points share a rank (neither dominates the other). Two metrics: O(n log n) by a sweep over the
-    lexicographic order; more: a binary search over the fronts for each point in that order."""
+    lexicographic order; more: blocks of points against all earlier ones, or for very many points a binary
+    search over the fronts for each point in that order."""
     points = np.asarray(points, float)
     if points.ndim != 2:
         raise ValueError(f"points must be a (n, m) array, got shape {points.shape}")
     if len(points) == 0:
         return np.zeros(0, int)
     unique, inverse = np.unique(points, axis=0, return_inverse=True)  # lexicographic order, duplicates merged
-    ranks = _ranks_2d(unique) if points.shape[1] == 2 else _ranks_general(unique)
+    if points.shape[1] == 2:
+        ranks = _ranks_2d(unique)
+    else:
+        ranks = _ranks_by_block(unique) if len(unique) <= BLOCKWISE_UP_TO else _ranks_general(unique)
     return ranks[inverse.reshape(-1)]
 
 
@@ -86,18 +90,60 @@ def _ranks_general(unique: np.ndarray) -> np.ndarray:
     return ranks
 
 
+BLOCK = 128  # points ranked together by `_ranks_by_block`
+BLOCKWISE_UP_TO = 20_000  # distinct points; beyond, its work (n² comparisons) and memory grow too much
+
+
+def _ranks_by_block(unique: np.ndarray) -> np.ndarray:
+    """Each point's rank is one more than the highest rank of the points dominating it, and in lexicographic
+    order those all come before it. So a block of points is ranked at once against every earlier point, in a
+    few whole-array operations, then within the block (a dominating point's rank raising the ones it
+    dominates, until nothing changes). More comparisons than `_ranks_general` but fewer Python steps: numpy
+    lets go of the GIL in large operations, and the app ranks in a thread beside its event loop (10,000
+    trials of three metrics: 0.5 s holding the GIL became 0.35 s mostly without it)."""
+    n = len(unique)
+    ranks = np.zeros(n, np.int64)
+    for start in range(0, n, BLOCK):
+        block = unique[start:start + BLOCK]
+        by_earlier = _dominated_by(block, unique[:start])  # distinct points: <= everywhere means dominated
+        base = np.where(by_earlier, ranks[:start], 0).max(axis=1, initial=0) + 1
+        within = _dominated_by(block, block)
+        np.fill_diagonal(within, False)
+        block_ranks = base
+        while True:
+            raised = np.maximum(base, np.where(within, block_ranks, 0).max(axis=1) + 1)
+            if np.array_equal(raised, block_ranks):
+                break
+            block_ranks = raised
+        ranks[start:start + len(block)] = block_ranks
+    return ranks
+
+
+def _dominated_by(points: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """[i, j]: others[j] <= points[i] in every metric."""
+    result = np.ones((len(points), len(others)), bool)
+    for j in range(points.shape[1]):
+        result &= others[:, j] <= points[:, j, None]
+    return result
+
+
 def non_dominated(points: np.ndarray) -> np.ndarray:
     """Boolean mask of the points on the Pareto front (rank 1), without ranking the rest: in lexicographic
-    order a point dominated by anything is dominated by an earlier member of the front."""
+    order a point dominated by anything is dominated by an earlier member of the front, or (dominance being
+    transitive) by a point of its own block. A block at a time, in whole-array operations (see
+    `_ranks_by_block`)."""
     points = np.asarray(points, float)
     if points.ndim != 2 or len(points) == 0 or points.shape[1] == 2:
         return pareto_ranks(points) == 1  # two metrics: the sweep is as cheap
     unique, inverse = np.unique(points, axis=0, return_inverse=True)
-    front, on = _Front(points.shape[1]), np.zeros(len(unique), bool)
-    for i, point in enumerate(unique):
-        if not front.dominates(point):
-            front.add(point)
-            on[i] = True
+    front, on = unique[:0], np.zeros(len(unique), bool)
+    for start in range(0, len(unique), BLOCK):
+        block = unique[start:start + BLOCK]
+        within = _dominated_by(block, block)
+        np.fill_diagonal(within, False)
+        free = ~within.any(axis=1) & ~_dominated_by(block, front).any(axis=1)
+        on[start:start + len(block)] = free
+        front = np.concatenate([front, block[free]])
     return on[inverse.reshape(-1)]
 
 

@@ -11,7 +11,6 @@ import bisect
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
 
 from ...progress import format_params, format_value
 from ...storage import StudyLog, TrialRecord
@@ -85,13 +84,15 @@ class Leaderboard(RowTable):
         self.clear(columns=True)
         self._shown.clear()
         self._ranked, self._finished, self._live, self._others = [], set(), set(), {}
-        for column in self._columns():
-            self.add_column(column, key=column)
+        for label, key in self._columns():
+            self.add_column(label, key=key)
 
-    def _columns(self) -> tuple[str, ...]:
+    def _columns(self) -> list[tuple[str, str]]:
+        """(label, key) of each column; a metric's key set apart, as a metric may be called "time"."""
         if self._metrics is None:
-            return COLUMNS
-        return ("#", "status", "rank", *self._metrics, "params", "time")
+            return [(column, column) for column in COLUMNS]
+        metrics = [(name, f"metric:{name}") for name in self._metrics]
+        return [("#", "#"), ("status", "status"), ("rank", "rank"), *metrics, ("params", "params"), ("time", "time")]
 
     def _key(self, record: TrialRecord, sign: float) -> float:
         """Where a finished trial sorts: by value, or by its place in the latest Pareto ranking (after the
@@ -137,7 +138,7 @@ class Leaderboard(RowTable):
             for number in self._shown & self._finished:  # the rows stay (added again, all 500 were measured
                 rank = self._pareto_rank.get(number, "…")  # anew: a quarter second at 10,000 trials)
                 if rank != old.get(number, "…"):
-                    self._set_rank(number, rank)
+                    self.set_cell(str(number), "rank", rank)
         for number in sorted(numbers):
             record = log.records.get(number)
             if record is None:
@@ -156,16 +157,14 @@ class Leaderboard(RowTable):
             self._others.pop(next(iter(self._others)))
         order = [n for _, n in self._ranked[:TOP_FINISHED]] + sorted(self._live) + list(self._others)
         wanted = set(order)
-        for number in self._shown - wanted:
-            self.remove_row(str(number))
+        self.remove_rows(str(number) for number in self._shown - wanted)
         for number in order:
             if number in self._shown and number not in numbers:
                 continue
             record = log.records[number]
             cells = self._cells(record, live)
             if number in self._shown:
-                for column, value in zip(self._columns()[1:], cells[1:]):
-                    self.update_cell(str(number), column, value, update_width=True)
+                self.update_row(str(number), cells)
             else:
                 self.add_row(*cells, key=str(number))
         self._shown = wanted
@@ -178,12 +177,6 @@ class Leaderboard(RowTable):
         elif self.row_count:
             self.move_cursor(row=0, scroll=False)
         self._announce(self.selected_number)
-
-    def _set_rank(self, number: int, rank: int | str) -> None:
-        """A shown row's new Pareto rank. The column is measured only when the rank is wider than it: a
-        narrower one would make DataTable measure every cell of the column, for each row."""
-        width = self.columns[ColumnKey("rank")].content_width
-        self.update_cell(str(number), "rank", rank, update_width=len(str(rank)) > width)
 
     def _announce(self, number: int | None) -> None:
         if number != self._announced:

@@ -1,0 +1,96 @@
+"""The leaderboard of a three-metric study with thousands of trials, fed as the app feeds it (trials as they
+finish, then a new Pareto ranking made off the event loop), checked as the user sees it."""
+
+import time
+
+import numpy as np
+import pytest
+from textual.app import App
+
+from test_app import Terminal
+from tui_tuner.app.ranking import finished_copy, ranked
+from tui_tuner.app.widgets.leaderboard import TOP_FINISHED, Leaderboard
+from tui_tuner.storage import StudyLog
+
+pytestmark = pytest.mark.slow
+METRICS = ["loss", "time", "size"]
+
+
+class BoardApp(App):
+    def __init__(self) -> None:
+        super().__init__()
+        self.selected: list[int | None] = []  # the trials the leaderboard said were selected, in order
+
+    def compose(self):
+        yield Leaderboard()
+
+    def on_leaderboard_trial_selected(self, message: Leaderboard.TrialSelected) -> None:
+        self.selected.append(message.number)
+
+
+def finish(log: StudyLog, numbers: range, values: np.ndarray) -> set[int]:
+    for number, point in zip(numbers, values):
+        log.apply({"event": "started", "number": number, "params": {"x": float(point[0])}, "seed": number})
+        log.apply({"event": "finished", "number": number, "value": float(point[0]), "values": point.tolist()})
+    return set(numbers)
+
+
+def three_metric_log(trials: int) -> StudyLog:
+    log = StudyLog(["minimize"] * 3)
+    log.apply({"event": "study", "direction": ["minimize"] * 3, "metric": METRICS})
+    finish(log, range(trials), np.random.default_rng(0).random((trials, 3)))
+    return log
+
+
+def rows(board: Leaderboard) -> list[int]:
+    return [board.get_row_at(i)[0] for i in range(board.row_count)]
+
+
+async def test_a_new_ranking_that_moves_most_rows_keeps_the_cursor_on_its_trial_and_redraws_the_order():
+    app = BoardApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        terminal = Terminal(app)
+        board = app.query_one(Leaderboard)
+        board.set_metrics(METRICS)
+        log = three_metric_log(2_000)
+        board.show(log)
+        board.show(log, set(), view=ranked(finished_copy(log)))
+        board.focus()
+        await pilot.press("j", "j", "j")
+        chosen = board.selected_number
+        await pilot.pause()
+        # 300 trials better than all before: the chosen trial moves 300 rows down, 300 rows leave the board
+        better = finish(log, range(2_000, 2_300), np.random.default_rng(1).random((300, 3)) - 1.0)
+        board.show(log, better)
+        view = ranked(finished_copy(log))
+        board.show(log, set(), view=view)
+        await pilot.pause()
+
+        best = [r.number for r in view.ranked()[:TOP_FINISHED]]
+        assert rows(board) == best
+        assert board.selected_number == chosen and board.cursor_row == best.index(chosen)
+        assert app.selected[-1] == chosen  # no other trial was announced as selected on the way
+        ranks = view.pareto_rank()
+        assert [board.get_row_at(i)[2] for i in range(board.row_count)] == [ranks[n] for n in best]
+        board.move_cursor(row=0)
+        await pilot.pause()
+        on_screen = [int(line.split()[0]) for line in terminal.text(board.content_region)[1:] if line.strip()]
+        assert on_screen == best[:len(on_screen)] and len(on_screen) > 10
+
+
+async def test_a_new_ranking_of_ten_thousand_trials_keeps_the_event_loop_free():
+    """A ranking that replaces nearly every row once took half a second on the event loop (DataTable
+    renumbering all rows for each one removed); the screen froze that long each time."""
+    app = BoardApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        board = app.query_one(Leaderboard)
+        board.set_metrics(METRICS)
+        log = three_metric_log(10_000)
+        board.show(log)  # before the first ranking: by trial number
+        await pilot.pause()
+        view = ranked(finished_copy(log))
+        began = time.thread_time()  # the event loop's thread: what other processes take is not counted
+        board.show(log, set(), view=view)
+        await pilot.pause()
+        assert time.thread_time() - began < 0.2  # before: 0.37 s
+        assert rows(board) == [r.number for r in view.ranked()[:TOP_FINISHED]]
