@@ -10,6 +10,7 @@ from textual.app import App
 from test_app import Terminal
 from tui_tuner.app.ranking import finished_copy, ranked
 from tui_tuner.app.widgets.leaderboard import TOP_FINISHED, Leaderboard
+from tui_tuner.records import Finished, Started, StudyHeader
 from tui_tuner.storage import StudyLog
 
 pytestmark = pytest.mark.slow
@@ -30,14 +31,14 @@ class BoardApp(App):
 
 def finish(log: StudyLog, numbers: range, values: np.ndarray) -> set[int]:
     for number, point in zip(numbers, values):
-        log.apply({"event": "started", "number": number, "params": {"x": float(point[0])}, "seed": number})
-        log.apply({"event": "finished", "number": number, "value": float(point[0]), "values": point.tolist()})
+        log.apply(Started(number, {"x": float(point[0])}, number))
+        log.apply(Finished(number, float(point[0]), {}, None, values=point.tolist()))
     return set(numbers)
 
 
 def three_metric_log(trials: int) -> StudyLog:
     log = StudyLog(["minimize"] * 3)
-    log.apply({"event": "study", "direction": ["minimize"] * 3, "metric": METRICS})
+    log.apply(StudyHeader(direction=["minimize"] * 3, metric=METRICS))
     finish(log, range(trials), np.random.default_rng(0).random((trials, 3)))
     return log
 
