@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tui_tuner.errors import InputError
-from tui_tuner.records import (IMPORTED, MANUAL, Finished, Interrupted, Note, Notice, Reported, Started, StateChanged,
+from tui_tuner.records import (IMPORTED, MANUAL, Failed, Finished, Interrupted, Note, Notice, Reported, Started, StateChanged,
                                StudyHeader, TestScored, from_json, to_json, trial_number)
 from tui_tuner.storage import (Journal, StudyLock, StudyLocked, StudyLog, dumps, load_config, read_journal,
                                repair_journal, save_config, write_atomic, writer_pid)
@@ -350,3 +350,15 @@ def test_the_log_dispatches_on_the_records_type_and_screen_news_has_no_trial():
     assert (log.records[0].note, log.records[0].ended, log.best().number) == ("on the trial", 9.0, 0)
     assert to_json(Notice("fewer workers")) == {"event": "notice", "text": "fewer workers"}
     assert trial_number(StateChanged("running")) is None and trial_number(Note(None, "")) is None
+
+
+def test_the_log_counts_searched_and_manual_trials_apart_as_they_change_state():
+    log = StudyLog()
+    log.apply(Started(0, {"x": 1.0}, 0))
+    log.apply(Started(1, {"x": 2.0}, 1, manual=True))
+    log.apply(Finished(0, 1.0, {}, 0.1))
+    log.apply(Failed(1, "boom", 0.1))
+    log.apply(Started(1, {"x": 2.0}, 1, manual=True))  # run again under its number
+    assert (log.count("finished", manual=False), log.count("failed", manual=True), log.count("running", manual=True)) == (1, 0, 1)
+    log.apply(Finished(1, 2.0, {}, 0.1))
+    assert log.count("finished") == 2 and log.count("finished", manual=True) == 1 and log.count("finished", manual=False) == 1

@@ -30,7 +30,7 @@ ENDED = ("finished", "failed", "pruned")
 
 def budget_spent(log: StudyLog) -> int:
     """Trials that count against the budget: ended ones the searcher proposed (manual trials are extra)."""
-    return sum(1 for r in log.records.values() if r.state in ENDED and not r.manual)
+    return sum(log.count(state, manual=False) for state in ENDED)  # kept counts: asked every 0.25 s
 
 
 @dataclass
@@ -62,6 +62,7 @@ class StudySession:
         self.ranking = False  # a ranking is being made
         self.ranked_at = 0.0
         self._predictor_cache: tuple | None = None  # (study, finished count, space version, searcher)
+        self._timing: tuple | None = None  # ((engine, finished, asks), median ask s, median trial s or None)
         self._space_reason = "edit"  # why the document's space differs from the study's: "lr-find" after a/w
         self.document, self.study, self._study_key = document, None, None
         self.open(document, study)
@@ -307,14 +308,19 @@ class StudySession:
         engine = self.study.engine
         if engine is None or not engine.ask_seconds:
             return []
-        finished = self.study.log.finished()
-        durations = [r.duration for r in finished if r.duration is not None]
-        pieces = [f"ask {statistics.median(engine.ask_seconds) * 1000:.2g} ms"]
-        if durations:
-            pieces.append(f"trial {statistics.median(durations):.2g} s")
+        log = self.study.log
+        key = (id(engine), log.count("finished"), len(engine.ask_seconds))
+        if self._timing is None or self._timing[0] != key:  # medians of 10,000 trials: not every 0.25 s
+            durations = [r.duration for r in log.finished() if r.duration is not None]
+            self._timing = (key, statistics.median(engine.ask_seconds),
+                            statistics.median(durations) if durations else None)
+        (_, finished, _), ask, trial = self._timing
+        pieces = [f"ask {ask * 1000:.2g} ms"]
+        if trial is not None:
+            pieces.append(f"trial {trial:.2g} s")
         used = getattr(engine.searcher, "points_used", 0)
-        if used and used < len(finished):
-            pieces.insert(0, f"GP on {used} of {len(finished)}")
+        if used and used < finished:
+            pieces.insert(0, f"GP on {used} of {finished}")
         return pieces
 
     def file_budget(self) -> int | None:

@@ -70,6 +70,7 @@ class StudyLog:
         self.note: str | None = None  # the latest note the user kept on the study
         self.spaces: list[SpaceVersion] = []  # the versions of the search space, in order (older journals: none)
         self._counts: Counter[str] = Counter()  # kept as events arrive: the app asks every few 100 ms
+        self._manual_counts: Counter[str] = Counter()  # the same, of manual trials only
         self._best: TrialRecord | None = None
         self._pareto: tuple[list[TrialRecord], np.ndarray, np.ndarray] | None = None  # several metrics, cached
         self._front: list[TrialRecord] | None = None  # several metrics: the non-dominated finished trials by
@@ -90,6 +91,9 @@ class StudyLog:
     def _move(self, rec: TrialRecord, state: str) -> None:
         self._counts[rec.state] -= 1
         self._counts[state] += 1
+        if rec.manual:
+            self._manual_counts[rec.state] -= 1
+            self._manual_counts[state] += 1
         was, rec.state = rec.state, state
         if self.multi:
             self._pareto = self._best = None
@@ -186,6 +190,7 @@ class StudyLog:
         old = self.records.get(started.number)
         if old is not None:  # an interrupted trial run again under its number
             self._counts[old.state] -= 1
+            self._manual_counts[old.state] -= old.manual
             if old.state == "finished":
                 self._front = self._pareto = self._best = None
         rec = TrialRecord(number=started.number, params=started.params, seed=started.seed, manual=started.manual,
@@ -193,6 +198,7 @@ class StudyLog:
                           predicted=started.predicted, note=old.note if old else None)
         self.records[started.number] = rec
         self._counts[rec.state] += 1
+        self._manual_counts[rec.state] += rec.manual
         return rec
 
     def _end(self, rec: TrialRecord, state: str, when: float | None) -> None:
@@ -263,5 +269,8 @@ class StudyLog:
             self._pareto = ([done[i] for i in order], values[order], ranks[order])
         return self._pareto
 
-    def count(self, state: str) -> int:
-        return self._counts[state]
+    def count(self, state: str, *, manual: bool | None = None) -> int:
+        """Trials in `state`; `manual=False` only those the searcher proposed, `True` only manual ones."""
+        if manual is None:
+            return self._counts[state]
+        return self._manual_counts[state] if manual else self._counts[state] - self._manual_counts[state]
