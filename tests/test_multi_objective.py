@@ -248,7 +248,8 @@ def test_every_strategy_finds_better_than_random_points_on_zdt1_with_seeds_repea
 
 def test_bayes_covers_clearly_more_of_a_three_metric_front_than_random_search():
     """DTLZ2 in three dimensions (front: the unit sphere's octant), 20 trials: ParEGO's one random trade-off
-    an ask did no better than random search here (about 0.53 of the front's hypervolume against 0.56)."""
+    an ask did no better than random search here (median of 3 seeds: 0.54 of the front's hypervolume against
+    0.58); expected hypervolume improvement 0.66."""
     space = SearchSpace.from_dict({name: {"type": "float", "low": 0.0, "high": 1.0} for name in "xyz"})
 
     def dtlz2(config):
@@ -265,7 +266,7 @@ def test_bayes_covers_clearly_more_of_a_three_metric_front_than_random_search():
             searcher.tell(config, points[-1])
         return hypervolume(np.array(points), [1.1] * 3) / (1.1 ** 3 - np.pi / 6)
 
-    bayes, random = (np.mean([share(strategy, seed) for seed in (0, 1)]) for strategy in ("bayes", "random"))
+    bayes, random = (np.median([share(strategy, seed) for seed in range(3)]) for strategy in ("bayes", "random"))
     assert bayes > random + 0.05, (bayes, random)
 
 
