@@ -2,14 +2,14 @@
 
     python bench/multi_objective.py [--trials 50 200] [--seeds 3] [--seeds-at-max 3] [--problems zdt1 ...]
 
-Ours: genetic (steady-state NSGA-II) and bayes (ParEGO on our GP). Optuna's: NSGAIISampler and TPESampler
-(multivariate). Problems with known fronts, all minimised over [0, 1]^d, the problem set split before any
-tuning: ZDT1 (d=6) and DTLZ2 (3 metrics, d=6) are the tuning problems; ZDT2 (concave front) and ZDT3
-(disconnected front), both d=6, are held out. And a real one, front unknown: a decision tree on digits
-(4 params), 3-fold CV error against the fitted tree's pickled size as log10(bytes) / 6, through our
-estimator objective. Hypervolume against a fixed reference point (1.1 in every metric), as a share of the
-true front's (1.0 = the whole front found; the real problem's as it is); median over seeds, three at each
-budget by default (`--seeds-at-max` runs fewer at the largest, should a slower machine need it to stay
+Ours: genetic (steady-state NSGA-II) and bayes (a GP a metric, expected hypervolume improvement). Optuna's:
+NSGAIISampler and TPESampler (multivariate). Problems with known fronts, all minimised over [0, 1]^d, the
+problem set split before any tuning: ZDT1 (d=6) and DTLZ2 (3 metrics, d=6) are the tuning problems; ZDT2
+(concave front) and ZDT3 (disconnected front), both d=6, are held out. And a real one, front unknown: a
+decision tree on digits (4 params), 3-fold CV error against the fitted tree's pickled size as log10(bytes) /
+6, through our estimator objective. Hypervolume against a fixed reference point (1.1 in every metric), as a
+share of the true front's (1.0 = the whole front found; the real problem's as it is); median over seeds, three
+at each budget by default (`--seeds-at-max` runs fewer at the largest, should a slower machine need it to stay
 under five minutes).
 """
 

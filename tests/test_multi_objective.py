@@ -260,6 +260,30 @@ def test_every_strategy_finds_better_than_random_points_on_zdt1_with_seeds_repea
     assert hypervolume(np.array(run(3)), [1.1, 11.0]) > 9.0  # a single config at the centre scores about 5
 
 
+def test_bayes_covers_clearly_more_of_a_three_metric_front_than_random_search():
+    """DTLZ2 in three dimensions (front: the unit sphere's octant), 20 trials: ParEGO's one random trade-off
+    an ask did no better than random search here (median of 3 seeds: 0.54 of the front's hypervolume against
+    0.58); expected hypervolume improvement 0.66."""
+    space = SearchSpace.from_dict({name: {"type": "float", "low": 0.0, "high": 1.0} for name in "xyz"})
+
+    def dtlz2(config):
+        g = (config["z"] - 0.5) ** 2
+        a, b = config["x"] * np.pi / 2, config["y"] * np.pi / 2
+        return (1 + g) * np.cos(a) * np.cos(b), (1 + g) * np.cos(a) * np.sin(b), (1 + g) * np.sin(a)
+
+    def share(strategy, seed):
+        searcher = make_searcher(strategy, space, seed=seed, direction=["minimize"] * 3)
+        points = []
+        for _ in range(20):
+            config = searcher.ask()
+            points.append(dtlz2(config))
+            searcher.tell(config, points[-1])
+        return hypervolume(np.array(points), [1.1] * 3) / (1.1 ** 3 - np.pi / 6)
+
+    bayes, random = (np.median([share(strategy, seed) for seed in range(3)]) for strategy in ("bayes", "random"))
+    assert bayes > random + 0.05, (bayes, random)
+
+
 @pytest.mark.parametrize("strategy", sorted(SEARCHERS))
 def test_a_two_metric_study_runs_end_to_end_with_each_trials_values_recorded(tmp_path, strategy):
     study = run_study(study_file(tmp_path, "metric: [f1, f2], balance: {f1: 1, f2: 1}", strategy=strategy),

@@ -7,10 +7,10 @@ predicted mean (kriging believer) so parallel workers get different configs, and
 maximised over random and local candidates (valid configs by construction) then polished by L-BFGS-B on
 the numbers. Failed and already-run configs are never suggested again.
 
-With several metrics it is ParEGO (Knowles, 2006): each ask draws a random weight vector on the simplex and
-the GP models the augmented Chebyshev scalarisation max_j(w_j f_j) + 0.05 sum_j(w_j f_j) of the metrics,
-each normalised to [0, 1] over the finished trials; one GP, the same acquisition, a different trade-off
-each ask, so the suggestions spread along the front.
+With several metrics, one GP a metric and the acquisition is the expected hypervolume improvement over the
+finished trials' front (`ehvi`), running trials fantasised at their predicted means; the candidates near
+good trials are drawn around the best three under a random augmented Chebyshev weighting of the metrics
+(ParEGO's scalarisation, Knowles 2006), so they spread along the front.
 """
 
 from __future__ import annotations
@@ -22,20 +22,21 @@ from scipy.optimize import minimize
 from scipy.stats import qmc
 from threadpoolctl import threadpool_limits
 
-from ...analysis.pareto import normalised
+from ...analysis.pareto import normalised, pareto_ranks
 from ...errors import InputError
 from ...space import Config
 from ..base import Searcher
 from .acquisition import ACQUISITIONS, acquire
 from .encoding import Encoder
-from .gp import GP, fit_hyper
+from .ehvi import improvement_region, log_ehvi
+from .gp import GP
+from .surrogate import Surrogate
 from .warp import Warp
 
 LOCAL_SCALES = (0.02, 0.08, 0.2)  # unit-cube steps of the candidates drawn around the best trials
 # numpy and scipy each bring a BLAS whose threads spin after every call; on matrices this small they only
 # fight each other for the cores (a 300x300 Cholesky went from 1 ms to 25 ms), so asks use one thread
 ONE_BLAS_THREAD = lambda: threadpool_limits(limits=1, user_api="blas")  # noqa: E731
-HYPER_POINTS = 120  # kernel hyperparameters are fit to at most this many trials: global traits, O(n^3) a step
 PAREGO_RHO = 0.05  # the augmented Chebyshev's linear term: keeps weakly dominated points from tying
 
 
@@ -60,12 +61,12 @@ class BayesSearcher(Searcher):
         self._sobol = qmc.Sobol(len(self.space), scramble=True, seed=self.rng)
         self._pending: dict[tuple, Config] = {}
         self._tried: set[tuple] = set()  # told (finished or failed) and pending: never suggested again
-        self._hyper = None
-        self._hyper_at = 0  # finished trials when the hyperparameters were last fit
-        self._model: tuple | None = None  # ((history length, ParEGO weights), GP, output warp)
+        self._surrogates = [Surrogate(self.rng) for _ in self.directions]  # one a metric
+        self._model: tuple | None = None  # (history length, GP, output warp): the single metric's fit
+        self._models: tuple | None = None  # (history length, [(GP, output warp) a metric]): several metrics'
         self._encoded: dict[tuple, np.ndarray] = {}
         self.points_used = 0  # trials the GP was fit to (fewer than finished past max_points)
-        self._weights: np.ndarray | None = None  # ParEGO: this ask's weights on the metrics (several metrics)
+        self._weights: np.ndarray | None = None  # several metrics: this ask's weights, to pick candidate centres
 
     # --------------------------------------------------------------------------------------- protocol
 
@@ -74,10 +75,10 @@ class BayesSearcher(Searcher):
         if len(self.history) < self.initial or finished < 2:  # failed and pruned trials count for the start
             config = self._space_filling()
         else:
-            if self.multi:  # ParEGO: a new trade-off each ask, drawn uniformly on the simplex
+            if self.multi:  # a new trade-off each ask, drawn uniformly on the simplex
                 self._weights = self.rng.dirichlet(np.ones(len(self.directions)))
             with ONE_BLAS_THREAD():
-                config = self._suggest()
+                config = self._suggest_for_front() if self.multi else self._suggest()
         key = self.space.key(config)
         self._pending[key] = config
         self._tried.add(key)
@@ -92,7 +93,7 @@ class BayesSearcher(Searcher):
     def predict(self, configs: list[Config]) -> tuple[np.ndarray, np.ndarray]:
         """The GP's predicted value and its standard deviation for each config, in the study's units."""
         if self.multi:
-            raise ValueError("with several metrics the GP models a scalarisation, not a value of the study")
+            raise ValueError("with several metrics there is a GP a metric, not one for a value of the study")
         with ONE_BLAS_THREAD():
             gp, warp = self._fit()
         mean, std = gp.predict(self.encoder.encode_many([self.space.validate_config(c) for c in configs]))
@@ -109,7 +110,7 @@ class BayesSearcher(Searcher):
         return self.space.sample(self.rng)  # a small discrete space already covered: any config
 
     def _targets(self) -> tuple[list[Config], np.ndarray]:
-        """Finished configs and what the GP models, to minimise: the value, or ParEGO's scalarisation."""
+        """Finished configs and what ranks them, to minimise: the value, or this ask's Chebyshev scalarisation."""
         configs, points = self.finished_points()
         if not self.multi:
             return configs, points[:, 0]
@@ -117,41 +118,44 @@ class BayesSearcher(Searcher):
         return configs, weighted.max(axis=1) + PAREGO_RHO * weighted.sum(axis=1)
 
     def _fit(self) -> tuple[GP, Warp]:
-        """The GP on the finished trials, rebuilt only when a result (or ParEGO's weights) changed since."""
-        stamp = (len(self.history), None if self._weights is None else tuple(self._weights))
+        """The GP on the finished trials, rebuilt only when a result changed since."""
+        stamp = len(self.history)
         if self._model is not None and self._model[0] == stamp:
             return self._model[1:]
         configs, y = self._targets()
         finished = list(zip(configs, y))
         if len(finished) < 2:
             raise ValueError("a prediction needs at least two finished trials")
-        if len(finished) > self.max_points:  # cap the exact GP: the best half and a seeded draw of the rest
-            order = np.argsort(y, kind="stable")
-            keep_best = order[: self.max_points // 2]
-            rest = np.random.default_rng([self.seed or 0, len(finished)]).choice(
-                order[self.max_points // 2:], self.max_points - len(keep_best), replace=False)
-            chosen = np.sort(np.concatenate([keep_best, rest]))
+        if len(finished) > self.max_points:
+            chosen = self._capped(np.argsort(y, kind="stable"))
             finished, y = [finished[i] for i in chosen], y[chosen]
-        X = self._encode([c for c, _ in finished])
-        n = len(finished)
-        interval = 1 if n < 40 else 3 if n < 100 else 10 if n < 250 else 25
-        refit = self._hyper is None or n - self._hyper_at >= interval or len(self._hyper.lengths) != X.shape[1]
-        warp = Warp(y, lam=None if refit or self._model is None else self._model[2].lam)
-        z = warp(y)
-        previous = self._model[1] if self._model else None
-        if refit:
-            fit_on = np.sort(self.rng.choice(n, HYPER_POINTS, replace=False)) if n > HYPER_POINTS else slice(None)
-            self._hyper = fit_hyper(X[fit_on], z[fit_on], self.rng, start=self._hyper, restarts=2 if n < 100 else 0)
-            self._hyper_at = n
-            previous = None
-        m = len(previous.X) if previous is not None else 0
-        if previous is not None and m <= n and np.array_equal(previous.X, X[:m]):
-            gp = previous.extended(X[m:], z)  # same kernel, more trials: extend the factor
-        else:
-            gp = GP(X, z, self._hyper)
+        gp, warp = self._surrogates[0].fit(self._encode([c for c, _ in finished]), y)
         self._model = (stamp, gp, warp)
-        self.points_used = n
+        self.points_used = len(finished)
         return gp, warp
+
+    def _fit_metrics(self) -> list[tuple[GP, Warp]]:
+        """A GP a metric on the finished trials (at most `max_points`: the best Pareto ranks first, then a
+        seeded draw of the rest), rebuilt only when a result changed since."""
+        if self._models is not None and self._models[0] == len(self.history):
+            return self._models[1]
+        configs, points = self.finished_points()
+        if len(configs) > self.max_points:
+            chosen = self._capped(np.argsort(pareto_ranks(points), kind="stable"))
+            configs, points = [configs[i] for i in chosen], points[chosen]
+        X = self._encode(configs)
+        models = [surrogate.fit(X, points[:, j]) for j, surrogate in enumerate(self._surrogates)]
+        self._models = (len(self.history), models)
+        self.points_used = len(configs)
+        return models
+
+    def _capped(self, order: np.ndarray) -> np.ndarray:
+        """`max_points` of the finished trials ranked best first by `order`, to cap the exact GP's cost: the
+        best half and a seeded draw of the rest, in their original order."""
+        keep_best = order[: self.max_points // 2]
+        rest = np.random.default_rng([self.seed or 0, len(order)]).choice(
+            order[self.max_points // 2:], self.max_points - len(keep_best), replace=False)
+        return np.sort(np.concatenate([keep_best, rest]))
 
     def _encode(self, configs: list[Config]) -> np.ndarray:
         """Encodings of told configs, each computed once."""
@@ -169,21 +173,60 @@ class BayesSearcher(Searcher):
         if self._pending:  # kriging believer: running trials are fantasised at their predicted mean
             X_pending = self.encoder.encode_many(list(self._pending.values()))
             gp = gp.condition_on(X_pending, gp.predict(X_pending)[0])
-        configs = self._candidates(gp)
+
+        def score(X: np.ndarray) -> np.ndarray:
+            return acquire(self.acquisition, *gp.predict(X), best, self.kappa)[0]
+
+        def score_and_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
+            mean, std, dmean, dstd = gp.predict(x[None, :], grad=True)
+            a, da_dmean, da_dstd = acquire(self.acquisition, mean, std, best, self.kappa)
+            return float(a[0]), da_dmean[0] * dmean + da_dstd[0] * dstd
+
+        return self._maximise(score, score_and_gradient)
+
+    def _suggest_for_front(self) -> Config:
+        """The candidate of greatest expected hypervolume improvement, a GP a metric."""
+        models = self._fit_metrics()
+        points = self.finished_points()[1]
+        if self._pending:  # kriging believer on every metric; the fantasised outcomes join the front
+            X_pending = self.encoder.encode_many(list(self._pending.values()))
+            means = [gp.predict(X_pending)[0] for gp, _ in models]
+            points = np.vstack([points, np.column_stack([warp.inverse(m) for (_, warp), m in zip(models, means)])])
+            models = [(gp.condition_on(X_pending, m), warp) for (gp, warp), m in zip(models, means)]
+        region = improvement_region(points, self.rng)
+        region = np.column_stack([warp(region[:, j]) for j, (_, warp) in enumerate(models)])  # the GPs' units
+        gps = [gp for gp, _ in models]
+
+        def score(X: np.ndarray) -> np.ndarray:
+            predictions = [gp.predict(X) for gp in gps]
+            return log_ehvi(np.column_stack([p[0] for p in predictions]),
+                            np.column_stack([p[1] for p in predictions]), region)
+
+        def score_and_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
+            predictions = [gp.predict(x[None, :], grad=True) for gp in gps]
+            value, d_mean, d_std = log_ehvi(np.array([[p[0][0] for p in predictions]]),
+                                            np.array([[p[1][0] for p in predictions]]), region, grad=True)
+            gradient = sum(d_mean[0, j] * p[2] + d_std[0, j] * p[3] for j, p in enumerate(predictions))
+            return float(value[0]), gradient
+
+        return self._maximise(score, score_and_gradient)
+
+    def _maximise(self, score, score_and_gradient) -> Config:
+        """The best of the candidates by `score` (rows of encodings -> values), its top three polished."""
+        configs = self._candidates()
         if not configs:
             return self.space.sample(self.rng)
         X = self.encoder.encode_many(configs)
-        mean, std = gp.predict(X)
-        scores = acquire(self.acquisition, mean, std, best, self.kappa)[0]
+        scores = score(X)
         top = np.argsort(-scores, kind="stable")[:3]
         chosen, chosen_score = configs[top[0]], scores[top[0]]
         for i in top:
-            config, score = self._polish(gp, configs[i], X[i], best)
-            if score > chosen_score and self.space.key(config) not in self._tried:
-                chosen, chosen_score = config, score
+            config, polished_score = self._polish(score, score_and_gradient, configs[i], X[i])
+            if polished_score > chosen_score and self.space.key(config) not in self._tried:
+                chosen, chosen_score = config, polished_score
         return chosen
 
-    def _candidates(self, gp: GP) -> list[Config]:
+    def _candidates(self) -> list[Config]:
         """Quasi-random configs and configs near the best trials, none of them tried already."""
         d = len(self.space)
         sobol = qmc.Sobol(d, scramble=True, seed=self.rng)  # a fresh scramble each ask: quasi-random cover
@@ -204,26 +247,22 @@ class BayesSearcher(Searcher):
                 configs.append(config)
         return configs
 
-    def _polish(self, gp: GP, config: Config, x0: np.ndarray, best: float) -> tuple[Config, float]:
+    def _polish(self, score, score_and_gradient, config: Config, x0: np.ndarray) -> tuple[Config, float]:
         """L-BFGS-B on the active numbers of `config` (categories held), then snapped onto the space."""
         columns = [col for _, col in self.encoder.numeric_columns(config)]
         if not columns:
-            score = acquire(self.acquisition, *gp.predict(x0[None, :]), best, self.kappa)[0][0]
-            return config, float(score)
+            return config, float(score(x0[None, :])[0])
 
         def negative(z: np.ndarray) -> tuple[float, np.ndarray]:
             x = x0.copy()
             x[columns] = z
-            mean, std, dmean, dstd = gp.predict(x[None, :], grad=True)
-            a, da_dmean, da_dstd = acquire(self.acquisition, mean, std, best, self.kappa)
-            grad = da_dmean[0] * dmean + da_dstd[0] * dstd
-            return -float(a[0]), -grad[columns]
+            value, gradient = score_and_gradient(x)
+            return -value, -gradient[columns]
 
         result = minimize(negative, x0[columns], jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * len(columns),
                           options={"maxiter": 30})
         x = x0.copy()
         x[columns] = result.x
         polished = self.encoder.with_numbers(config, x)
-        snapped = self.encoder.encode(polished)
-        score = acquire(self.acquisition, *gp.predict(snapped[None, :]), best, self.kappa)[0][0]
-        return polished, float(score) if math.isfinite(score) else -math.inf
+        value = float(score(self.encoder.encode(polished)[None, :])[0])
+        return polished, value if math.isfinite(value) else -math.inf
