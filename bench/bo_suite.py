@@ -276,6 +276,17 @@ def save(path: str, meta: dict, rows: list[dict]) -> None:
     os.replace(temporary, path)
 
 
+def load_saved(path: str) -> tuple[list[dict], list[int]]:
+    """A saved run's rows and checkpoints; a file that is not one is one line on stderr and exit 2."""
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+        return saved["rows"], saved["checkpoints"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        print(f"bo_suite.py: {path}: not a saved run of this bench ({type(err).__name__}: {err})", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=["tuning", "held-out", "both"], default="tuning")
@@ -300,8 +311,7 @@ def parse_args():
 def main() -> None:
     args = parse_args()
     if args.report:
-        saved = json.load(open(args.report))
-        summarise(saved["rows"], saved["checkpoints"])
+        summarise(*load_saved(args.report))
         return
     check_split()
     warnings.filterwarnings("ignore")
@@ -318,6 +328,12 @@ def main() -> None:
         estimate(names, peers, args.seeds, max(checkpoints), args.jobs)
     meta = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "checkpoints": checkpoints,
             "seeds": args.seeds, "peers": peers, "half": args.half, "command": " ".join(sys.argv)}
+    if args.json:
+        try:  # an unwritable path fails now, not after the first problem's minutes
+            save(args.json, meta, [])
+        except OSError as err:
+            print(f"bo_suite.py: --json {args.json}: cannot write ({err.strerror})", file=sys.stderr)
+            raise SystemExit(2) from None
     tasks = [(name, peers, args.seeds, checkpoints) for name in names]
     rows = []
     started = time.perf_counter()
