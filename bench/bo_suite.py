@@ -237,7 +237,8 @@ def print_bucket(bucket: str, rows: list[dict], peers: list[str], k: str) -> Non
             losses += pair["bayes"] > pair[RIVAL]
             ties += pair["bayes"] == pair[RIVAL]
     cells = "".join(f"{statistics.mean(rank_lists[p]):>13.2f}" if rank_lists[p] else f"{'-':>13}" for p in peers)
-    print(f"  {bucket:8}{len(rows):>4}{cells}{f'{wins}/{losses}/{ties}':>17}")
+    pairs = f"{wins}/{losses}/{ties}" if wins + losses + ties else "-"
+    print(f"  {bucket:8}{len(rows):>4}{cells}{pairs:>17}")
 
 
 def worst_for_bayes(rows: list[dict], trials: int) -> None:
@@ -249,6 +250,8 @@ def worst_for_bayes(rows: list[dict], trials: int) -> None:
             best = min(medians, key=medians.get)
             scored.append((ranks(medians)["bayes"], row["problem"], medians["bayes"], best, medians[best],
                            medians.get(RIVAL, math.nan)))
+    if not scored:
+        return
     print(f"\n  where bayes ranks lowest at {trials} trials (rank, problem, bayes, the best peer, {RIVAL}):")
     for rank, problem, mine, best, theirs, rival in sorted(scored, reverse=True)[:10]:
         print(f"    {rank:4.1f}  {problem:28}{mine:>13.6g}   {best} {theirs:.6g}   gp {rival:.6g}")
