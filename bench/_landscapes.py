@@ -53,15 +53,18 @@ def conditioning(d: int, ratio: float) -> np.ndarray:
     return ratio ** (np.arange(d) / max(d - 1, 1))
 
 
-def box_space(d: int, low: float, high: float) -> SearchSpace:
-    return SearchSpace.from_dict({f"x{i}": {"type": "float", "low": low, "high": high} for i in range(d)})
+def box_space(d: int, low, high) -> SearchSpace:
+    """x0 .. x{d-1} between `low` and `high`: numbers, or one bound a coordinate."""
+    lows, highs = np.broadcast_to(low, d), np.broadcast_to(high, d)
+    return SearchSpace.from_dict({f"x{i}": {"type": "float", "low": float(lows[i]), "high": float(highs[i])}
+                                  for i in range(d)})
 
 
 def vector(config: dict, d: int) -> np.ndarray:
     return np.array([config[f"x{i}"] for i in range(d)], dtype=float)
 
 # --------------------------------------------------------------------------------- continuous landscapes
-# Each maker takes (d, rng) and returns (low, high, f) with f a function of the parameter vector.
+# Each maker takes (d, rng) and returns the box's (low, high) and f, a function of the parameter vector.
 
 
 def shifted(rng, d, reach=4.0):
@@ -271,7 +274,7 @@ def branin(d, rng):
         x2 = (15 - x[1] if flip[1] else x[1]) * 1.0
         return (x2 - 5.1 / (4 * math.pi ** 2) * x1 ** 2 + 5 / math.pi * x1 - 6) ** 2 + 10 * (
             1 - 1 / (8 * math.pi)) * math.cos(x1) + 10
-    return None, None, f
+    return np.array([-5.0, 0.0]), np.array([10.0, 15.0]), f
 
 
 def dimension_bucket(d: int) -> str:
@@ -280,12 +283,7 @@ def dimension_bucket(d: int) -> str:
 
 def continuous(name: str, maker, d: int) -> Problem:
     low, high, f = maker(d, instance_rng(name))
-    if maker is branin:
-        space = SearchSpace.from_dict({"x0": {"type": "float", "low": -5, "high": 10},
-                                       "x1": {"type": "float", "low": 0, "high": 15}})
-    else:
-        space = box_space(d, low, high)
-    return Problem(name, dimension_bucket(d), space, lambda c: f(vector(c, d)))
+    return Problem(name, dimension_bucket(d), box_space(d, low, high), lambda c: f(vector(c, d)))
 
 # ---------------------------------------------------------------------------------------------- mixed
 
