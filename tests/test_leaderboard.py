@@ -6,6 +6,7 @@ import time
 import numpy as np
 import pytest
 from textual.app import App
+from textual.widgets import DataTable
 
 from test_app import Terminal
 from tui_tuner.app.ranking import finished_copy, ranked
@@ -41,6 +42,16 @@ def three_metric_log(trials: int) -> StudyLog:
     log.apply(StudyHeader(direction=["minimize"] * 3, metric=METRICS))
     finish(log, range(trials), np.random.default_rng(0).random((trials, 3)))
     return log
+
+
+class PlainTable(App):
+    def compose(self):
+        yield DataTable()
+
+
+def cells(records) -> list[list]:
+    """The leaderboard's columns of the best TOP_FINISHED records, for the plain DataTable peer."""
+    return [[r.number, "done", 1, *r.values, str(r.params)] for r in records[:TOP_FINISHED]]
 
 
 def rows(board: Leaderboard) -> list[int]:
@@ -81,17 +92,31 @@ async def test_a_new_ranking_that_moves_most_rows_keeps_the_cursor_on_its_trial_
 
 async def test_a_new_ranking_of_ten_thousand_trials_keeps_the_event_loop_free():
     """A ranking that replaces nearly every row once took half a second on the event loop (DataTable
-    renumbering all rows for each one removed); the screen froze that long each time."""
+    renumbering all rows for each one removed); the screen froze that long each time. The peer, in the same
+    process: a plain DataTable cleared and given the same rows, what Textual offers for a new order (ours
+    keeps the cursor's trial and the unchanged rows as drawn). Ours: 1.8 times the peer; before: 4.6."""
+    log = three_metric_log(10_000)
+    view = ranked(finished_copy(log))
     app = BoardApp()
     async with app.run_test(size=(100, 30)) as pilot:
         board = app.query_one(Leaderboard)
         board.set_metrics(METRICS)
-        log = three_metric_log(10_000)
         board.show(log)  # before the first ranking: by trial number
         await pilot.pause()
-        view = ranked(finished_copy(log))
         began = time.thread_time()  # the event loop's thread: what other processes take is not counted
         board.show(log, set(), view=view)
         await pilot.pause()
-        assert time.thread_time() - began < 0.2  # before: 0.37 s
+        ours = time.thread_time() - began
         assert rows(board) == [r.number for r in view.ranked()[:TOP_FINISHED]]
+    plain = PlainTable()
+    async with plain.run_test(size=(100, 30)) as pilot:
+        table = plain.query_one(DataTable)
+        table.add_columns("#", "status", "rank", *METRICS, "params")
+        table.add_rows(cells(sorted(log.finished(), key=lambda r: r.number)))
+        await pilot.pause()
+        began = time.thread_time()
+        table.clear()
+        table.add_rows(cells(view.ranked()))
+        await pilot.pause()
+        peer = time.thread_time() - began
+    assert ours < 3 * peer, f"a re-ranking took {ours:.3f} s of the event loop, a plain DataTable {peer:.3f} s"
