@@ -347,7 +347,8 @@ class Engine:
             mean, std = predict([params])
         except ValueError:
             return None
-        return [float(mean[0]), float(std[0])]
+        pair = [float(mean[0]), float(std[0])]
+        return pair if all(map(math.isfinite, pair)) else None  # a band past what floats hold says nothing
 
     def _next(self) -> int:
         number, self._next_number = self._next_number, self._next_number + 1

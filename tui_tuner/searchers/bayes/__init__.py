@@ -15,8 +15,10 @@ good trials are drawn around the best three under a random augmented Chebyshev w
 Held to less than full effort (`spend`, when the engine finds asks costly next to the trials) an ask draws
 fewer candidates, polishes fewer of them, refits the kernel less often and caps the GP at fewer trials.
 A pruned trial (`pruned` option, one metric) joins the GP at a value no better than what is known of it:
-`worst` (the default), the worst finished value; `last`, its last reported value; `failed`, left out as a
-failure. bench/pruned_trials.py measured the three.
+`last` (the default), its last reported value of the study's metric (the worst finished value when it
+reported none); `worst`, the worst finished value; `failed`, left out as a failure. On
+bench/pruned_trials.py (60 trials, successive halving, 8 seeds) the median best final loss was 0.36 told
+`last`, 0.98 `worst`, 1.02 `failed` (the best possible about 0.2).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from .warp import Warp
 
 LOCAL_SCALES = (0.02, 0.08, 0.2)  # unit-cube steps of the candidates drawn around the best trials
 PAREGO_RHO = 0.05  # the augmented Chebyshev's linear term: keeps weakly dominated points from tying
-PRUNED = ("worst", "last", "failed")  # what a pruned trial is told as (see the module's docstring)
+PRUNED = ("last", "worst", "failed")  # what a pruned trial is told as (see the module's docstring)
 
 
 @functools.cache
@@ -60,7 +62,7 @@ def one_blas_thread():
 class BayesSearcher(Searcher):
     name = "bayes"
     options = {"acquisition": "log_ei", "initial": None, "candidates": 256, "max_points": 300, "kappa": 2.0,
-               "pruned": "worst"}
+               "pruned": "last"}
 
     def _configure(self, *, acquisition: str, initial: int | None, candidates: int, max_points: int,
                    kappa: float, pruned: str) -> None:
@@ -84,8 +86,8 @@ class BayesSearcher(Searcher):
         self._pending: dict[tuple, Config] = {}
         self._tried: set[tuple] = set()  # told (finished or failed) and pending: never suggested again
         self._surrogates = [Surrogate(self.rng) for _ in self.directions]  # one a metric
-        self._model: tuple | None = None  # (history length, GP, output warp): the single metric's fit
-        self._models: tuple | None = None  # (history length, [(GP, output warp) a metric]): several metrics'
+        self._model: tuple | None = None  # ((history length, cap), GP, output warp): the single metric's fit
+        self._models: tuple | None = None  # ((history length, cap), [(GP, output warp) a metric]): several metrics'
         self._encoded: dict[tuple, np.ndarray] = {}
         self.points_used = 0  # trials the GP was fit to (fewer than finished past max_points)
         self._weights: np.ndarray | None = None  # several metrics: this ask's weights, to pick candidate centres
@@ -129,7 +131,8 @@ class BayesSearcher(Searcher):
             gp, warp = self._fit()
         mean, std = gp.predict(self.encoder.encode_many([self.space.validate_config(c) for c in configs]))
         low, high = warp.inverse(mean - std), warp.inverse(mean + std)  # the warp bends the band: its half-width
-        return self.sign() * warp.inverse(mean), (high - low) / 2
+        with np.errstate(invalid="ignore"):  # both ends past what floats hold: no width (NaN)
+            return self.sign() * warp.inverse(mean), (high - low) / 2
 
     # --------------------------------------------------------------------------------------- internals
 
@@ -149,8 +152,8 @@ class BayesSearcher(Searcher):
         return configs, weighted.max(axis=1) + PAREGO_RHO * weighted.sum(axis=1)
 
     def _fit(self) -> tuple[GP, Warp]:
-        """The GP on the finished trials, rebuilt only when a result changed since."""
-        stamp = len(self.history)
+        """The GP on the finished trials, rebuilt only when a result (or the cap on trials) changed since."""
+        stamp = (len(self.history), self._cap())
         if self._model is not None and self._model[0] == stamp:
             return self._model[1:]
         finished = self._observed()
@@ -168,7 +171,8 @@ class BayesSearcher(Searcher):
     def _fit_metrics(self) -> list[tuple[GP, Warp]]:
         """A GP a metric on the finished trials (at most `max_points`: the best Pareto ranks first, then a
         seeded draw of the rest), rebuilt only when a result changed since."""
-        if self._models is not None and self._models[0] == len(self.history):
+        stamp = (len(self.history), self._cap())
+        if self._models is not None and self._models[0] == stamp:
             return self._models[1]
         configs, points = self.finished_points()
         if len(configs) > self._cap():
@@ -176,7 +180,7 @@ class BayesSearcher(Searcher):
             configs, points = [configs[i] for i in chosen], points[chosen]
         X = self._encode(configs)
         models = [surrogate.fit(X, points[:, j], effort=self.effort) for j, surrogate in enumerate(self._surrogates)]
-        self._models = (len(self.history), models)
+        self._models = (stamp, models)
         self.points_used = len(configs)
         return models
 
