@@ -157,7 +157,7 @@ class Progress:
         note = self._governor_note()
         if note:
             out.print(f"overhead governor: {note} (asks over search.ask_share of the study's time)", markup=False,
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
         self._print_importance(out)
         best = log.best()
         if best is not None and log.multi:
