@@ -8,7 +8,7 @@ import pytest
 import engine_objectives as objectives
 from tui_tuner import SearchSpace, make_searcher
 from tui_tuner import records
-from tui_tuner.engine import Engine, PastTrial
+from tui_tuner.engine import Engine, PastTrial, pruned_at
 from tui_tuner.errors import SpaceError
 from tui_tuner.executor import ProcessExecutor
 from tui_tuner.governor import Governor
@@ -135,6 +135,23 @@ async def test_a_study_of_fast_trials_holds_bayes_to_less_effort_and_says_so():
     governed, free = await run(0.001), await run(None)
     assert governed.searcher.effort < 1 and governed.governor_note.startswith("searcher held to ")
     assert free.searcher.effort == 1 and free.governor_note is None
+    genetic = Engine(objectives.noop, make_searcher("genetic", X, seed=0), ProcessExecutor(2), trials=24,
+                     ask_share=0.000001)
+    await _run(genetic)
+    assert genetic.governor_note is None  # its effort changes nothing: never said to be held back
+
+
+def test_a_resumed_pruned_trial_is_told_as_pruned_again():
+    told = []
+
+    class Recording(RandomSearcher):
+        def tell_pruned(self, config, step, last_value):
+            told.append((config, step, last_value))
+
+    Engine(objectives.noop, Recording(X, seed=0), ProcessExecutor(1),
+           history=[PastTrial(0, {"x": 0.5}, pruned_at(2, [(0, {"loss": 3.0}), (2, {"loss": 2.0, "lr": 0.1}),
+                                                            (3, {"lr": 0.01})], "loss"))])
+    assert told == [({"x": 0.5}, 2, 2.0)]
 
 
 async def test_same_seed_and_workers_give_the_same_trials():

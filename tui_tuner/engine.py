@@ -361,7 +361,7 @@ class Engine:
             if needed > 0 and not all(n in self._results for n in self._order[:needed]):
                 return None
             self._tell_in_order(upto=max(0, needed))
-            if self.governor is not None:
+            if self._governed():
                 effort = self.governor.effort()
                 if effort != self.searcher.effort:
                     self.searcher.spend(effort)
@@ -374,8 +374,13 @@ class Engine:
         finally:
             seconds = time.perf_counter() - started
             self.ask_seconds.append(seconds)
-            if self.governor is not None and self.searcher.adaptive:
+            if self._governed():
                 self.governor.asked(seconds)
+
+    def _governed(self) -> bool:
+        """Whether the governor holds this searcher: one that waits for results and whose effort changes
+        what an ask costs (a note saying random search was held back would only mislead)."""
+        return self.governor is not None and self.searcher.adaptive and self.searcher.spends_effort
 
     def _tell_in_order(self, upto: int) -> None:
         while self._told < min(upto, len(self._order)):

@@ -4,8 +4,8 @@
 takes configs the searcher never asked for (manual trials, a resumed study, another strategy's trials).
 
 Two calls the engine makes beyond the five lines of the contract, each with a default that changes nothing:
-`spend(effort)` before an ask when asking costs too much next to the trials (a model-based searcher spends
-less: a share from 1.0, all it likes, down to `MIN_EFFORT`), and `tell_pruned(config, step, last_value)`
+`spend(effort)` before an ask when asking costs too much next to the trials (a model-based searcher, one with
+`spends_effort`, spends less: a share from 1.0, all it likes, down to `MIN_EFFORT`), and `tell_pruned(config, step, last_value)`
 for a trial a pruner stopped (by default told as a failure).
 """
 
@@ -45,6 +45,7 @@ class Searcher(ABC):
     adaptive: ClassVar[bool] = True  # False: suggestions never depend on told values, so nothing waits for them
     options: ClassVar[dict[str, Any]] = {}  # option name -> default; anything else is a user mistake
     effort: float = 1.0  # the share of its usual work an ask may take (see `spend`)
+    spends_effort: ClassVar[bool] = False  # True: `spend` changes what an ask costs, so the governor may hold it
 
     def __init__(self, space: SearchSpace, *, seed: int | None = None, direction: str | list[str] = "minimize",
                  **options: Any) -> None:

@@ -61,6 +61,7 @@ def one_blas_thread():
 
 class BayesSearcher(Searcher):
     name = "bayes"
+    spends_effort = True
     options = {"acquisition": "log_ei", "initial": None, "candidates": 256, "max_points": 300, "kappa": 2.0,
                "pruned": "last"}
 
