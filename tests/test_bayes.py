@@ -160,7 +160,8 @@ def test_told_history_from_elsewhere_is_used():
     assert searcher.points_used == 12 and BRANIN.validate_config(config) == config
 
 
-SQUARE = SearchSpace.from_dict({"x": {"type": "float", "low": 0, "high": 1}, "y": {"type": "float", "low": 0, "high": 1}})
+SQUARE = SearchSpace.from_dict({"x": {"type": "float", "low": 0, "high": 1},
+                                "y": {"type": "float", "low": 0, "high": 1}})
 
 
 def test_a_region_full_of_pruned_trials_is_left_alone_once_they_are_told_what_they_reported(seed=0):

@@ -221,7 +221,7 @@ def test_a_pruned_trial_and_an_effort_are_taken_by_every_searcher(strategy):
     config = searcher.ask()
     searcher.spend(0.5)
     searcher.tell_pruned(config, 2, 0.7)
-    assert searcher.history[-1][0] == config and searcher.best() is None  # told, never a finished trial
+    assert searcher.history[-1][0] == config and searcher.best() is None  # told, not a finished trial
     searcher.tell(searcher.ask(), 1.0)
     assert searcher.best()[1] == 1.0
     with pytest.raises(ValueError, match=r"effort must be in \[0.1, 1\]"):

@@ -412,7 +412,8 @@ class Engine:
             return bool(self.pruner and self.pruner.on_report(number, step, values))
         return handle
 
-    async def _run_trial(self, number: int, params: dict, seed: int) -> tuple[str, float | list[float] | PrunedAt | None]:
+    async def _run_trial(self, number: int, params: dict,
+                         seed: int) -> tuple[str, float | list[float] | PrunedAt | None]:
         """Run one trial and emit how it ended; returns (state, value). Cancellation is `_trial_done`'s."""
         started = time.monotonic()
         try:
@@ -424,12 +425,11 @@ class Engine:
         if self.governor is not None:
             self.governor.trial_ended(duration)
         last = self._last_reported.pop(number, None)
+        several = len(self.metrics) > 1
         if outcome.state == "pruned":
             self._emit(records.Pruned(number, outcome.step, duration))
-            several = len(self.metrics) > 1
-            return "pruned", PrunedAt(outcome.step, None if several else last)
+            return "pruned", PrunedAt(outcome.step, None if several else last)  # several metrics: a failure
         if outcome.state == "finished":
-            several = len(self.metrics) > 1
             try:
                 values, metrics = (values_of(outcome.result, self.metrics) if several
                                    else value_of(outcome.result, self.metric))

@@ -71,7 +71,8 @@ class Progress:
         self._bar = RichProgress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("best {task.fields[best]}"), TextColumn("{task.fields[running]} running"),
-            TextColumn("{task.fields[failed]}"), TextColumn("{task.fields[governor]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            TextColumn("{task.fields[failed]}"), TextColumn("{task.fields[governor]}"), TimeElapsedColumn(),
+            TextColumn("ETA"), TimeRemainingColumn(),
             console=self.console, transient=False,
         )
         log = study.log

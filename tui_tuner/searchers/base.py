@@ -5,8 +5,8 @@ takes configs the searcher never asked for (manual trials, a resumed study, anot
 
 Two calls the engine makes beyond the five lines of the contract, each with a default that changes nothing:
 `spend(effort)` before an ask when asking costs too much next to the trials (a model-based searcher, one with
-`spends_effort`, spends less: a share from 1.0, all it likes, down to `MIN_EFFORT`), and `tell_pruned(config, step, last_value)`
-for a trial a pruner stopped (by default told as a failure).
+`spends_effort`, spends less: a share from 1.0, all it likes, down to `MIN_EFFORT`), and
+`tell_pruned(config, step, last_value)` for a trial a pruner stopped (by default told as a failure).
 """
 
 from __future__ import annotations
