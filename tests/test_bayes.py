@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import check_grad
 
-from tui_tuner import SearchSpace, make_searcher
+from tui_tuner import InputError, SearchSpace, make_searcher
 from tui_tuner.searchers.bayes.acquisition import acquire, expected_improvement, log_h
 from tui_tuner.searchers.bayes.gp import GP, Hyper, matern52, neg_log_posterior
 
@@ -158,3 +158,55 @@ def test_told_history_from_elsewhere_is_used():
         searcher.tell(config, branin(config))
     config = searcher.ask()  # already past the space-filling start
     assert searcher.points_used == 12 and BRANIN.validate_config(config) == config
+
+
+SQUARE = SearchSpace.from_dict({"x": {"type": "float", "low": 0, "high": 1},
+                                "y": {"type": "float", "low": 0, "high": 1}})
+
+
+def test_a_region_full_of_pruned_trials_is_left_alone_once_they_are_told_what_they_reported(seed=0):
+    def asks_into_the_pruned_region(pruned):
+        searcher = make_searcher("bayes", SQUARE, seed=seed, pruned=pruned, initial=3)
+        rng = np.random.default_rng(seed)
+        for _ in range(10):  # finished trials on the right, the better the further left
+            config = {"x": float(rng.uniform(0.4, 1)), "y": float(rng.uniform(0, 1))}
+            searcher.tell(config, 1.0 + 0.1 * config["x"])
+        for _ in range(15):  # on the left every trial was pruned, reporting far worse
+            searcher.tell_pruned({"x": float(rng.uniform(0, 0.3)), "y": float(rng.uniform(0, 1))}, 1, 3.0)
+        inside = 0
+        for _ in range(6):
+            config = searcher.ask()
+            inside += config["x"] < 0.3
+            searcher.tell(config, None if config["x"] < 0.3 else 1.0 + 0.1 * config["x"])
+        return inside
+
+    assert asks_into_the_pruned_region("failed") >= 5  # before: nothing known there, so it looked promising
+    assert asks_into_the_pruned_region("last") == 0
+    assert asks_into_the_pruned_region("worst") == 0
+
+
+def test_a_pruned_trial_is_not_a_finished_one():
+    searcher = make_searcher("bayes", SQUARE, seed=0)
+    searcher.tell({"x": 0.5, "y": 0.5}, 2.0)
+    searcher.tell_pruned({"x": 0.1, "y": 0.1}, 3, 0.5)  # reported better than the best final value
+    assert searcher.best() == ({"x": 0.5, "y": 0.5}, 2.0)
+    with pytest.raises(InputError, match="must be one of last, worst, failed"):
+        make_searcher("bayes", SQUARE, pruned="best")
+
+
+def test_held_to_less_effort_bayes_fits_fewer_trials_and_polishes_none():
+    searcher = make_searcher("bayes", SQUARE, seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(120):
+        config = {"x": float(rng.uniform()), "y": float(rng.uniform())}
+        searcher.tell(config, (config["x"] - 0.3) ** 2 + config["y"])
+    searcher.ask()
+    assert searcher.points_used == 120
+    searcher.spend(0.1)
+    polished = []
+    searcher._polish = lambda *args: polished.append(args)  # noqa: E731 (counts the starts)
+    config = searcher.ask()
+    assert SQUARE.validate_config(config) == config
+    assert searcher.points_used == 30 and polished == []
+    with pytest.raises(ValueError, match="effort must be in"):
+        searcher.spend(0.0)

@@ -8,9 +8,11 @@ import pytest
 import engine_objectives as objectives
 from tui_tuner import SearchSpace, make_searcher
 from tui_tuner import records
-from tui_tuner.engine import Engine, PastTrial
+from tui_tuner.engine import Engine, PastTrial, pruned_at
 from tui_tuner.errors import SpaceError
 from tui_tuner.executor import ProcessExecutor
+from tui_tuner.governor import Governor
+from tui_tuner.searchers import RandomSearcher
 
 pytestmark = pytest.mark.slow
 
@@ -89,6 +91,67 @@ async def test_pruner_answer_reaches_the_trial():
     assert sorted(e.number for e in _of(seen, records.Pruned)) == [1, 3]
     assert all(e.step == 1 for e in _of(seen, records.Pruned))
     assert sorted(pruner.finished) == [(0, "finished"), (1, "pruned"), (2, "finished"), (3, "pruned")]
+
+
+async def test_a_pruned_trial_is_told_its_step_and_last_value_of_the_metric():
+    told = []
+
+    class Recording(RandomSearcher):
+        def tell_pruned(self, config, step, last_value):
+            told.append((config["x"], step, last_value))
+            super().tell_pruned(config, step, last_value)
+
+    engine = Engine(objectives.WithMetric(objectives.reporting, "loss"), Recording(X, seed=0), ProcessExecutor(2),
+                    trials=4, pruner=PruneAtStepOne())
+    await _run(engine)
+    assert len(told) == 2
+    for x, step, last_value in told:
+        assert step == 1 and last_value == pytest.approx(2 * x)  # the report at step 1: loss = x * (3 - 1)
+
+
+def test_the_governor_cuts_effort_step_by_step_and_gives_it_back_when_there_is_slack():
+    governor = Governor(ask_share=0.05, workers=2)
+    for _ in range(3):
+        governor.trial_ended(0.05)
+    efforts, notes = [], []
+    for ask in [0.01] * 15 + [0.0001] * 11:  # 10 ms asks: 40% of the time of 50 ms trials on 2 workers
+        efforts.append(governor.effort())
+        notes.append(governor.note)
+        governor.asked(ask)
+    assert efforts[:16:5] == [1.0, 0.5, 0.25, 0.125]
+    assert notes[15] == "searcher held to 12% effort: ask 10 ms vs trial 50 ms, 2 workers"
+    assert efforts[-1] == 0.5  # asks of 0.1 ms: it doubles back
+    assert notes[-1] == "searcher held to 50% effort: ask 0.1 ms vs trial 50 ms, 2 workers"
+    assert Governor(0.05, 2).effort() == 1.0 and Governor(0.05, 2).note is None  # nothing measured: all of it
+
+
+async def test_a_study_of_fast_trials_holds_bayes_to_less_effort_and_says_so():
+    async def run(ask_share):
+        searcher = make_searcher("bayes", X, seed=0, initial=3)
+        engine = Engine(objectives.noop, searcher, ProcessExecutor(2), trials=24, ask_share=ask_share)
+        await _run(engine)
+        return engine
+
+    governed, free = await run(0.001), await run(None)
+    assert governed.searcher.effort < 1 and governed.governor_note.startswith("searcher held to ")
+    assert free.searcher.effort == 1 and free.governor_note is None
+    genetic = Engine(objectives.noop, make_searcher("genetic", X, seed=0), ProcessExecutor(2), trials=24,
+                     ask_share=0.000001)
+    await _run(genetic)
+    assert genetic.governor_note is None  # its effort changes nothing: never said to be held back
+
+
+def test_a_resumed_pruned_trial_is_told_as_pruned_again():
+    told = []
+
+    class Recording(RandomSearcher):
+        def tell_pruned(self, config, step, last_value):
+            told.append((config, step, last_value))
+
+    Engine(objectives.noop, Recording(X, seed=0), ProcessExecutor(1),
+           history=[PastTrial(0, {"x": 0.5}, pruned_at(2, [(0, {"loss": 3.0}), (2, {"loss": 2.0, "lr": 0.1}),
+                                                            (3, {"lr": 0.01})], "loss"))])
+    assert told == [({"x": 0.5}, 2, 2.0)]
 
 
 async def test_same_seed_and_workers_give_the_same_trials():

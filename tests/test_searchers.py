@@ -214,3 +214,15 @@ def test_a_shuffled_grid_visits_every_point_once_in_an_order_set_by_the_seed():
 
     assert sorted(order(0)) == sorted(space.key(c) for c in space.grid())
     assert order(0) == order(0) and order(0) != order(1) and order(0) != [space.key(c) for c in space.grid()]
+
+
+def test_a_pruned_trial_and_an_effort_are_taken_by_every_searcher(strategy):
+    searcher = make_searcher(strategy, SPACE, seed=0)
+    config = searcher.ask()
+    searcher.spend(0.5)
+    searcher.tell_pruned(config, 2, 0.7)
+    assert searcher.history[-1][0] == config and searcher.best() is None  # told, not a finished trial
+    searcher.tell(searcher.ask(), 1.0)
+    assert searcher.best()[1] == 1.0
+    with pytest.raises(ValueError, match=r"effort must be in \[0.1, 1\]"):
+        searcher.spend(1.5)

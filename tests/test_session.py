@@ -67,6 +67,15 @@ async def test_a_run_marks_its_trials_changed_and_ends_finished_with_a_frozen_cl
     assert session.best().value == min(r.value for r in session.study.log.finished())
 
 
+async def test_the_status_line_says_when_the_searcher_was_held_to_less_effort(tmp_path):
+    doc = document(tmp_path, strategy="bayes", trials=14)
+    doc.set_search({**doc.search, "ask_share": 0.0001, "initial": 3})  # any ask costs too much
+    session = StudySession(doc)
+    study, _ = await run_once(session)
+    assert study.engine.governor_note.startswith("searcher held to ")
+    assert session.timing_text()[0] == study.engine.governor_note
+
+
 async def test_a_changed_space_is_the_studys_next_version_and_a_changed_objective_a_new_study(tmp_path):
     notices = []
     session = StudySession(document(tmp_path, trials=1), on_notice=notices.append)

@@ -51,6 +51,8 @@ def test_a_good_file_loads_with_its_defaults(tmp_path):
     assert isinstance(spec.objective, EstimatorObjective)
     assert spec.objective.metric == "accuracy" and spec.objective.direction == "maximize"
     assert spec.space.names == ("n_estimators", "max_depth")
+    assert run.ask_share == 0.05  # the overhead governor is on unless the file turns it off
+    assert load_spec(write(tmp_path, GOOD.replace("seed: 3", "seed: 3\n  ask_share: null"))).settings.ask_share is None
 
 
 SAMPLES = sorted((Path(__file__).parent.parent / "sample_spaces").glob("*.yaml"))
@@ -107,6 +109,8 @@ def test_json_study_files_load_too(tmp_path):
     (("seed: 3", "seed: 3\n  trials: 2.5"), "search.trials", "whole number"),
     (("seed: 3", "seed: 3\n  workers: 0"), "search.workers", "positive"),
     (("seed: 3", "seed: 3\n  trial_timeout: -1"), "search.trial_timeout", "positive"),
+    (("seed: 3", "seed: 3\n  ask_share: 5"), "search.ask_share", "at most 1 (0.05 is 5%), got 5"),
+    (("seed: 3", "seed: 3\n  ask_share: 0"), "search.ask_share", "positive"),
     (("seed: 3", "seed: 3\n  sobol: maybe"), "search.sobol", ""),
     (("seed: 3", "seed: 3\n  name: x"), "search.name", "not an option of the random strategy (its options: sobol)"),
     (("seed: 3", "seed: 3\n  direction: maximize"), "search.direction", "its options: sobol"),

@@ -5,7 +5,11 @@ and send it commands (pause, resume, stop, cancel, run this config).
 
 Reproducibility rule: an adaptive searcher is asked for the i-th trial only after exactly the first
 i - workers trials (in start order) have been told, so the same seed and worker count give the same trials
-whatever the timing. Non-adaptive searchers (grid, random) never wait.
+whatever the timing. Non-adaptive searchers (grid, random) never wait. The overhead governor (governor.py)
+bends that rule only when it cuts a searcher's effort, which depends on timing; with `ask_share=None` it is off.
+
+A pruned trial is told with what is known of it (`Searcher.tell_pruned`: its step and last reported value of
+the study's metric), in start order like every other result.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import numpy as np
 from . import records
 from .errors import SearchExhausted
 from .executor import Outcome
+from .governor import Governor
 from .results import ALLOWED, as_number, checked_metrics, describe, shorten
 from .searchers.base import Searcher
 
@@ -48,9 +53,31 @@ class PastTrial:
 
     number: int
     params: dict
-    value: float | list[float] | None  # a list with several metrics, one value each
+    value: float | list[float] | PrunedAt | None  # a list with several metrics, one value each
     manual: bool = False
     space: int = 1  # the version of the search space it was drawn from
+
+
+@dataclass(frozen=True)
+class PrunedAt:
+    """What is known of a pruned trial: the step it was stopped at and its last value of the study's metric."""
+
+    step: int | None
+    last_value: float | None
+
+
+def reported_value(values: dict, metric: str) -> float | None:
+    """`metric`'s value in one report, None when the report has none or not a finite number."""
+    value = values.get(metric)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def pruned_at(step: int | None, reports: Iterable[tuple[int, dict]], metric: str) -> PrunedAt:
+    """What a pruned trial's record tells (a resumed study): its step and latest report of `metric`."""
+    values = [v for v in (reported_value(r, metric) for _, r in reports) if v is not None]
+    return PrunedAt(step, values[-1] if values else None)
 
 
 def trial_seed(study_seed: int, number: int) -> int:
@@ -101,7 +128,8 @@ class Engine:
                  time_budget: float | None = None, trial_timeout: float | None = None, seed: int = 0,
                  pruner: Pruner | None = None, history: Iterable[PastTrial] = (),
                  rerun: Iterable[PastTrial] = (), replay_draws: bool = True, space_version: int = 1,
-                 review: Callable[[dict, list | None], Awaitable[dict | None]] | None = None) -> None:
+                 review: Callable[[dict, list | None], Awaitable[dict | None]] | None = None,
+                 ask_share: float | None = None) -> None:
         self.objective = objective
         self.metric = getattr(objective, "metric", "value")
         self.metrics = tuple(getattr(objective, "metrics", (self.metric,)))  # several: each trial gets them all
@@ -115,6 +143,9 @@ class Engine:
         self.pruner = pruner
         self.review = review  # awaited for each suggestion: the config to run (maybe edited), or None to skip
         self.ask_seconds: list[float] = []  # how long each searcher.ask() took
+        # holds the searcher to less effort when asks cost more than `ask_share` of the study's time
+        self.governor = None if ask_share is None else Governor(ask_share, executor.capacity)
+        self._last_reported: dict[int, float] = {}  # running trial -> its latest value of the study's metric
         self.state = "idle"
         self._subscribers: list[Callable[[records.EngineEvent], None]] = []
         self._manual: deque[tuple[dict, int | None]] = deque()  # (params, seed or None)
@@ -151,7 +182,11 @@ class Engine:
         """Tell the searcher a result if the trial fits its space (a searcher encodes configs in its space:
         a value outside it, or a param it lacks, means nothing to it)."""
         fitted = self.searcher.space.fit(params)
-        if fitted is not None:
+        if fitted is None:
+            return
+        if isinstance(value, PrunedAt):
+            self.searcher.tell_pruned(fitted, value.step, value.last_value)
+        else:
             self.searcher.tell(fitted, value)
 
     # ------------------------------------------------------------------------------------------ commands
@@ -196,6 +231,12 @@ class Engine:
         for _, params, value in sorted(told, key=lambda t: t[0]):
             self._tell(params, value)
         self._poke()
+
+    @property
+    def governor_note(self) -> str | None:
+        """What the overhead governor did ("searcher held to 25% effort: ask 12 ms vs trial 50 ms, 2 workers"),
+        None while the searcher has all the effort it likes."""
+        return self.governor.note if self.governor is not None else None
 
     @property
     def running(self) -> list[int]:
@@ -306,7 +347,8 @@ class Engine:
             mean, std = predict([params])
         except ValueError:
             return None
-        return [float(mean[0]), float(std[0])]
+        pair = [float(mean[0]), float(std[0])]
+        return pair if all(map(math.isfinite, pair)) else None  # a band past what floats hold says nothing
 
     def _next(self) -> int:
         number, self._next_number = self._next_number, self._next_number + 1
@@ -319,6 +361,10 @@ class Engine:
             if needed > 0 and not all(n in self._results for n in self._order[:needed]):
                 return None
             self._tell_in_order(upto=max(0, needed))
+            if self._governed():
+                effort = self.governor.effort()
+                if effort != self.searcher.effort:
+                    self.searcher.spend(effort)
         started = time.perf_counter()
         try:
             return self.searcher.ask()
@@ -326,7 +372,15 @@ class Engine:
             self._exhausted = True
             return None
         finally:
-            self.ask_seconds.append(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.ask_seconds.append(seconds)
+            if self._governed():
+                self.governor.asked(seconds)
+
+    def _governed(self) -> bool:
+        """Whether the governor holds this searcher: one that waits for results and whose effort changes
+        what an ask costs (a note saying random search was held back would only mislead)."""
+        return self.governor is not None and self.searcher.adaptive and self.searcher.spends_effort
 
     def _tell_in_order(self, upto: int) -> None:
         while self._told < min(upto, len(self._order)):
@@ -352,10 +406,14 @@ class Engine:
     def _on_report(self, number: int) -> Callable[[int, dict], bool]:
         def handle(step: int, values: dict) -> bool:
             self._emit(records.Reported(number, step, values))
+            value = reported_value(values, self.metric)
+            if value is not None:
+                self._last_reported[number] = value
             return bool(self.pruner and self.pruner.on_report(number, step, values))
         return handle
 
-    async def _run_trial(self, number: int, params: dict, seed: int) -> tuple[str, float | list[float] | None]:
+    async def _run_trial(self, number: int, params: dict,
+                         seed: int) -> tuple[str, float | list[float] | PrunedAt | None]:
         """Run one trial and emit how it ended; returns (state, value). Cancellation is `_trial_done`'s."""
         started = time.monotonic()
         try:
@@ -364,11 +422,14 @@ class Engine:
         except (OSError, RuntimeError) as err:  # the executor itself failed: this trial fails, the study goes on
             outcome = Outcome("failed", reason=f"could not run the trial: {err}")
         duration = time.monotonic() - started
+        if self.governor is not None:
+            self.governor.trial_ended(duration)
+        last = self._last_reported.pop(number, None)
+        several = len(self.metrics) > 1
         if outcome.state == "pruned":
             self._emit(records.Pruned(number, outcome.step, duration))
-            return "pruned", None
+            return "pruned", PrunedAt(outcome.step, None if several else last)  # several metrics: a failure
         if outcome.state == "finished":
-            several = len(self.metrics) > 1
             try:
                 values, metrics = (values_of(outcome.result, self.metrics) if several
                                    else value_of(outcome.result, self.metric))
@@ -384,6 +445,7 @@ class Engine:
     def _trial_done(self, number: int, task: asyncio.Task) -> None:
         """Book-keeping once a trial's task ends, also when it was cancelled before it began."""
         del self._running[number]
+        self._last_reported.pop(number, None)  # a cancelled trial's
         if task.cancelled():
             self._emit(records.Interrupted(number))
             state, value = "interrupted", None

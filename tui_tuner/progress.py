@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.bar import Bar
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, \
     TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -70,13 +71,14 @@ class Progress:
         self._bar = RichProgress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("best {task.fields[best]}"), TextColumn("{task.fields[running]} running"),
-            TextColumn("{task.fields[failed]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            TextColumn("{task.fields[failed]}"), TextColumn("{task.fields[governor]}"), TimeElapsedColumn(),
+            TextColumn("ETA"), TimeRemainingColumn(),
             console=self.console, transient=False,
         )
         log = study.log
         done = sum(1 for r in log.records.values() if r.state in ("finished", "failed", "pruned"))
         self._task = self._bar.add_task(study.spec.name, total=study.settings.trials, completed=done,
-                                        best="-", running=0, failed="")
+                                        best="-", running=0, failed="", governor="")
         study.subscribe(self._on_event)
         self._refresh_fields()
 
@@ -100,8 +102,15 @@ class Progress:
         best = log.best()
         failed = log.count("failed")
         shown = "/".join(map(format_value, best.values)) if best and best.values else format_value(best and best.value)
-        self._bar.update(self._task, best=shown,
-                         running=log.count("running"), failed=f"[red]{failed} failed[/]" if failed else "")
+        note = self._governor_note()
+        self._bar.update(self._task, best=shown, running=log.count("running"),
+                         failed=f"[red]{failed} failed[/]" if failed else "",
+                         governor=f"[yellow]{escape(note)}[/]" if note else "")
+
+    def _governor_note(self) -> str | None:
+        """What the overhead governor did in the run under way (the searcher held to less effort), if anything."""
+        engine = getattr(self.study, "engine", None)
+        return engine.governor_note if engine is not None else None
 
     def _print_importance(self, out: Console) -> None:
         """One line: the params ranked by their share, when there are enough finished trials to say."""
@@ -146,6 +155,10 @@ class Progress:
             out.print(ftable)
         counts = {s: log.count(s) for s in ("finished", "failed", "pruned", "interrupted")}
         out.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no trials ran")
+        note = self._governor_note()
+        if note:
+            out.print(f"overhead governor: {note} (asks over search.ask_share of the study's time)", markup=False,
+                      highlight=False, soft_wrap=True)
         self._print_importance(out)
         best = log.best()
         if best is not None and log.multi:

@@ -20,7 +20,8 @@ from .searchers import check_strategy, make_searcher
 from .space import SearchSpace
 
 TOP_KEYS = ("name", "objective", "search", "params", "pruner")
-SEARCH_KEYS = ("strategy", "trials", "time_budget", "workers", "seed", "trial_timeout", "trial_memory")
+SEARCH_KEYS = ("strategy", "trials", "time_budget", "workers", "seed", "trial_timeout", "trial_memory", "ask_share")
+ASK_SHARE = 0.05  # the overhead governor's default: asks may take 5% of the study's time
 DEFAULT_TRIALS = 20  # when the file sets neither trials nor time_budget (grid: its size instead)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT])(?:i?B)?\s*$", re.IGNORECASE)  # 600MB, 4GB, 1.5GiB
@@ -39,6 +40,7 @@ class Settings:
     seed: int
     trial_timeout: float | None
     trial_memory: int | None = None  # bytes a trial's processes may hold; past it the trial fails
+    ask_share: float | None = ASK_SHARE  # the governor's share of the study's time for asks; None: no governor
 
     def override(self, **changes: Any) -> "Settings":
         """Apply command-line flags (None means not given); a new strategy drops the old one's options."""
@@ -225,7 +227,7 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
     settings = Settings(strategy=strategy, strategy_options=options, trials=trials, time_budget=time_budget,
                         workers=_number(search, "workers", file, whole=True), seed=seed,
                         trial_timeout=_number(search, "trial_timeout", file),
-                        trial_memory=_memory(search, file))
+                        trial_memory=_memory(search, file), ask_share=_ask_share(search, file))
     return StudySpec(name=name, path=path, raw=raw, space=space, objective=objective, settings=settings,
                      base_dir=base_dir.resolve(), pruner=pruner_from_yaml(raw.get("pruner"), file=file))
 
@@ -245,6 +247,17 @@ def _number(section: dict, key: str, file: str | None, *, whole: bool = False, m
     if value in (float("inf"), float("-inf")):
         raise InputError(f"must be finite, got {value!r}", file=file, field=f"search.{key}")
     return int(value) if whole else float(value)
+
+
+def _ask_share(section: dict, file: str | None) -> float | None:
+    """search.ask_share: a share in (0, 1], or null to turn the overhead governor off."""
+    if "ask_share" in section and section["ask_share"] is None:
+        return None
+    share = _number(section, "ask_share", file, default=ASK_SHARE)
+    if share > 1:
+        raise InputError(f"must be a share of the study's time, above 0 and at most 1 (0.05 is 5%), got {share!r}",
+                         file=file, field="search.ask_share")
+    return share
 
 
 def _memory(section: dict, file: str | None) -> int | None:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, TypeVar
 import numpy as np
 
 from . import __version__
-from .engine import Engine, PastTrial, value_of
+from .engine import Engine, PastTrial, pruned_at, value_of
 from .errors import InputError, TunerError
 from .executor import ProcessExecutor, default_log_path, pool_size
 from .objectives import metrics_of, study_direction, study_metric
@@ -307,7 +307,10 @@ class Study:
         for rec in interrupted:
             if rec.state == "running":
                 self._record(Interrupted(rec.number))
-        history = [PastTrial(r.number, r.params, r.result, r.manual, r.space_version)
+        metric = study_metric(self.spec.objective)  # a pruned trial is told its last value of it (one metric)
+        history = [PastTrial(r.number, r.params, pruned_at(r.pruned_step, r.reports, metric)
+                             if r.state == "pruned" and isinstance(metric, str) else r.result,
+                             r.manual, r.space_version)
                    for r in sorted(self.log.records.values(), key=lambda r: r.number)
                    if r.state in ("finished", "failed", "pruned")]
         s = self.settings
@@ -328,7 +331,7 @@ class Study:
                              rerun=[PastTrial(r.number, r.params, None, r.manual, r.space_version)
                                     for r in interrupted],
                              replay_draws=(self.log.header.settings or {}).get("strategy") == s.strategy,
-                             space_version=version, review=review)
+                             space_version=version, review=review, ask_share=s.ask_share)
         if s.to_json() != self.log.header.settings:
             self._record(SettingsChanged(s.to_json()))
         self.engine.subscribe(self._on_engine_event)

@@ -303,8 +303,9 @@ class StudySession:
         return (self.run_ended or time.monotonic()) - self.run_started
 
     def timing_text(self) -> list[str]:
-        """Median ask time beside median trial time (a searcher should cost little next to a trial), and
-        when the bayes model was capped to a subsample of the trials; each piece shown if the line has room."""
+        """Median ask time beside median trial time (a searcher should cost little next to a trial), when the
+        bayes model was capped to a subsample of the trials, and first what the overhead governor did (the
+        searcher held to less effort); each piece shown if the line has room."""
         engine = self.study.engine
         if engine is None or not engine.ask_seconds:
             return []
@@ -321,6 +322,8 @@ class StudySession:
         used = getattr(engine.searcher, "points_used", 0)
         if used and used < finished:
             pieces.insert(0, f"GP on {used} of {finished}")
+        if engine.governor_note:
+            pieces.insert(0, engine.governor_note)
         return pieces
 
     def file_budget(self) -> int | None:

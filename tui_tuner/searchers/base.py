@@ -2,6 +2,11 @@
 
 `ask()` may be called several times before any `tell()` (one pending config per busy worker), and `tell()`
 takes configs the searcher never asked for (manual trials, a resumed study, another strategy's trials).
+
+Two calls the engine makes beyond the five lines of the contract, each with a default that changes nothing:
+`spend(effort)` before an ask when asking costs too much next to the trials (a model-based searcher, one with
+`spends_effort`, spends less: a share from 1.0, all it likes, down to `MIN_EFFORT`), and
+`tell_pruned(config, step, last_value)` for a trial a pruner stopped (by default told as a failure).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import numpy as np
 from ..analysis.pareto import minimizing, rank_and_crowding
 from ..errors import InputError
 from ..space import Config, SearchSpace
+
+MIN_EFFORT = 0.1  # the least share of its usual work a searcher is held to
 
 
 def is_failure(value: float | None) -> bool:
@@ -37,6 +44,8 @@ class Searcher(ABC):
     name: ClassVar[str]
     adaptive: ClassVar[bool] = True  # False: suggestions never depend on told values, so nothing waits for them
     options: ClassVar[dict[str, Any]] = {}  # option name -> default; anything else is a user mistake
+    effort: float = 1.0  # the share of its usual work an ask may take (see `spend`)
+    spends_effort: ClassVar[bool] = False  # True: `spend` changes what an ask costs, so the governor may hold it
 
     def __init__(self, space: SearchSpace, *, seed: int | None = None, direction: str | list[str] = "minimize",
                  **options: Any) -> None:
@@ -87,6 +96,19 @@ class Searcher(ABC):
             raise TypeError(f"tell() takes {len(self.directions)} values (one a metric) or None, got {value!r}")
         values = tuple(_checked_value(v) for v in value)
         self.history.append((config, None if any(math.isnan(v) for v in values) else values))
+
+    def tell_pruned(self, config: Config, step: int | None, last_value: float | None) -> None:
+        """A trial a pruner stopped at `step`, its metric last reported as `last_value` (None when it reported
+        none). Searchers that can use a value known to be no better than that override this; by default it
+        is a failure."""
+        self.tell(config, None)
+
+    def spend(self, effort: float) -> None:
+        """Hold the next asks to `effort` (1.0: all the work it likes) of their usual cost. Only searchers
+        whose asks grow costly (a model fit, a candidate search) read `self.effort`; the rest ignore it."""
+        if not MIN_EFFORT <= effort <= 1.0:
+            raise ValueError(f"effort must be in [{MIN_EFFORT}, 1], got {effort!r}")
+        self.effort = float(effort)
 
     @property
     def size(self) -> int | None:

@@ -65,7 +65,8 @@ def _settings(v: Any) -> bool:
     """The study record's search settings: a setting the engine counts with must be a number."""
     if not isinstance(v, dict):
         return False
-    optional = {"trials": _count, "workers": _count, "time_budget": _number, "trial_timeout": _number}
+    optional = {"trials": _count, "workers": _count, "time_budget": _number, "trial_timeout": _number,
+                "ask_share": _number}
     return (isinstance(v.get("strategy"), str) and isinstance(v.get("strategy_options", {}), dict)
             and _count(v.get("seed")) and all(v.get(k) is None or ok(v[k]) for k, ok in optional.items()))
 

@@ -11,16 +11,25 @@ With several metrics, one GP a metric and the acquisition is the expected hyperv
 finished trials' front (`ehvi`), running trials fantasised at their predicted means; the candidates near
 good trials are drawn around the best three under a random augmented Chebyshev weighting of the metrics
 (ParEGO's scalarisation, Knowles 2006), so they spread along the front.
+
+Held to less than full effort (`spend`, when the engine finds asks costly next to the trials) an ask draws
+fewer candidates, polishes fewer of them, refits the kernel less often and caps the GP at fewer trials.
+A pruned trial (`pruned` option, one metric) joins the GP at a value no better than what is known of it:
+`last` (the default), its last reported value of the study's metric (the worst finished value when it
+reported none); `worst`, the worst finished value; `failed`, left out as a failure. On
+bench/pruned_trials.py (60 trials, successive halving, 8 seeds) the median best final loss was 0.36 told
+`last`, 0.98 `worst`, 1.02 `failed` (the best possible about 0.2).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import qmc
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ...analysis.pareto import normalised, pareto_ranks
 from ...errors import InputError
@@ -34,18 +43,30 @@ from .surrogate import Surrogate
 from .warp import Warp
 
 LOCAL_SCALES = (0.02, 0.08, 0.2)  # unit-cube steps of the candidates drawn around the best trials
-# numpy and scipy each bring a BLAS whose threads spin after every call; on matrices this small they only
-# fight each other for the cores (a 300x300 Cholesky went from 1 ms to 25 ms), so asks use one thread
-ONE_BLAS_THREAD = lambda: threadpool_limits(limits=1, user_api="blas")  # noqa: E731
 PAREGO_RHO = 0.05  # the augmented Chebyshev's linear term: keeps weakly dominated points from tying
+PRUNED = ("last", "worst", "failed")  # what a pruned trial is told as (see the module's docstring)
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """The loaded BLAS libraries, found once: finding them reads /proc/self/maps, 2.5 ms an ask."""
+    return ThreadpoolController()
+
+
+def one_blas_thread():
+    """numpy and scipy each bring a BLAS whose threads spin after every call; on matrices this small they
+    only fight each other for the cores (a 300x300 Cholesky went from 1 ms to 25 ms), so asks use one."""
+    return _blas().limit(limits=1, user_api="blas")
 
 
 class BayesSearcher(Searcher):
     name = "bayes"
-    options = {"acquisition": "log_ei", "initial": None, "candidates": 256, "max_points": 300, "kappa": 2.0}
+    spends_effort = True
+    options = {"acquisition": "log_ei", "initial": None, "candidates": 256, "max_points": 300, "kappa": 2.0,
+               "pruned": "last"}
 
     def _configure(self, *, acquisition: str, initial: int | None, candidates: int, max_points: int,
-                   kappa: float) -> None:
+                   kappa: float, pruned: str) -> None:
         if acquisition not in ACQUISITIONS:
             raise InputError(f"must be one of {', '.join(ACQUISITIONS)}, got {acquisition!r}",
                              field="search.acquisition")
@@ -55,6 +76,10 @@ class BayesSearcher(Searcher):
                 raise InputError(f"must be a whole number, at least {least}, got {value!r}", field=f"search.{key}")
         if isinstance(kappa, bool) or not isinstance(kappa, (int, float)) or kappa <= 0:
             raise InputError(f"must be a positive number, got {kappa!r}", field="search.kappa")
+        if pruned not in PRUNED:
+            raise InputError(f"must be one of {', '.join(PRUNED)}, got {pruned!r}", field="search.pruned")
+        self.pruned = pruned
+        self._censored: dict[tuple, float | None] = {}  # pruned trials: last value to minimise, or None (worst)
         self.acquisition, self.n_candidates, self.max_points, self.kappa = acquisition, candidates, max_points, kappa
         self.initial = initial or min(20, max(5, len(self.space) + 3))  # a start that fits the dimension
         self.encoder = Encoder(self.space)
@@ -62,8 +87,8 @@ class BayesSearcher(Searcher):
         self._pending: dict[tuple, Config] = {}
         self._tried: set[tuple] = set()  # told (finished or failed) and pending: never suggested again
         self._surrogates = [Surrogate(self.rng) for _ in self.directions]  # one a metric
-        self._model: tuple | None = None  # (history length, GP, output warp): the single metric's fit
-        self._models: tuple | None = None  # (history length, [(GP, output warp) a metric]): several metrics'
+        self._model: tuple | None = None  # ((history length, cap), GP, output warp): the single metric's fit
+        self._models: tuple | None = None  # ((history length, cap), [(GP, output warp) a metric]): several metrics'
         self._encoded: dict[tuple, np.ndarray] = {}
         self.points_used = 0  # trials the GP was fit to (fewer than finished past max_points)
         self._weights: np.ndarray | None = None  # several metrics: this ask's weights, to pick candidate centres
@@ -77,7 +102,7 @@ class BayesSearcher(Searcher):
         else:
             if self.multi:  # a new trade-off each ask, drawn uniformly on the simplex
                 self._weights = self.rng.dirichlet(np.ones(len(self.directions)))
-            with ONE_BLAS_THREAD():
+            with one_blas_thread():
                 config = self._suggest_for_front() if self.multi else self._suggest()
         key = self.space.key(config)
         self._pending[key] = config
@@ -90,15 +115,25 @@ class BayesSearcher(Searcher):
         self._pending.pop(key, None)
         self._tried.add(key)
 
+    def tell_pruned(self, config: Config, step: int | None, last_value: float | None) -> None:
+        """Told as a failure (never suggested again, not a finished trial), and kept for the GP at a value no
+        better than what is known of it (the `pruned` option); with several metrics, a failure only."""
+        self.tell(config, None)
+        if self.multi or self.pruned == "failed":
+            return
+        known = self.pruned == "last" and last_value is not None and math.isfinite(last_value)
+        self._censored[self.space.key(self.history[-1][0])] = self.sign() * float(last_value) if known else None
+
     def predict(self, configs: list[Config]) -> tuple[np.ndarray, np.ndarray]:
         """The GP's predicted value and its standard deviation for each config, in the study's units."""
         if self.multi:
             raise ValueError("with several metrics there is a GP a metric, not one for a value of the study")
-        with ONE_BLAS_THREAD():
+        with one_blas_thread():
             gp, warp = self._fit()
         mean, std = gp.predict(self.encoder.encode_many([self.space.validate_config(c) for c in configs]))
         low, high = warp.inverse(mean - std), warp.inverse(mean + std)  # the warp bends the band: its half-width
-        return self.sign() * warp.inverse(mean), (high - low) / 2
+        with np.errstate(invalid="ignore"):  # both ends past what floats hold: no width (NaN)
+            return self.sign() * warp.inverse(mean), (high - low) / 2
 
     # --------------------------------------------------------------------------------------- internals
 
@@ -118,18 +153,18 @@ class BayesSearcher(Searcher):
         return configs, weighted.max(axis=1) + PAREGO_RHO * weighted.sum(axis=1)
 
     def _fit(self) -> tuple[GP, Warp]:
-        """The GP on the finished trials, rebuilt only when a result changed since."""
-        stamp = len(self.history)
+        """The GP on the finished trials, rebuilt only when a result (or the cap on trials) changed since."""
+        stamp = (len(self.history), self._cap())
         if self._model is not None and self._model[0] == stamp:
             return self._model[1:]
-        configs, y = self._targets()
-        finished = list(zip(configs, y))
-        if len(finished) < 2:
+        finished = self._observed()
+        y = np.array([v for _, v in finished])
+        if sum(v is not None for _, v in self.history) < 2:
             raise ValueError("a prediction needs at least two finished trials")
-        if len(finished) > self.max_points:
+        if len(finished) > self._cap():
             chosen = self._capped(np.argsort(y, kind="stable"))
             finished, y = [finished[i] for i in chosen], y[chosen]
-        gp, warp = self._surrogates[0].fit(self._encode([c for c, _ in finished]), y)
+        gp, warp = self._surrogates[0].fit(self._encode([c for c, _ in finished]), y, effort=self.effort)
         self._model = (stamp, gp, warp)
         self.points_used = len(finished)
         return gp, warp
@@ -137,24 +172,46 @@ class BayesSearcher(Searcher):
     def _fit_metrics(self) -> list[tuple[GP, Warp]]:
         """A GP a metric on the finished trials (at most `max_points`: the best Pareto ranks first, then a
         seeded draw of the rest), rebuilt only when a result changed since."""
-        if self._models is not None and self._models[0] == len(self.history):
+        stamp = (len(self.history), self._cap())
+        if self._models is not None and self._models[0] == stamp:
             return self._models[1]
         configs, points = self.finished_points()
-        if len(configs) > self.max_points:
+        if len(configs) > self._cap():
             chosen = self._capped(np.argsort(pareto_ranks(points), kind="stable"))
             configs, points = [configs[i] for i in chosen], points[chosen]
         X = self._encode(configs)
-        models = [surrogate.fit(X, points[:, j]) for j, surrogate in enumerate(self._surrogates)]
-        self._models = (len(self.history), models)
+        models = [surrogate.fit(X, points[:, j], effort=self.effort) for j, surrogate in enumerate(self._surrogates)]
+        self._models = (stamp, models)
         self.points_used = len(configs)
         return models
 
+    def _observed(self) -> list[tuple[Config, float]]:
+        """Finished trials and pruned ones (at their imputed values), in the order told, each with its value
+        to minimise: what the single-metric GP is fit to."""
+        configs, y = self._targets()
+        worst = float(y.max()) if len(y) else 0.0
+        values, observed = iter(y), []
+        for config, value in self.history:
+            if value is not None:
+                observed.append((config, float(next(values))))
+            else:
+                key = self.space.key(config)
+                if key in self._censored:
+                    imputed = self._censored[key]
+                    observed.append((config, worst if imputed is None else imputed))
+        return observed
+
+    def _cap(self) -> int:
+        """The most trials the GP is fit to: `max_points`, fewer when held to less effort."""
+        return max(20, int(self.max_points * self.effort))
+
     def _capped(self, order: np.ndarray) -> np.ndarray:
-        """`max_points` of the finished trials ranked best first by `order`, to cap the exact GP's cost: the
-        best half and a seeded draw of the rest, in their original order."""
-        keep_best = order[: self.max_points // 2]
+        """`_cap()` of the trials ranked best first by `order`, to cap the exact GP's cost: the best half and
+        a seeded draw of the rest, in their original order."""
+        cap = self._cap()
+        keep_best = order[: cap // 2]
         rest = np.random.default_rng([self.seed or 0, len(order)]).choice(
-            order[self.max_points // 2:], self.max_points - len(keep_best), replace=False)
+            order[cap // 2:], cap - len(keep_best), replace=False)
         return np.sort(np.concatenate([keep_best, rest]))
 
     def _encode(self, configs: list[Config]) -> np.ndarray:
@@ -218,9 +275,9 @@ class BayesSearcher(Searcher):
             return self.space.sample(self.rng)
         X = self.encoder.encode_many(configs)
         scores = score(X)
-        top = np.argsort(-scores, kind="stable")[:3]
-        chosen, chosen_score = configs[top[0]], scores[top[0]]
-        for i in top:
+        order = np.argsort(-scores, kind="stable")
+        chosen, chosen_score = configs[order[0]], scores[order[0]]
+        for i in order[:round(3 * self.effort)]:  # the top three polished; none below a sixth of the effort
             config, polished_score = self._polish(score, score_and_gradient, configs[i], X[i])
             if polished_score > chosen_score and self.space.key(config) not in self._tried:
                 chosen, chosen_score = config, polished_score
@@ -230,10 +287,11 @@ class BayesSearcher(Searcher):
         """Quasi-random configs and configs near the best trials, none of them tried already."""
         d = len(self.space)
         sobol = qmc.Sobol(d, scramble=True, seed=self.rng)  # a fresh scramble each ask: quasi-random cover
-        units = [sobol.random_base2(math.ceil(math.log2(self.n_candidates)))]
+        wanted = max(16, int(self.n_candidates * self.effort))
+        units = [sobol.random_base2(math.ceil(math.log2(wanted)))]
         configs, y = self._targets()
         finished = [(configs[i], y[i]) for i in np.argsort(y, kind="stable")]
-        per = max(1, self.n_candidates // (2 * len(LOCAL_SCALES) * 3))
+        per = max(1, wanted // (2 * len(LOCAL_SCALES) * 3))
         for config, _ in finished[:3]:
             u = self.space.to_unit(config)
             for scale in LOCAL_SCALES:

@@ -31,9 +31,10 @@ class Surrogate:
         self.gp: GP | None = None
         self.warp: Warp | None = None
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> tuple[GP, Warp]:
+    def fit(self, X: np.ndarray, y: np.ndarray, effort: float = 1.0) -> tuple[GP, Warp]:
+        """`effort` below 1 spaces the hyperparameter refits out by its inverse (a searcher held to less)."""
         n = len(X)
-        refit = (self.hyper is None or n - self.hyper_at >= refit_interval(n)
+        refit = (self.hyper is None or n - self.hyper_at >= refit_interval(n) / effort
                  or len(self.hyper.lengths) != X.shape[1])
         warp = Warp(y, lam=None if refit or self.warp is None else self.warp.lam)
         z = warp(y)
