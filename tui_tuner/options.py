@@ -146,3 +146,12 @@ def check_options(declared: dict[str, Option], given: dict[str, Any], *, prefix:
     the caller checks first because each says the unknown key its own way."""
     return {name: option.check(given.get(name), field=f"{prefix}.{name}", file=file)
             for name, option in declared.items()}
+
+
+def whole_from_text(text: str, least: int, *, field: str | None = None) -> int:
+    """A whole number typed on the command line or in a prompt, checked and worded as a declared one."""
+    kind = Whole(least)
+    try:
+        return kind.check(int(text))
+    except ValueError:
+        raise InputError(f"must be {kind.describe()}, got {text!r}", field=field) from None
