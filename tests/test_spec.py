@@ -85,7 +85,7 @@ def test_json_study_files_load_too(tmp_path):
     (("name: rf", "name: 'my study!'"), "name", "names the study directory"),
     (("name: rf", "colour: blue"), "colour", "unknown key 'colour'"),
     (("  dataset: iris", "  dataset: irises"), "objective.dataset", "unknown dataset 'irises'"),
-    (("  dataset: iris", "  dataset: {name: moons, noise: -1}"), "objective.dataset.noise", "positive"),
+    (("  dataset: iris", "  dataset: {name: moons, noise: -1}"), "objective.dataset.noise", "must be a number at least 0, got -1"),
     (("  dataset: iris", "  dataset: {name: moons, size: 10}"), "objective.dataset.size", "no option 'size'"),
     (("  dataset: iris", "  dataset: {name: moons, n_samples: 1000000000000}"), "objective.dataset.n_samples",
      "at most 100,000,000 fit"),

@@ -52,26 +52,24 @@ class Whole:
 
 @dataclass(frozen=True)
 class Number:
-    """A finite number in an interval; `low` excluded unless `low_closed`, `high` included."""
+    """A finite number from `low` (excluded unless `low_closed`) up to `high` (included), when given."""
 
-    low: float | None = None
+    low: float
     high: float | None = None
     low_closed: bool = False
 
     def describe(self) -> str:
-        if self.low == 0 and self.high is None and not self.low_closed:
+        if self.high is not None:
+            return f"a number in {'[' if self.low_closed else '('}{_shown(self.low)}, {_shown(self.high)}]"
+        if self.low == 0 and not self.low_closed:
             return "a positive number"
-        if self.high is None:
-            return "a number" if self.low is None else \
-                f"a number {'at least' if self.low_closed else 'above'} {_shown(self.low)}"
-        low = "-inf" if self.low is None else _shown(self.low)
-        return f"a number in {'[' if self.low_closed else '('}{low}, {_shown(self.high)}]"
+        return f"a number {'at least' if self.low_closed else 'above'} {_shown(self.low)}"
 
     def check(self, value: Any) -> float:
         if not _is_number(value) or not math.isfinite(value):
             raise ValueError
         number = float(value)
-        if self.low is not None and (number < self.low or (number == self.low and not self.low_closed)):
+        if number < self.low or (number == self.low and not self.low_closed):
             raise ValueError
         if self.high is not None and number > self.high:
             raise ValueError
@@ -126,10 +124,7 @@ class Option:
         InputError naming `file` and `field`."""
         if value is None or (self.auto and value == AUTO):
             return self.default
-        try:
-            return self.kind.check(value)
-        except ValueError:
-            raise InputError(f"must be {self.kind.describe()}, got {value!r}", file=file, field=field) from None
+        return checked(self.kind, value, field=field, file=file)
 
     def readable_default(self) -> str:
         """The default as it would be typed in a study file (`auto` for None, `false`, not `False`)."""
@@ -138,6 +133,14 @@ class Option:
         if isinstance(self.default, bool):
             return "true" if self.default else "false"
         return _shown(self.default)
+
+
+def checked(kind: Kind, value: Any, *, field: str | None, file: str | None = None) -> Any:
+    """`value` checked by `kind` and normalised; else an InputError naming `file` and `field`."""
+    try:
+        return kind.check(value)
+    except ValueError:
+        raise InputError(f"must be {kind.describe()}, got {value!r}", file=file, field=field) from None
 
 
 def check_options(declared: dict[str, Option], given: dict[str, Any], *, prefix: str,
@@ -150,8 +153,8 @@ def check_options(declared: dict[str, Option], given: dict[str, Any], *, prefix:
 
 def whole_from_text(text: str, least: int, *, field: str | None = None) -> int:
     """A whole number typed on the command line or in a prompt, checked and worded as a declared one."""
-    kind = Whole(least)
     try:
-        return kind.check(int(text))
+        whole = int(text)
     except ValueError:
-        raise InputError(f"must be {kind.describe()}, got {text!r}", field=field) from None
+        whole = None  # not a number: refused below with the text as typed
+    return checked(Whole(least), text if whole is None else whole, field=field)
