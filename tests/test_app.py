@@ -455,9 +455,11 @@ async def test_the_strategy_pane_draws_options_from_their_declaration_and_words_
         await pilot.pause(0.3)
         error = str(app.query_one("#strategy-error").render())
         assert error == "search.population: must be a whole number, at least 2, got 1"  # as the CLI says it
-        crossover.value = "uniform"
         population.value = ""
+        crossover.focus()
+        await pilot.press("enter", "down", "enter")  # open the list, the first choice, take it
         await pilot.pause(0.3)
+        assert str(hint.render()) == declared["crossover"].help and crossover.value == "uniform"
         assert not app.query_one("#strategy-error").display
         assert app.document.spec().settings.strategy_options == {"crossover": "uniform"}
 

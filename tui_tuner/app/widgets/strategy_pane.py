@@ -131,13 +131,18 @@ class StrategyPane(VerticalScroll):
         self.query_one(ErrorLine).show(message)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        """Under the fields, the focused one's description: a tooltip needs a mouse."""
-        self._show_hint(event.widget.tooltip)
+        self._show_hint()
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
-        self._show_hint(None)
+        self._show_hint()
 
-    def _show_hint(self, hint: Any) -> None:
+    def _show_hint(self) -> None:
+        """Under the fields, the description of the one with focus (or whose list is open): a tooltip needs a
+        mouse. Read from the screen's focus, since a blur may arrive after the next field's focus."""
+        focused = self.screen.focused
+        within = focused.ancestors_with_self[: focused.ancestors_with_self.index(self)] \
+            if focused is not None and self in focused.ancestors else []
+        hint = next((widget.tooltip for widget in within if widget.tooltip), None)
         line = self.query_one("#strategy-hint", Static)
         line.update(str(hint or ""))
         line.set_class(bool(hint), "-visible")
