@@ -432,6 +432,38 @@ async def test_the_strategy_error_and_the_curves_go_with_the_study_they_were_abo
         assert str(app.query_one("#curve-legend").render()) == ""  # the previous study's curves are gone
 
 
+async def test_the_strategy_pane_draws_options_from_their_declaration_and_words_mistakes_as_the_cli(tmp_path):
+    from textual.widgets import Select
+
+    from tui_tuner.searchers import GeneticSearcher
+
+    path = study_file(tmp_path)
+    path.write_text(path.read_text().replace("strategy: random", "strategy: genetic"))
+    app = app_for(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        declared = GeneticSearcher.options
+        population = app.query_one("#option-population")
+        assert population.placeholder == "auto" and population.tooltip == declared["population"].help
+        population.focus()
+        await pilot.pause(0.2)
+        hint = app.query_one("#strategy-hint")
+        assert hint.display and str(hint.render()) == declared["population"].help  # a hint without a mouse
+        crossover = app.query_one("#option-crossover", Select)  # a choice is a list of the declared choices
+        assert [str(prompt) for prompt, _ in crossover._options[1:]] == ["uniform", "blend"]
+        population.value = "1"
+        await pilot.pause(0.3)
+        error = str(app.query_one("#strategy-error").render())
+        assert error == "search.population: must be a whole number, at least 2, got 1"  # as the CLI says it
+        population.value = ""
+        crossover.focus()
+        await pilot.press("enter", "down", "enter")  # open the list, the first choice, take it
+        await pilot.pause(0.3)
+        assert str(hint.render()) == declared["crossover"].help and crossover.value == "uniform"
+        assert not app.query_one("#strategy-error").display
+        assert app.document.spec().settings.strategy_options == {"crossover": "uniform"}
+
+
 async def test_n_keeps_a_note_on_the_selected_trial_in_the_journal(tmp_path):
     from tui_tuner import load_study
     from tui_tuner.app.screens.trial_detail import TrialDetail

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tui_tuner import InputError, SearchSpace, make_searcher
 from tui_tuner.cli import main
 from tui_tuner.storage import StudyLog, read_journal
 
@@ -119,6 +120,32 @@ def test_a_study_in_which_every_trial_failed_exits_1_with_the_first_reason(tmp_p
 
 
 # ------------------------------------------------------------------------------------------ bad input
+
+BAD_OPTIONS = [  # one bad option of each strategy, and the one line that says so wherever it is given
+    ("random", "sobol", "maybe", "search.sobol: must be true or false, got 'maybe'"),
+    ("grid", "default_num", 1, "search.default_num: must be a whole number, at least 2, got 1"),
+    ("genetic", "population", 1, "search.population: must be a whole number, at least 2, got 1"),
+    ("genetic", "crossover", "one", "search.crossover: must be one of uniform, blend, got 'one'"),
+    ("genetic", "mutation", 2, "search.mutation: must be a number in (0, 1], got 2"),
+    ("bayes", "candidates", 0, "search.candidates: must be a whole number, at least 16, got 0"),
+    ("bayes", "kappa", -1, "search.kappa: must be a positive number, got -1"),
+    ("bayes", "acquisition", "ei", "search.acquisition: must be one of log_ei, ucb, pi, got 'ei'"),
+]
+
+
+@pytest.mark.parametrize("strategy, key, value, message", BAD_OPTIONS)
+def test_a_bad_strategy_option_is_one_line_in_one_wording(tmp_path, capsys, strategy, key, value, message):
+    path = study(tmp_path, PYTHON_STUDY.replace("search: {", f"search: {{strategy: {strategy}, {key}: {value}, "))
+    code = main(["run", str(path), "--study", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert_one_line(code, err)
+    assert err.strip() == f"tui-tuner: {path}:2: {message}"
+    assert not (tmp_path / "s").exists()
+    with pytest.raises(InputError) as raised:  # the library says it the same way
+        make_searcher(strategy, SearchSpace.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}}),
+                      **{key: value})
+    assert str(raised.value) == message
+
 
 def test_a_fixed_value_the_model_rejects_is_refused_before_the_first_trial(tmp_path, capsys):
     path = study(tmp_path, """\

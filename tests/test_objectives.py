@@ -192,7 +192,7 @@ def test_partial_fit_estimators_train_by_epoch_when_the_study_sets_epochs():
     ({"model": "softmax", "dataset": "diabetes"}, "softmax is a classifier and diabetes is a regression"),
     ({"model": "mlp", "dataset": "digits", "validation": {"kfold": 3}}, "use {holdout: FRACTION}"),
     ({"model": "sklearn.svm.SVC", "dataset": "digits", "epochs": 3}, "SVC has no partial_fit"),
-    ({"model": "mlp", "dataset": "digits", "epochs": 0}, "objective.epochs: must be a whole number of epochs"),
+    ({"model": "mlp", "dataset": "digits", "epochs": 0}, "objective.epochs: must be a whole number, at least 1, got 0"),
 ])
 def test_epoch_training_mistakes_name_the_field(section, message):
     with pytest.raises(InputError, match=message.replace("{", r"\{").replace("}", r"\}")):

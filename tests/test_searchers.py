@@ -90,6 +90,45 @@ def test_unknown_strategy_and_option_name_the_field():
     assert err.value.field == "search.sobbol" and "sobol" in str(err.value)
 
 
+def test_a_bad_option_is_refused_in_the_declared_wording():
+    with pytest.raises(InputError) as err:
+        make_searcher("bayes", SPACE, candidates=0)
+    assert str(err.value) == "search.candidates: must be a whole number, at least 16, got 0"
+    with pytest.raises(InputError) as err:
+        make_searcher("grid", SPACE, default_num=1)
+    assert str(err.value) == "search.default_num: must be a whole number, at least 2, got 1"
+
+
+def test_every_declared_option_has_a_one_line_help_and_a_default_it_accepts(strategy):
+    options = SEARCHERS[strategy].options
+    for name, option in options.items():
+        assert option.help and "\n" not in option.help, name
+        assert option.check(option.default, field=f"search.{name}") == option.default
+
+
+def test_options_arrive_checked_and_normalised():
+    searcher = make_searcher("genetic", SPACE, population=12.0, mutation=1, tournament=None)
+    assert searcher.population_size == 12 and isinstance(searcher.population_size, int)
+    assert searcher.mutation == 1.0 and searcher.tournament == 3  # None: the default
+    assert make_searcher("bayes", SPACE, initial="auto").initial == len(SPACE) + 3  # auto: from the dimension
+
+
+def test_subclasses_learn_from_the_told_config_through_on_told(strategy):
+    told = []
+
+    class Watching(SEARCHERS[strategy]):
+        def _on_told(self, config, value):
+            super()._on_told(config, value)
+            told.append((config, value, len(self.history)))
+
+    searcher = Watching(SPACE, seed=0)
+    searcher.tell({"lr": 1, "layers": 2, "optimizer": "adam"}, 3)
+    searcher.tell({"lr": 0.1, "layers": 2, "optimizer": "sgd", "momentum": 0.5}, float("nan"))
+    assert told == [({"lr": 1.0, "layers": 2, "optimizer": "adam"}, 3.0, 1),
+                    ({"lr": 0.1, "layers": 2, "optimizer": "sgd", "momentum": 0.5}, None, 2)]
+    assert isinstance(told[0][0]["lr"], float)  # validated against the space, not as told
+
+
 def test_grid_knows_its_size_and_ends():
     space = SearchSpace.from_dict({
         "optimizer": {"type": "categorical", "choices": ["sgd", "adam"]},

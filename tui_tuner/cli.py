@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import InputError, TunerError
+from .options import whole_from_text
 from .searchers import SEARCHERS
 
 
@@ -29,12 +30,9 @@ def _whole_number(minimum: int):
     """An argparse type: a whole number from `minimum` up, with a message that says which."""
     def parse(text: str) -> int:
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
+            return whole_from_text(text, minimum)
+        except InputError as err:
+            raise argparse.ArgumentTypeError(err.message) from None
     return parse
 
 

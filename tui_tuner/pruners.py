@@ -12,10 +12,13 @@ import math
 from collections import defaultdict
 
 from .errors import InputError
+from .options import Option, Whole, check_options
 
 PRUNERS = {
-    "median": {"warmup": 2, "min_trials": 4},
-    "successive_halving": {"min_resource": 1, "reduction_factor": 3},
+    "median": {"warmup": Option(2, Whole(0), "steps before any trial is pruned"),
+               "min_trials": Option(4, Whole(0), "other trials that must have reached a step to judge it")},
+    "successive_halving": {"min_resource": Option(1, Whole(1), "epochs before the first rung"),
+                           "reduction_factor": Option(3, Whole(2), "1 in this many goes on at each rung")},
 }
 ALIASES = {"asha": "successive_halving", "sha": "successive_halving"}
 
@@ -142,17 +145,12 @@ def pruner_from_yaml(value: object, *, file: str | None) -> dict | None:
     if name not in PRUNERS:
         raise InputError(f"unknown pruner {name!r}; use {', '.join(PRUNERS)} (or asha) or none", file=file,
                          field=field if len(value) == 1 else f"{field}.name")
-    options = dict(PRUNERS[name])
-    for key, given in config.items():
-        if key not in options:
-            raise InputError(f"{name} has no option {key!r}; it takes {', '.join(options)}", file=file,
+    declared = PRUNERS[name]
+    for key in config:
+        if key not in declared:
+            raise InputError(f"{name} has no option {key!r}; it takes {', '.join(declared)}", file=file,
                              field=f"{field}.{key}")
-        least = 2 if key == "reduction_factor" else 1 if key == "min_resource" else 0
-        if isinstance(given, bool) or not isinstance(given, int) or given < least:
-            raise InputError(f"must be a whole number, at least {least}, got {given!r}", file=file,
-                             field=f"{field}.{key}")
-        options[key] = given
-    return {"name": name, **options}
+    return {"name": name, **check_options(declared, config, prefix=field, file=file)}
 
 
 def make_pruner(config: dict | None, metric: str, direction: str) -> _Pruner | None:

@@ -15,12 +15,20 @@ import yaml
 
 from .errors import InputError
 from .objectives import build_objective, study_direction
+from .options import Number, Option, Whole, check_options, checked
 from .pruners import pruner_from_yaml
 from .searchers import check_strategy, make_searcher
 from .space import SearchSpace
 
 TOP_KEYS = ("name", "objective", "search", "params", "pruner")
-SEARCH_KEYS = ("strategy", "trials", "time_budget", "workers", "seed", "trial_timeout", "trial_memory", "ask_share")
+SETTINGS = {  # the search section's own numbers; the strategy's options sit beside them
+    "trials": Option(None, Whole(1), "trials to run (default 20; grid: every point)"),
+    "time_budget": Option(None, Number(0), "seconds after which no new trial starts"),
+    "workers": Option(None, Whole(1), "trials at once, each in a process of its own (default: the CPU count)"),
+    "seed": Option(0, Whole(0), "the same seed and workers give the same trials"),
+    "trial_timeout": Option(None, Number(0), "seconds after which a running trial is stopped as failed"),
+}
+SEARCH_KEYS = ("strategy", *SETTINGS, "trial_memory", "ask_share")
 ASK_SHARE = 0.05  # the overhead governor's default: asks may take 5% of the study's time
 DEFAULT_TRIALS = 20  # when the file sets neither trials nor time_budget (grid: its size instead)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -209,55 +217,31 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
     if not isinstance(search, dict):
         raise InputError("must be a mapping (strategy, trials, workers, seed, ...)", file=file, field="search")
     strategy = search.get("strategy", "random")
-    seed = _number(search, "seed", file, whole=True, minimum=None, default=0)
-    if seed < 0:
-        raise InputError(f"must be a whole number from 0 up, got {seed}", file=file, field="search.seed")
+    numbers = check_options(SETTINGS, search, prefix="search", file=file)
     options = {k: v for k, v in search.items() if k not in SEARCH_KEYS}
     if not isinstance(strategy, str):
         raise InputError(f"must be a strategy name, got {strategy!r}", file=file, field="search.strategy")
     try:
         check_strategy(strategy, options)  # `search: {direction: ...}` must not reach make_searcher's own arguments
-        make_searcher(strategy, space, seed=seed, direction=study_direction(objective), **options)
+        make_searcher(strategy, space, seed=numbers["seed"], direction=study_direction(objective), **options)
     except InputError as err:
         raise err.located(file=file) from None
-    trials = _number(search, "trials", file, whole=True)
-    time_budget = _number(search, "time_budget", file)
-    if trials is None and time_budget is None and strategy != "grid":
-        trials = DEFAULT_TRIALS
-    settings = Settings(strategy=strategy, strategy_options=options, trials=trials, time_budget=time_budget,
-                        workers=_number(search, "workers", file, whole=True), seed=seed,
-                        trial_timeout=_number(search, "trial_timeout", file),
-                        trial_memory=_memory(search, file), ask_share=_ask_share(search, file))
+    if numbers["trials"] is None and numbers["time_budget"] is None and strategy != "grid":
+        numbers["trials"] = DEFAULT_TRIALS
+    settings = Settings(strategy=strategy, strategy_options=options, **numbers, trial_memory=_memory(search, file),
+                        ask_share=_ask_share(search, file))
     return StudySpec(name=name, path=path, raw=raw, space=space, objective=objective, settings=settings,
                      base_dir=base_dir.resolve(), pruner=pruner_from_yaml(raw.get("pruner"), file=file))
 
 
-def _number(section: dict, key: str, file: str | None, *, whole: bool = False, minimum: float | None = 0,
-            default: Any = None) -> Any:
-    """search.<key> as a positive number (or any whole number when `minimum` is None)."""
-    value = section.get(key, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise InputError(f"must be a number, got {value!r}", file=file, field=f"search.{key}")
-    if whole and not float(value).is_integer():
-        raise InputError(f"must be a whole number, got {value!r}", file=file, field=f"search.{key}")
-    if minimum is not None and not value > minimum:
-        raise InputError(f"must be positive, got {value!r}", file=file, field=f"search.{key}")
-    if value in (float("inf"), float("-inf")):
-        raise InputError(f"must be finite, got {value!r}", file=file, field=f"search.{key}")
-    return int(value) if whole else float(value)
-
-
 def _ask_share(section: dict, file: str | None) -> float | None:
-    """search.ask_share: a share in (0, 1], or null to turn the overhead governor off."""
-    if "ask_share" in section and section["ask_share"] is None:
+    """search.ask_share: a share of the study's time in (0, 1] (default 0.05), or null to turn the overhead
+    governor off."""
+    if "ask_share" not in section:
+        return ASK_SHARE
+    if section["ask_share"] is None:
         return None
-    share = _number(section, "ask_share", file, default=ASK_SHARE)
-    if share > 1:
-        raise InputError(f"must be a share of the study's time, above 0 and at most 1 (0.05 is 5%), got {share!r}",
-                         file=file, field="search.ask_share")
-    return share
+    return checked(Number(0, 1), section["ask_share"], field="search.ask_share", file=file)
 
 
 def _memory(section: dict, file: str | None) -> int | None:

@@ -25,6 +25,7 @@ from .. import lr_finder
 from ..errors import InputError, TunerError
 from ..executor import ProcessExecutor, start_process_machinery
 from ..objectives import study_metric
+from ..options import whole_from_text
 from ..storage import StudyLog
 from ..study import Study
 from .document import StudyDocument
@@ -252,12 +253,7 @@ class TunerApp(App):
         budget = study.settings.trials
 
         def accept(text: str) -> str:
-            try:
-                more = int(text)
-            except ValueError:
-                more = 0
-            if more < 1:
-                raise InputError(f"must be a whole number of trials above 0, got {text!r}", field="more trials")
+            more = whole_from_text(text.strip(), 1, field="more trials")
             self.call_later(self._run_more, more)
             return f"running {more} more trials (budget {budget + more})"
 

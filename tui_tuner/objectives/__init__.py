@@ -15,6 +15,7 @@ from typing import Any
 
 from ..analysis.balance import Balance
 from ..errors import InputError
+from ..options import Option, Whole
 from .datasets import dataset_from_yaml
 from .estimator import (BUILTIN_MODELS, COST_METRICS, SCALERS, EstimatorObjective, import_estimator, learns_in_epochs,
                         validation_from_yaml)
@@ -24,6 +25,7 @@ from .source import definition, is_trusted, module_source
 DIRECTIONS = ("minimize", "maximize")
 MODEL_KEYS = {"model", "dataset", "metric", "direction", "validation", "scaler", "fixed", "test_fraction", "epochs",
               "balance"}
+EPOCHS = Option(None, Whole(1), "passes over the training data, each a point on the curves")
 PYTHON_KEYS = {"python", "metric", "direction", "test", "fixed", "balance"}
 
 
@@ -218,12 +220,9 @@ def _kind_by_name(names: list[str]) -> bool | None:
 
 def _epochs(section: dict, facts: ModelFacts, *, file: str | None) -> int | None:
     """`epochs:` of a model section: whole, positive, and for an estimator that can learn in passes."""
-    epochs = section.get("epochs")
+    epochs = EPOCHS.check(section.get("epochs"), field="objective.epochs", file=file)
     if epochs is None:
         return None
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise InputError(f"must be a whole number of epochs, at least 1, got {epochs!r}", file=file,
-                         field="objective.epochs")
     if not facts.learns_in_epochs and facts.partial_fit is False:
         raise InputError(f"{facts.name} has no partial_fit, so it cannot train epoch by epoch; remove epochs",
                          file=file, field="objective.epochs")

@@ -17,14 +17,29 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..options import Number, Option, Whole, check_options
 
 BUNDLED = ("iris", "wine", "breast_cancer", "digits", "diabetes")
 # name -> the options it takes, with their defaults
+_SAMPLES = Option(500, Whole(1), "rows generated")
+_SEED = Option(0, Whole(0), "the generator's seed: the same seed, the same rows")
+
+
+def _noise(default: float) -> Option:
+    return Option(default, Number(0, low_closed=True), "the standard deviation of the noise added")
+
+
 SYNTHETIC = {
-    "moons": {"n_samples": 500, "noise": 0.2, "seed": 0},
-    "circles": {"n_samples": 500, "noise": 0.1, "factor": 0.5, "seed": 0},
-    "classification": {"n_samples": 500, "n_features": 20, "n_informative": 5, "n_classes": 2, "seed": 0},
-    "regression": {"n_samples": 500, "n_features": 10, "n_informative": 5, "noise": 10.0, "seed": 0},
+    "moons": {"n_samples": _SAMPLES, "noise": _noise(0.2), "seed": _SEED},
+    "circles": {"n_samples": _SAMPLES, "noise": _noise(0.1),
+                "factor": Option(0.5, Number(0, 1, low_closed=True), "the inner circle's radius, the outer's 1"),
+                "seed": _SEED},
+    "classification": {"n_samples": _SAMPLES, "n_features": Option(20, Whole(1), "columns generated"),
+                       "n_informative": Option(5, Whole(1), "columns that carry the classes"),
+                       "n_classes": Option(2, Whole(2), "classes to tell apart"), "seed": _SEED},
+    "regression": {"n_samples": _SAMPLES, "n_features": Option(10, Whole(1), "columns generated"),
+                   "n_informative": Option(5, Whole(1), "columns the target depends on"),
+                   "noise": _noise(10.0), "seed": _SEED},
 }
 REGRESSION_SETS = ("diabetes", "regression")
 MAX_SYNTHETIC_VALUES = 10**8  # samples x features of a generated set: 800 MB of floats in every worker
@@ -89,19 +104,12 @@ def dataset_from_yaml(value: object, *, base_dir: Path, file: str | None) -> Dat
     if name not in SYNTHETIC:
         raise InputError(f"unknown dataset {name!r}; known: {known}, or csv: PATH", file=file,
                          field=name_field)
-    options = dict(SYNTHETIC[name])
-    for key, given in value.items():
-        if key not in options:
-            raise InputError(f"{name} has no option {key!r}; it takes {', '.join(options)}", file=file,
+    declared = SYNTHETIC[name]
+    for key in value:
+        if key not in declared:
+            raise InputError(f"{name} has no option {key!r}; it takes {', '.join(declared)}", file=file,
                              field=f"{where}.{key}")
-        default = options[key]
-        if isinstance(given, bool) or not isinstance(given, (int, float)):
-            raise InputError(f"must be a number, got {given!r}", file=file, field=f"{where}.{key}")
-        if isinstance(default, int) and not float(given).is_integer():
-            raise InputError(f"must be a whole number, got {given!r}", file=file, field=f"{where}.{key}")
-        if key != "seed" and given < 0 or key in ("n_samples", "n_features", "n_informative") and given < 1:
-            raise InputError(f"must be positive, got {given!r}", file=file, field=f"{where}.{key}")
-        options[key] = int(given) if isinstance(default, int) else float(given)
+    options = check_options(declared, value, prefix=where, file=file)
     if "n_informative" in options and options["n_informative"] > options["n_features"]:
         raise InputError("n_informative cannot exceed n_features", file=file, field=f"{where}.n_informative")
     values = options["n_samples"] * options.get("n_features", 2)

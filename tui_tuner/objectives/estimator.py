@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, TrialPruned
+from ..options import Whole, checked
 from ..trial import Trial
 from .datasets import DatasetSpec
 from .source import is_trusted
@@ -101,9 +102,8 @@ def validation_from_yaml(value: object, *, file: str | None) -> Validation:
         if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 < amount < 1:
             raise InputError(f"must be a fraction between 0 and 1, got {amount!r}", file=file,
                              field=f"{where}.holdout")
-    elif isinstance(amount, bool) or not isinstance(amount, int) or amount < 2:
-        raise InputError(f"must be a whole number of folds, at least 2, got {amount!r}", file=file,
-                         field=f"{where}.{kind}")
+    else:
+        amount = checked(Whole(2), amount, field=f"{where}.{kind}", file=file)
     return Validation(kind, float(amount))
 
 

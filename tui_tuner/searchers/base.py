@@ -19,6 +19,7 @@ import numpy as np
 
 from ..analysis.pareto import minimizing, rank_and_crowding
 from ..errors import InputError
+from ..options import Option, check_options
 from ..space import Config, SearchSpace
 
 MIN_EFFORT = 0.1  # the least share of its usual work a searcher is held to
@@ -39,11 +40,12 @@ def _checked_value(value: object) -> float:
 
 
 class Searcher(ABC):
-    """Base of every strategy. Subclasses implement `_ask` and may extend `tell` to learn from results."""
+    """Base of every strategy. Subclasses declare `options`, implement `_ask`, and may learn from results in
+    `_on_told`."""
 
     name: ClassVar[str]
     adaptive: ClassVar[bool] = True  # False: suggestions never depend on told values, so nothing waits for them
-    options: ClassVar[dict[str, Any]] = {}  # option name -> default; anything else is a user mistake
+    options: ClassVar[dict[str, Option]] = {}  # the strategy's options; any other name is a user mistake
     effort: float = 1.0  # the share of its usual work an ask may take (see `spend`)
     spends_effort: ClassVar[bool] = False  # True: `spend` changes what an ask costs, so the governor may hold it
 
@@ -55,25 +57,32 @@ class Searcher(ABC):
         if not self.directions or any(d not in ("minimize", "maximize") for d in self.directions):
             raise InputError(f"must be 'minimize' or 'maximize' (or a list of them), got {direction!r}",
                              field="objective.direction")
-        self.check_options(options)
+        checked = self.check_options(options)
         self.space = space
         self.seed = seed
         self.direction = list(self.directions) if self.multi else direction
         self.rng = np.random.default_rng(seed)
         self.history: list[tuple[Config, Any]] = []  # (config, float | tuple of floats when multi | None)
-        self._configure(**{**self.options, **options})
+        self._configure(**checked)
 
     @classmethod
-    def check_options(cls, options: dict[str, Any]) -> None:
-        """Refuse an option the strategy does not have, before it can collide with a constructor argument."""
+    def check_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Every option's checked value, defaults filled in. An option the strategy does not have is refused
+        first, before it can collide with a constructor argument."""
         unknown = sorted(set(map(str, options)) - set(cls.options))
         if unknown:
             known = ", ".join(sorted(cls.options)) or "none"
             raise InputError(f"is not an option of the {cls.name} strategy (its options: {known})",
                              field=f"search.{unknown[0]}")
+        return check_options(cls.options, options, prefix="search")
 
     def _configure(self, **options: Any) -> None:
-        """Check and store strategy options (defaults already filled in)."""
+        """Store the strategy's options, already checked against `options` and with defaults filled in
+        (None stays for an automatic one: the strategy picks the value); the space and rng are set."""
+
+    def _on_told(self, config: Config, value: Any) -> None:
+        """Called by `tell` once the result is in `history`: `config` validated against the space, `value`
+        a float, a tuple of floats (several metrics) or None for a failure. Override to learn from it."""
 
     @abstractmethod
     def _ask(self) -> Config:
@@ -86,16 +95,20 @@ class Searcher(ABC):
         """Record a result: a float, or (made with a list of directions) a sequence of floats, one a metric;
         None/NaN for a failed trial."""
         config = self.space.validate_config(config)
+        value = self._recorded(value)
+        self.history.append((config, value))
+        self._on_told(config, value)
+
+    def _recorded(self, value: Any) -> Any:
+        """What `history` keeps of a told value: a float, a tuple of floats (several metrics) or None."""
         if is_failure(value):
-            self.history.append((config, None))
-            return
+            return None
         if not self.multi:
-            self.history.append((config, _checked_value(value)))
-            return
+            return _checked_value(value)
         if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or len(value) != len(self.directions):
             raise TypeError(f"tell() takes {len(self.directions)} values (one a metric) or None, got {value!r}")
         values = tuple(_checked_value(v) for v in value)
-        self.history.append((config, None if any(math.isnan(v) for v in values) else values))
+        return None if any(math.isnan(v) for v in values) else values
 
     def tell_pruned(self, config: Config, step: int | None, last_value: float | None) -> None:
         """A trial a pruner stopped at `step`, its metric last reported as `last_value` (None when it reported

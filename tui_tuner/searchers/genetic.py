@@ -13,7 +13,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from ..analysis.pareto import rank_and_crowding
-from ..errors import InputError
+from ..options import Number, OneOf, Option, Whole
 from ..space import CategoricalParam, Config
 from .base import Searcher
 
@@ -23,19 +23,17 @@ BLEND_ALPHA = 0.3  # BLX-alpha: children may land a little outside the segment b
 
 class GeneticSearcher(Searcher):
     name = "genetic"
-    options = {"population": None, "tournament": 3, "crossover": "blend", "mutation": None, "step": 0.15}
+    options = {
+        "population": Option(None, Whole(2), "the best finished trials that breed (auto: 2 x dimensions + 4, 8 to 20)"),
+        "tournament": Option(3, Whole(1), "members drawn to pick each parent: more is greedier"),
+        "crossover": Option("blend", OneOf(CROSSOVERS),
+                            "blend: numbers between (or a little past) the parents; uniform: each from either"),
+        "mutation": Option(None, Number(0, 1), "the chance each param mutates (auto: 1 / dimensions)"),
+        "step": Option(0.15, Number(0, 1), "the first mutation step in the unit cube; it shrinks as the study goes on"),
+    }
 
     def _configure(self, *, population: int | None, tournament: int, crossover: str, mutation: float | None,
                    step: float) -> None:
-        for key, value, least in (("population", population, 2), ("tournament", tournament, 1)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
-                raise InputError(f"must be a whole number, at least {least}, got {value!r}", field=f"search.{key}")
-        if crossover not in CROSSOVERS:
-            raise InputError(f"must be one of {', '.join(CROSSOVERS)}, got {crossover!r}", field="search.crossover")
-        for key, value in (("mutation", mutation), ("step", step)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not 0 < value <= 1):
-                raise InputError(f"must be a number in (0, 1], got {value!r}", field=f"search.{key}")
         d = len(self.space)
         self.population_size = population or min(20, max(8, 2 * d + 4))  # a default that fits the dimension
         self.tournament = tournament
@@ -68,9 +66,8 @@ class GeneticSearcher(Searcher):
         self._tried.add(key)
         return config
 
-    def tell(self, config: Config, value: float | None) -> None:
-        super().tell(config, value)
-        self._tried.add(self.space.key(self.history[-1][0]))
+    def _on_told(self, config: Config, value: float | None) -> None:
+        self._tried.add(self.space.key(config))
 
     def _pick(self, population: list[tuple[Config, float]]) -> np.ndarray:
         """Tournament selection: the best of `tournament` members drawn at random (the list is best-first)."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import random
 
-from ..errors import InputError, SearchExhausted
+from ..errors import SearchExhausted
+from ..options import Flag, Option, Whole
 from ..space import Config
 from .base import Searcher
 
@@ -44,13 +45,12 @@ class ShuffledIndices:
 class GridSearcher(Searcher):
     name = "grid"
     adaptive = False
-    options = {"default_num": 5, "shuffle": False}
+    options = {
+        "default_num": Option(5, Whole(2), "values taken on each number range that has no grid: list"),
+        "shuffle": Option(False, Flag(), "walk the grid in a seeded random order instead of in order"),
+    }
 
     def _configure(self, *, default_num: int, shuffle: bool) -> None:
-        if not isinstance(default_num, int) or isinstance(default_num, bool) or default_num < 2:
-            raise InputError(f"must be an integer >= 2, got {default_num!r}", field="search.default_num")
-        if not isinstance(shuffle, bool):
-            raise InputError(f"must be true or false, got {shuffle!r}", field="search.shuffle")
         self._grid = self.space.grid(default_num)
         keys = [int(k) for k in self.rng.integers(0, 2**63, size=ShuffledIndices.ROUNDS)]
         self._order = ShuffledIndices(self._grid.size, keys) if shuffle else None
@@ -71,6 +71,5 @@ class GridSearcher(Searcher):
                 return config
         raise SearchExhausted(f"all {self._grid.size} grid points have been suggested")
 
-    def tell(self, config: Config, value: float | None) -> None:
-        super().tell(config, value)
-        self._seen.add(self.space.key(self.history[-1][0]))
+    def _on_told(self, config: Config, value: float | None) -> None:
+        self._seen.add(self.space.key(config))

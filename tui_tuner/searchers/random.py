@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from scipy.stats import qmc
 
-from ..errors import InputError
+from ..options import Flag, Option
 from ..space import Config
 from .base import Searcher
 
@@ -13,11 +13,9 @@ from .base import Searcher
 class RandomSearcher(Searcher):
     name = "random"
     adaptive = False
-    options = {"sobol": False}
+    options = {"sobol": Option(False, Flag(), "a scrambled Sobol sequence: covers the space more evenly than draws")}
 
     def _configure(self, *, sobol: bool) -> None:
-        if not isinstance(sobol, bool):
-            raise InputError(f"must be true or false, got {sobol!r}", field="search.sobol")
         self._sobol = qmc.Sobol(d=len(self.space), scramble=True, seed=self.rng) if sobol else None
 
     def _ask(self) -> Config:

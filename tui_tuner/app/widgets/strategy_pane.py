@@ -1,18 +1,22 @@
 """How the study runs: the strategy (every one `make_searcher` knows, with its own options), the budget,
-workers, seed and trial timeout. Edits are posted up; the app checks them and shows problems here."""
+workers, seed and trial timeout. Option fields are drawn from the strategy's declared options (label,
+default, a hint, a list for a choice); edits are posted up, the app checks them and shows problems here."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import yaml
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label, Select, Static
 
+from ...options import OneOf, Option
 from ...searchers import SEARCHERS
+from ...spec import SETTINGS
 from .error_line import ErrorLine
 
 FIELDS = (  # key in the file's search section, label, placeholder, what may be typed (Input.type)
@@ -35,11 +39,18 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def readable(default: Any) -> str:
-    """An option's default as it would be typed in a study file (`auto` for None, `false`, not `False`)."""
-    if default is None:
-        return "auto"
-    return yaml.safe_dump(default, default_flow_style=True).strip().removesuffix("...").strip()
+def option_field(name: str, option: Option, value: Any) -> Input | Select:
+    """The field of a declared option: a list for a choice (blank: the default), otherwise an input whose
+    placeholder is the default; its tooltip is the option's description."""
+    if isinstance(option.kind, OneOf):
+        field: Input | Select = Select([(choice, choice) for choice in option.kind.choices],
+                                       prompt=option.readable_default(), compact=True, id=f"option-{name}",
+                                       value=value if value in option.kind.choices else Select.NULL)
+    else:
+        field = Input(value="" if value is None else str(value), placeholder=option.readable_default(),
+                      id=f"option-{name}", compact=True)
+    field.tooltip = option.help
+    return field
 
 
 class StrategyPane(VerticalScroll):
@@ -74,8 +85,10 @@ class StrategyPane(VerticalScroll):
         for key, label, placeholder, kind in FIELDS:  # number fields take no letters: a stray r or p is not typed
             with Horizontal(classes="field"):
                 yield Label(label, classes="field-label")
-                yield Input(placeholder=placeholder, id=f"field-{key}", compact=True, type=kind)
+                yield Input(placeholder=placeholder, id=f"field-{key}", compact=True, type=kind,
+                            tooltip=SETTINGS[key].help)
         yield Vertical(id="strategy-options")
+        yield Static(id="strategy-hint")
         yield ErrorLine(id="strategy-error")
 
     @property
@@ -100,12 +113,8 @@ class StrategyPane(VerticalScroll):
         self._options_for = self.strategy
         await box.remove_children()
         options = SEARCHERS[self.strategy].options if self.strategy in SEARCHERS else {}
-        rows = []
-        for name, default in options.items():
-            value = search.get(name)
-            field = Input(value="" if value is None else str(value), placeholder=readable(default),
-                          id=f"option-{name}", compact=True)
-            rows.append(Horizontal(Label(name, classes="field-label"), field, classes="field"))
+        rows = [Horizontal(Label(name, classes="field-label"), option_field(name, option, search.get(name)),
+                           classes="field") for name, option in options.items()]
         await box.mount_all(rows)
 
     def values(self) -> dict:
@@ -114,10 +123,29 @@ class StrategyPane(VerticalScroll):
             search[key] = parse_value(self.query_one(f"#field-{key}", Input).value)
         for field in self.query("#strategy-options Input").results(Input):
             search[field.id.removeprefix("option-")] = parse_value(field.value)
+        for choice in self.query("#strategy-options Select").results(Select):
+            search[choice.id.removeprefix("option-")] = None if choice.is_blank() else choice.value
         return search
 
     def show_error(self, message: str | None) -> None:
         self.query_one(ErrorLine).show(message)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._show_hint()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        """Under the fields, the description of the one with focus (or whose list is open): a tooltip needs a
+        mouse. Read from the screen's focus, since a blur may arrive after the next field's focus."""
+        focused = self.screen.focused
+        within = focused.ancestors_with_self[: focused.ancestors_with_self.index(self)] \
+            if focused is not None and self in focused.ancestors else []
+        hint = next((widget.tooltip for widget in within if widget.tooltip), None)
+        line = self.query_one("#strategy-hint", Static)
+        line.update(str(hint or ""))
+        line.set_class(bool(hint), "-visible")
 
     async def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()

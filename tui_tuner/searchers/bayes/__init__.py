@@ -32,7 +32,7 @@ from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
 from ...analysis.pareto import normalised, pareto_ranks
-from ...errors import InputError
+from ...options import Number, OneOf, Option, Whole
 from ...space import Config
 from ..base import Searcher
 from .acquisition import ACQUISITIONS, acquire
@@ -62,22 +62,19 @@ def one_blas_thread():
 class BayesSearcher(Searcher):
     name = "bayes"
     spends_effort = True
-    options = {"acquisition": "log_ei", "initial": None, "candidates": 256, "max_points": 300, "kappa": 2.0,
-               "pruned": "last"}
+    options = {
+        "acquisition": Option("log_ei", OneOf(ACQUISITIONS),
+                              "how candidates are scored: log_ei (expected improvement), ucb (mean - kappa x std), pi"),
+        "initial": Option(None, Whole(1), "space-filling trials before the GP (auto: dimensions + 3, 5 to 20)"),
+        "candidates": Option(256, Whole(16), "configs scored by the acquisition at each ask"),
+        "max_points": Option(300, Whole(20), "most finished trials the GP is fit to: the best half and a draw"),
+        "kappa": Option(2.0, Number(0), "ucb's weight on the uncertainty: larger explores more"),
+        "pruned": Option("last", OneOf(PRUNED), "what a pruned trial tells the GP: its last reported value, "
+                                                "the worst finished value, or a failure"),
+    }
 
     def _configure(self, *, acquisition: str, initial: int | None, candidates: int, max_points: int,
                    kappa: float, pruned: str) -> None:
-        if acquisition not in ACQUISITIONS:
-            raise InputError(f"must be one of {', '.join(ACQUISITIONS)}, got {acquisition!r}",
-                             field="search.acquisition")
-        for key, value, least in (("initial", initial, 1), ("candidates", candidates, 16),
-                                  ("max_points", max_points, 20)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
-                raise InputError(f"must be a whole number, at least {least}, got {value!r}", field=f"search.{key}")
-        if isinstance(kappa, bool) or not isinstance(kappa, (int, float)) or kappa <= 0:
-            raise InputError(f"must be a positive number, got {kappa!r}", field="search.kappa")
-        if pruned not in PRUNED:
-            raise InputError(f"must be one of {', '.join(PRUNED)}, got {pruned!r}", field="search.pruned")
         self.pruned = pruned
         self._censored: dict[tuple, float | None] = {}  # pruned trials: last value to minimise, or None (worst)
         self.acquisition, self.n_candidates, self.max_points, self.kappa = acquisition, candidates, max_points, kappa
@@ -109,9 +106,8 @@ class BayesSearcher(Searcher):
         self._tried.add(key)
         return config
 
-    def tell(self, config: Config, value: float | None) -> None:
-        super().tell(config, value)
-        key = self.space.key(self.history[-1][0])
+    def _on_told(self, config: Config, value: float | None) -> None:
+        key = self.space.key(config)
         self._pending.pop(key, None)
         self._tried.add(key)
 
