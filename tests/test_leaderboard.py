@@ -1,6 +1,7 @@
 """The leaderboard of a three-metric study with thousands of trials, fed as the app feeds it (trials as they
 finish, then a new Pareto ranking made off the event loop), checked as the user sees it."""
 
+import gc
 import time
 
 import numpy as np
@@ -97,6 +98,17 @@ async def test_a_new_ranking_of_ten_thousand_trials_keeps_the_event_loop_free():
     keeps the cursor's trial and the unchanged rows as drawn). Ours: 1.8 times the peer; before: 4.6."""
     log = three_metric_log(10_000)
     view = ranked(finished_copy(log))
+    gc.collect()
+    gc.disable()  # a collection's cost depends on what earlier tests left alive, not on the table
+    try:
+        ours, peer = await _re_ranking_and_peer(log, view)
+    finally:
+        gc.enable()
+    assert ours < 3 * peer, f"a re-ranking took {ours:.3f} s of the event loop, a plain DataTable {peer:.3f} s"
+
+
+async def _re_ranking_and_peer(log: StudyLog, view: StudyLog) -> tuple[float, float]:
+    """Event-loop seconds of the leaderboard taking a new ranking, and of a plain DataTable given its rows."""
     app = BoardApp()
     async with app.run_test(size=(100, 30)) as pilot:
         board = app.query_one(Leaderboard)
@@ -119,4 +131,4 @@ async def test_a_new_ranking_of_ten_thousand_trials_keeps_the_event_loop_free():
         table.add_rows(cells(view.ranked()))
         await pilot.pause()
         peer = time.thread_time() - began
-    assert ours < 3 * peer, f"a re-ranking took {ours:.3f} s of the event loop, a plain DataTable {peer:.3f} s"
+    return ours, peer
