@@ -47,6 +47,8 @@ from .widgets.strategy_pane import StrategyPane
 
 FLUSH_SECONDS = 0.25  # how often study events reach the screen
 CURVE_SECONDS = 0.5  # the plots redraw at most this often
+STUDY_PLOT_SECONDS = 5.0  # plots of every trial (history, parallel, contour...): at most this seldom, reached
+# at 10,000 trials (a redraw there takes 50-100 ms of the event loop)
 PANES = ("space", "strategy", "board", "curves")
 NARROW = (100, 30)  # below this width or height, one pane at a time
 
@@ -193,8 +195,11 @@ class TunerApp(App):
             self.board.show(log, dirty)
             best = session.best()
             best_number = best.number if best else None
-            if self._selected in dirty or best_number != self._best_shown or self.curves.active_tab in STUDY_TABS:
+            if self._selected in dirty or best_number != self._best_shown:
                 self._curves_due = self._curves_due or max(time.monotonic(), self._curves_drawn + CURVE_SECONDS)
+            elif self.curves.active_tab in STUDY_TABS:  # a plot of every trial: one more changes it little
+                wait = min(STUDY_PLOT_SECONDS, CURVE_SECONDS * max(1.0, log.count("finished") / 1000))
+                self._curves_due = self._curves_due or max(time.monotonic(), self._curves_drawn + wait)
             self._best_shown = best_number
         if session.take_status_changed() or session.running:
             self._show_status()

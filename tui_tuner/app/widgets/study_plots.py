@@ -17,10 +17,11 @@ from ...progress import format_value
 from ...space import CategoricalParam, SearchSpace
 from ...storage import StudyLog, TrialRecord
 
-MAX_LINES = 120  # parallel coordinates: trials drawn (plotext's cost grows with the segments)
+MAX_LINES = 80  # parallel coordinates: trials drawn (plotext's build: 31 ms for 80, 56 ms for 120)
 MAX_DOTS = 2000  # front: dominated trials drawn
 BEST_SHARE = 0.1  # parallel coordinates: the best tenth highlighted
 GRID = (24, 12)  # contour cells across and up
+MAX_CONTOUR = 2000  # contour: trials averaged (the cell means of a seeded sample; 10,000 took 30 ms a redraw)
 HEAT = ("blue", "cyan", "green", "yellow", "red")  # contour colours, best value first
 INACTIVE = -0.1  # where a conditional param sits on its axis when it does not apply
 
@@ -129,8 +130,9 @@ def draw_contour(plt, records: list[TrialRecord], space: SearchSpace, x: str, y:
                  metric: str) -> list[str]:
     """The mean value of the finished trials in each cell of an x-by-y grid, coloured by fifths of the
     range (plotext has no contour): where the good region of two params lies."""
-    points = [(unit(space, x, r.params), unit(space, y, r.params), r.value) for r in records
-              if r.value is not None and math.isfinite(r.value)]
+    finished = [r for r in records if r.value is not None and math.isfinite(r.value)]
+    sample = subsample(finished, MAX_CONTOUR)
+    points = [(unit(space, x, r.params), unit(space, y, r.params), r.value) for r in sample]
     points = [p for p in points if p[0] >= 0 and p[1] >= 0]
     if not points:
         plt.title(f"{metric} over {x} and {y}: no finished trial with both yet")
@@ -157,7 +159,8 @@ def draw_contour(plt, records: list[TrialRecord], space: SearchSpace, x: str, y:
         axis([t for t, _ in ticks], [label for _, label in ticks])
     plt.xlabel(x)
     plt.ylabel(y)
-    plt.title(f"mean {metric} over {x} and {y}, {len(points):,} trials")
+    shown = f"a sample of {len(points):,} of {len(finished):,}" if len(sample) < len(finished) else f"{len(points):,}"
+    plt.title(f"mean {metric} over {x} and {y}, {shown} trials")
     step = (high - low) / len(HEAT)
     bands = [(low + k * step, low + (k + 1) * step) for k in range(len(HEAT))]
     if direction != "minimize":
