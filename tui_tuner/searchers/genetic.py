@@ -26,8 +26,8 @@ CROSSOVERS = ("uniform", "blend")
 BLEND_ALPHA = 0.3  # BLX-alpha: children may land a little outside the segment between the parents
 TARGET_SUCCESS = 0.2  # the 1/5th success rule: the step grows after a new best, shrinks four times as slowly after the rest
 SUCCESS_GROWTH = 0.8  # log of the growth after a success, before damping by the dimension
-SHRINK = 0.1  # the share of a sphere in the step's shape: a population smaller than the dimension still moves every way
-COLLAPSED = 1e-3  # a step this short in the unit cube has closed in on one point: widen it again
+SHRINK = 0.25  # the share of a sphere in the step's shape: a population smaller than the dimension still moves every way
+COLLAPSED = 1e-4  # a step this short in the unit cube has closed in on one point: widen it again
 
 
 class GeneticSearcher(Searcher):
