@@ -2,12 +2,12 @@
 
 The population is the best `population` finished trials so far (elitism: a good config stays until better
 ones push it out). Until it is full, asks are a scrambled Sobol start. Then each ask breeds one child. With
-one metric, numbers take an evolution-strategy step from the best trial: a Gaussian shaped by the
-population's covariance around its weighted elite (shrunk toward a sphere), its length self-adapted by the
-1/5th success rule and widened again when it collapses; categories come from two tournament parents. With
-several metrics (NSGA-II) the whole child is bred: crossover in the unit cube (uniform, or blend for numbers),
-then mutation fitted to each type (a Gaussian step that shrinks as the study goes on for numbers, a fresh
-draw for categories). Configs already run or running are not bred again.
+one metric, numbers take an evolution-strategy step from halfway between the best trial and the weighted
+mean of the better half: a Gaussian shaped by the population's covariance around that mean (shrunk toward a
+sphere), its length self-adapted by the 1/5th success rule and widened again when it collapses; categories
+come from two tournament parents. With several metrics (NSGA-II) the whole child is bred: crossover in the
+unit cube (uniform, or blend for numbers), then mutation fitted to each type (a Gaussian step that shrinks
+as the study goes on for numbers, a fresh draw for categories). Configs already run or running are not bred again.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from .base import Searcher
 
 CROSSOVERS = ("uniform", "blend")
 BLEND_ALPHA = 0.3  # BLX-alpha: children may land a little outside the segment between the parents
-TARGET_SUCCESS = 0.2  # the 1/5th success rule: the step grows after a new best, shrinks four times as slowly after the rest
+TARGET_SUCCESS = 0.2  # the 1/5th success rule: grow the step after a new best, shrink it a quarter as fast after others
 SUCCESS_GROWTH = 0.8  # log of the growth after a success, before damping by the dimension
-SHRINK = 0.25  # the share of a sphere in the step's shape: a population smaller than the dimension still moves every way
+SHRINK = 0.25  # a sphere's share of the step's shape: a population smaller than the dimension still moves every way
 COLLAPSED = 1e-4  # a step this short in the unit cube has closed in on one point: widen it again
 
 
@@ -38,7 +38,8 @@ class GeneticSearcher(Searcher):
         "crossover": Option("blend", OneOf(CROSSOVERS),
                             "blend: numbers between (or a little past) the parents; uniform: each from either"),
         "mutation": Option(None, Number(0, 1), "the chance each param mutates (auto: 1 / dimensions)"),
-        "step": Option(0.15, Number(0, 1), "the first step in the unit cube; it adapts to the successes (several metrics: it shrinks)"),
+        "step": Option(0.15, Number(0, 1),
+                       "the first step in the unit cube; it adapts to the successes (several metrics: it shrinks)"),
     }
 
     def _configure(self, *, population: int | None, tournament: int, crossover: str, mutation: float | None,
@@ -92,8 +93,9 @@ class GeneticSearcher(Searcher):
             self._scale = self.step
 
     def _es_child(self, population: list[tuple[Config, float]]) -> np.ndarray:
-        """An evolution-strategy child: numbers a step from the best trial, shaped like the population around
-        its log-weighted better half (a light CMA) and as long as the self-adapted scale; categories bred."""
+        """An evolution-strategy child: numbers a step from halfway between the best trial and the log-weighted
+        mean of the better half (greedy, yet not stuck on one point), shaped like the population around that
+        mean (a light CMA) and as long as the self-adapted scale; categories bred."""
         child = self._child(population)
         numeric = ~self._categorical
         d = int(numeric.sum())
@@ -102,12 +104,13 @@ class GeneticSearcher(Searcher):
         units = np.array([self.space.to_unit(c) for c, _ in population])[:, numeric]
         mu = max(1, len(units) // 2)
         weights = np.log(mu + 0.5) - np.log(np.arange(1, mu + 1))
-        spread = units - weights / weights.sum() @ units[:mu]
+        mean = weights / weights.sum() @ units[:mu]
+        spread = units - mean
         shape = spread.T @ spread / len(units)
         shape = (1 - SHRINK) * shape + SHRINK * np.trace(shape) / d * np.eye(d)
         shape /= max(np.trace(shape) / d, 1e-300)  # the shape only: the scale sets the length
         root = np.linalg.cholesky(shape + 1e-12 * np.eye(d))
-        child[numeric] = units[0] + self._scale * root @ self.rng.standard_normal(d)
+        child[numeric] = (units[0] + mean) / 2 + self._scale * root @ self.rng.standard_normal(d)
         return np.clip(child, 0.0, 1.0)
 
     def _pick(self, population: list[tuple[Config, float]]) -> np.ndarray:
