@@ -64,6 +64,21 @@ def test_marginal_likelihood_gradient_is_exact():
     assert error < 1e-4 * max(1.0, np.linalg.norm(neg_log_posterior(theta, X, y)[1]))
 
 
+def test_marginal_likelihood_gradient_is_exact_with_shared_length_scales():
+    rng = np.random.default_rng(3)
+    X, y = np.hstack([rng.random((15, 1)), np.eye(3)[rng.integers(0, 3, 15)]]), rng.normal(size=15)
+    groups = np.array([0, 1, 1, 1])  # a number, then a categorical's three one-hot columns
+    theta = np.log([0.4, 0.9, 1.3, 0.02])
+
+    def value(t):
+        return neg_log_posterior(t, X, y, groups)[0]
+
+    def gradient(t):
+        return neg_log_posterior(t, X, y, groups)[1]
+
+    assert check_grad(value, gradient, theta) < 1e-4 * max(1.0, np.linalg.norm(gradient(theta)))
+
+
 def test_predictive_gradients_are_exact():
     rng = np.random.default_rng(2)
     gp = GP(rng.random((10, 2)), rng.normal(size=10), Hyper(np.array([0.3, 0.6]), 1.0, 1e-3))

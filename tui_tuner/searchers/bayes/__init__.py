@@ -29,9 +29,11 @@ from ..base import Searcher
 from .acquisition import ACQUISITIONS, acquire
 from .encoding import Encoder
 from .gp import GP, fit_hyper
+from .neighbours import discrete_neighbours
 from .warp import Warp
 
 LOCAL_SCALES = (0.02, 0.08, 0.2)  # unit-cube steps of the candidates drawn around the best trials
+LOCAL_ROUNDS = 6  # polish-then-discrete-move rounds of the acquisition's local search, at most
 # numpy and scipy each bring a BLAS whose threads spin after every call; on matrices this small they only
 # fight each other for the cores (a 300x300 Cholesky went from 1 ms to 25 ms), so asks use one thread
 ONE_BLAS_THREAD = lambda: threadpool_limits(limits=1, user_api="blas")  # noqa: E731
@@ -141,7 +143,8 @@ class BayesSearcher(Searcher):
         previous = self._model[1] if self._model else None
         if refit:
             fit_on = np.sort(self.rng.choice(n, HYPER_POINTS, replace=False)) if n > HYPER_POINTS else slice(None)
-            self._hyper = fit_hyper(X[fit_on], z[fit_on], self.rng, start=self._hyper, restarts=2 if n < 100 else 0)
+            self._hyper = fit_hyper(X[fit_on], z[fit_on], self.rng, start=self._hyper, restarts=2 if n < 100 else 0,
+                                    groups=self.encoder.groups)
             self._hyper_at = n
             previous = None
         m = len(previous.X) if previous is not None else 0
@@ -178,10 +181,28 @@ class BayesSearcher(Searcher):
         top = np.argsort(-scores, kind="stable")[:3]
         chosen, chosen_score = configs[top[0]], scores[top[0]]
         for i in top:
-            config, score = self._polish(gp, configs[i], X[i], best)
-            if score > chosen_score and self.space.key(config) not in self._tried:
+            config, score = self._local_search(gp, configs[i], float(scores[i]), best)
+            if score > chosen_score:
                 chosen, chosen_score = config, score
         return chosen
+
+    def _local_search(self, gp: GP, config: Config, score: float, best: float) -> tuple[Config, float]:
+        """From a candidate, alternate L-BFGS-B on its numbers with the best move of one categorical or int,
+        until neither raises the acquisition; only configs not tried yet are taken."""
+        for _ in range(LOCAL_ROUNDS):
+            polished, polished_score = self._polish(gp, config, self.encoder.encode(config), best)
+            if polished_score > score and self.space.key(polished) not in self._tried:
+                config, score = polished, polished_score
+            moves = [c for c in discrete_neighbours(self.space, config) if self.space.key(c) not in self._tried]
+            if not moves:
+                break
+            mean, std = gp.predict(self.encoder.encode_many(moves))
+            move_scores = acquire(self.acquisition, mean, std, best, self.kappa)[0]
+            i = int(np.argmax(move_scores))
+            if not move_scores[i] > score:
+                break
+            config, score = moves[i], float(move_scores[i])
+        return config, score
 
     def _candidates(self, gp: GP) -> list[Config]:
         """Quasi-random configs and configs near the best trials, none of them tried already."""
