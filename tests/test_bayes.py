@@ -118,6 +118,28 @@ def test_bayes_reaches_branins_optimum_within_40_trials():
     assert hits >= 4
 
 
+def test_bayes_finds_the_best_of_eight_categorical_choices_within_40_trials():
+    """Eight choices of five options (390,625 combinations), each adding its own cost: the local search
+    changes one choice at a time where the GP expects a gain, so the best combination is found, where random
+    candidates near the best trials almost never changed a category (1 seed in 6 before)."""
+    names, options = [f"c{j}" for j in range(8)], [f"v{k}" for k in range(5)]
+    space = SearchSpace.from_dict({name: {"type": "categorical", "choices": options} for name in names})
+    cost = np.random.default_rng(0).uniform(0.2, 1.0, (8, 5))
+    cost[np.arange(8), (2 * np.arange(8) + 1) % 5] = 0.0  # the best option differs from choice to choice
+
+    def total(config):
+        return float(sum(cost[j, options.index(config[name])] for j, name in enumerate(names)))
+
+    for seed in range(2):
+        searcher = make_searcher("bayes", space, seed=seed)
+        best = math.inf
+        for _ in range(40):
+            config = searcher.ask()
+            searcher.tell(config, total(config))
+            best = min(best, total(config))
+        assert best == 0.0, f"seed {seed}: best {best}"
+
+
 def test_parallel_asks_are_distinct_and_failures_are_not_suggested_again():
     searcher = make_searcher("bayes", BRANIN, seed=0, initial=5)
     for _ in range(6):
