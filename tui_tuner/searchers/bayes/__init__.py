@@ -4,8 +4,10 @@ Each ask: a space-filling Sobol start until enough trials have finished, then a 
 trials (standardised values, MAP kernel hyperparameters refit less often as the history grows, at most
 `max_points` trials: the best half and a seeded draw of the rest), running trials fantasised at their
 predicted mean (kriging believer) so parallel workers get different configs, and the acquisition
-maximised over random and local candidates (valid configs by construction) then polished by L-BFGS-B on
-the numbers. Failed and already-run configs are never suggested again.
+maximised over random and local candidates (valid configs by construction), the best of them then improved
+by a local search that alternates L-BFGS-B on the numbers with moves of one categorical or int. A
+categorical's one-hot columns share one length scale, so the kernel counts the categoricals that differ
+(an overlap kernel). Failed and already-run configs are never suggested again.
 
 With several metrics it is ParEGO (Knowles, 2006): each ask draws a random weight vector on the simplex and
 the GP models the augmented Chebyshev scalarisation max_j(w_j f_j) + 0.05 sum_j(w_j f_j) of the metrics,
