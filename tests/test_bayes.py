@@ -9,6 +9,7 @@ from scipy.optimize import check_grad
 from tui_tuner import SearchSpace, make_searcher
 from tui_tuner.searchers.bayes.acquisition import acquire, expected_improvement, log_h
 from tui_tuner.searchers.bayes.gp import GP, Hyper, matern52, neg_log_posterior
+from tui_tuner.searchers.bayes.neighbours import discrete_neighbours
 
 BRANIN_OPTIMUM = 0.397887
 BRANIN = SearchSpace.from_dict({"x1": {"type": "float", "low": -5, "high": 10},
@@ -138,6 +139,19 @@ def test_bayes_finds_the_best_of_eight_categorical_choices_within_40_trials():
             searcher.tell(config, total(config))
             best = min(best, total(config))
         assert best == 0.0, f"seed {seed}: best {best}"
+
+
+def test_local_search_moves_change_one_categorical_or_int_and_switch_conditional_params():
+    space = SearchSpace.from_dict({
+        "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]},
+        "momentum": {"type": "float", "low": 0.0, "high": 0.9, "when": {"optimizer": "sgd"}},
+        "layers": {"type": "int", "low": 1, "high": 4},
+        "lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True}})
+    moves = discrete_neighbours(space, {"optimizer": "adam", "layers": 1, "lr": 0.01})
+    assert moves == [{"optimizer": "sgd", "momentum": 0.45, "layers": 1, "lr": 0.01},
+                     {"optimizer": "adam", "layers": 2, "lr": 0.01}]  # layers 0 is out of bounds
+    assert discrete_neighbours(space, {"optimizer": "sgd", "momentum": 0.3, "layers": 4, "lr": 0.01}) == [
+        {"optimizer": "adam", "layers": 4, "lr": 0.01}, {"optimizer": "sgd", "momentum": 0.3, "layers": 3, "lr": 0.01}]
 
 
 def test_parallel_asks_are_distinct_and_failures_are_not_suggested_again():

@@ -13,7 +13,7 @@ from ...space import CategoricalParam, Config, IntParam, SearchSpace
 
 def discrete_neighbours(space: SearchSpace, config: Config) -> list[Config]:
     """Configs that differ from `config` in one categorical or int; params a new choice switches on start
-    mid-range, as in the space-filling start."""
+    mid-range (where an inactive param is encoded), params it switches off are left out."""
     unit = space.to_unit(config)
     out = []
     for i, param in enumerate(space.params):
@@ -31,5 +31,6 @@ def discrete_neighbours(space: SearchSpace, config: Config) -> list[Config]:
         for move in moves:
             moved = unit.copy()
             moved[i] = param.to_unit(move)
-            out.append(space.from_unit(moved))
+            built = space.from_unit(moved)  # what the move switches on or off; the rest keep their exact values
+            out.append({name: config.get(name, value) for name, value in built.items()} | {param.name: move})
     return out
