@@ -4,8 +4,10 @@ Each ask: a space-filling Sobol start until enough trials have finished, then a 
 trials (standardised values, MAP kernel hyperparameters refit less often as the history grows, at most
 `max_points` trials: the best half and a seeded draw of the rest), running trials fantasised at their
 predicted mean (kriging believer) so parallel workers get different configs, and the acquisition
-maximised over random and local candidates (valid configs by construction) then polished by L-BFGS-B on
-the numbers. Failed and already-run configs are never suggested again.
+maximised over random and local candidates (valid configs by construction), the best of them then improved
+by a local search that alternates L-BFGS-B on the numbers with moves of one categorical or int. A
+categorical's one-hot columns share one length scale, so the kernel counts the categoricals that differ
+(an overlap kernel). Failed and already-run configs are never suggested again.
 
 With several metrics, one GP a metric and the acquisition is the expected hypervolume improvement over the
 finished trials' front (`ehvi`), running trials fantasised at their predicted means; the candidates near
@@ -39,10 +41,12 @@ from .acquisition import ACQUISITIONS, acquire
 from .encoding import Encoder
 from .ehvi import improvement_region, log_ehvi
 from .gp import GP
+from .neighbours import discrete_neighbours
 from .surrogate import Surrogate
 from .warp import Warp
 
 LOCAL_SCALES = (0.02, 0.08, 0.2)  # unit-cube steps of the candidates drawn around the best trials
+LOCAL_ROUNDS = 6  # polish-then-discrete-move rounds of the acquisition's local search, at most
 PAREGO_RHO = 0.05  # the augmented Chebyshev's linear term: keeps weakly dominated points from tying
 PRUNED = ("last", "worst", "failed")  # what a pruned trial is told as (see the module's docstring)
 
@@ -83,7 +87,7 @@ class BayesSearcher(Searcher):
         self._sobol = qmc.Sobol(len(self.space), scramble=True, seed=self.rng)
         self._pending: dict[tuple, Config] = {}
         self._tried: set[tuple] = set()  # told (finished or failed) and pending: never suggested again
-        self._surrogates = [Surrogate(self.rng) for _ in self.directions]  # one a metric
+        self._surrogates = [Surrogate(self.rng, self.encoder.groups) for _ in self.directions]  # one a metric
         self._model: tuple | None = None  # ((history length, cap), GP, output warp): the single metric's fit
         self._models: tuple | None = None  # ((history length, cap), [(GP, output warp) a metric]): several metrics'
         self._encoded: dict[tuple, np.ndarray] = {}
@@ -273,11 +277,28 @@ class BayesSearcher(Searcher):
         scores = score(X)
         order = np.argsort(-scores, kind="stable")
         chosen, chosen_score = configs[order[0]], scores[order[0]]
-        for i in order[:round(3 * self.effort)]:  # the top three polished; none below a sixth of the effort
-            config, polished_score = self._polish(score, score_and_gradient, configs[i], X[i])
-            if polished_score > chosen_score and self.space.key(config) not in self._tried:
-                chosen, chosen_score = config, polished_score
+        for i in order[:round(3 * self.effort)]:  # the top three searched; none below a sixth of the effort
+            config, searched_score = self._local_search(score, score_and_gradient, configs[i], float(scores[i]))
+            if searched_score > chosen_score and self.space.key(config) not in self._tried:
+                chosen, chosen_score = config, searched_score
         return chosen
+
+    def _local_search(self, score, score_and_gradient, config: Config, value: float) -> tuple[Config, float]:
+        """From a candidate, alternate L-BFGS-B on its numbers with the best move of one categorical or int,
+        until neither raises the acquisition; only configs not tried yet are taken."""
+        for _ in range(LOCAL_ROUNDS):
+            polished, polished_score = self._polish(score, score_and_gradient, config, self.encoder.encode(config))
+            if polished_score > value and self.space.key(polished) not in self._tried:
+                config, value = polished, polished_score
+            moves = [c for c in discrete_neighbours(self.space, config) if self.space.key(c) not in self._tried]
+            if not moves:
+                break
+            move_scores = score(self.encoder.encode_many(moves))
+            i = int(np.argmax(move_scores))
+            if not move_scores[i] > value:
+                break
+            config, value = moves[i], float(move_scores[i])
+        return config, value
 
     def _candidates(self) -> list[Config]:
         """Quasi-random configs and configs near the best trials, none of them tried already."""

@@ -19,6 +19,9 @@ class Encoder:
             self.columns[p.name] = slice(start, start + width)
             start += width
         self.dim = start
+        # the length scale of each column: one a param, so a categorical's one-hot columns share one and the
+        # kernel sees how many categoricals differ, not which choices (an overlap kernel)
+        self.groups = np.repeat(np.arange(len(space.params)), [s.stop - s.start for s in self.columns.values()])
 
     def encode(self, config: Config) -> np.ndarray:
         x = np.zeros(self.dim)

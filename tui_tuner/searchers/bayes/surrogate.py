@@ -24,8 +24,9 @@ def refit_interval(n: int) -> int:
 class Surrogate:
     """`fit(X, y)` gives the GP and warp for these trials, reusing what the previous fit learnt."""
 
-    def __init__(self, rng: np.random.Generator) -> None:
+    def __init__(self, rng: np.random.Generator, groups: np.ndarray | None = None) -> None:
         self.rng = rng
+        self.groups = groups  # the length scale each input column uses (a categorical's columns share one)
         self.hyper: Hyper | None = None
         self.hyper_at = 0  # trials when the hyperparameters were last fit
         self.gp: GP | None = None
@@ -41,7 +42,8 @@ class Surrogate:
         previous = self.gp
         if refit:
             fit_on = np.sort(self.rng.choice(n, HYPER_POINTS, replace=False)) if n > HYPER_POINTS else slice(None)
-            self.hyper = fit_hyper(X[fit_on], z[fit_on], self.rng, start=self.hyper, restarts=2 if n < 100 else 0)
+            self.hyper = fit_hyper(X[fit_on], z[fit_on], self.rng, start=self.hyper, restarts=2 if n < 100 else 0,
+                                   groups=self.groups)
             self.hyper_at = n
             previous = None
         m = len(previous.X) if previous is not None else 0
