@@ -208,7 +208,19 @@ def test_told_history_from_elsewhere_is_used():
         config = BRANIN.sample(rng)
         searcher.tell(config, branin(config))
     config = searcher.ask()  # already past the space-filling start
-    assert searcher.points_used == 12 and BRANIN.validate_config(config) == config
+    assert searcher.points_used == searcher.points_known == 12 and BRANIN.validate_config(config) == config
+
+
+def test_the_trials_a_capped_gp_left_out_are_counted_at_the_fit():
+    """The status line's "GP on 20 of 25" compares the last fit with what it could have used, not with the
+    trials finished since (which said "GP on 27 of 30" of a GP fit to all it had)."""
+    searcher = make_searcher("bayes", BRANIN, seed=0, initial=5, max_points=20)
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        config = BRANIN.sample(rng)
+        searcher.tell(config, branin(config))
+    searcher.ask()
+    assert (searcher.points_used, searcher.points_known) == (20, 25)
 
 
 SQUARE = SearchSpace.from_dict({"x": {"type": "float", "low": 0, "high": 1},

@@ -315,13 +315,13 @@ class StudySession:
             durations = [r.duration for r in log.finished() if r.duration is not None]
             self._timing = (key, statistics.median(engine.ask_seconds),
                             statistics.median(durations) if durations else None)
-        (_, finished, _), ask, trial = self._timing
+        _, ask, trial = self._timing
         pieces = [f"ask {ask * 1000:.2g} ms"]
         if trial is not None:
             pieces.append(f"trial {trial:.2g} s")
-        used = getattr(engine.searcher, "points_used", 0)
-        if used and used < finished:
-            pieces.insert(0, f"GP on {used} of {finished}")
+        used, known = getattr(engine.searcher, "points_used", 0), getattr(engine.searcher, "points_known", 0)
+        if used and used < known:  # the last fit left trials out (past max_points, or held by the governor)
+            pieces.insert(0, f"GP on {used} of {known}")
         if engine.governor_note:
             pieces.insert(0, engine.governor_note)
         return pieces

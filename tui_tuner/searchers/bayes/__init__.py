@@ -92,6 +92,7 @@ class BayesSearcher(Searcher):
         self._models: tuple | None = None  # ((history length, cap), [(GP, output warp) a metric]): several metrics'
         self._encoded: dict[tuple, np.ndarray] = {}
         self.points_used = 0  # trials the GP was fit to (fewer than finished past max_points)
+        self.points_known = 0  # trials it could have been fit to then (the screen says so when they differ)
         self._weights: np.ndarray | None = None  # several metrics: this ask's weights, to pick candidate centres
 
     # --------------------------------------------------------------------------------------- protocol
@@ -161,6 +162,7 @@ class BayesSearcher(Searcher):
         y = np.array([v for _, v in finished])
         if sum(v is not None for _, v in self.history) < 2:
             raise ValueError("a prediction needs at least two finished trials")
+        self.points_known = len(finished)
         if len(finished) > self._cap():
             chosen = self._capped(np.argsort(y, kind="stable"))
             finished, y = [finished[i] for i in chosen], y[chosen]
@@ -176,6 +178,7 @@ class BayesSearcher(Searcher):
         if self._models is not None and self._models[0] == stamp:
             return self._models[1]
         configs, points = self.finished_points()
+        self.points_known = len(configs)
         if len(configs) > self._cap():
             chosen = self._capped(np.argsort(pareto_ranks(points), kind="stable"))
             configs, points = [configs[i] for i in chosen], points[chosen]
