@@ -49,6 +49,7 @@ LOCAL_SCALES = (0.02, 0.08, 0.2)  # unit-cube steps of the candidates drawn arou
 LOCAL_ROUNDS = 6  # polish-then-discrete-move rounds of the acquisition's local search, at most
 PAREGO_RHO = 0.05  # the augmented Chebyshev's linear term: keeps weakly dominated points from tying
 PRUNED = ("last", "worst", "failed")  # what a pruned trial is told as (see the module's docstring)
+NEGLIGIBLE_NOISE = 0.02  # fitted noise sd below this share of the values' sd: the observed best is trusted
 
 
 @functools.cache
@@ -134,6 +135,26 @@ class BayesSearcher(Searcher):
         low, high = warp.inverse(mean - std), warp.inverse(mean + std)  # the warp bends the band: its half-width
         with np.errstate(invalid="ignore"):  # both ends past what floats hold: no width (NaN)
             return self.sign() * warp.inverse(mean), (high - low) / 2
+
+    def noise(self) -> float:
+        """The fitted noise's standard deviation in the study's units, read at the median prediction over the
+        finished trials (the output warp bends it: smaller near the best values when they are compressed)."""
+        with one_blas_thread():
+            gp, warp = self._fit()
+        centre = float(np.median(gp.predict(gp.X)[0]))
+        spread = math.sqrt(gp.hyper.noise)
+        return float(warp.inverse(centre + spread) - warp.inverse(centre - spread)) / 2
+
+    def best(self) -> tuple[Config, float] | None:
+        """With one metric and noisy values, the finished trial whose GP posterior mean (the model's estimate of
+        its true value) is best, so a lucky draw is not called best; the best observed when the fitted noise
+        is negligible against the values' spread, with fewer than three finished trials, and with several
+        metrics. The value returned is the one observed."""
+        configs, values = self.finished_points()
+        if self.multi or len(configs) < 3 or self.noise() < NEGLIGIBLE_NOISE * float(values[:, 0].std()):
+            return super().best()
+        done = [(c, v) for c, v in self.history if v is not None]
+        return done[int(np.argmin(self.sign() * self.predict(configs)[0]))]
 
     # --------------------------------------------------------------------------------------- internals
 
