@@ -271,11 +271,11 @@ def quadratic(c):
     return 10 * ((c["x"] - 0.3) ** 2 + (c["y"] + 0.2) ** 2)
 
 
-def noisy_run(noise_sd: float, seed: int, direction: str = "minimize"):
+def noisy_run(noise_sd: float, seed: int, direction: str = "minimize", **options):
     """40 trials of bayes on the quadratic seen through Gaussian noise of sd `noise_sd`."""
     sign = 1 if direction == "minimize" else -1
     rng = np.random.default_rng(seed)
-    searcher = make_searcher("bayes", QUADRATIC, seed=seed, direction=direction)
+    searcher = make_searcher("bayes", QUADRATIC, seed=seed, direction=direction, **options)
     for _ in range(40):
         config = searcher.ask()
         searcher.tell(config, sign * (quadratic(config) + noise_sd * rng.normal()))
@@ -302,3 +302,8 @@ def test_best_names_a_config_better_than_the_lucky_draw_observed_best(direction)
     named, observed = searcher.best()
     assert (named, observed) in searcher.history  # a trial that ran, with the value it observed
     assert quadratic(named) < 0.1 < quadratic(lucky)  # the observed best was noise; the named one is near 0
+
+
+def test_told_to_name_the_best_observed_bayes_names_the_lucky_draw():
+    searcher = noisy_run(1.0, seed=2, best="observed")
+    assert searcher.best()[1] == min(v for _, v in searcher.history)
