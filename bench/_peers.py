@@ -30,6 +30,10 @@ class Ours:
     def tell(self, config, value):
         self.searcher.tell(config, value)
 
+    def best(self):
+        """The config the searcher calls best (for `bayes` on noisy values, not a lucky draw): a user's pick."""
+        return self.searcher.best()[0]
+
 
 class OptunaAdapter:
     def __init__(self, sampler, space, seed):
@@ -180,8 +184,10 @@ class Run:
 
 
 def run_one(make, space, objective, seed, trials, judge: Callable[[dict], float] | None = None) -> Run:
-    """One searcher, one seed. With `judge` (a noisy objective's noiseless value) the curve scores the config
-    with the best observed value, as a user would pick it, by its true value: a lucky draw counts for nothing."""
+    """One searcher, one seed. With `judge` (a noisy objective's noiseless value) the curve scores, by its true
+    value, the config a user would pick: the one our searcher's `best()` names, and for a peer its best
+    observed (what Optuna users get as `study.best_trial`); a lucky draw counts for nothing. Without `judge`,
+    the best observed value."""
     searcher = make(space, seed)
     best_seen, best_true, curve, spent = math.inf, math.inf, [], 0.0
     for _ in range(trials):
@@ -191,11 +197,12 @@ def run_one(make, space, objective, seed, trials, judge: Callable[[dict], float]
         value = objective(config)
         started = time.perf_counter()
         searcher.tell(config, value)
+        named = searcher.best() if judge and hasattr(searcher, "best") else None  # timed: it may fit the model
         spent += time.perf_counter() - started
         if value < best_seen:
             best_seen = value
             best_true = judge(config) if judge else value
-        curve.append(best_true)
+        curve.append(judge(named) if named is not None else best_true)
     return Run(curve, spent)
 
 

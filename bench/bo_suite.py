@@ -8,7 +8,8 @@
 Problems (bench/_landscapes.py): 18 continuous landscapes of every class in 2, 5, 10 and 20 dimensions plus
 Branin and Hartmann 3-D and 6-D, each shifted (and rotated where it matters) per instance; 8 mixed spaces with
 categoricals of 2 to 10 choices that move the optimum, ints and conditional params; 8 noisy problems (the
-searcher sees Gaussian noise, the score is the noiseless value of the config it observed best); and sample
+searcher sees Gaussian noise, the score is the noiseless value of the config it calls best: ours, the one
+`best()` names; a peer, its best observed, as Optuna users get `study.best_trial`); and sample
 studies through our estimator objective with 3-fold CV. Buckets: the dimension (nearest of 2, 5, 10, 20),
 mixed, noisy, real.
 

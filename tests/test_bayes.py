@@ -273,3 +273,49 @@ def test_held_to_less_effort_bayes_fits_fewer_trials_and_polishes_none():
     assert searcher.points_used == 30 and polished == []
     with pytest.raises(ValueError, match="effort must be in"):
         searcher.spend(0.0)
+
+
+QUADRATIC = SearchSpace.from_dict({"x": {"type": "float", "low": -1, "high": 1},
+                                   "y": {"type": "float", "low": -1, "high": 1}})
+
+
+def quadratic(c):
+    return 10 * ((c["x"] - 0.3) ** 2 + (c["y"] + 0.2) ** 2)
+
+
+def noisy_run(noise_sd: float, seed: int, direction: str = "minimize", **options):
+    """40 trials of bayes on the quadratic seen through Gaussian noise of sd `noise_sd`."""
+    sign = 1 if direction == "minimize" else -1
+    rng = np.random.default_rng(seed)
+    searcher = make_searcher("bayes", QUADRATIC, seed=seed, direction=direction, **options)
+    for _ in range(40):
+        config = searcher.ask()
+        searcher.tell(config, sign * (quadratic(config) + noise_sd * rng.normal()))
+    return searcher
+
+
+@pytest.mark.parametrize("noise_sd", [0.3, 1.0, 2.0])
+def test_the_fitted_noise_is_within_a_factor_of_two_of_the_truth(noise_sd):
+    assert noise_sd / 2 < noisy_run(noise_sd, seed=0).noise() < noise_sd * 2
+
+
+def test_on_noiseless_values_the_fitted_noise_stays_small_and_best_is_the_best_observed():
+    searcher = noisy_run(0.0, seed=0)
+    values = [v for _, v in searcher.history]
+    assert searcher.noise() < 0.01 * np.std(values)
+    assert searcher.best()[1] == min(values)
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_best_names_a_config_better_than_the_lucky_draw_observed_best(direction):
+    searcher = noisy_run(1.0, seed=2, direction=direction)
+    sign = 1 if direction == "minimize" else -1
+    lucky = min(searcher.history, key=lambda cv: sign * cv[1])[0]
+    named, observed = searcher.best()
+    assert (named, observed) in searcher.history  # a trial that ran, with the value it observed
+    assert quadratic(named) < 0.1 < quadratic(lucky)  # the observed best was noise; the named one is near 0
+
+
+def test_told_to_name_the_best_observed_bayes_names_the_lucky_draw():
+    searcher = noisy_run(1.0, seed=2, best="observed")
+    assert searcher.best()[1] == min(v for _, v in searcher.history)

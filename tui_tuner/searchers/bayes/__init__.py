@@ -49,6 +49,7 @@ LOCAL_SCALES = (0.02, 0.08, 0.2)  # unit-cube steps of the candidates drawn arou
 LOCAL_ROUNDS = 6  # polish-then-discrete-move rounds of the acquisition's local search, at most
 PAREGO_RHO = 0.05  # the augmented Chebyshev's linear term: keeps weakly dominated points from tying
 PRUNED = ("last", "worst", "failed")  # what a pruned trial is told as (see the module's docstring)
+NEGLIGIBLE_NOISE = 0.02  # fitted noise sd below this share of the values' sd: the observed best is trusted
 
 
 @functools.cache
@@ -75,11 +76,14 @@ class BayesSearcher(Searcher):
         "kappa": Option(2.0, Number(0), "ucb's weight on the uncertainty: larger explores more"),
         "pruned": Option("last", OneOf(PRUNED), "what a pruned trial tells the GP: its last reported value, "
                                                 "the worst finished value, or a failure"),
+        "best": Option("estimate", OneOf(("estimate", "observed")),
+                       "the trial best() names: the best GP estimate of its true value when the values look "
+                       "noisy, or always the best observed (a deterministic, rugged objective)"),
     }
 
     def _configure(self, *, acquisition: str, initial: int | None, candidates: int, max_points: int,
-                   kappa: float, pruned: str) -> None:
-        self.pruned = pruned
+                   kappa: float, pruned: str, best: str) -> None:
+        self.pruned, self.best_by = pruned, best
         self._censored: dict[tuple, float | None] = {}  # pruned trials: last value to minimise, or None (worst)
         self.acquisition, self.n_candidates, self.max_points, self.kappa = acquisition, candidates, max_points, kappa
         self.initial = initial or min(20, max(5, len(self.space) + 3))  # a start that fits the dimension
@@ -135,6 +139,37 @@ class BayesSearcher(Searcher):
         low, high = warp.inverse(mean - std), warp.inverse(mean + std)  # the warp bends the band: its half-width
         with np.errstate(invalid="ignore"):  # both ends past what floats hold: no width (NaN)
             return self.sign() * warp.inverse(mean), (high - low) / 2
+
+    def noise(self) -> float:
+        """The fitted noise's standard deviation in the study's units, read at the median prediction over the
+        finished trials (the output warp bends it: smaller near the best values when they are compressed)."""
+        if self.multi:
+            raise ValueError("with several metrics there is a GP a metric, not one noise for the study")
+        with one_blas_thread():
+            gp, warp = self._fit()
+        centre = float(np.median(gp.predict(gp.X)[0]))
+        spread = math.sqrt(gp.hyper.noise)
+        return float(warp.inverse(centre + spread) - warp.inverse(centre - spread)) / 2
+
+    def best(self) -> tuple[Config, float] | None:
+        """With one metric and noisy values, the finished trial whose GP posterior mean (the model's estimate of
+        its true value) is best, so a lucky draw is not called best; the best observed when the fitted noise
+        is negligible against the values' spread, with fewer than three finished trials, and with several
+        metrics, or told `best="observed"`. Only trials observed within a noise sd of the best observed are
+        named: further off, the "noise" is more likely a rugged landscape the GP smoothed over (it cannot tell
+        the two apart: on a deterministic 2-D Rastrigin it named a worse trial than the best observed in 2
+        of 6 seeds; there, `best="observed"`). The value returned is the one observed."""
+        configs, values = self.finished_points()
+        values = values[:, 0]
+        if self.multi or len(configs) < 3 or self.best_by == "observed":
+            return super().best()
+        noise = self.noise()
+        if noise < NEGLIGIBLE_NOISE * float(values.std()):
+            return super().best()
+        plausible = np.flatnonzero(values <= values.min() + noise)
+        estimates = self.sign() * self.predict([configs[i] for i in plausible])[0]
+        done = [(c, v) for c, v in self.history if v is not None]
+        return done[int(plausible[np.argmin(estimates)])]
 
     # --------------------------------------------------------------------------------------- internals
 
