@@ -230,29 +230,24 @@ def _analyze(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .analysis.compare import read_study
-    from .analysis.importance import importance_by_metric, param_importance
+    from .analysis.importance import importance_by_metric
     from .analysis.pareto import pareto_json
     from .progress import front_table, print_importance
     from .storage import dumps
 
     log, space = read_study(args.study_dir)
     seed = (log.header.settings or {}).get("seed", 0)
-    if not log.multi:
-        result = param_importance(log.records.values(), space, log.direction, seed=seed)
-        if args.json:
-            print(dumps({**result.to_json(), "pareto": pareto_json(log)}))
-        else:
-            print_importance(result, log.header.metric, log.direction)
-        return 0
     by_metric = importance_by_metric(log.records.values(), space, log.metrics, log.direction, seed=seed)
-    if args.json:  # the top level stays the first metric's: what the contract's "importance" names
-        first = next(iter(by_metric.values()))
-        print(dumps({**first.to_json(), "by_metric": {name: r.to_json() for name, r in by_metric.items()},
-                     "pareto": pareto_json(log)}))
+    if args.json:  # the top level is the first metric's: what the contract's "importance" names
+        out = {**next(iter(by_metric.values())).to_json(), "pareto": pareto_json(log)}
+        if log.multi:
+            out["by_metric"] = {name: result.to_json() for name, result in by_metric.items()}
+        print(dumps(out))
         return 0
-    for (name, result), direction in zip(by_metric.items(), log.direction):
+    for (name, result), direction in zip(by_metric.items(), log.direction if log.multi else [log.direction]):
         print_importance(result, name, direction)
-    Console().print(front_table(log, log.header.name or "study"))
+    if log.multi:
+        Console().print(front_table(log, log.header.name or "study"))
     return 0
 
 

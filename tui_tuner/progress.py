@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgres
     TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .analysis.importance import MIN_TRIALS, Importance, importance_by_metric, param_importance
+from .analysis.importance import MIN_TRIALS, Importance, importance_by_metric
 from .records import Failed, Finished, Interrupted, Notice, Pruned, Record, Started
 from .storage import StudyLog
 
@@ -117,15 +117,11 @@ class Progress:
         study, log = self.study, self.study.log
         if log.count("finished") < MIN_TRIALS:
             return
-        if log.multi:  # one line a metric: what buys accuracy is rarely what costs fit time
-            found = importance_by_metric(log.records.values(), study.spec.space, log.metrics, log.direction,
-                                         seed=study.settings.seed)
-        else:
-            found = {"": param_importance(log.records.values(), study.spec.space, log.direction,
-                                          seed=study.settings.seed)}
+        found = importance_by_metric(log.records.values(), study.spec.space, log.metrics, log.direction,
+                                     seed=study.settings.seed)  # one line a metric
         for metric, result in found.items():
             if result.importance:
-                out.print(f"importance{f' for {metric}' if metric else ''} (fANOVA, {result.trials} trials): "
+                out.print(f"importance{f' for {metric}' if log.multi else ''} (fANOVA, {result.trials} trials): "
                           f"{result.ranking()}; more: tui-tuner analyze {study.directory}",
                           markup=False, highlight=False, soft_wrap=True)
 

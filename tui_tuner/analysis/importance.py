@@ -145,12 +145,14 @@ def param_importance(records: Iterable[Any], space: SearchSpace, direction: str 
                       "; ".join(notes) or None)
 
 
-def importance_by_metric(records: Iterable[Any], space: SearchSpace, metrics: list[str], directions: list[str], *,
-                         seed: int = 0) -> dict[str, Importance]:
-    """Each metric of a several-metric study and what mattered for it: the knobs that buy accuracy are
-    rarely the ones that cost fit time."""
+def importance_by_metric(records: Iterable[Any], space: SearchSpace, metrics: list[str],
+                         direction: str | list[str], *, seed: int = 0) -> dict[str, Importance]:
+    """Each metric of the study and what mattered for it (the knobs that buy accuracy are rarely the ones
+    that cost fit time); a study of one metric (`direction` a string) gets its one importance."""
+    if not isinstance(direction, list):
+        return {metrics[0]: param_importance(records, space, direction, seed=seed)}
     records = list(records)
-    return {name: param_importance(records, space, directions, seed=seed, metric=i) for i, name in enumerate(metrics)}
+    return {name: param_importance(records, space, direction, seed=seed, metric=i) for i, name in enumerate(metrics)}
 
 
 @dataclass(frozen=True)
