@@ -103,7 +103,8 @@ def analyze_parser() -> argparse.ArgumentParser:
     p.add_argument("study_dir", metavar="STUDY_DIR", type=Path, help="the study directory")
     p.add_argument("--json", action="store_true",
                    help='print one JSON object: "importance" {param: share}, "sensitivity", "near_best", '
-                        '"main_effects", "trials" and a "note" when there is one')
+                        '"main_effects", "trials", "pareto", a "note" when there is one, and with several '
+                        'metrics "by_metric" {metric: the same for it}')
     return p
 
 
