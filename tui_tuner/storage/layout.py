@@ -10,7 +10,8 @@ REJECTED_NAME = "journal.rejected.jsonl"  # lines `tui-tuner repair` moved out o
 SNAPSHOT_NAME = "study.yaml"
 BEST_NAME = "best.json"
 LOCK_NAME = "lock"
-STUDY_FILES = (JOURNAL_NAME, REJECTED_NAME, SNAPSHOT_NAME, BEST_NAME, LOCK_NAME)  # never overwritten by an export
+CHECKPOINT_NAME = "checkpoint.pickle"  # the replayed trials of a long journal (storage/checkpoint.py)
+STUDY_FILES = (JOURNAL_NAME, REJECTED_NAME, SNAPSHOT_NAME, BEST_NAME, LOCK_NAME, CHECKPOINT_NAME)  # never overwritten by an export
 
 
 def is_study_dir(path: str | os.PathLike) -> bool:
