@@ -5,7 +5,7 @@
 For 1,000 and 10,000 trials already in the leaderboard (a study directory whose journal is filled with
 synthetic finished trials, then resumed), 2 workers run a CPU-bound objective (0.2 s a trial) that reports
 every 20 ms while a probe measures how late the event loop wakes up. The same probe on the idle app is the
-peer. Prints time to first frame, lag p50/p99 and the process's peak memory so far. Targets (issues 3 and 14):
+peer. Prints time to first frame, lag p50/p99 and the peak memory of the process that measured (one a size). Targets (issues 3 and 14):
 first frame < 1 s; p99 < 50 ms at 10,000 and 100,000; peak memory < 400 MB at 100,000.
 The study is opened once by a writer first, as the run that made it would have left it (with a checkpoint
 of its journal, storage/checkpoint.py); "no checkpoint" is the first frame of a bare journal.
@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import resource
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -96,37 +98,45 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-async def time_to_first_frame(directory: Path, tmp: str) -> float:
+async def time_to_first_frame(directory: Path) -> float:
     """Seconds from opening the study to the app's first frame."""
     began = time.perf_counter()
     study = Study.open(directory)
-    app = TunerApp(StudyDocument.from_spec(study.spec, Path(tmp) / "saved.yaml"), study)
+    app = TunerApp(StudyDocument.from_spec(study.spec, directory.parent / "saved.yaml"), study)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         return time.perf_counter() - began
 
 
-async def measure(existing: int, seconds: float, tab: str | None = None, metrics: int = 1) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = make_study(Path(tmp), existing, metrics)
-        bare = await time_to_first_frame(directory, tmp)
-        Study.open(directory, write=True)._release_lock()  # the writer leaves a checkpoint (when it is long)
-        began = time.perf_counter()
-        study = Study.open(directory)
-        app = TunerApp(StudyDocument.from_spec(study.spec, Path(tmp) / "saved.yaml"), study)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
-            first_frame = time.perf_counter() - began
-            if tab:
-                app.curves.query_one(TabbedContent).active = f"tab-{tab}"
-            idle = await lag_probe(seconds / 2)
-            await pilot.press("r")
-            busy = await lag_probe(seconds)
-            done = app.study.log.count("finished") - existing
-            app.study.cancel()
-            await app.workers.wait_for_complete()
-    return {"first_frame": first_frame, "bare": bare, "idle": idle, "busy": busy, "new_trials": done,
+async def measure(directory: Path, seconds: float, tab: str | None = None) -> dict:
+    """First frame, then the lag probe idle and while trials run, in the app on the study in `directory`."""
+    began = time.perf_counter()
+    study = Study.open(directory)
+    existing = study.log.count("finished")
+    app = TunerApp(StudyDocument.from_spec(study.spec, directory.parent / "saved.yaml"), study)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        first_frame = time.perf_counter() - began
+        if tab:
+            app.curves.query_one(TabbedContent).active = f"tab-{tab}"
+        idle = await lag_probe(seconds / 2)
+        await pilot.press("r")
+        busy = await lag_probe(seconds)
+        done = app.study.log.count("finished") - existing
+        app.study.cancel()
+        await app.workers.wait_for_complete()
+    return {"first_frame": first_frame, "idle": idle, "busy": busy, "new_trials": done,
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def in_own_process(coroutine_function, *args):
+    """Run it in a fresh process: its peak memory is this measurement's alone."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_run, coroutine_function, *args).result()
+
+
+def _run(coroutine_function, *args):
+    return asyncio.run(coroutine_function(*args))
 
 
 def main() -> None:
@@ -135,14 +145,18 @@ def main() -> None:
     parser.add_argument("--tab", help="the curves pane's tab shown while trials run (default: curves)")
     parser.add_argument("--metrics", type=int, choices=(1, 2, 3), default=1, help="metrics of the study")
     parser.add_argument("--trials", type=int, nargs="+", default=[1_000, 10_000],
-                        help="finished trials in the study (ascending: the peak memory is the process's so far)")
+                        help="finished trials in the study (default: 1000 10000)")
     args = parser.parse_args()
     print(f"{'trials':>7} {'first frame':>12} {'no checkpoint':>14} {'idle p50/p99 ms':>16} "
           f"{'running p50/p99 ms':>19} {'p99 running/idle':>17} {'new trials':>11} {'peak MB':>8}")
     for existing in args.trials:
-        r = asyncio.run(measure(existing, args.seconds, args.tab, args.metrics))
+        with tempfile.TemporaryDirectory() as tmp:
+            directory = make_study(Path(tmp), existing, args.metrics)
+            bare = in_own_process(time_to_first_frame, directory)
+            Study.open(directory, write=True)._release_lock()  # as the run that made it: it leaves a checkpoint
+            r = in_own_process(measure, directory, args.seconds, args.tab)
         idle99, busy99 = pct(r["idle"], 99), pct(r["busy"], 99)
-        print(f"{existing:>7,} {r['first_frame']:>11.2f}s {r['bare']:>13.2f}s {pct(r['idle'], 50):>7.1f} / "
+        print(f"{existing:>7,} {r['first_frame']:>11.2f}s {bare:>13.2f}s {pct(r['idle'], 50):>7.1f} / "
               f"{idle99:<7.1f} {pct(r['busy'], 50):>8.1f} / {busy99:<8.1f} {busy99 / max(idle99, 0.1):>17.1f} "
               f"{r['new_trials']:>11} {r['peak_mb']:>8.0f}")
 
