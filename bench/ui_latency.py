@@ -5,8 +5,9 @@
 For 1,000 and 10,000 trials already in the leaderboard (a study directory whose journal is filled with
 synthetic finished trials, then resumed), 2 workers run a CPU-bound objective (0.2 s a trial) that reports
 every 20 ms while a probe measures how late the event loop wakes up. The same probe on the idle app is the
-peer. Prints time to first frame, lag p50/p99 and the peak memory of the process that measured (one a size). Targets (issues 3 and 14):
-first frame < 1 s; p99 < 50 ms at 10,000 and 100,000; peak memory < 400 MB at 100,000.
+peer. Prints time to first frame, lag p50/p99 and the peak memory of the process that measured (a fresh
+one a size). Targets (issues 3 and 14): first frame < 1 s; p99 < 50 ms at 10,000 and 100,000; peak memory
+< 400 MB at 100,000.
 The study is opened once by a writer first, as the run that made it would have left it (with a checkpoint
 of its journal, storage/checkpoint.py); "no checkpoint" is the first frame of a bare journal.
 `--tab` shows that tab of the curves pane while trials run (importance, parallel, contour, front...);
