@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import multiprocessing
 import os
 import pickle
@@ -308,6 +309,7 @@ class ProcessExecutor:
         started = time.monotonic()
         done: asyncio.Future[Outcome | None] = loop.create_future()  # None: the worker's pipe closed
         healthy = True
+        asking: set[asyncio.Future] = set()  # answers to reports still awaited (an on_report that awaits)
 
         def finish(outcome: Outcome | None, *, worker_fine: bool = True) -> None:
             nonlocal healthy
@@ -324,16 +326,29 @@ class ProcessExecutor:
             kind = message[0]
             if kind == "report":
                 answer = on_report(message[1], message[2]) if on_report else False
-                # A worker that died after reporting cannot take the answer; its pipe then reads EOF,
-                # and the branch above fails the trial with the worker's exit reason.
-                with contextlib.suppress(OSError):
-                    worker.conn.send(bool(answer))
+                if inspect.isawaitable(answer):
+                    pending = asyncio.ensure_future(answer)
+                    asking.add(pending)
+                    pending.add_done_callback(answered)
+                else:
+                    reply(answer)
             elif kind == "done":
                 finish(Outcome("finished", result=message[1]))
             elif kind == "pruned":
                 finish(Outcome("pruned", step=message[1]))
             else:
                 finish(Outcome("failed", reason=message[1]))
+
+        def reply(answer: bool) -> None:
+            # A worker that died after reporting cannot take the answer; its pipe then reads EOF, and
+            # on_readable fails the trial with the worker's exit reason.
+            with contextlib.suppress(OSError):
+                worker.conn.send(bool(answer))
+
+        def answered(pending: asyncio.Future) -> None:
+            asking.discard(pending)
+            if not pending.cancelled():  # cancelled: the trial is ending, nobody waits for the answer
+                reply(pending.exception() is None and pending.result())
 
         def on_timeout() -> None:
             finish(Outcome("failed", reason=f"timed out after {timeout:g} s (trial_timeout); the worker was killed"),
@@ -366,6 +381,8 @@ class ProcessExecutor:
             outcome = Outcome("failed", reason=await _why_gone(worker))
         finally:
             loop.remove_reader(fd)
+            for pending in asking:
+                pending.cancel()
             if timer:
                 timer.cancel()
             self._over_memory.pop(worker.process.pid, None)

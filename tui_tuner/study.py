@@ -378,9 +378,9 @@ class Study:
         pruner = make_pruner(self.spec.pruner, self.spec.objective.metric, self.spec.objective.direction)
         if pruner is not None:
             for rec in sorted(self.log.records.values(), key=lambda r: r.number):
-                if rec.state in ("finished", "pruned"):
-                    for step, values in rec.reports:
-                        pruner.on_report(rec.number, step, values)
+                if rec.state in ("finished", "pruned") or (rec.state == "failed" and pruner.ordered):
+                    for step, values in rec.reports:  # (ordered, a failed trial's reports stand as in its run)
+                        pruner.take(rec.number, step, values)
         return pruner
 
     async def _score_test(self, executor: ProcessExecutor) -> None:
