@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from tui_tuner import InputError
-from tui_tuner.app.screens.trial_detail import detail_lines
+from tui_tuner.app import open_target
+from tui_tuner.app.app import TunerApp
+from tui_tuner.app.screens.trial_detail import TrialDetail
 from tui_tuner.objectives.command import LOG_HEAD_BYTES, arguments
 from tui_tuner.records import Finished, Reported
 from tui_tuner.spec import load_spec
@@ -107,14 +109,22 @@ def test_curve_reports_and_final_metrics_land_in_the_journal(tmp_path):
                                     "accuracy": pytest.approx(1 - rec.params["x"])}
 
 
-def test_other_output_goes_to_the_trials_log_which_the_detail_view_shows(tmp_path):
+async def test_other_output_goes_to_the_trials_log_which_the_detail_view_shows(tmp_path):
     write(tmp_path, "train.py", CURVES)
-    study = run_study(study_file(tmp_path, f"{PYTHON} train.py"))
-    log = trial_log_path(study.directory, 0)
-    lines = log.read_text().splitlines()
-    assert set(lines) == {"loading data", "a warning on stderr", "{not json at all"}
-    shown = "\n".join(detail_lines(study.log.records[0], "val_loss", log))
-    assert "loading data" in shown and "a warning on stderr" in shown
+    path = study_file(tmp_path, f"{PYTHON} train.py")
+    study = Study.create(load_spec(path), tmp_path / "run")
+    await study.run()
+    for number in (0, 1):
+        lines = trial_log_path(study.directory, number).read_text().splitlines()
+        assert set(lines) == {"loading data", "a warning on stderr", "{not json at all"}
+    app = TunerApp(*open_target(str(study.directory)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        app.board.focus()
+        await pilot.press("enter")
+        assert isinstance(app.screen, TrialDetail)
+        shown = str(app.screen.query_one("#trial-lines").render())
+        assert "loading data" in shown and "a warning on stderr" in shown
 
 
 def test_a_chatty_program_keeps_a_bounded_log_with_its_last_lines(tmp_path):

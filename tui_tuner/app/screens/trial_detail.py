@@ -80,11 +80,11 @@ class TrialDetail(ModalScreen):
         super().__init__()
         self.record = record
         self.metric = metric
-        self.log = log
+        self.log_file = log
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
             yield Static(f"trial #{self.record.number}", classes="dialog-title")
             with VerticalScroll(id="trial-detail"):
-                yield Static("\n".join(detail_lines(self.record, self.metric, self.log)), id="trial-lines")
+                yield Static("\n".join(detail_lines(self.record, self.metric, self.log_file)), id="trial-lines")
             yield Static("escape close", classes="dialog-keys")
