@@ -258,3 +258,26 @@ def test_loading_runs_nothing_and_run_exits_2_with_one_line(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert "objective.command" in result.stderr and str(path) in result.stderr
     assert not (tmp_path / "ran").exists()
+
+
+# ------------------------------------------------------------------------------------------ the PyTorch sample
+
+SAMPLE = Path(__file__).parent.parent / "sample_spaces" / "torch_digits.py"
+
+
+def test_the_torch_sample_without_torch_says_how_to_install_it():
+    hide_torch = ("import runpy, sys; sys.modules['torch'] = None; sys.argv = ['torch_digits.py']; "
+                  f"runpy.run_path({str(SAMPLE)!r}, run_name='__main__')")
+    result = subprocess.run([PYTHON, "-c", hide_torch], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and "pip install torch" in result.stderr
+
+
+def test_the_torch_sample_reports_each_epoch_and_its_final_metrics():
+    pytest.importorskip("torch")
+    result = subprocess.run([PYTHON, str(SAMPLE), "--epochs=2", "--lr=0.01", "--hidden=32"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [line.get("epoch") for line in lines] == [0, 1, None]
+    assert {"loss", "val_loss", "accuracy", "lr"} <= set(lines[0]) and lines[-1]["accuracy"] > 0.5
