@@ -281,3 +281,22 @@ def test_the_torch_sample_reports_each_epoch_and_its_final_metrics():
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [line.get("epoch") for line in lines] == [0, 1, None]
     assert {"loss", "val_loss", "accuracy", "lr"} <= set(lines[0]) and lines[-1]["accuracy"] > 0.5
+
+
+def test_a_process_left_running_with_the_programs_output_does_not_hold_the_trial(tmp_path):
+    write(tmp_path, "train.py", """\
+        import json, subprocess
+        subprocess.Popen(["sleep", "60"])  # inherits standard output and keeps it open
+        print(json.dumps({"val_loss": 0.5}))
+        """)
+    study = run_study(study_file(tmp_path, f"{PYTHON} train.py", search="trials: 1, workers: 1"))
+    rec = study.log.records[0]
+    assert rec.state == "finished" and rec.duration < 10, rec.reason
+
+
+def test_several_metrics_each_with_its_direction(tmp_path):
+    write(tmp_path, "train.py", CURVES)
+    path = study_file(tmp_path, f"{PYTHON} train.py", metric="[val_loss, accuracy], direction: [minimize, maximize]")
+    study = run_study(path)
+    for rec in study.log.records.values():
+        assert rec.values == [pytest.approx(rec.params["x"]), pytest.approx(1 - rec.params["x"])]

@@ -23,6 +23,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any, TextIO
@@ -36,6 +37,8 @@ PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_]\w*)\}")  # {name}; {{ and }} a
 SCRIPT_SUFFIXES = (".py", ".sh")  # `python train.py`: the script is checked to exist, like the program
 STEP_KEYS = ("step", "epoch")  # the first one a JSON line has is its step on the curves
 READ_BYTES = 1 << 16
+POLL_SECONDS = 0.2  # how often, while reading, whether the program has exited is checked
+EXIT_DRAIN_SECONDS = 1.0  # after it exited, output still coming (from what it left running) is read this long
 LINE_BYTES = 1 << 20  # a longer line is taken as it is, cut here
 LOG_HEAD_BYTES = 256 << 10  # a trial's log keeps the start of the output up to this size ...
 LOG_TAIL_LINES = 200  # ... and its last lines
@@ -205,40 +208,55 @@ class CommandObjective:
         return self._result(process.returncode, final, errors)
 
     def _follow(self, process: subprocess.Popen, trial: Trial, output: TrialOutput) -> tuple[dict | None, deque]:
-        """Read both streams until the program closes them: reports to the trial, the rest to the log.
-        Returns the last JSON object and the last lines of error output."""
+        """Read both streams until the program has exited and they are drained: reports to the trial, the
+        rest to the log. Returns the last JSON object and the last lines of error output. A process the
+        program left behind may hold its streams open: once the program has exited, reading stops when
+        nothing more comes (or after EXIT_DRAIN_SECONDS), and the worker ends that process."""
         final: dict | None = None
         errors: deque[str] = deque(maxlen=20)
         pending = {"out": b"", "err": b""}
+        exited: float | None = None
         with selectors.DefaultSelector() as selector:
             selector.register(process.stdout, selectors.EVENT_READ, "out")
             selector.register(process.stderr, selectors.EVENT_READ, "err")
             while selector.get_map():
-                for key, _ in selector.select():
+                ended = process.poll() is not None  # before select: what it wrote before exiting is readable
+                events = selector.select(timeout=POLL_SECONDS)
+                for key, _ in events:
                     chunk = os.read(key.fd, READ_BYTES)
-                    data = pending[key.data] + chunk
-                    *lines, rest = data.split(b"\n")
-                    if not chunk:
-                        selector.unregister(key.fileobj)
-                        lines, rest = [*lines, rest] if rest else lines, b""
-                    elif len(rest) > LINE_BYTES:
-                        lines, rest = [*lines, rest[:LINE_BYTES]], b""
+                    *lines, rest = (pending[key.data] + chunk).split(b"\n")
+                    if not chunk or len(rest) > LINE_BYTES:  # the end, or a line with no end in sight
+                        if not chunk:
+                            selector.unregister(key.fileobj)
+                        lines += [rest[:LINE_BYTES]] if rest else []
+                        rest = b""
                     pending[key.data] = rest
-                    for raw in lines:
-                        line = raw.decode("utf-8", errors="replace").rstrip("\r")
-                        if key.data == "err":
-                            output.write(line)
-                            if line.strip():
-                                errors.append(line)
-                            continue
-                        report = _json_object(line)
-                        if report is None:
-                            output.write(line)
-                            continue
-                        final = report
-                        self._report(report, trial, process)
+                    final = self._take(key.data, lines, final, errors, trial, process, output)
+                if ended:
+                    exited = exited or time.monotonic()
+                    if not events or time.monotonic() - exited > EXIT_DRAIN_SECONDS:
+                        break
+        for stream, rest in pending.items():
+            if rest:
+                final = self._take(stream, [rest], final, errors, trial, process, output)
         process.wait()
         return final, errors
+
+    def _take(self, stream: str, lines: list[bytes], final: dict | None, errors: deque, trial: Trial,
+              process: subprocess.Popen, output: TrialOutput) -> dict | None:
+        """Lines of one stream: error output and non-JSON lines to the log, JSON objects reported. Returns the
+        last JSON object so far."""
+        for raw in lines:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r")
+            report = _json_object(line) if stream == "out" else None
+            if report is None:
+                output.write(line)
+                if stream == "err" and line.strip():
+                    errors.append(line)
+                continue
+            final = report
+            self._report(report, trial, process)
+        return final
 
     def _report(self, report: dict, trial: Trial, process: subprocess.Popen) -> None:
         """A JSON line with a step is a point on the curves; the pruner's verdict ends the program."""
