@@ -96,7 +96,8 @@ CURVES = """\
 
 def test_curve_reports_and_final_metrics_land_in_the_journal(tmp_path):
     write(tmp_path, "train.py", CURVES)
-    study = run_study(study_file(tmp_path, f"{PYTHON} train.py"))
+    study = run_study(study_file(tmp_path, f"{PYTHON} train.py", search="trials: 4, workers: 2"))
+    assert len(study.log.records) == 4
     records = read_journal(study.directory / "journal.jsonl")
     for rec in study.log.records.values():
         assert rec.state == "finished", rec.reason

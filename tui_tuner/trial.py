@@ -25,7 +25,7 @@ class Trial:
         self.params = params
         self.reports: list[tuple[int, dict[str, float]]] = []
         self.last_step: int | None = None
-        self.log_path = log_path  # where output of this trial's own is kept (a program's); None outside a study
+        self.log_path = log_path  # the file for this trial's own output (a command's program); None outside a study
         self._channel = channel
         self._prune = False
 
