@@ -27,9 +27,9 @@ from .records import (SPACE_REASONS, EngineEvent, Finished, Interrupted, Journal
 from .searchers import check_strategy, make_searcher
 from .space import SearchSpace, space_changes
 from .spec import Settings, StudySpec, load_spec
-from .storage import (BEST_NAME, CHECKPOINT_EVERY, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLock, StudyLog,
-                      is_study_dir, load_checkpoint, save_checkpoint, save_config, scan_journal, sound_records,
-                      write_atomic, writer_pid)
+from .storage import (BEST_NAME, CHECKPOINT_EVERY, JOURNAL_NAME, SNAPSHOT_NAME, TRIAL_LOG, Journal, StudyLock,
+                      StudyLog, is_study_dir, load_checkpoint, save_checkpoint, save_config, scan_journal,
+                      sound_records, write_atomic, writer_pid)
 from .study_text import study_text
 from .trial import Trial
 
@@ -349,7 +349,8 @@ class Study:
         if note:
             for callback in self._subscribers:  # news for the screen, not the journal
                 callback(Notice(note))
-        executor = ProcessExecutor(workers, log_path=default_log_path(self.directory), memory_limit=s.trial_memory)
+        executor = ProcessExecutor(workers, log_path=default_log_path(self.directory),
+                                   trial_log=self.directory / TRIAL_LOG, memory_limit=s.trial_memory)
         self.engine = Engine(self.spec.objective, searcher, executor, trials=remaining, time_budget=s.time_budget,
                              trial_timeout=s.trial_timeout, seed=s.seed, history=history, pruner=self._pruner(),
                              rerun=[PastTrial(r.number, r.params, None, r.manual, r.space_version)

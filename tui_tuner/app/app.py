@@ -27,7 +27,7 @@ from ..errors import InputError, TunerError
 from ..executor import ProcessExecutor, start_process_machinery
 from ..objectives import study_metric
 from ..options import whole_from_text
-from ..storage import StudyLog
+from ..storage import StudyLog, trial_log_path
 from ..study import Study
 from .document import StudyDocument
 from .screens.help import HelpScreen
@@ -235,7 +235,8 @@ class TunerApp(App):
     def on_leaderboard_trial_opened(self, message: Leaderboard.TrialOpened) -> None:
         record = self.study.log.records.get(message.number) if self.study else None
         if record is not None:
-            self.push_screen(TrialDetail(record, self.study.spec.objective.metric))
+            self.push_screen(TrialDetail(record, self.study.spec.objective.metric,
+                                         trial_log_path(self.study.directory, record.number)))
 
     def on_leaderboard_trial_selected(self, message: Leaderboard.TrialSelected) -> None:
         if message.number != self._selected:

@@ -14,12 +14,14 @@ from .best_config import load_config, save_config
 from .checkpoint import CHECKPOINT_EVERY, load_checkpoint, save_checkpoint
 from .encoding import dumps
 from .journal import Journal, read_journal, scan_journal, sound_records, stream_journal
-from .layout import BEST_NAME, CHECKPOINT_NAME, JOURNAL_NAME, LOCK_NAME, REJECTED_NAME, SNAPSHOT_NAME, STUDY_FILES, is_study_dir
+from .layout import (BEST_NAME, CHECKPOINT_NAME, JOURNAL_NAME, LOCK_NAME, REJECTED_NAME, SNAPSHOT_NAME, STUDY_FILES,
+                     TRIAL_LOG, is_study_dir, trial_log_path)
 from .lock import StudyLock, StudyLocked, writer_pid
 from .repair import repair_journal
 from .trial_log import INTERRUPTED_REASON, StudyLog, TrialRecord
 
-__all__ = ["BEST_NAME", "CHECKPOINT_EVERY", "CHECKPOINT_NAME", "INTERRUPTED_REASON", "JOURNAL_NAME", "LOCK_NAME", "REJECTED_NAME", "SNAPSHOT_NAME",
-           "STUDY_FILES", "Journal", "StudyLock", "StudyLocked", "StudyLog", "TrialRecord", "dumps", "is_study_dir",
-           "load_checkpoint", "load_config", "open_atomic", "read_journal", "repair_journal", "save_checkpoint", "save_config", "scan_journal",
-           "sound_records", "stream_journal", "write_atomic", "writer_pid"]
+__all__ = ["BEST_NAME", "CHECKPOINT_EVERY", "CHECKPOINT_NAME", "INTERRUPTED_REASON", "JOURNAL_NAME", "LOCK_NAME",
+           "REJECTED_NAME", "SNAPSHOT_NAME", "STUDY_FILES", "TRIAL_LOG", "Journal", "StudyLock", "StudyLocked",
+           "StudyLog", "TrialRecord", "dumps", "is_study_dir", "load_checkpoint", "load_config", "open_atomic",
+           "read_journal", "repair_journal", "save_checkpoint", "save_config", "scan_journal", "sound_records",
+           "stream_journal", "trial_log_path", "write_atomic", "writer_pid"]
