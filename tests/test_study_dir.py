@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tui_tuner.app import open_target
 from tui_tuner.spec import load_spec
 from tui_tuner.storage import StudyLog, load_config, read_journal
 from tui_tuner.study import Study
@@ -284,6 +285,8 @@ def test_a_resume_with_a_bigger_budget_is_the_budget_the_study_shows_when_reopen
     assert run_cli("run", path, "--study", "s", "--resume", "--trials", "5").returncode == 0
     study = Study.open(tmp_path / "s")  # the app, `trials` and a later resume see the budget it last ran with
     assert study.settings.trials == 5 and study.log.count("finished") == 5
+    document, _ = open_target(str(tmp_path / "s"))  # the app's strategy pane shows it too, not the file's 3
+    assert document.search["trials"] == 5 and document.spec().settings.trials == 5
     again = run_cli("run", path, "--study", "s", "--resume")  # nothing left: no new settings record either
     assert again.returncode == 0
     kinds = [json.loads(line)["event"] for line in (tmp_path / "s" / "journal.jsonl").read_text().splitlines()]

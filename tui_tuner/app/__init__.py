@@ -19,7 +19,7 @@ def open_target(target: str | None) -> tuple[StudyDocument, Study | None]:
         if not is_study_dir(path):
             raise InputError("not a study file or a study directory (no journal.jsonl)", file=target)
         study = Study.open(path)
-        return StudyDocument.from_spec(study.spec, Path.cwd() / f"{study.spec.name}.yaml"), study
+        return StudyDocument.from_spec(study.spec, Path.cwd() / f"{study.spec.name}.yaml", study.settings), study
     return StudyDocument.load(path), None
 
 

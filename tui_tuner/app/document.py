@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..space import SearchSpace
-from ..spec import StudySpec, load_spec, spec_from_dict
+from ..spec import SEARCH_KEYS, SETTINGS, Settings, StudySpec, load_spec, spec_from_dict
 from ..study_text import write_study_file
 
 DEMO_STUDY = Path(__file__).resolve().parent.parent / "demo" / "demo.yaml"
@@ -36,8 +36,18 @@ class StudyDocument:
         return cls(copy.deepcopy(spec.raw), source, spec.base_dir, save_path)
 
     @classmethod
-    def from_spec(cls, spec: StudySpec, save_path: Path) -> "StudyDocument":
-        return cls(copy.deepcopy(spec.raw), spec.path or save_path, spec.base_dir, save_path)
+    def from_spec(cls, spec: StudySpec, save_path: Path, settings: Settings | None = None) -> "StudyDocument":
+        """The study file as written; with `settings`, its search section as a study runs now (a resume with
+        `--trials 400` shows 400, not the file's 30)."""
+        raw = copy.deepcopy(spec.raw)
+        if settings is not None:
+            search = raw.get("search") if isinstance(raw.get("search"), dict) else {}
+            if settings.strategy != search.get("strategy", settings.strategy):
+                search = {key: value for key, value in search.items() if key in SEARCH_KEYS}
+                search.update(strategy=settings.strategy, **settings.strategy_options)
+            search.update({key: getattr(settings, key) for key in SETTINGS if getattr(settings, key) is not None})
+            raw["search"] = search
+        return cls(raw, spec.path or save_path, spec.base_dir, save_path)
 
     # ------------------------------------------------------------------------------------------ reading
 

@@ -134,7 +134,7 @@ class StudySession:
             if not is_study_dir(path):
                 raise InputError("not a study directory (no journal.jsonl)", file=str(path))
             study = Study.open(path)
-            document = StudyDocument.from_spec(study.spec, Path.cwd() / f"{study.spec.name}.yaml")
+            document = StudyDocument.from_spec(study.spec, Path.cwd() / f"{study.spec.name}.yaml", study.settings)
             return Opened(f"opened study {path}: {len(study.log.records)} trials", document, study)
         if path.suffix == ".json" and _is_best_config(path):
             config = load_config(path, self.document.space())
