@@ -211,7 +211,7 @@ def test_best_json_params_hold_the_fixed_values_and_reproduce_the_best_trial(tmp
 
 
 @pytest.mark.slow
-async def test_the_app_opens_a_study_another_process_writes_read_only_and_follows_it(tmp_path):
+async def test_the_app_follows_a_study_another_process_writes_read_only_and_takes_it_over_after(tmp_path):
     from tui_tuner.app import open_target
     from tui_tuner.app.app import TunerApp
 
@@ -235,9 +235,18 @@ async def test_the_app_opens_a_study_another_process_writes_read_only_and_follow
             await pilot.press("r")  # and does not write beside it
             await until(lambda: said(f"pid {writer.pid}"))
             assert writer.poll() is None
+            os.killpg(writer.pid, signal.SIGKILL)  # the writer is gone: the study is this app's to run
+            writer.wait()
+            await until(lambda: "read-only" not in str(app.status_bar.render()))
+            seen = app.study.log.count("finished")
+            await pilot.press("r")
+            await until(lambda: app.study.log.count("finished") > seen)
+            app.session.cancel()
+            await app.workers.wait_for_complete()
     finally:
-        os.killpg(writer.pid, signal.SIGKILL)
-        writer.wait()
+        if writer.poll() is None:
+            os.killpg(writer.pid, signal.SIGKILL)
+            writer.wait()
     done = finished_params(study_dir)
     assert len(done) == len(set(done))
 

@@ -64,6 +64,7 @@ class StudySession:
         self._predictor_cache: tuple | None = None  # (study, finished count, space version, searcher)
         self._timing: tuple | None = None  # ((engine, finished, asks), median ask s, median trial s or None)
         self._space_reason = "edit"  # why the document's space differs from the study's: "lr-find" after a/w
+        self._writer: int | None = None  # the process writing the study when last looked (follow)
         self.document, self.study, self._study_key = document, None, None
         self.open(document, study)
 
@@ -230,7 +231,11 @@ class StudySession:
         self.status_changed = True
 
     def follow(self) -> None:
-        """Take in what another process appended to the study's journal since the last look (read-only)."""
+        """Take in what another process appended to the study's journal since the last look (read-only), and
+        notice when that process stops writing (the status line says read-only until then, not after)."""
+        writer = Study.writer(self.study.directory)
+        if writer != self._writer:
+            self._writer, self.status_changed = writer, True
         try:
             new = self.study.catch_up()
         except TunerError:  # a damaged line: the screen keeps what it has; opening the study names the line
