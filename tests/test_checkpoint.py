@@ -91,6 +91,6 @@ def test_a_checkpoint_holding_anything_but_records_is_never_unpickled(tmp_path):
         def __reduce__(self):
             return (Path.touch, (marker,))
 
-    (directory / CHECKPOINT_NAME).write_bytes(pickle.dumps(({"format": 1}, Evil())))
+    (directory / CHECKPOINT_NAME).write_bytes(pickle.dumps(({"format": 2}, Evil())))
     assert len(Study.open(directory).log.records) == 20
     assert not marker.exists()

@@ -24,7 +24,7 @@ from .atomic import write_atomic
 from .layout import CHECKPOINT_NAME, JOURNAL_NAME
 from .trial_log import StudyLog, TrialRecord
 
-FORMAT = 1  # bumped when TrialRecord or the records it holds change shape: an older checkpoint is then void
+FORMAT = 2  # bumped when TrialRecord or the records it holds change shape: an older checkpoint is then void
 CHECKPOINT_EVERY = 20_000  # a checkpoint is written once the journal has this many lines beyond the last one
 _ALLOWED = {(TrialRecord.__module__, TrialRecord.__name__),
             *((records.__name__, cls.__name__) for cls in (records.StudyHeader, records.TestScored,

@@ -20,7 +20,7 @@ from ..records import (Failed, Finished, Interrupted, JournalRecord, Note, Prune
 INTERRUPTED_REASON = "the study process stopped while it ran"
 
 
-@dataclass
+@dataclass(slots=True)
 class TrialRecord:
     """What is known of one trial, rebuilt from its events."""
 
