@@ -359,7 +359,7 @@ def _import(args: argparse.Namespace) -> int:
     if args.kind == "optuna":
         imported, source = read_optuna(args.storage, args.study_name, warnings), args.storage
     else:
-        imported, source = read_cv_results(args.results), str(args.results)
+        imported, source = read_cv_results(args.results, warnings), str(args.results)
     for line in warnings:
         print(f"tui-tuner: {source}: {line}", file=sys.stderr)
     study = write_study_dir(imported, args.study, source=source)

@@ -66,6 +66,38 @@ def study_name(text: str) -> str:
     return name or "imported"
 
 
+def with_conditions(params: dict, configs: list[dict], warnings: list[str]) -> dict:
+    """`params` with a `when:` for each param some configs lack, where the value of a categorical param says
+    when it is set (gamma only with kernel rbf), so every trial fits the space and searchers learn from all of
+    them. A param whose absence no other param explains stays unconditional, and `warnings` says so."""
+    out = dict(params)
+    for name in params:
+        present = [c for c in configs if name in c]
+        absent = [c for c in configs if name not in c]
+        if not absent or not present:
+            continue
+        for parent, definition in params.items():
+            if parent == name or definition.get("type") != "categorical":
+                continue
+            if not all(parent in c for c in present):
+                continue
+            with_it = {_key(c[parent]) for c in present}
+            if all(parent in c and _key(c[parent]) not in with_it for c in absent):
+                allowed = [v for v in definition["choices"] if _key(v) in with_it]
+                out[name] = {**params[name], "when": {parent: allowed[0] if len(allowed) == 1 else allowed}}
+                break
+        else:
+            warnings.append(f"param {name} is set in {len(present)} of {len(configs)} trials and no other param "
+                            "says when; the trials without it are not told to the searchers")
+    return out
+
+
+def _key(value: object) -> tuple:
+    """A value as the space compares it: 1 and True differ, 1 and 1.0 do not."""
+    return ("number", value) if isinstance(value, (int, float)) and not isinstance(value, bool) else (
+        type(value).__name__, value)
+
+
 def write_study_dir(imported: ImportedStudy, directory: Path, *, source: str) -> Study:
     """Write `imported` as a new study directory; `source` (the file or storage read) names bad input.
     Refuses a directory that exists and is not empty; nothing is written before the study is checked."""

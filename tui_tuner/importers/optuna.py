@@ -2,7 +2,8 @@
 journal file (`JournalStorage`), as an `ImportedStudy`.
 
 The trials' distributions make the search space (a param whose distribution changed between trials gets
-the widest range, or every choice); complete trials keep their values, failed ones their reason, pruned
+the widest range, or every choice; one suggested only with some value of a categorical param is conditional
+on it); complete trials keep their values, failed ones their reason, pruned
 ones their intermediate values as reports; numeric user attributes become metrics and the others a note on
 the trial. Trial numbers and times are kept. Running and waiting trials have no result and are left out, as
 are system attributes; `warnings` names them. optuna is an optional extra: `pip install 'tui-tuner[optuna]'`.
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .imported import ImportedStudy, ImportedTrial, study_name
+from .imported import ImportedStudy, ImportedTrial, study_name, with_conditions
 
 INSTALL = "pip install 'tui-tuner[optuna]'"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -50,7 +51,7 @@ def read_optuna(url: str, name: str, warnings: list[str]) -> ImportedStudy:
     if system:
         warnings.append(f"Optuna's system attributes are not carried over: {', '.join(system)}")
     done = [t for t in study.get_trials(deepcopy=False) if t.state.name in ("COMPLETE", "FAIL", "PRUNED")]
-    params = _space(done, url)
+    params = with_conditions(_space(done, url), [t.params for t in done], warnings)
     return ImportedStudy(study_name(name), params, metrics, directions, trials)
 
 

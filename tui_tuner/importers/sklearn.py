@@ -4,7 +4,8 @@
 The `param_*` columns are the params, and their values say the space: numbers a range (log-scaled when they
 span two decades or more), anything else a list of choices; an empty or NaN cell is a param the row did not
 set. `mean_test_score` is the value (each `mean_test_<scorer>` a metric of a multi-metric search), maximized
-as scikit-learn's scores are; every other numeric column (fit and score times, split scores, ranks) is kept
+as scikit-learn's scores are; a param set only with some value of another (gamma with kernel rbf) is
+conditional on it; every other numeric column (fit and score times, split scores, ranks) is kept
 among the trial's metrics. A row whose score is NaN is a failed fit. Read with the csv module: pandas is not
 a dependency.
 """
@@ -15,21 +16,24 @@ import ast
 import csv
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .imported import ImportedStudy, ImportedTrial, study_name
+from .imported import ImportedStudy, ImportedTrial, study_name, with_conditions
 
 PARAM_PREFIX = "param_"
 SCORE_PREFIX = "mean_test_"
 LOG_SPAN = 100.0  # a positive range whose high is this many times its low is searched on a log scale
 MISSING = object()  # an empty or NaN cell: the param was not set in that row
+NUMPY_SCALAR = re.compile(r"\bnp\.\w+\(([^()]*)\)")  # numpy 2's repr of a scalar: np.float64(0.1)
 WORDS = {"None": None, "True": True, "False": False, "nan": MISSING, "NaN": MISSING, "": MISSING}
 
 
-def read_cv_results(path: Path) -> ImportedStudy:
-    """The search in a cv_results_ file; an InputError names the file and what is wrong with it."""
+def read_cv_results(path: Path, warnings: list[str]) -> ImportedStudy:
+    """The search in a cv_results_ file; what cannot be carried over exactly is appended to `warnings`. An
+    InputError names the file and what is wrong with it."""
     file = str(path)
     columns = _columns(path)
     names = [c for c in columns if c.startswith(PARAM_PREFIX)]
@@ -44,6 +48,7 @@ def read_cv_results(path: Path) -> ImportedStudy:
     if any(len(values) != rows for values in columns.values()):
         raise InputError("has columns of different lengths", file=file)
     cells = {name: [_cell(v) for v in columns[name]] for name in names}
+    _set_from_params_column(cells, columns.get("params"))
     params = {}
     for column in names:
         name = column[len(PARAM_PREFIX):]
@@ -54,6 +59,7 @@ def read_cv_results(path: Path) -> ImportedStudy:
     metrics = [c[len(SCORE_PREFIX):] for c in scores]
     kept = [c for c in columns if c not in names and c not in scores and c != "params"]
     trials = [_trial(i, columns, cells, names, scores, kept) for i in range(rows)]
+    params = with_conditions(params, [t.params for t in trials], warnings)
     return ImportedStudy(study_name(path.stem), params, metrics, ["maximize"] * len(metrics), trials)
 
 
@@ -112,6 +118,30 @@ def _cell(value: Any) -> Any:
     if isinstance(parsed, float) and math.isnan(parsed):
         return MISSING
     return parsed if isinstance(parsed, (int, float, str, bool)) else value
+
+
+def _set_from_params_column(cells: dict[str, list], params: list | None) -> None:
+    """Where a row's `params` cell (its dict, or the dict's repr in a CSV) sets a param its param_ cell shows
+    empty, the value is None: pandas writes None as an empty cell, and only `params` tells it from a param
+    the row did not set. Plain values in `params` are taken as they are typed there."""
+    for row, cell in enumerate(params or []):
+        if isinstance(cell, str):
+            try:
+                cell = ast.literal_eval(NUMPY_SCALAR.sub(r"\1", cell))
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                continue  # an estimator's repr among the values: the param_ cells say what they can
+        if not isinstance(cell, dict):
+            continue
+        for name, value in cell.items():
+            column = cells.get(f"{PARAM_PREFIX}{name}")
+            if column is None:
+                continue
+            if value is None or (isinstance(value, (str, int, float, bool)) and not _nan(value)):
+                column[row] = value
+
+
+def _nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
 
 def _param(values: list, *, file: str, field: str) -> dict:

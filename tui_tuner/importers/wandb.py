@@ -178,9 +178,9 @@ def _parameter(name: str, definition: Any, *, file: str, field: str,
             said += ": 1/value log-uniform, the same as value log-uniform"
         if log and low <= 0:
             raise InputError(f"a log-uniform range needs min > 0, got {low}", file=file, field=f"{field}.min")
+    low, high = _tidy(low), _tidy(high)
     ints = base == "int_uniform" or (step is not None and float(step).is_integer()
                                      and all(float(v).is_integer() for v in (low, high)))
-    low, high = _tidy(low), _tidy(high)
     param: dict[str, Any] = {"type": "int" if ints else "float"}
     if ints:
         low, high = math.ceil(low), math.floor(high)
