@@ -59,8 +59,12 @@ def _storage(optuna: Any, url: str) -> Any:
     """The storage at `url`, opened without creating anything: a database URL, a SQLite file's path, or a
     journal file's path."""
     if "://" in url:
-        if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
-            raise InputError("no such SQLite file", file=url)
+        if url.startswith("sqlite:///"):
+            path = Path(url[len("sqlite:///"):])
+            if not path.is_file():
+                raise InputError("no such SQLite file", file=url)
+            if not _is_sqlite(path):
+                raise InputError("is not a SQLite database", file=url)
         try:
             return optuna.storages.RDBStorage(url, skip_table_creation=True)
         except Exception as err:  # SQLAlchemy's and Optuna's errors alike: a storage we cannot read
@@ -69,15 +73,22 @@ def _storage(optuna: Any, url: str) -> Any:
     if not path.is_file():
         raise InputError("no such file (give an Optuna journal file or a database URL like sqlite:///optuna.db)",
                          file=url)
-    with open(path, "rb") as f:
-        if f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC:
-            return _storage(optuna, f"sqlite:///{path}")
+    if _is_sqlite(path):
+        return _storage(optuna, f"sqlite:///{path}")
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     try:
         return JournalStorage(JournalFileBackend(str(path)))
     except Exception as err:  # a file that is no Optuna journal
         raise InputError(f"is not an Optuna journal file: {str(err).splitlines()[0]}", file=url) from None
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror or err}", file=str(path)) from None
 
 
 def _metric_names(study: Any, count: int) -> list[str]:
