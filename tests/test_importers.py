@@ -415,3 +415,23 @@ def test_the_study_file_of_an_imported_study_reads_back_as_a_study(tmp_path, cap
     study = Study.open(tmp_path / "d")
     assert study.log.best() is not None and study.settings.strategy == "bayes"
     assert yaml.safe_load((tmp_path / "d" / "best.json").read_text())["params"] == study.log.best().params
+
+
+def test_a_grid_search_goes_on_as_a_study_of_the_same_estimator(tmp_path, capsys):
+    """cv_results_ call the scorer `score`; a study file scoring `accuracy` (maximized) takes the search on."""
+    path = write_csv(tmp_path / "search.csv", cv_results())
+    directory = tmp_path / "imported"
+    assert main(["import", "sklearn", str(path), "--study", str(directory)]) == 0
+    study_file = write(tmp_path / "tree.yaml", """
+objective: {model: sklearn.tree.DecisionTreeClassifier, dataset: iris, metric: accuracy, validation: {kfold: 3}}
+params:
+  criterion: {type: categorical, choices: [gini, entropy]}
+  max_depth: {type: categorical, choices: [null, 2, 4]}
+  min_samples_leaf: {type: int, low: 1, high: 100, log: true}
+""")
+    code = main(["run", str(study_file), "--resume", "--study", str(directory), "--trials", "20", "--workers", "1"])
+    assert code == 0, capsys.readouterr().err
+    log = StudyLog.replay(read_journal(directory / "journal.jsonl"))
+    new = [log.records[n] for n in (18, 19)]
+    assert len(log.records) == 20 and all(r.state == "finished" and r.proposer == "bayes" for r in new)
+    assert all(0 < r.value <= 1 for r in new)

@@ -365,8 +365,8 @@ def _import(args: argparse.Namespace) -> int:
     study = write_study_dir(imported, args.study, source=source)
     counts = ", ".join(f"{study.log.count(state)} {state}" for state in ("finished", "failed", "pruned"))
     print(f"{len(imported.trials)} trials imported into {args.study} ({counts}); go on with: tui-tuner run "
-          f"STUDY_FILE --resume --study {args.study} (STUDY_FILE naming your objective and metric "
-          f"{', '.join(imported.metrics)})")
+          f"STUDY_FILE --resume --study {args.study} (STUDY_FILE naming your objective, scored on "
+          f"{', '.join(f'{m} ({d})' for m, d in zip(imported.metrics, imported.directions))})")
     return 0
 
 

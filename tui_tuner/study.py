@@ -184,9 +184,11 @@ class Study:
 
     def _adopt_objective(self, spec: StudySpec) -> None:
         """An imported study goes on with the objective (and pruner) of the study file that resumes it, which
-        must score the metrics its trials were scored on, in the same directions."""
+        must score the metrics its trials were scored on, in the same directions (one metric may go by another
+        name: scikit-learn's cv_results_ call any scorer's "score")."""
         theirs, ours = metrics_of(self.spec.objective), metrics_of(spec.objective)
-        if ours != theirs:
+        renamed = len(ours[0]) == len(theirs[0]) == 1 and ours[1] == theirs[1]
+        if ours != theirs and not renamed:
             def said(metrics: tuple) -> str:
                 return ", ".join(f"{m} ({d})" for m, d in zip(*metrics))
             raise InputError(f"must be what the imported study's trials were scored on: {said(theirs)}; the file "
