@@ -126,6 +126,7 @@ parameters:
     ("method: random\nprogram: t.py\nparameters: {lr: {distribution: uniform, min: 0}}\n",
      "parameters.lr.max: must be a number"),
     ("method: random\nparameters: {lr: {values: [1, 2]}}\n", "program: is missing"),
+    ("method: grid\nprogram: t.py\nparameters: {lr: {values: [1, 1]}}\n", "parameters.lr.choices: lists 1 twice"),
 ])
 def test_a_bad_sweep_is_one_line_naming_the_field_and_writes_nothing(tmp_path, capsys, text, fragment):
     code, out = import_sweep(tmp_path, capsys, text)

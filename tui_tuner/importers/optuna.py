@@ -38,8 +38,9 @@ def read_optuna(url: str, name: str, warnings: list[str]) -> ImportedStudy:
     study = optuna.load_study(study_name=name, storage=storage)
     directions = [d.name.lower() for d in study.directions]
     metrics = _metric_names(study, len(directions))
+    everything = study.get_trials(deepcopy=False)
     trials, left = [], []
-    for trial in study.get_trials(deepcopy=False):
+    for trial in everything:
         state = {"COMPLETE": "finished", "FAIL": "failed", "PRUNED": "pruned"}.get(trial.state.name)
         if state is None:
             left.append(f"{trial.number} ({trial.state.name.lower()})")
@@ -47,10 +48,10 @@ def read_optuna(url: str, name: str, warnings: list[str]) -> ImportedStudy:
         trials.append(_trial(trial, state, metrics))
     if left:
         warnings.append(f"trials without a result are left out: {', '.join(left)}")
-    system = sorted({key for t in study.get_trials(deepcopy=False) for key in t.system_attrs if key != "fail_reason"})
+    system = sorted({key for t in everything for key in t.system_attrs if key != "fail_reason"})
     if system:
         warnings.append(f"Optuna's system attributes are not carried over: {', '.join(system)}")
-    done = [t for t in study.get_trials(deepcopy=False) if t.state.name in ("COMPLETE", "FAIL", "PRUNED")]
+    done = [t for t in everything if t.state.name in ("COMPLETE", "FAIL", "PRUNED")]
     params = with_conditions(_space(done, url), [t.params for t in done], warnings)
     return ImportedStudy(study_name(name), params, metrics, directions, trials)
 

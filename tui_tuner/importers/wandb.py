@@ -15,12 +15,15 @@ import io
 import math
 import re
 import shlex
+from pathlib import Path
 from typing import Any
 
+import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ..errors import InputError
+from ..space import SearchSpace
 from ..spec import parse_yaml
 from .imported import study_name
 
@@ -61,8 +64,13 @@ def sweep_to_study(sweep: Any, *, file: str, stem: str) -> tuple[dict, list[str]
     if not params:
         raise InputError("has only fixed values (value:); tui-tuner needs at least one parameter to tune",
                          file=file, field="parameters")
+    try:
+        SearchSpace.from_dict(params)
+    except InputError as err:
+        raise err.located(file=file, field_prefix="parameters") from None
     metric, direction = _metric(sweep.get("metric"), file, warnings)
-    objective = {"command": _command(sweep, list(params), file, warnings), "metric": metric, "direction": direction}
+    objective = {"command": _command(sweep, [*params, *fixed], file, warnings), "metric": metric,
+                 "direction": direction}
     if fixed:
         objective["fixed"] = fixed
     search: dict[str, Any] = {"strategy": METHODS[method]}
@@ -212,8 +220,7 @@ def _choices(definition: dict, file: str, field: str, warnings: list[str]) -> di
     values = definition.get("values")
     if not isinstance(values, list) or not values:
         raise InputError(f"must be a non-empty list, got {values!r}", file=file, field=f"{field}.values")
-    plain = [v if isinstance(v, (str, int, float, bool, type(None))) else None for v in values]
-    if None in plain and None not in values:
+    if not all(isinstance(v, (str, int, float, bool, type(None))) for v in values):
         raise InputError("must be plain values (text, numbers, true/false, null); a list or mapping cannot be "
                          "passed as --name=value", file=file, field=f"{field}.values")
     if "probabilities" in definition:
@@ -276,7 +283,7 @@ def _command(sweep: dict, names: list[str], file: str, warnings: list[str]) -> s
         if program is None:
             raise InputError("is missing: a sweep names the script it runs with program (or command)", file=file,
                              field="program")
-        return shlex.join([DEFAULT_INTERPRETER, program])
+        return shlex.join([DEFAULT_INTERPRETER, program] if program.endswith(".py") else [program])
     if not isinstance(command, list) or not all(isinstance(part, str) for part in command):
         raise InputError(f"must be a list of words, got {command!r}", file=file, field="command")
     words: list[str] = []
@@ -324,8 +331,6 @@ def study_yaml(study: dict, warnings: list[str], comments: dict[str, str], sourc
     yaml.dump(document, stream)
     text = stream.getvalue()
     if parse_yaml(text)[1] != study:  # a value ruamel spells in a way our loader reads otherwise
-        import yaml as pyyaml
-
         text = "".join(f"# {line}\n" for line in head) + pyyaml.safe_dump(study, sort_keys=False, width=110)
     return text
 
@@ -343,3 +348,24 @@ def _flow_params(params: dict, comments: dict[str, str]) -> CommentedMap:
         out[name] = flow
         out.yaml_add_eol_comment(comments[name], name)
     return out
+
+
+def read_sweep(path: Path) -> tuple[str, list[str]]:
+    """(the study file's text, what was not carried over) for the W&B sweep file at `path`."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", file=file) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read: {getattr(err, 'strerror', None) or err}", file=file) from None
+    try:
+        sweep = parse_yaml(text)[1]
+    except pyyaml.YAMLError as err:
+        raise InputError(f"not valid YAML: {getattr(err, 'problem', None) or err}", file=file) from None
+    except InputError as err:
+        raise err.located(file=file) from None
+    study, warnings, comments = sweep_to_study(sweep, file=file, stem=path.stem)
+    description = sweep.get("description")
+    return study_yaml(study, warnings, comments, path.name, description if isinstance(description, str) else None), \
+        warnings
