@@ -141,7 +141,8 @@ def optuna_study(storage, name="demo"):
     """A real Optuna study: trial 0 complete, 1 failed, 2 pruned after two intermediate values, 3 complete."""
     optuna = pytest.importorskip("optuna")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = optuna.create_study(study_name=name, storage=storage, direction="minimize")
+    study = optuna.create_study(study_name=name, storage=storage, direction="minimize",
+                                sampler=optuna.samplers.RandomSampler(seed=0))
 
     def objective(trial):
         x = trial.suggest_float("x", -1.0, 1.0)
@@ -436,3 +437,19 @@ params:
     new = [log.records[n] for n in (18, 19)]
     assert len(log.records) == 20 and all(r.state == "finished" and r.proposer == "bayes" for r in new)
     assert all(0 < r.value <= 1 for r in new)
+
+
+async def test_the_app_opens_an_imported_optuna_study_with_its_trials(tmp_path, capsys):
+    from tui_tuner.app import open_target
+    from tui_tuner.app.app import TunerApp
+    from tui_tuner.app.widgets.leaderboard import Leaderboard
+
+    db = tmp_path / "optuna.db"
+    original = optuna_study(f"sqlite:///{db}")
+    directory = tmp_path / "imported"
+    assert main(["import", "optuna", f"sqlite:///{db}", "--study-name", "demo", "--study", str(directory)]) == 0
+    app = TunerApp(*open_target(str(directory)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.query_one(Leaderboard).row_count == 4  # finished, failed and pruned alike
+        assert app.study.log.best().number == original.best_trial.number
