@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from tui_tuner.cli import main
+from tui_tuner.errors import InputError
 from tui_tuner.records import IMPORTED, Note, SpaceVersion
 from tui_tuner.spec import parse_yaml, spec_from_dict
 from tui_tuner.storage import StudyLog, read_journal
@@ -133,6 +134,37 @@ def test_a_bad_sweep_is_one_line_naming_the_field_and_writes_nothing(tmp_path, c
     assert code == 2
     assert fragment in out.err and len(out.err.strip().splitlines()) == 1 and "Traceback" not in out.err
     assert not (tmp_path / "study.yaml").exists()
+
+
+TRAIN = """
+import json, sys
+
+args = dict(arg[2:].split("=", 1) for arg in sys.argv[1:] if arg.startswith("--"))
+loss = float(args["dropout"]) + float(args["lr"]) * 10
+for epoch in range(3):
+    print(json.dumps({"epoch": epoch, "val_loss": loss + 1 / (epoch + 1)}))
+print(json.dumps({"val_loss": loss, "epochs": int(args["epochs"])}))
+"""
+
+
+def test_an_imported_sweep_runs_its_script_unchanged(tmp_path, capsys):
+    code, out = import_sweep(tmp_path, capsys)
+    assert code == 0, out.err
+    write(tmp_path / "train.py", TRAIN)
+    try:
+        spec_from_dict(parse_yaml((tmp_path / "study.yaml").read_text())[1], base_dir=tmp_path)
+    except InputError as err:  # the command objective (issue 15, item 1) is built on another branch
+        if "command" not in str(err) and "model" not in str(err):
+            raise
+        pytest.skip(f"the command objective is not here yet: {err}")
+    code = main(["run", str(tmp_path / "study.yaml"), "--trials", "2", "--workers", "1", "--study",
+                 str(tmp_path / "s")])
+    assert code == 0, capsys.readouterr().err
+    log = StudyLog.replay(read_journal(tmp_path / "s" / "journal.jsonl"))
+    assert log.count("finished") == 2
+    for rec in log.records.values():
+        assert rec.value == pytest.approx(rec.params["dropout"] + rec.params["lr"] * 10)
+        assert rec.metrics["epochs"] == 10  # the sweep's value: passed as a fixed argument
 
 
 # ------------------------------------------------------------------------------------------------- optuna

@@ -27,7 +27,7 @@ from ..space import SearchSpace
 from ..spec import parse_yaml
 from .imported import study_name
 
-METHODS = {"grid": "grid", "random": "random", "bayes": "bayes"}
+METHODS = ("grid", "random", "bayes")  # W&B's, each one of our strategies by the same name
 NORMAL_WIDTH = 2.0  # a normal distribution is searched over mu ± this many sigma (95% of its mass)
 CONSTANT, CATEGORICAL = "constant", "categorical"
 DISTRIBUTIONS = (CONSTANT, CATEGORICAL, "int_uniform", "uniform", "q_uniform", "log_uniform", "q_log_uniform",
@@ -73,7 +73,7 @@ def sweep_to_study(sweep: Any, *, file: str, stem: str) -> tuple[dict, list[str]
                  "direction": direction}
     if fixed:
         objective["fixed"] = fixed
-    search: dict[str, Any] = {"strategy": METHODS[method]}
+    search: dict[str, Any] = {"strategy": method}
     if "run_cap" in sweep:
         cap = sweep["run_cap"]
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
