@@ -109,13 +109,15 @@ command:
   - cifar
   - ${args_json}
   - ${args}
+  - --tag={run}
 parameters:
   lr: {values: [0.1, 0.01]}
 """)
     assert main(["import", "wandb", str(sweep)]) == 0
     out = capsys.readouterr()
     study = parse_yaml(out.out)[1]
-    assert study["objective"]["command"] == "python train.py --data cifar"
+    # ${args} before another word: a {name} placeholder a param; a brace of the command's own doubled
+    assert study["objective"]["command"] == "python train.py --data cifar '--lr={lr}' '--tag={{run}}'"
     assert study["objective"]["metric"] == "value" and study["search"] == {"strategy": "grid"}
     assert "metric: none given" in out.err and "${args_json} not carried over" in out.err
 

@@ -305,7 +305,7 @@ def _command(sweep: dict, names: list[str], file: str, warnings: list[str]) -> s
         elif part.startswith("${") and part.endswith("}"):
             warnings.append(f"command: {part} not carried over; each param follows the command as --name=value")
         else:
-            words.append(part)
+            words.append(part.replace("{", "{{").replace("}", "}}"))  # a brace of its own, not a placeholder
     if "${args_no_boolean_flags}" in command:
         warnings.append("command: ${args_no_boolean_flags} passes true/false as --name=True/False, as ${args} does")
     return shlex.join(words)
