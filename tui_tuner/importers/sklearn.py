@@ -59,6 +59,9 @@ def read_cv_results(path: Path, warnings: list[str]) -> ImportedStudy:
     metrics = [c[len(SCORE_PREFIX):] for c in scores]
     kept = [c for c in columns if c not in names and c not in scores and c != "params"]
     trials = [_trial(i, columns, cells, names, scores, kept) for i in range(rows)]
+    texts = [c for c in kept if any(not _is_number(v) and v is not MISSING for v in map(_cell, columns[c]))]
+    if texts:
+        warnings.append(f"columns that are no numbers are not carried over: {', '.join(texts)}")
     params = with_conditions(params, [t.params for t in trials], warnings)
     return ImportedStudy(study_name(path.stem), params, metrics, ["maximize"] * len(metrics), trials)
 
@@ -140,6 +143,10 @@ def _set_from_params_column(cells: dict[str, list], params: list | None) -> None
                 column[row] = value
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _nan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
@@ -149,7 +156,7 @@ def _param(values: list, *, file: str, field: str) -> dict:
     seen = [v for v in values if v is not MISSING]
     if not seen:
         raise InputError("is empty in every row", file=file, field=field)
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in seen)
+    numbers = all(_is_number(v) for v in seen)
     distinct = list(dict.fromkeys((type(v).__name__, v) for v in seen))
     if not numbers or len(distinct) < 2:
         return {"type": "categorical", "choices": [v for _, v in distinct]}
@@ -166,14 +173,14 @@ def _trial(row: int, columns: dict, cells: dict, names: list[str], scores: list[
     metrics = {}
     for column in kept:
         value = _cell(columns[column][row])
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        if _is_number(value):
             metrics[column] = value
     values = [_cell(columns[column][row]) for column in scores]
     splits = sum(c.startswith("split") and c.endswith(f"_test_{scores[0][len(SCORE_PREFIX):]}") for c in columns)
     duration = None
     if "mean_fit_time" in metrics and "mean_score_time" in metrics:
         duration = (metrics["mean_fit_time"] + metrics["mean_score_time"]) * max(1, splits)
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+    if not all(_is_number(v) for v in values):
         return ImportedTrial(row, params, "failed", metrics=metrics, duration=duration,
                              reason=f"the fit failed in scikit-learn ({scores[0]} is not a number)")
     return ImportedTrial(row, params, "finished", [float(v) for v in values], metrics, duration=duration)
