@@ -303,6 +303,21 @@ def test_an_optuna_storage_without_the_study_names_the_ones_it_has(tmp_path, cap
     assert not (tmp_path / "nowhere.db").exists()  # never created by looking
 
 
+def test_a_sqlite_storage_of_an_older_optuna_is_read_from_an_upgraded_copy(tmp_path, capsys):
+    import sqlite3
+
+    db = tmp_path / "optuna.db"
+    optuna_study(f"sqlite:///{db}")
+    with sqlite3.connect(db) as connection:  # as Optuna 3.0 left its tables
+        connection.execute("update alembic_version set version_num = 'v3.0.0.d'")
+    connection.close()
+    before = db.read_bytes()
+    assert main(["import", "optuna", str(db), "--study-name", "demo", "--study", str(tmp_path / "d")]) == 0
+    out = capsys.readouterr()
+    assert "4 trials imported" in out.out and "older Optuna: read from an upgraded copy" in out.err
+    assert "INFO" not in out.err and db.read_bytes() == before
+
+
 def test_without_optuna_installed_one_line_says_how_to_install_it(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "optuna", None)  # `import optuna` raises ImportError
     code = main(["import", "optuna", "sqlite:///x.db", "--study-name", "x", "--study", str(tmp_path / "d")])

@@ -11,7 +11,10 @@ are system attributes; `warnings` names them. optuna is an optional extra: `pip 
 
 from __future__ import annotations
 
+import logging
 import math
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from .imported import ImportedStudy, ImportedTrial, study_name, with_conditions
 
 INSTALL = "pip install 'tui-tuner[optuna]'"
 SQLITE_MAGIC = b"SQLite format 3\x00"
+FAIL_REASON = "fail_reason"  # the system attribute where Optuna before 3.0 kept why a trial failed
 
 
 def read_optuna(url: str, name: str, warnings: list[str]) -> ImportedStudy:
@@ -30,7 +34,11 @@ def read_optuna(url: str, name: str, warnings: list[str]) -> ImportedStudy:
     except ImportError:
         raise InputError(f"importing an Optuna study needs optuna: {INSTALL}") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = _storage(optuna, url)
+    with tempfile.TemporaryDirectory(prefix="tui-tuner-optuna-") as scratch:
+        return _read(optuna, _storage(optuna, url, Path(scratch), warnings), url, name, warnings)
+
+
+def _read(optuna: Any, storage: Any, url: str, name: str, warnings: list[str]) -> ImportedStudy:
     names = sorted(s.study_name for s in storage.get_all_studies())
     if name not in names:
         has = f"it has: {', '.join(names)}" if names else "it holds no study"
@@ -48,7 +56,7 @@ def read_optuna(url: str, name: str, warnings: list[str]) -> ImportedStudy:
         trials.append(_trial(trial, state, metrics))
     if left:
         warnings.append(f"trials without a result are left out: {', '.join(left)}")
-    system = sorted({key for t in everything for key in t.system_attrs if key != "fail_reason"})
+    system = sorted({key for t in everything for key in t.system_attrs if key != FAIL_REASON})
     if system:
         warnings.append(f"Optuna's system attributes are not carried over: {', '.join(system)}")
     done = [t for t in everything if t.state.name in ("COMPLETE", "FAIL", "PRUNED")]
@@ -56,26 +64,37 @@ def read_optuna(url: str, name: str, warnings: list[str]) -> ImportedStudy:
     return ImportedStudy(study_name(name), params, metrics, directions, trials)
 
 
-def _storage(optuna: Any, url: str) -> Any:
-    """The storage at `url`, opened without creating anything: a database URL, a SQLite file's path, or a
-    journal file's path."""
+def _storage(optuna: Any, url: str, scratch: Path, warnings: list[str]) -> Any:
+    """The storage at `url`, opened without writing to it: a database URL, a SQLite file's path, or a
+    journal file's path. A SQLite file of an older Optuna's schema is read from an upgraded copy in
+    `scratch` (upgrading the file itself would change the user's study)."""
+    sqlite = None
+    if url.startswith("sqlite:///"):
+        sqlite = Path(url[len("sqlite:///"):])
+        if not sqlite.is_file():
+            raise InputError("no such SQLite file", file=url)
+        if not _is_sqlite(sqlite):
+            raise InputError("is not a SQLite database", file=url)
     if "://" in url:
-        if url.startswith("sqlite:///"):
-            path = Path(url[len("sqlite:///"):])
-            if not path.is_file():
-                raise InputError("no such SQLite file", file=url)
-            if not _is_sqlite(path):
-                raise InputError("is not a SQLite database", file=url)
         try:
             return optuna.storages.RDBStorage(url, skip_table_creation=True)
         except Exception as err:  # SQLAlchemy's and Optuna's errors alike: a storage we cannot read
-            raise InputError(f"cannot open this storage: {str(err).splitlines()[0]}", file=url) from None
+            if sqlite is None or "storage upgrade" not in str(err):
+                raise InputError(f"cannot open this storage: {str(err).splitlines()[0]}", file=url) from None
+        copy = scratch / sqlite.name
+        shutil.copyfile(sqlite, copy)
+        storage = optuna.storages.RDBStorage(f"sqlite:///{copy}", skip_compatibility_check=True,
+                                             skip_table_creation=True)
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # its migration steps are no news to the user
+        storage.upgrade()
+        warnings.append("its tables are of an older Optuna: read from an upgraded copy (the file is unchanged)")
+        return storage
     path = Path(url)
     if not path.is_file():
         raise InputError("no such file (give an Optuna journal file or a database URL like sqlite:///optuna.db)",
                          file=url)
     if _is_sqlite(path):
-        return _storage(optuna, f"sqlite:///{path}")
+        return _storage(optuna, f"sqlite:///{path}", scratch, warnings)
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     try:
@@ -114,7 +133,7 @@ def _trial(trial: Any, state: str, metrics: list[str]) -> ImportedTrial:
         state = "failed"  # Optuna keeps inf; our journal keeps finite values only
     reason = None
     if state == "failed":
-        reason = trial.system_attrs.get("fail_reason") or (
+        reason = trial.system_attrs.get(FAIL_REASON) or (
             f"failed in Optuna (values {values})" if values else "failed in Optuna")
     return ImportedTrial(trial.number, dict(trial.params), state,
                          [float(v) for v in values] if state == "finished" else None, numbers, reports, started,
