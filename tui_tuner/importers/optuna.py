@@ -85,8 +85,11 @@ def _storage(optuna: Any, url: str, scratch: Path, warnings: list[str]) -> Any:
         shutil.copyfile(sqlite, copy)
         storage = optuna.storages.RDBStorage(f"sqlite:///{copy}", skip_compatibility_check=True,
                                              skip_table_creation=True)
-        logging.getLogger("alembic").setLevel(logging.WARNING)  # its migration steps are no news to the user
-        storage.upgrade()
+        logging.disable(logging.INFO)  # alembic's migration steps are no news to the user
+        try:
+            storage.upgrade()
+        finally:
+            logging.disable(logging.NOTSET)
         warnings.append("its tables are of an older Optuna: read from an upgraded copy (the file is unchanged)")
         return storage
     path = Path(url)
