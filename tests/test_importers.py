@@ -178,6 +178,7 @@ def optuna_study(storage, name="demo"):
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(study_name=name, storage=storage, direction="minimize",
                                 sampler=optuna.samplers.RandomSampler(seed=0))
+    study.set_user_attr("dataset", "mnist")
 
     def objective(trial):
         x = trial.suggest_float("x", -1.0, 1.0)
@@ -225,6 +226,7 @@ def test_an_optuna_study_is_imported_with_its_states_and_resumed_with_our_search
     assert log.records[0].value == original.trials[0].value and log.records[0].metrics["train_loss"] == 0.5
     assert log.records[2].reports == [(0, {"value": 2.0}), (1, {"value": 1.5})] and log.records[2].pruned_step == 1
     assert any(isinstance(r, Note) and r.text == "host: gpu-1" for r in records)  # a text attribute is a note
+    assert log.note == "dataset: mnist"  # the study's own attributes: a note on the study
     space = parse_yaml((directory / "study.yaml").read_text())[1]["params"]
     assert space == {"x": {"type": "float", "low": -1.0, "high": 1.0},
                      "units": {"type": "int", "low": 8, "high": 128, "log": True},

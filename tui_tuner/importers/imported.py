@@ -47,6 +47,7 @@ class ImportedStudy:
     directions: list[str]
     trials: list[ImportedTrial]
     strategy: str = "bayes"  # what goes on after the imported trials: a model of them
+    note: str | None = None  # what the tool kept on the study itself (Optuna's study user attributes)
 
     def study_file(self) -> dict:
         """The imported study as a study file: its objective names no code (see objectives.imported)."""
@@ -112,6 +113,8 @@ def write_study_dir(imported: ImportedStudy, directory: Path, *, source: str) ->
         raise err.located(file=source) from None
     records = [record for trial in sorted(imported.trials, key=lambda t: t.number)
                for record in _records(trial, imported.metrics)]
+    if imported.note:
+        records.append(Note(None, imported.note))
     study = Study.create(spec, directory, space_reason="import")
     study.record_imported(records)
     return study

@@ -3,10 +3,11 @@ journal file (`JournalStorage`), as an `ImportedStudy`.
 
 The trials' distributions make the search space (a param whose distribution changed between trials gets
 the widest range, or every choice; one suggested only with some value of a categorical param is conditional
-on it); complete trials keep their values, failed ones their reason, pruned
-ones their intermediate values as reports; numeric user attributes become metrics and the others a note on
-the trial. Trial numbers and times are kept. Running and waiting trials have no result and are left out, as
-are system attributes; `warnings` names them. optuna is an optional extra: `pip install 'tui-tuner[optuna]'`.
+on it); complete trials keep their values, failed ones their reason, pruned ones their intermediate values
+as reports; numeric user attributes become metrics and the others a note on the trial (the study's own user
+attributes a note on the study). Trial numbers and times are kept. Running and waiting trials have no result
+and are left out, as are system attributes; `warnings` names them. optuna is an optional extra:
+`pip install 'tui-tuner[optuna]'`.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def _read(optuna: Any, storage: Any, url: str, name: str, warnings: list[str]) -
         warnings.append(f"Optuna's system attributes are not carried over: {', '.join(system)}")
     done = [t for t in everything if t.state.name in ("COMPLETE", "FAIL", "PRUNED")]
     params = with_conditions(_space(done, url), [t.params for t in done], warnings)
-    return ImportedStudy(study_name(name), params, metrics, directions, trials)
+    note = "; ".join(f"{k}: {v}" for k, v in study.user_attrs.items()) or None
+    return ImportedStudy(study_name(name), params, metrics, directions, trials, note=note)
 
 
 def _storage(optuna: Any, url: str, scratch: Path, warnings: list[str]) -> Any:
