@@ -41,6 +41,7 @@ parameters:
   shift: {distribution: q_normal, mu: 0, sigma: 1, q: 0.5}
   temperature: {distribution: inv_log_uniform_values, min: 0.1, max: 10}
   guessed: {min: 0.5, max: 2.5}
+  blocks: {values: [[64, 64], [128]]}
   model:
     parameters:
       hidden: {values: [64, 128]}
@@ -85,9 +86,10 @@ def test_a_wandb_sweep_with_every_parameter_kind_becomes_a_study_file(tmp_path, 
     assert params["temperature"] == {"type": "float", "low": 0.1, "high": 10.0, "log": True}
     assert params["guessed"] == {"type": "float", "low": 0.5, "high": 2.5}  # min/max floats: uniform, as W&B
     assert params["model__hidden"] == {"type": "categorical", "choices": [64, 128]}
+    assert params["blocks"] == {"type": "categorical", "choices": ["[64, 64]", "[128]"]}  # lists as JSON text
     # what is not carried over exactly is said on stderr and kept in the file, one line each
     for said in ("project", "probabilities", "momentum: normal", "scale: log_normal", "nested parameters",
-                 "metric.target", "batch: q=8", "width: high lowered"):
+                 "metric.target", "batch: q=8", "width: high lowered", "blocks.values"):
         assert said in out.err and said in text, said
     assert "# W&B: log_uniform min=-9.210340372" in text and "a small CNN" in text
     # the rest of the study file is what tui-tuner reads (the command objective aside, which runs it)
@@ -95,7 +97,7 @@ def test_a_wandb_sweep_with_every_parameter_kind_becomes_a_study_file(tmp_path, 
                           "fixed": study["objective"]["fixed"]}
     from pathlib import Path
     spec = spec_from_dict(study, base_dir=Path(__file__).parent)
-    assert spec.settings.strategy == "bayes" and spec.settings.trials == 30 and len(spec.space) == 14
+    assert spec.settings.strategy == "bayes" and spec.settings.trials == 30 and len(spec.space) == 15
 
 
 def test_a_sweep_goes_to_stdout_by_default_and_its_command_macros_are_expanded(tmp_path, capsys):

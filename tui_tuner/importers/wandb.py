@@ -12,6 +12,7 @@ as a comment at the head of the study file, never dropped in silence.
 from __future__ import annotations
 
 import io
+import json
 import math
 import re
 import shlex
@@ -221,8 +222,9 @@ def _choices(definition: dict, file: str, field: str, warnings: list[str]) -> di
     if not isinstance(values, list) or not values:
         raise InputError(f"must be a non-empty list, got {values!r}", file=file, field=f"{field}.values")
     if not all(isinstance(v, (str, int, float, bool, type(None))) for v in values):
-        raise InputError("must be plain values (text, numbers, true/false, null); a list or mapping cannot be "
-                         "passed as --name=value", file=file, field=f"{field}.values")
+        values = [v if isinstance(v, (str, int, float, bool, type(None))) else json.dumps(v) for v in values]
+        warnings.append(f"{field}.values: a list or mapping among them is a choice of its JSON text, which your "
+                        f"program parses from --name=TEXT: {values}")
     if "probabilities" in definition:
         warnings.append(f"{field}.probabilities: not carried over: tui-tuner draws every choice equally often "
                         f"(W&B's were {definition['probabilities']})")
