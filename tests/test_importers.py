@@ -372,18 +372,37 @@ def write_csv(path, results):
     return path
 
 
+def json_columns(results):
+    """cv_results_ as JSON can hold them: lists of plain values, masked cells None."""
+    return {name: [plain(v) for v in (column.filled(None) if hasattr(column, "filled") else column)]
+            if name != "params" else [{k: plain(v) for k, v in p.items()} for p in column]
+            for name, column in results.items()}
+
+
 def write_json(path, results):
-    columns = {name: [plain(v) for v in (column.filled(None) if hasattr(column, "filled") else column)]
-               if name != "params" else [{k: plain(v) for k, v in p.items()} for p in column]
-               for name, column in results.items()}
-    path.write_text(json.dumps(columns))
+    path.write_text(json.dumps(json_columns(results)))
     return path
 
 
-@pytest.mark.parametrize("kind", ["csv", "json"])
-def test_scikit_learn_cv_results_become_a_study_directory(tmp_path, capsys, kind):
+def write_json_split(path, results):
+    """As pandas' to_json(orient="split") writes it."""
+    columns = json_columns(results)
+    rows = [list(row) for row in zip(*columns.values())]
+    path.write_text(json.dumps({"columns": list(columns), "index": list(range(len(rows))), "data": rows}))
+    return path
+
+
+def write_json_records(path, results):
+    """As pandas' to_json(orient="records") writes it."""
+    columns = json_columns(results)
+    path.write_text(json.dumps([dict(zip(columns, row)) for row in zip(*columns.values())]))
+    return path
+
+
+@pytest.mark.parametrize("writer", [write_csv, write_json, write_json_split, write_json_records])
+def test_scikit_learn_cv_results_become_a_study_directory(tmp_path, capsys, writer):
     results = cv_results()
-    path = (write_csv if kind == "csv" else write_json)(tmp_path / f"search.{kind}", results)
+    path = writer(tmp_path / f"search.{'csv' if writer is write_csv else 'json'}", results)
     directory = tmp_path / "imported"
     assert main(["import", "sklearn", str(path), "--study", str(directory)]) == 0, capsys.readouterr().err
     study = parse_yaml((directory / "study.yaml").read_text())[1]

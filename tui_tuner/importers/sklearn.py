@@ -28,6 +28,8 @@ SCORE_PREFIX = "mean_test_"
 LOG_SPAN = 100.0  # a positive range whose high is this many times its low is searched on a log scale
 MISSING = object()  # an empty or NaN cell: the param was not set in that row
 NUMPY_SCALAR = re.compile(r"\bnp\.\w+\(([^()]*)\)")  # numpy 2's repr of a scalar: np.float64(0.1)
+UNNAMED = re.compile(r"^Unnamed: \d+$")  # pandas' name for an index column it read back and wrote again
+INDEX_COLUMNS = ("index", "level_0")  # the index column pandas' to_json(orient="table") adds to each record
 WORDS = {"None": None, "True": True, "False": False, "nan": MISSING, "NaN": MISSING, "": MISSING}
 
 
@@ -85,23 +87,33 @@ def _columns(path: Path) -> dict[str, list]:
     header, body = rows[0], rows[1:]
     if any(len(row) != len(header) for row in body):
         raise InputError("has rows of another length than its header line", file=file)
-    return {name: [row[i] for row in body] for i, name in enumerate(header) if name}  # "" is pandas' index
+    return {name: [row[i] for row in body] for i, name in enumerate(header) if name and not UNNAMED.match(name)}
 
 
 def _json_columns(text: str, file: str) -> dict[str, list]:
-    """{column: [values]}, {column: {row: value}} (pandas' default orient) or [{column: value}] (records)."""
+    """{column: [values]} (json.dump of cv_results_ as lists), or what pandas' to_json writes in any orient
+    that names the columns: columns (its default), records, index, split, table."""
     try:
         data = json.loads(text)
     except ValueError as err:
         raise InputError(f"is not valid JSON: {err}", file=file) from None
-    if isinstance(data, list) and all(isinstance(row, dict) for row in data):
+    if isinstance(data, dict) and isinstance(data.get("data"), list) and ("columns" in data or "schema" in data):
+        if "columns" in data:  # split: {"columns": [...], "index": [...], "data": [[...], ...]}
+            if not all(isinstance(row, list) and len(row) == len(data["columns"]) for row in data["data"]):
+                raise InputError("has rows of another length than its columns", file=file)
+            return {name: [row[i] for row in data["data"]] for i, name in enumerate(data["columns"])}
+        data = data["data"]  # table: {"schema": ..., "data": [{column: value}, ...]}
+    if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
+        if any(str(name).startswith(PARAM_PREFIX) for row in data.values() for name in row):
+            data = list(data.values())  # index: {row: {column: value}}
+        else:  # columns: {column: {row: value}}
+            index = list(dict.fromkeys(key for column in data.values() for key in column))
+            return {name: [column.get(key) for key in index] for name, column in data.items()}
+    if isinstance(data, list) and all(isinstance(row, dict) for row in data):  # records: [{column: value}]
         names = list(dict.fromkeys(name for row in data for name in row))
-        return {name: [row.get(name) for row in data] for name in names}
+        return {name: [row.get(name) for row in data] for name in names if name not in INDEX_COLUMNS}
     if isinstance(data, dict) and all(isinstance(v, list) for v in data.values()):
         return data
-    if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
-        index = list(dict.fromkeys(key for column in data.values() for key in column))
-        return {name: [column.get(key) for key in index] for name, column in data.items()}
     raise InputError("must hold cv_results_ as a mapping of columns to lists (or pandas' to_json)", file=file)
 
 
@@ -162,7 +174,8 @@ def _param(values: list, *, file: str, field: str) -> dict:
         return {"type": "categorical", "choices": [v for _, v in distinct]}
     low, high = min(seen), max(seen)
     whole = all(isinstance(v, int) for v in seen)
-    param = {"type": "int" if whole else "float", "low": low, "high": high}
+    param = {"type": "int", "low": low, "high": high} if whole else {"type": "float", "low": float(low),
+                                                                      "high": float(high)}
     if low > 0 and high / low >= LOG_SPAN:
         param["log"] = True
     return param
