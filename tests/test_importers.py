@@ -31,7 +31,8 @@ parameters:
   optimizer: {values: [adam, sgd], probabilities: [0.7, 0.3]}
   dropout: {distribution: uniform, min: 0.0, max: 0.5}
   layers: {distribution: int_uniform, min: 1, max: 4}
-  lr: {distribution: log_uniform_values, min: 1.0e-5, max: 0.1}
+  # how far each step goes
+  lr: {distribution: log_uniform_values, min: 1.0e-5, max: 0.1}  # keep it small
   weight_decay: {distribution: log_uniform, min: -9.210340372, max: -2.302585093}
   width: {distribution: q_uniform, min: 32, max: 100, q: 16}
   batch: {distribution: q_log_uniform_values, min: 16, max: 256, q: 8}
@@ -92,6 +93,9 @@ def test_a_wandb_sweep_with_every_parameter_kind_becomes_a_study_file(tmp_path, 
                  "metric.target", "batch: q=8", "width: high lowered", "blocks.values"):
         assert said in out.err and said in text, said
     assert "# W&B: log_uniform min=-9.210340372" in text and "a small CNN" in text
+    # the author's comments kept: on the param they were written on or above, the others at the head
+    assert "# W&B: log_uniform_values min=1e-05 max=0.1 | how far each step goes; keep it small" in text
+    assert "# from the sweep: the sweep of our image model" in text
     # the rest of the study file is what tui-tuner reads (the command objective aside, which runs it)
     study["objective"] = {"python": "cli_objectives:quadratic", "metric": "val_loss", "direction": "minimize",
                           "fixed": study["objective"]["fixed"]}

@@ -27,6 +27,7 @@ from ..errors import InputError
 from ..space import SearchSpace
 from ..spec import parse_yaml
 from .imported import study_name
+from .sweep_comments import sweep_comments
 
 METHODS = ("grid", "random", "bayes")  # W&B's, each one of our strategies by the same name
 NORMAL_WIDTH = 2.0  # a normal distribution is searched over mu ± this many sigma (95% of its mass)
@@ -39,9 +40,12 @@ SWEEP_KEYS = ("method", "metric", "parameters", "run_cap", "early_terminate", "p
 DEFAULT_INTERPRETER = "python"
 
 
-def sweep_to_study(sweep: Any, *, file: str, stem: str) -> tuple[dict, list[str], dict[str, str]]:
-    """(study file, warnings, a comment for each param) for a parsed sweep configuration; InputError names
-    the file and the field of what cannot be read (an unknown method or distribution, a missing bound)."""
+def sweep_to_study(sweep: Any, *, file: str, stem: str,
+                   written: dict[str, list[str]] | None = None) -> tuple[dict, list[str], dict[str, str]]:
+    """(study file, warnings, a comment for each param and fixed value) for a parsed sweep configuration;
+    `written` holds the comments the sweep's author wrote on each parameter, by field (`parameters.lr`), for
+    those comments. InputError names the file and the field of what cannot be read (an unknown method or
+    distribution, a missing bound)."""
     if not isinstance(sweep, dict):
         raise InputError("must be a W&B sweep configuration (a mapping with method, metric, parameters)", file=file)
     warnings: list[str] = []
@@ -55,13 +59,16 @@ def sweep_to_study(sweep: Any, *, file: str, stem: str) -> tuple[dict, list[str]
     if not isinstance(parameters, dict) or not parameters:
         raise InputError("must map parameter names to their definitions", file=file, field="parameters")
     params, fixed, comments = {}, {}, {}
-    for name, definition in _flattened(parameters, "parameters", file, warnings):
-        kind, spec, comment = _parameter(name, definition, file=file, field=f"parameters.{name}", warnings=warnings)
+    for name, field, definition in _flattened(parameters, "parameters", file, warnings):
+        kind, spec, comment = _parameter(name, definition, file=file, field=field, warnings=warnings)
+        own = (written or {}).get(field)
         if kind == CONSTANT:
             fixed[name] = spec
+            if own:
+                comments[f"objective.fixed.{name}"] = "; ".join(own)
         else:
             params[name] = spec
-            comments[name] = comment
+            comments[name] = f"{comment} | {'; '.join(own)}" if own else comment
     if not params:
         raise InputError("has only fixed values (value:); tui-tuner needs at least one parameter to tune",
                          file=file, field="parameters")
@@ -89,7 +96,7 @@ def sweep_to_study(sweep: Any, *, file: str, stem: str) -> tuple[dict, list[str]
 
 
 def _flattened(parameters: dict, field: str, file: str, warnings: list[str], prefix: str = ""):
-    """(name, definition) of each parameter, nested `parameters:` blocks flattened to outer__inner."""
+    """(name, field, definition) of each parameter, nested `parameters:` blocks flattened to outer__inner."""
     for key, definition in parameters.items():
         name = re.sub(r"\W", "_", f"{prefix}{key}")
         if name != f"{prefix}{key}":
@@ -107,7 +114,7 @@ def _flattened(parameters: dict, field: str, file: str, warnings: list[str], pre
             if not name.isidentifier():
                 raise InputError(f"cannot be a parameter name (an identifier), got {key!r}", file=file,
                                  field=f"{field}.{key}")
-            yield name, definition
+            yield name, f"{field}.{key}", definition
 
 
 def _number(definition: dict, key: str, file: str, field: str) -> float:
@@ -314,13 +321,15 @@ def _command(sweep: dict, names: list[str], file: str, warnings: list[str]) -> s
 
 
 def study_yaml(study: dict, warnings: list[str], comments: dict[str, str], source: str,
-               description: str | None = None) -> str:
-    """The study file's text: a head comment naming the sweep and every warning, a comment beside each param
-    saying what W&B had, params one a line; checked to read back as `study`. The sweep's `description`
-    is kept as comment lines."""
+               description: str | None = None, written: list[str] = ()) -> str:
+    """The study file's text: a head comment naming the sweep, keeping its `description` and the comments
+    its author wrote outside any parameter (`written`), and listing every warning; beside each param a
+    comment saying what W&B had (and what its author wrote there); params one a line. Checked to read back
+    as `study`."""
     head = [f"Imported from the W&B sweep {source} by 'tui-tuner import wandb'."]
-    if description:
-        head += [f"W&B description: {line}" for line in description.splitlines()]
+    head += [f"W&B description: {line}" for line in (description or "").splitlines()]
+    head += [f"from the sweep: {line}" for line in written]
+    head += [f"{key}: {text}" for key, text in comments.items() if key.startswith("objective.fixed.")]
     head += [f"note: {w}" for w in warnings]
     document = CommentedMap()
     for key, value in study.items():
@@ -362,12 +371,14 @@ def read_sweep(path: Path) -> tuple[str, list[str]]:
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"cannot read: {getattr(err, 'strerror', None) or err}", file=file) from None
     try:
-        sweep = parse_yaml(text)[1]
+        root, sweep = parse_yaml(text)
     except pyyaml.YAMLError as err:
         raise InputError(f"not valid YAML: {getattr(err, 'problem', None) or err}", file=file) from None
     except InputError as err:
         raise err.located(file=file) from None
-    study, warnings, comments = sweep_to_study(sweep, file=file, stem=path.stem)
+    head, by_field = sweep_comments(text, root)
+    study, warnings, comments = sweep_to_study(sweep, file=file, stem=path.stem, written=by_field)
     description = sweep.get("description")
-    return study_yaml(study, warnings, comments, path.name, description if isinstance(description, str) else None), \
-        warnings
+    text = study_yaml(study, warnings, comments, path.name, description if isinstance(description, str) else None,
+                      head)
+    return text, warnings
