@@ -41,7 +41,7 @@ parameters:
   scale: {distribution: log_normal, mu: 0, sigma: 1}
   shift: {distribution: q_normal, mu: 0, sigma: 1, q: 0.5}
   temperature: {distribution: inv_log_uniform_values, min: 0.1, max: 10}
-  guessed: {min: 0.5, max: 2.5}
+  guessed: {min: 0.123456789, max: 2.5}
   blocks: {values: [[64, 64], [128]]}
   model:
     parameters:
@@ -85,7 +85,7 @@ def test_a_wandb_sweep_with_every_parameter_kind_becomes_a_study_file(tmp_path, 
     assert params["scale"] == {"type": "float", "low": 0.135335, "high": 7.38906, "log": True}
     assert params["shift"] == {"type": "float", "low": -2.0, "high": 2.0, "step": 0.5}
     assert params["temperature"] == {"type": "float", "low": 0.1, "high": 10.0, "log": True}
-    assert params["guessed"] == {"type": "float", "low": 0.5, "high": 2.5}  # min/max floats: uniform, as W&B
+    assert params["guessed"] == {"type": "float", "low": 0.123456789, "high": 2.5}  # floats: uniform, as W&B
     assert params["model__hidden"] == {"type": "categorical", "choices": [64, 128]}
     assert params["blocks"] == {"type": "categorical", "choices": ["[64, 64]", "[128]"]}  # lists as JSON text
     # what is not carried over exactly is said on stderr and kept in the file, one line each

@@ -166,14 +166,15 @@ def _parameter(name: str, definition: Any, *, file: str, field: str,
             raise InputError(f"must be > 0, got {step}", file=file, field=f"{field}.q")
     base = kind.removeprefix("q_")
     if base in ("normal", "log_normal"):
-        mu = definition.get("mu", 0.0) if "mu" not in definition else _number(definition, "mu", file, field)
-        sigma = definition.get("sigma", 1.0) if "sigma" not in definition else _number(definition, "sigma", file, field)
+        mu = _number(definition, "mu", file, field) if "mu" in definition else 0.0  # W&B's defaults
+        sigma = _number(definition, "sigma", file, field) if "sigma" in definition else 1.0
         if sigma <= 0:
             raise InputError(f"must be > 0, got {sigma}", file=file, field=f"{field}.sigma")
         low, high = mu - NORMAL_WIDTH * sigma, mu + NORMAL_WIDTH * sigma
         log = base == "log_normal"
         if log:
             low, high = math.exp(low), math.exp(high)
+        low, high = _tidy(low), _tidy(high)
         warnings.append(f"{field}: {kind}(mu={mu}, sigma={sigma}) searched uniformly{' on a log scale' if log else ''} "
                         f"over mu ± {NORMAL_WIDTH:g} sigma{' (of the log)' if log else ''}: {low:.4g} to {high:.4g}")
         said += f" mu={mu} sigma={sigma}"
@@ -189,12 +190,12 @@ def _parameter(name: str, definition: Any, *, file: str, field: str,
         log = "log" in base
         if base in ("log_uniform", "inv_log_uniform"):  # bounds are natural logs of the value (of 1/value)
             low, high = (math.exp(low), math.exp(high)) if base == "log_uniform" else (math.exp(-high), math.exp(-low))
+            low, high = _tidy(low), _tidy(high)
             said += " (natural-log bounds)"
         if base.startswith("inv_"):
             said += ": 1/value log-uniform, the same as value log-uniform"
         if log and low <= 0:
             raise InputError(f"a log-uniform range needs min > 0, got {low}", file=file, field=f"{field}.min")
-    low, high = _tidy(low), _tidy(high)
     ints = base == "int_uniform" or (step is not None and float(step).is_integer()
                                      and all(float(v).is_integer() for v in (low, high)))
     param: dict[str, Any] = {"type": "int" if ints else "float"}
@@ -203,7 +204,7 @@ def _parameter(name: str, definition: Any, *, file: str, field: str,
     param["low"], param["high"] = (int(low), int(high)) if ints else (float(low), float(high))
     if log:
         param["log"] = True
-        if step is not None:
+        if step is not None and not (ints and step == 1):
             warnings.append(f"{field}: q={step} not carried over: a tui-tuner log-scaled range has no step")
     elif step is not None and not (ints and step == 1):
         step = int(step) if ints else float(step)
