@@ -82,9 +82,9 @@ def with_conditions(params: dict, configs: list[dict], warnings: list[str]) -> d
                 continue
             if not all(parent in c for c in present):
                 continue
-            with_it = {_key(c[parent]) for c in present}
-            if all(parent in c and _key(c[parent]) not in with_it for c in absent):
-                allowed = [v for v in definition["choices"] if _key(v) in with_it]
+            with_it = {value_key(c[parent]) for c in present}
+            if all(parent in c and value_key(c[parent]) not in with_it for c in absent):
+                allowed = [v for v in definition["choices"] if value_key(v) in with_it]
                 out[name] = {**params[name], "when": {parent: allowed[0] if len(allowed) == 1 else allowed}}
                 break
         else:
@@ -93,10 +93,11 @@ def with_conditions(params: dict, configs: list[dict], warnings: list[str]) -> d
     return out
 
 
-def _key(value: object) -> tuple:
+def value_key(value: object) -> tuple:
     """A value as the space compares it: 1 and True differ, 1 and 1.0 do not."""
-    return ("number", value) if isinstance(value, (int, float)) and not isinstance(value, bool) else (
-        type(value).__name__, value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return ("number", value)
+    return (type(value).__name__, value)
 
 
 def write_study_dir(imported: ImportedStudy, directory: Path, *, source: str) -> Study:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .imported import ImportedStudy, ImportedTrial, study_name, with_conditions
+from .imported import ImportedStudy, ImportedTrial, study_name, value_key, with_conditions
 
 PARAM_PREFIX = "param_"
 SCORE_PREFIX = "mean_test_"
@@ -169,9 +169,12 @@ def _param(values: list, *, file: str, field: str) -> dict:
     if not seen:
         raise InputError("is empty in every row", file=file, field=field)
     numbers = all(_is_number(v) for v in seen)
-    distinct = list(dict.fromkeys((type(v).__name__, v) for v in seen))
+    first: dict[tuple, Any] = {}
+    for value in seen:
+        first.setdefault(value_key(value), value)  # 1 and 1.0 are one choice, as the space compares them
+    distinct = list(first.values())
     if not numbers or len(distinct) < 2:
-        return {"type": "categorical", "choices": [v for _, v in distinct]}
+        return {"type": "categorical", "choices": distinct}
     low, high = min(seen), max(seen)
     whole = all(isinstance(v, int) for v in seen)
     param = {"type": "int", "low": low, "high": high} if whole else {"type": "float", "low": float(low),
