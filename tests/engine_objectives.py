@@ -56,3 +56,12 @@ class WithMetric:
 
     def __call__(self, params, trial):
         return self.fn(params, trial)
+
+def jittery_curve(params, trial):
+    """A curve set by the params, at a pace set by chance (not the seed): which trial reports first varies."""
+    for step in range(5):
+        time.sleep(int.from_bytes(os.urandom(1), "little") / 255 * 0.03)
+        trial.report(step, loss=params["x"] + 1 / (step + 1))
+        if trial.should_prune():
+            raise TrialPruned()
+    return {"loss": params["x"]}

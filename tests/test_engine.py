@@ -12,6 +12,7 @@ from tui_tuner.engine import Engine, PastTrial, pruned_at
 from tui_tuner.errors import SpaceError
 from tui_tuner.executor import ProcessExecutor
 from tui_tuner.governor import Governor
+from tui_tuner.pruners import MedianPruner
 from tui_tuner.searchers import RandomSearcher
 
 pytestmark = pytest.mark.slow
@@ -74,10 +75,15 @@ async def test_reports_stream_while_the_trial_runs_and_metrics_come_back():
 
 
 class PruneAtStepOne:
+    ordered = False
+
     def __init__(self):
         self.finished = []
 
-    def on_report(self, number, step, values):
+    def take(self, number, step, values):
+        return 0.0
+
+    def judge(self, number, step, value):
         return step >= 1 and number % 2 == 1
 
     def on_finish(self, number, state):
@@ -91,6 +97,20 @@ async def test_pruner_answer_reaches_the_trial():
     assert sorted(e.number for e in _of(seen, records.Pruned)) == [1, 3]
     assert all(e.step == 1 for e in _of(seen, records.Pruned))
     assert sorted(pruner.finished) == [(0, "finished"), (1, "pruned"), (2, "finished"), (3, "pruned")]
+
+
+async def test_ordered_pruning_makes_the_same_decisions_however_the_trials_are_timed():
+    """Three workers, trials whose pace is left to chance: twice the same trials pruned at the same steps."""
+    runs = []
+    for _ in range(2):
+        pruner = MedianPruner("loss", "minimize", warmup=1, min_trials=2)
+        engine, seen = _engine(objectives.WithMetric(objectives.jittery_curve, "loss"), workers=3, trials=12,
+                               pruner=pruner)
+        await _run(engine)
+        runs.append(({e.number: e.step for e in _of(seen, records.Pruned)},
+                     sorted(e.number for e in _of(seen, records.Finished))))
+    assert runs[0] == runs[1]
+    assert runs[0][0] and len(runs[0][1]) + len(runs[0][0]) == 12  # some were pruned, all ended
 
 
 async def test_a_pruned_trial_is_told_its_step_and_last_value_of_the_metric():

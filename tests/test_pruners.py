@@ -47,18 +47,34 @@ def test_successive_halving_with_a_larger_minimum_resource():
     assert feed(pruner, 1, [3, 2.5, 2, 1.5], metric="loss") == [1, 3]
 
 
-def test_failed_trials_leave_the_rungs():
-    pruner = SuccessiveHalvingPruner("acc", "maximize", reduction_factor=2)
-    pruner.on_report(0, 0, {"acc": 0.9})
-    pruner.on_finish(0, "failed")
-    assert pruner.on_report(1, 0, {"acc": 0.1}) is False  # alone again at the rung: it goes on
+def test_failed_trials_leave_the_rungs_unordered_and_stay_ordered():
+    unordered = SuccessiveHalvingPruner("acc", "maximize", reduction_factor=2, ordered=False)
+    unordered.on_report(0, 0, {"acc": 0.9})
+    unordered.on_finish(0, "failed")
+    assert unordered.on_report(1, 0, {"acc": 0.1}) is False  # alone again at the rung: it goes on
+    ordered = SuccessiveHalvingPruner("acc", "maximize", reduction_factor=2)
+    ordered.on_report(0, 0, {"acc": 0.9})
+    ordered.on_finish(0, "failed")  # whether trial 1 hears of it first depends on timing: the report stands
+    assert ordered.on_report(1, 0, {"acc": 0.1}) is True
+
+
+@pytest.mark.parametrize("make", [lambda **kw: MedianPruner("acc", "maximize", warmup=0, min_trials=2, **kw),
+                                  lambda **kw: SuccessiveHalvingPruner("acc", "maximize", **kw)])
+def test_ordered_a_trial_is_judged_against_earlier_numbers_only(make):
+    """Trials 5 to 8 reported first (faster workers): trial 1 is judged as if it had run right after trial 0."""
+    ordered, unordered = make(), make(ordered=False)
+    for pruner in (ordered, unordered):
+        for n in (0, 5, 6, 7, 8):
+            pruner.on_report(n, 0, {"acc": 0.3 if n == 0 else 0.9})
+    assert ordered.on_report(1, 0, {"acc": 0.5}) is False  # better than trial 0, the only one before it
+    assert unordered.on_report(1, 0, {"acc": 0.5}) is True  # worse than the later ones that came first
 
 
 @pytest.mark.parametrize("value, expected", [
-    ("median", {"name": "median", "warmup": 2, "min_trials": 4}),
-    ("asha", {"name": "successive_halving", "min_resource": 1, "reduction_factor": 3}),
-    ({"name": "successive_halving", "reduction_factor": 4}, {"name": "successive_halving", "min_resource": 1,
-                                                              "reduction_factor": 4}),
+    ("median", {"name": "median", "warmup": 2, "min_trials": 4, "ordered": True}),
+    ("asha", {"name": "successive_halving", "min_resource": 1, "reduction_factor": 3, "ordered": True}),
+    ({"name": "successive_halving", "reduction_factor": 4, "ordered": False},
+     {"name": "successive_halving", "min_resource": 1, "reduction_factor": 4, "ordered": False}),
     ("none", None), (None, None),
 ])
 def test_pruner_section(value, expected):

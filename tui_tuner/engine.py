@@ -42,7 +42,11 @@ class Executor(Protocol):
 
 
 class Pruner(Protocol):
-    def on_report(self, number: int, step: int, values: dict) -> bool: ...
+    ordered: bool  # judge a trial only once the trials numbered before it have reached the step
+
+    def take(self, number: int, step: int, values: dict) -> float | None: ...
+
+    def judge(self, number: int, step: int, value: float) -> bool: ...
 
     def on_finish(self, number: int, state: str) -> None: ...
 
@@ -146,6 +150,9 @@ class Engine:
         # holds the searcher to less effort when asks cost more than `ask_share` of the study's time
         self.governor = None if ask_share is None else Governor(ask_share, executor.capacity)
         self._last_reported: dict[int, float] = {}  # running trial -> its latest value of the study's metric
+        self._reached: dict[int, int] = {}  # running trial -> the last step it reported
+        self._judging: list[tuple[int, int, float, asyncio.Future]] = []  # ordered pruning: judgements held
+        # until the trials numbered before theirs have reached the step (number, step, value, the answer)
         self.state = "idle"
         self._subscribers: list[Callable[[records.EngineEvent], None]] = []
         self._manual: deque[tuple[dict, int | None]] = deque()  # (params, seed or None)
@@ -403,14 +410,44 @@ class Engine:
         task.add_done_callback(functools.partial(self._trial_done, number))
         self._running[number] = task
 
-    def _on_report(self, number: int) -> Callable[[int, dict], bool]:
-        def handle(step: int, values: dict) -> bool:
+    def _on_report(self, number: int) -> Callable[[int, dict], bool | asyncio.Future]:
+        """The answer to a trial's report: prune it or not; ordered, maybe later (a future), once the trials
+        numbered before it have reached the step, so timing never changes what is decided."""
+        def handle(step: int, values: dict) -> bool | asyncio.Future:
             self._emit(records.Reported(number, step, values))
             value = reported_value(values, self.metric)
             if value is not None:
                 self._last_reported[number] = value
-            return bool(self.pruner and self.pruner.on_report(number, step, values))
+            if self.pruner is None:
+                return False
+            self._reached[number] = step
+            taken = self.pruner.take(number, step, values)
+            self._judge_held()  # this report may be what an earlier-held judgement waited for
+            if taken is None:
+                return False
+            if not self.pruner.ordered or self._caught_up(number, step):
+                return self.pruner.judge(number, step, taken)
+            answer = asyncio.get_running_loop().create_future()
+            self._judging.append((number, step, taken, answer))
+            return answer
         return handle
+
+    def _caught_up(self, number: int, step: int) -> bool:
+        """Every running trial numbered before `number` has reported `step` or later (ended ones have all
+        they will ever report)."""
+        return all(self._reached.get(other, -1) >= step for other in self._running if other < number)
+
+    def _judge_held(self) -> None:
+        """Answer the held judgements whose trials' predecessors have caught up (or that nobody awaits)."""
+        held = []
+        for number, step, value, answer in self._judging:
+            if answer.done():
+                continue
+            if self._caught_up(number, step):
+                answer.set_result(self.pruner.judge(number, step, value))
+            else:
+                held.append((number, step, value, answer))
+        self._judging = held
 
     async def _run_trial(self, number: int, params: dict,
                          seed: int) -> tuple[str, float | list[float] | PrunedAt | None]:
@@ -446,6 +483,7 @@ class Engine:
         """Book-keeping once a trial's task ends, also when it was cancelled before it began."""
         del self._running[number]
         self._last_reported.pop(number, None)  # a cancelled trial's
+        self._reached.pop(number, None)
         if task.cancelled():
             self._emit(records.Interrupted(number))
             state, value = "interrupted", None
@@ -454,6 +492,8 @@ class Engine:
         self._results[number] = value
         if self.pruner and state != "interrupted":
             self.pruner.on_finish(number, state)
+        if self._judging:
+            self._judge_held()  # this trial will report no more: the ones after it need not wait for it
         if not self.searcher.adaptive:
             self._tell_in_order(upto=len(self._order))
         self._poke()

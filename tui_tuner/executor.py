@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import multiprocessing
 import os
 import pickle
@@ -112,8 +113,9 @@ def _end_with_engine(lifeline: Connection) -> None:
     threading.Thread(target=watch, name="lifeline", daemon=True).start()
 
 
-def _worker_main(conn: Connection, lifeline: Connection, log_path: str | None) -> None:
-    """Run trials sent over `conn` until the pipe closes. Output goes to the study's worker log."""
+def _worker_main(conn: Connection, lifeline: Connection, log_path: str | None, trial_log: str | None) -> None:
+    """Run trials sent over `conn` until the pipe closes. Output goes to the study's worker log; `trial_log`
+    (a path with `{number}`) is where each trial may keep output of its own (`Trial.log_path`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the study's decision, not each worker's
     die_with_parent()
     own_the_tree()
@@ -143,7 +145,8 @@ def _worker_main(conn: Connection, lifeline: Connection, log_path: str | None) -
                     _log_traceback("preparing the objective failed:")
             continue
         _, params, number, seed = message
-        answer = _run_trial(objective, Trial(number, seed, params, channel=_PipeChannel(conn)))
+        own_log = trial_log.format(number=number) if trial_log else None
+        answer = _run_trial(objective, Trial(number, seed, params, channel=_PipeChannel(conn), log_path=own_log))
         if os.getpid() != me:
             os._exit(0)  # the objective forked and returned twice: only the worker itself answers
         end_leftovers()
@@ -224,10 +227,10 @@ async def _why_gone(worker: "_Worker") -> str:
 
 
 class _Worker:
-    def __init__(self, ctx, log_path: str | None) -> None:
+    def __init__(self, ctx, log_path: str | None, trial_log: str | None) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
         lifeline, self._lifeline = ctx.Pipe(duplex=False)  # never written: its end tells the worker we live
-        self.process = ctx.Process(target=_worker_main, args=(child, lifeline, log_path), daemon=True,
+        self.process = ctx.Process(target=_worker_main, args=(child, lifeline, log_path, trial_log), daemon=True,
                                    name="tui-tuner-worker")
         self.process.start()
         child.close()
@@ -251,12 +254,15 @@ class _Worker:
 
 class ProcessExecutor:
     """Runs each trial in one of `workers` processes; kills and replaces a worker that hangs, dies or uses
-    more than `memory_limit` bytes (resident, with everything its trial started)."""
+    more than `memory_limit` bytes (resident, with everything its trial started). `trial_log`, a path with
+    `{number}` in it, is where each trial may keep output of its own."""
 
     def __init__(self, workers: int | None = None, *, log_path: str | os.PathLike | None = None,
-                 start_method: str = "forkserver", memory_limit: int | None = None) -> None:
+                 trial_log: str | os.PathLike | None = None, start_method: str = "forkserver",
+                 memory_limit: int | None = None) -> None:
         self.capacity = max(1, workers or os.cpu_count() or 1)
         self.log_path = str(log_path) if log_path else None
+        self.trial_log = str(trial_log) if trial_log else None
         self.memory_limit = memory_limit
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
@@ -289,7 +295,7 @@ class ProcessExecutor:
     def start(self) -> None:
         """Start the worker processes now rather than at the first trial (keeps the first trial's time fair)."""
         while len(self._idle) + self._busy < self.capacity:
-            self._idle.append(_Worker(self._ctx, self.log_path))
+            self._idle.append(_Worker(self._ctx, self.log_path, self.trial_log))
 
     def _payload(self, objective: Any) -> tuple[int, bytes]:
         key = id(objective)
@@ -303,11 +309,12 @@ class ProcessExecutor:
         if self._busy >= self.capacity:
             raise RuntimeError("all workers are busy")
         loop = asyncio.get_running_loop()
-        worker = self._idle.pop() if self._idle else _Worker(self._ctx, self.log_path)
+        worker = self._idle.pop() if self._idle else _Worker(self._ctx, self.log_path, self.trial_log)
         self._busy += 1
         started = time.monotonic()
         done: asyncio.Future[Outcome | None] = loop.create_future()  # None: the worker's pipe closed
         healthy = True
+        asking: set[asyncio.Future] = set()  # answers to reports still awaited (an on_report that awaits)
 
         def finish(outcome: Outcome | None, *, worker_fine: bool = True) -> None:
             nonlocal healthy
@@ -324,16 +331,29 @@ class ProcessExecutor:
             kind = message[0]
             if kind == "report":
                 answer = on_report(message[1], message[2]) if on_report else False
-                # A worker that died after reporting cannot take the answer; its pipe then reads EOF,
-                # and the branch above fails the trial with the worker's exit reason.
-                with contextlib.suppress(OSError):
-                    worker.conn.send(bool(answer))
+                if inspect.isawaitable(answer):
+                    pending = asyncio.ensure_future(answer)
+                    asking.add(pending)
+                    pending.add_done_callback(answered)
+                else:
+                    reply(answer)
             elif kind == "done":
                 finish(Outcome("finished", result=message[1]))
             elif kind == "pruned":
                 finish(Outcome("pruned", step=message[1]))
             else:
                 finish(Outcome("failed", reason=message[1]))
+
+        def reply(answer: bool) -> None:
+            # A worker that died after reporting cannot take the answer; its pipe then reads EOF, and
+            # on_readable fails the trial with the worker's exit reason.
+            with contextlib.suppress(OSError):
+                worker.conn.send(bool(answer))
+
+        def answered(pending: asyncio.Future) -> None:
+            asking.discard(pending)
+            if not pending.cancelled():  # cancelled: the trial is ending, nobody waits for the answer
+                reply(pending.exception() is None and pending.result())
 
         def on_timeout() -> None:
             finish(Outcome("failed", reason=f"timed out after {timeout:g} s (trial_timeout); the worker was killed"),
@@ -366,6 +386,8 @@ class ProcessExecutor:
             outcome = Outcome("failed", reason=await _why_gone(worker))
         finally:
             loop.remove_reader(fd)
+            for pending in asking:
+                pending.cancel()
             if timer:
                 timer.cancel()
             self._over_memory.pop(worker.process.pid, None)

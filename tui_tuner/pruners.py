@@ -1,47 +1,70 @@
 """Pruners: stop trials whose learning curves are not going anywhere, so the budget goes to better ones.
 
-A pruner sees every report of every trial (`on_report` answers "prune now?") and knows nothing of
-processes or files. Both are asynchronous: a trial is judged against whatever the others have reported by
-then, so parallel workers never wait for each other (no generation barrier). Only reports that carry the
-study's metric count. `threshold(step)` is the value a trial must beat at `step` to go on, for the app.
+A pruner sees every report of every trial (`take` keeps it, `judge` answers "prune now?"; `on_report` does
+both) and knows nothing of processes or files. `ordered` (the default) judges a trial only against the
+trials numbered before it, as a run of one trial after another would: the engine holds the answer until
+those have reached the step, so the same study, seed and workers make the same decisions however long each
+trial takes. Unordered, a trial is judged against whatever the others have reported by then, and parallel
+workers never wait for each other. Only reports that carry the study's metric count. `threshold(step)` is
+the value a trial must beat at `step` to go on, for the app.
 """
 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections import defaultdict
 
 from .errors import InputError
-from .options import Option, Whole, check_options
+from .options import Flag, Option, Whole, check_options
 
+ORDERED = Option(True, Flag(), "judge a trial against earlier trials only, waiting for them at each step: the "
+                               "same decisions whatever the timing (false: never wait)")
 PRUNERS = {
     "median": {"warmup": Option(2, Whole(0), "steps before any trial is pruned"),
-               "min_trials": Option(4, Whole(0), "other trials that must have reached a step to judge it")},
+               "min_trials": Option(4, Whole(0), "other trials that must have reached a step to judge it"),
+               "ordered": ORDERED},
     "successive_halving": {"min_resource": Option(1, Whole(1), "epochs before the first rung"),
-                           "reduction_factor": Option(3, Whole(2), "1 in this many goes on at each rung")},
+                           "reduction_factor": Option(3, Whole(2), "1 in this many goes on at each rung"),
+                           "ordered": ORDERED},
 }
 ALIASES = {"asha": "successive_halving", "sha": "successive_halving"}
 
 
-class _Pruner:
-    def __init__(self, metric: str, direction: str) -> None:
+class _Pruner(ABC):
+    def __init__(self, metric: str, direction: str, *, ordered: bool = True) -> None:
         self.metric = metric
         self.maximize = direction == "maximize"
+        self.ordered = ordered
         self._values: dict[int, dict[int, float]] = defaultdict(dict)  # number -> step -> value
 
     def _better(self, a: float, b: float) -> bool:
         return a > b if self.maximize else a < b
 
+    def _weighs_in(self, other: int, number: int | None) -> bool:
+        """Whether trial `other`'s reports count when trial `number` is judged (None: any trial's do)."""
+        return other != number and (number is None or not self.ordered or other < number)
+
     def on_report(self, number: int, step: int, values: dict) -> bool:
+        value = self.take(number, step, values)
+        return value is not None and self.judge(number, step, value)
+
+    def take(self, number: int, step: int, values: dict) -> float | None:
+        """Keep a report; its value of the metric, None when it carries none (and is not judged)."""
         value = values.get(self.metric)
         if value is None or not math.isfinite(value):
-            return False
+            return None
         self._values[number][step] = value
-        return self._judge(number, step, value)
+        return value
+
+    @abstractmethod
+    def judge(self, number: int, step: int, value: float) -> bool:
+        """Prune trial `number` now, at `step` where it reported `value`?"""
 
     def on_finish(self, number: int, state: str) -> None:
-        """Failed trials' curves say nothing about what is good: forget them."""
-        if state == "failed":
+        """Failed trials' curves say nothing about what is good: forget them. Ordered, they stay: a failure
+        that comes after a report cannot take back what that report already weighed in, whatever the timing."""
+        if state == "failed" and not self.ordered:
             self._values.pop(number, None)
 
 
@@ -51,22 +74,23 @@ class MedianPruner(_Pruner):
     No pruning before `warmup` steps, nor while fewer than `min_trials` other trials have reached the step.
     """
 
-    def __init__(self, metric: str, direction: str, *, warmup: int = 2, min_trials: int = 4) -> None:
-        super().__init__(metric, direction)
+    def __init__(self, metric: str, direction: str, *, warmup: int = 2, min_trials: int = 4,
+                 ordered: bool = True) -> None:
+        super().__init__(metric, direction, ordered=ordered)
         self.warmup = warmup
         self.min_trials = min_trials
 
     def threshold(self, step: int, number: int | None = None) -> float | None:
         if step < self.warmup:
             return None
-        others = [v[step] for n, v in self._values.items() if n != number and step in v]
+        others = [v[step] for n, v in self._values.items() if step in v and self._weighs_in(n, number)]
         if len(others) < self.min_trials:
             return None
         others.sort()
         mid = len(others) // 2
         return others[mid] if len(others) % 2 else 0.5 * (others[mid - 1] + others[mid])
 
-    def _judge(self, number: int, step: int, value: float) -> bool:
+    def judge(self, number: int, step: int, value: float) -> bool:
         median = self.threshold(step, number)
         if median is None:
             return False
@@ -83,8 +107,9 @@ class SuccessiveHalvingPruner(_Pruner):
     far (at least the best one always goes on); otherwise it is pruned. Between rungs nothing is pruned.
     """
 
-    def __init__(self, metric: str, direction: str, *, min_resource: int = 1, reduction_factor: int = 3) -> None:
-        super().__init__(metric, direction)
+    def __init__(self, metric: str, direction: str, *, min_resource: int = 1, reduction_factor: int = 3,
+                 ordered: bool = True) -> None:
+        super().__init__(metric, direction, ordered=ordered)
         self.min_resource = min_resource
         self.reduction_factor = reduction_factor
         self._rungs: dict[int, dict[int, float]] = defaultdict(dict)  # rung step -> number -> value
@@ -113,19 +138,24 @@ class SuccessiveHalvingPruner(_Pruner):
     def threshold(self, step: int, number: int | None = None) -> float | None:
         if not self._is_rung(step):
             return None
-        others = [v for n, v in self._rungs[step].items() if n != number]
+        others = [v for n, v in self._rungs[step].items() if self._weighs_in(n, number)]
         return self._cutoff(others) if others else None
 
-    def _judge(self, number: int, step: int, value: float) -> bool:
+    def take(self, number: int, step: int, values: dict) -> float | None:
+        value = super().take(number, step, values)
+        if value is not None and self._is_rung(step):
+            self._rungs[step][number] = value
+        return value
+
+    def judge(self, number: int, step: int, value: float) -> bool:
         if not self._is_rung(step):
             return False
-        rung = self._rungs[step]
-        rung[number] = value
-        return self._better(self._cutoff(list(rung.values())), value)
+        rung = [v for n, v in self._rungs[step].items() if self._weighs_in(n, number)] + [value]
+        return self._better(self._cutoff(rung), value)
 
     def on_finish(self, number: int, state: str) -> None:
         super().on_finish(number, state)
-        if state == "failed":
+        if state == "failed" and not self.ordered:
             for rung in self._rungs.values():
                 rung.pop(number, None)
 

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from .errors import InputError
-from .objectives import build_objective, study_direction
+from .objectives import KINDS, build_objective, study_direction
 from .options import Number, Option, Whole, check_options, checked
 from .pruners import pruner_from_yaml
 from .searchers import check_strategy, make_searcher
@@ -203,8 +203,7 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
     except InputError as err:
         raise err.located(file=file, field_prefix="params") from None
     if "objective" not in raw:
-        raise InputError("is missing: model: (a scikit-learn estimator) or python: (your function)", file=file,
-                         field="objective")
+        raise InputError(f"is missing: {KINDS}", file=file, field="objective")
     base_dir = base_dir or (path.parent if path else Path.cwd())
     objective = build_objective(raw["objective"], base_dir=base_dir, file=file)
     check = getattr(objective, "check_params", None)

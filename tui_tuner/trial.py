@@ -18,12 +18,14 @@ class Channel(Protocol):
 class Trial:
     """One evaluation of one config. `seed` is derived from the study seed and the trial number only."""
 
-    def __init__(self, number: int, seed: int, params: dict[str, Any], channel: Channel | None = None) -> None:
+    def __init__(self, number: int, seed: int, params: dict[str, Any], channel: Channel | None = None,
+                 log_path: str | None = None) -> None:
         self.number = number
         self.seed = seed
         self.params = params
         self.reports: list[tuple[int, dict[str, float]]] = []
         self.last_step: int | None = None
+        self.log_path = log_path  # the file for this trial's own output (a command's program); None outside a study
         self._channel = channel
         self._prune = False
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Awaitable
 
@@ -26,7 +27,7 @@ from ..errors import InputError, TunerError
 from ..executor import ProcessExecutor, start_process_machinery
 from ..objectives import study_metric
 from ..options import whole_from_text
-from ..storage import StudyLog
+from ..storage import StudyLog, trial_log_path
 from ..study import Study
 from .document import StudyDocument
 from .screens.help import HelpScreen
@@ -133,6 +134,9 @@ class TunerApp(App):
         yield Footer()
 
     async def on_mount(self) -> None:
+        gc.freeze()  # what was loaded before the first frame (a study of 100,000 trials) lives as long as the
+        # app: the collector's full passes need not walk it again and again (they made sorting 100,000 trials'
+        # keys for the leaderboard four times slower)
         titles = {"space": "search space", "strategy": "strategy", "board": "leaderboard", "curves": "curves"}
         for pane, title in titles.items():
             self.main_screen.query_one(f"#{pane}").border_title = title
@@ -231,7 +235,8 @@ class TunerApp(App):
     def on_leaderboard_trial_opened(self, message: Leaderboard.TrialOpened) -> None:
         record = self.study.log.records.get(message.number) if self.study else None
         if record is not None:
-            self.push_screen(TrialDetail(record, self.study.spec.objective.metric))
+            self.push_screen(TrialDetail(record, self.study.spec.objective.metric,
+                                         trial_log_path(self.study.directory, record.number)))
 
     def on_leaderboard_trial_selected(self, message: Leaderboard.TrialSelected) -> None:
         if message.number != self._selected:

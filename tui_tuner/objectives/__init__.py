@@ -16,6 +16,7 @@ from typing import Any
 from ..analysis.balance import Balance
 from ..errors import InputError
 from ..options import Option, Whole
+from .command import CommandObjective, split_command
 from .datasets import dataset_from_yaml
 from .estimator import (BUILTIN_MODELS, COST_METRICS, SCALERS, EstimatorObjective, import_estimator, learns_in_epochs,
                         validation_from_yaml)
@@ -27,17 +28,18 @@ MODEL_KEYS = {"model", "dataset", "metric", "direction", "validation", "scaler",
               "balance"}
 EPOCHS = Option(None, Whole(1), "passes over the training data, each a point on the curves")
 PYTHON_KEYS = {"python", "metric", "direction", "test", "fixed", "balance"}
+COMMAND_KEYS = {"command", "metric", "direction", "fixed", "balance"}
+KINDS = "model: (a scikit-learn estimator), python: (your function) or command: (any program)"
 
 
 def build_objective(section: object, *, base_dir: Path, file: str | None = None) -> Any:
-    """`{model: ..., dataset: ...}` or `{python: "train.py:fn"}` -> an objective; InputError names the field."""
+    """`{model: ..., dataset: ...}`, `{python: "train.py:fn"}` or `{command: "python train.py"}` -> an
+    objective; InputError names the field."""
     if not isinstance(section, dict):
-        raise InputError("must be a mapping with model: (a scikit-learn estimator) or python: (your function)",
-                         file=file, field="objective")
-    if ("model" in section) == ("python" in section):
-        raise InputError("needs exactly one of model: (a scikit-learn estimator) or python: (your function)",
-                         file=file, field="objective")
-    keys = MODEL_KEYS if "model" in section else PYTHON_KEYS
+        raise InputError(f"must be a mapping with {KINDS}", file=file, field="objective")
+    if sum(kind in section for kind in ("model", "python", "command")) != 1:
+        raise InputError(f"needs exactly one of {KINDS}", file=file, field="objective")
+    keys = MODEL_KEYS if "model" in section else PYTHON_KEYS if "python" in section else COMMAND_KEYS
     for key in section:
         if key not in keys:
             raise InputError(f"unknown key {key!r}; expected {', '.join(sorted(keys))}", file=file,
@@ -47,8 +49,10 @@ def build_objective(section: object, *, base_dir: Path, file: str | None = None)
         raise InputError("must be a mapping of argument names to values", file=file, field="objective.fixed")
     if "model" in section:
         objective = _estimator_objective(section, fixed, base_dir=base_dir, file=file)
-    else:
+    elif "python" in section:
         objective = _function_objective(section, fixed, base_dir=base_dir, file=file)
+    else:
+        objective = _command_objective(section, fixed, base_dir=base_dir, file=file)
     objective.balance = Balance.from_yaml(section.get("balance"), objective.metrics, file=file)
     return objective
 
@@ -243,14 +247,29 @@ def _function_objective(section: dict, fixed: dict, *, base_dir: Path, file: str
     test = None
     if section.get("test") is not None:
         test = FunctionRef(section["test"], base_dir=base_dir, file=file, field="objective.test")
+    metric, direction = _metrics_and_directions(section, section.get("metric", "value"), file=file)
+    return FunctionObjective(function, metric=metric, direction=direction, test=test, fixed=fixed)
+
+
+def _command_objective(section: dict, fixed: dict, *, base_dir: Path, file: str | None) -> CommandObjective:
+    words = split_command(section["command"], base_dir=base_dir, file=file)
+    if "metric" not in section:
+        raise InputError("is missing: name the key of the program's last JSON line to optimize, like val_loss",
+                         file=file, field="objective.metric")
+    metric, direction = _metrics_and_directions(section, section["metric"], file=file)
+    return CommandObjective(words, metric=metric, direction=direction, fixed=fixed, cwd=base_dir)
+
+
+def _metrics_and_directions(section: dict, metric: object, *, file: str | None
+                            ) -> tuple[str | list[str], str | list[str]]:
+    """A user objective's metric (a name, or a list of names) and direction (one, or a list alike)."""
     several = _metric_list(section, "minimize", file=file)
     if several is not None:
-        return FunctionObjective(function, metric=several[0], direction=several[1], test=test, fixed=fixed)
-    metric = section.get("metric", "value")
+        return several
     if not isinstance(metric, str) or not metric:
         raise InputError(f"must be the name of the value to optimize (or a list of names), got {metric!r}",
                          file=file, field="objective.metric")
     direction = section.get("direction", "minimize")
     if direction not in DIRECTIONS:
         raise InputError(f"must be minimize or maximize, got {direction!r}", file=file, field="objective.direction")
-    return FunctionObjective(function, metric=metric, direction=direction, test=test, fixed=fixed)
+    return metric, direction

@@ -212,6 +212,25 @@ class StudyLog:
             log.apply(record)
         return log
 
+    def state(self) -> dict:
+        """What `restore` needs to rebuild this log (a checkpoint holds it); the rest is derived."""
+        return {"header": self.header, "test": self.test, "note": self.note, "spaces": self.spaces,
+                "records": list(self.records.values())}
+
+    @classmethod
+    def restore(cls, direction: str | list[str], *, header: StudyHeader, test: TestScored | None, note: str | None,
+                spaces: list[SpaceVersion], records: list[TrialRecord]) -> "StudyLog":
+        """The log `state()` was taken from, its counts and best trial derived again."""
+        log = cls(direction)
+        log.apply(header)
+        log.test, log.note, log.spaces = test, note, list(spaces)
+        log.records = {rec.number: rec for rec in records}
+        log._counts.update(rec.state for rec in records)
+        log._manual_counts.update(rec.state for rec in records if rec.manual)
+        if not log.multi:
+            log._best = min(log.finished(), key=log._rank, default=None)
+        return log
+
     @property
     def space_version(self) -> int:
         """The version of the search space trials are drawn from now (1 until the space changed)."""

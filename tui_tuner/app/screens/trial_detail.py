@@ -1,8 +1,10 @@
-"""One trial in full (enter on a leaderboard row): the leaderboard cuts params off, this shows them all."""
+"""One trial in full (enter on a leaderboard row): the leaderboard cuts params off, this shows them all,
+with the end of what its program printed (a command objective's trial log)."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from rich.markup import escape
 from textual.app import ComposeResult
@@ -15,8 +17,13 @@ from ...progress import format_value
 from ...storage import TrialRecord
 
 
-def detail_lines(record: TrialRecord, metric: str) -> list[str]:
-    """Every param, every final metric, state and reason, duration, seed, start time: as markup lines."""
+OUTPUT_LINES = 40  # of a trial's log, the last ones shown
+OUTPUT_BYTES = 16 << 10  # read from the end of the log for them
+
+
+def detail_lines(record: TrialRecord, metric: str, log: Path | None = None) -> list[str]:
+    """Every param, every final metric, state and reason, duration, seed, start time, and the end of the
+    trial's log when it has one: as markup lines."""
     value = format_value(record.value) if record.value is not None else "-"
     lines = [f"state    {record.state}" + (" (manual)" if record.manual else ""),
              f"{metric:<8} {value}"]
@@ -39,7 +46,27 @@ def detail_lines(record: TrialRecord, metric: str) -> list[str]:
         lines.append("")
         lines.append("[b]metrics[/b]")
         lines += [f"  {escape(name)} = {escape(_text(v))}" for name, v in record.metrics.items()]
+    output = log_tail(log) if log else []
+    if output:
+        lines.append("")
+        lines.append(f"[b]output[/b] (the end of {escape(str(log))})")
+        lines += [f"  {escape(line)}" for line in output]
     return lines
+
+
+def log_tail(path: Path, lines: int = OUTPUT_LINES) -> list[str]:
+    """The last `lines` lines of a trial's log, read from its end (a log may be large); none if it is absent."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - OUTPUT_BYTES))
+            data = f.read()
+    except OSError:
+        return []
+    text = data.decode("utf-8", errors="replace").splitlines()
+    if size > OUTPUT_BYTES:
+        text = text[1:]  # the first line read is likely cut
+    return text[-lines:]
 
 
 def _text(value) -> str:
@@ -49,14 +76,15 @@ def _text(value) -> str:
 class TrialDetail(ModalScreen):
     BINDINGS = [Binding("escape,enter,q", "dismiss", "close")]
 
-    def __init__(self, record: TrialRecord, metric: str) -> None:
+    def __init__(self, record: TrialRecord, metric: str, log: Path | None = None) -> None:
         super().__init__()
         self.record = record
         self.metric = metric
+        self.log_file = log
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
             yield Static(f"trial #{self.record.number}", classes="dialog-title")
             with VerticalScroll(id="trial-detail"):
-                yield Static("\n".join(detail_lines(self.record, self.metric)), id="trial-lines")
+                yield Static("\n".join(detail_lines(self.record, self.metric, self.log_file)), id="trial-lines")
             yield Static("escape close", classes="dialog-keys")
