@@ -43,7 +43,8 @@ def app_parser() -> argparse.ArgumentParser:
         epilog="Headless: 'tui-tuner run STUDY_FILE' (see 'tui-tuner run --help'). LR range test: "
                "'tui-tuner lr-find STUDY_FILE' (see 'tui-tuner lr-find --help'). A damaged journal: "
                "'tui-tuner repair STUDY_DIR'. Which params mattered: 'tui-tuner analyze STUDY_DIR'. Studies side by "
-               "side: 'tui-tuner compare DIR DIR...'.",
+               "side: 'tui-tuner compare DIR DIR...'. Bring your own study (W&B sweep, Optuna, scikit-learn): "
+               "'tui-tuner import --help'.",
     )
     p.add_argument("target", nargs="?", metavar="STUDY_FILE|STUDY_DIR",
                    help="a study file (YAML or JSON) or a study directory to review or resume")
@@ -150,6 +151,35 @@ def trials_parser() -> argparse.ArgumentParser:
     return p
 
 
+def import_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="tui-tuner import",
+        description="Bring your own study: a W&B sweep file becomes a study file; an Optuna study or a "
+                    "scikit-learn cv_results_ becomes a study directory (the app, analyze, trials and "
+                    "'run STUDY_FILE --resume --study DIR' work on it, going on with tui-tuner's searchers).",
+        epilog="What cannot be carried over is listed on stderr. Exit codes: 0 done, 2 bad input, 1 anything else.",
+    )
+    kinds = p.add_subparsers(dest="kind", metavar="wandb|optuna|sklearn", required=True)
+    wandb = kinds.add_parser("wandb", help="a W&B sweep configuration -> a study file",
+                             description="A W&B sweep configuration (YAML) -> a study file with a command objective.")
+    wandb.add_argument("sweep", metavar="SWEEP.yaml", type=Path, help="the sweep configuration")
+    wandb.add_argument("-o", "--output", metavar="STUDY.yaml", type=Path,
+                       help="write the study file there (replaced atomically) instead of stdout")
+    optuna = kinds.add_parser("optuna", help="an Optuna study -> a study directory",
+                              description="Every trial of an Optuna study -> a new study directory. Needs optuna "
+                                          "(pip install 'tui-tuner[optuna]').")
+    optuna.add_argument("storage", metavar="STORAGE_URL",
+                        help="a database URL like sqlite:///optuna.db, or the path of an Optuna journal file")
+    optuna.add_argument("--study-name", required=True, metavar="NAME", help="the Optuna study to import")
+    optuna.add_argument("--study", required=True, metavar="DIR", type=Path, help="the new study directory")
+    sklearn = kinds.add_parser("sklearn", help="scikit-learn cv_results_ -> a study directory",
+                               description="A search's cv_results_ saved as CSV (pandas' to_csv) or JSON -> a new "
+                                           "study directory; the space is inferred from the param_ columns.")
+    sklearn.add_argument("results", metavar="CV_RESULTS", type=Path, help="the .csv or .json file")
+    sklearn.add_argument("--study", required=True, metavar="DIR", type=Path, help="the new study directory")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -163,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             return _repair(repair_parser().parse_args(argv[1:]))
         if argv and argv[0] == "trials":
             return _trials(trials_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "import":
+            return _import(import_parser().parse_args(argv[1:]))
         if argv and argv[0] == "lr-find":
             return _lr_find(lr_find_parser().parse_args(argv[1:]))
         return _app(app_parser().parse_args(argv))
@@ -295,6 +327,46 @@ def _trials(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     except BrokenPipeError:  # `tui-tuner trials DIR | head`: the reader had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    """A W&B sweep to a study file; an Optuna study or cv_results_ to a study directory. What is not
+    carried over goes to stderr, one line each."""
+    warnings: list[str] = []
+    if args.kind == "wandb":
+        from .importers import read_sweep
+
+        if args.output:
+            _check_writable(args.output, "-o", directory=False)
+            if args.output.resolve() == args.sweep.resolve():
+                raise InputError("is the sweep file itself; write the study file elsewhere", file=str(args.output),
+                                 field="-o")
+        text, warnings = read_sweep(args.sweep)
+        for line in warnings:
+            print(f"tui-tuner: {args.sweep}: {line}", file=sys.stderr)
+        if args.output is None:
+            sys.stdout.write(text)
+            return 0
+        from .storage import write_atomic
+
+        write_atomic(args.output, text)
+        print(f"study file written to {args.output}; run it with: tui-tuner run {args.output}", file=sys.stderr)
+        return 0
+    from .importers import read_cv_results, read_optuna, write_study_dir
+
+    _check_writable(args.study, "--study", directory=True)
+    if args.kind == "optuna":
+        imported, source = read_optuna(args.storage, args.study_name, warnings), args.storage
+    else:
+        imported, source = read_cv_results(args.results, warnings), str(args.results)
+    for line in warnings:
+        print(f"tui-tuner: {source}: {line}", file=sys.stderr)
+    study = write_study_dir(imported, args.study, source=source)
+    counts = ", ".join(f"{study.log.count(state)} {state}" for state in ("finished", "failed", "pruned"))
+    print(f"{len(imported.trials)} trials imported into {args.study} ({counts}); go on with: tui-tuner run "
+          f"STUDY_FILE --resume --study {args.study} (STUDY_FILE naming your objective, scored on "
+          f"{', '.join(f'{m} ({d})' for m, d in zip(imported.metrics, imported.directions))})")
     return 0
 
 

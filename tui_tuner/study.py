@@ -21,6 +21,7 @@ from .engine import Engine, PastTrial, pruned_at, value_of
 from .errors import InputError, TunerError
 from .executor import ProcessExecutor, default_log_path, pool_size
 from .objectives import metrics_of, study_direction, study_metric
+from .objectives.imported import is_imported
 from .pruners import make_pruner
 from .records import (SPACE_REASONS, EngineEvent, Finished, Interrupted, JournalRecord, Note, Notice, Record,
                       Reported, SettingsChanged, SpaceVersion, StateChanged, StudyHeader, TestScored)
@@ -81,8 +82,10 @@ class Study:
     # ---------------------------------------------------------------------------------------------- opening
 
     @classmethod
-    def create(cls, spec: StudySpec, directory: str | Path | None = None, **overrides: Any) -> "Study":
-        """A new study directory (default `runs/<name>-<time>`); refuses one that already holds a study."""
+    def create(cls, spec: StudySpec, directory: str | Path | None = None, *, space_reason: str = "created",
+               **overrides: Any) -> "Study":
+        """A new study directory (default `runs/<name>-<time>`); refuses one that already holds a study.
+        `space_reason` is why its first space began ("import" for a study brought in from another tool)."""
         directory = Path(directory) if directory else cls.default_directory(spec)
         if _begun(directory):
             raise InputError("already holds a study; resume it with --resume or choose another --study",
@@ -109,7 +112,7 @@ class Study:
             base_dir=str(spec.base_dir), metric=study_metric(spec.objective),
             direction=study_direction(spec.objective), settings=settings.to_json(),
             balance=study.log.balance.to_json() if study.log.multi else None)
-        first = SpaceVersion(1, spec.raw["params"], "created", [], header.time)
+        first = SpaceVersion(1, spec.raw["params"], space_reason, [], header.time)
         try:
             size = study._journal.append(header) + study._journal.append(first)
         except OSError as err:
@@ -179,9 +182,50 @@ class Study:
     def for_resume(cls, spec: StudySpec, directory: str | Path, **overrides: Any) -> "Study":
         """`run --resume --study DIR`: the study in DIR, taken for writing; a new one there when DIR holds
         none yet (a run killed before it wrote its first record resumes from nothing instead of failing)."""
-        if _begun(Path(directory)):
-            return cls.open(directory, write=True, **overrides)
-        return cls.create(spec, directory, **overrides)
+        if not _begun(Path(directory)):
+            return cls.create(spec, directory, **overrides)
+        study = cls.open(directory, write=True, **overrides)
+        if is_imported(study.spec.objective):
+            try:
+                study._adopt_objective(spec)
+            except BaseException:
+                study._release_lock()
+                raise
+        return study
+
+    def _adopt_objective(self, spec: StudySpec) -> None:
+        """An imported study goes on with the objective (and pruner) of the study file that resumes it, which
+        must score the metrics its trials were scored on, in the same directions (one metric may go by another
+        name: scikit-learn's cv_results_ call any scorer's "score")."""
+        theirs, ours = metrics_of(self.spec.objective), metrics_of(spec.objective)
+        renamed = len(ours[0]) == len(theirs[0]) == 1 and ours[1] == theirs[1]
+        if ours != theirs and not renamed:
+            def said(metrics: tuple) -> str:
+                return ", ".join(f"{m} ({d})" for m, d in zip(*metrics))
+            raise InputError(f"must be what the imported study's trials were scored on: {said(theirs)}; the file "
+                             f"says {said(ours)}", file=str(spec.path) if spec.path else None,
+                             field="objective.metric")
+        if is_imported(spec.objective):
+            raise InputError("names no objective to run; an imported study goes on with your own objective "
+                             "(objective.python or objective.model)", file=str(spec.path) if spec.path else None,
+                             field="objective")
+        self.spec = replace(self.spec, objective=spec.objective, pruner=spec.pruner)
+
+    def record_imported(self, records: Iterable[JournalRecord]) -> None:
+        """Journal the trials of another tool's study into this new one (`create` left it held), write
+        best.json, and let go of the directory. A write error is a StudyWriteError."""
+        try:
+            for record in records:
+                self._record(record)
+                if self._write_error is not None:
+                    raise StudyWriteError(self._write_error)
+            self._update_best()
+            if self._write_error is not None:
+                raise StudyWriteError(self._write_error)
+        finally:
+            self._journal.close()
+            self._journal = None
+            self._release_lock()
 
     @staticmethod
     def writer(directory: str | Path) -> int | None:

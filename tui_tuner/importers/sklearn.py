@@ -1,0 +1,202 @@
+"""scikit-learn's `cv_results_`, saved as CSV (`pandas.DataFrame(search.cv_results_).to_csv(path)`) or JSON
+(a mapping of columns to lists, pandas' `to_json` in its columns or records orient), as an `ImportedStudy`.
+
+The `param_*` columns are the params, and their values say the space: numbers a range (log-scaled when they
+span two decades or more), anything else a list of choices; an empty or NaN cell is a param the row did not
+set. `mean_test_score` is the value (each `mean_test_<scorer>` a metric of a multi-metric search), maximized
+as scikit-learn's scores are; a param set only with some value of another (gamma with kernel rbf) is
+conditional on it; every other numeric column (fit and score times, split scores, ranks) is kept
+among the trial's metrics. A row whose score is NaN is a failed fit. Read with the csv module: pandas is not
+a dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .imported import ImportedStudy, ImportedTrial, study_name, value_key, with_conditions
+
+PARAM_PREFIX = "param_"
+SCORE_PREFIX = "mean_test_"
+LOG_SPAN = 100.0  # a positive range whose high is this many times its low is searched on a log scale
+MISSING = object()  # an empty or NaN cell: the param was not set in that row
+NUMPY_SCALAR = re.compile(r"\bnp\.\w+\(([^()]*)\)")  # numpy 2's repr of a scalar: np.float64(0.1)
+UNNAMED = re.compile(r"^Unnamed: \d+$")  # pandas' name for an index column it read back and wrote again
+INDEX_COLUMNS = ("index", "level_0")  # the index column pandas' to_json(orient="table") adds to each record
+WORDS = {"None": None, "True": True, "False": False, "nan": MISSING, "NaN": MISSING, "": MISSING}
+
+
+def read_cv_results(path: Path, warnings: list[str]) -> ImportedStudy:
+    """The search in a cv_results_ file; what cannot be carried over exactly is appended to `warnings`. An
+    InputError names the file and what is wrong with it."""
+    file = str(path)
+    columns = _columns(path)
+    names = [c for c in columns if c.startswith(PARAM_PREFIX)]
+    if not names:
+        raise InputError("has no param_ columns: not a scikit-learn cv_results_ (save it with "
+                         "pandas.DataFrame(search.cv_results_).to_csv(PATH))", file=file)
+    scores = [c for c in columns if c.startswith(SCORE_PREFIX)]
+    if not scores:
+        raise InputError("has no mean_test_ column (mean_test_score, or mean_test_<scorer> for several "
+                         "scorers): no score to import", file=file)
+    rows = len(columns[names[0]])
+    if any(len(values) != rows for values in columns.values()):
+        raise InputError("has columns of different lengths", file=file)
+    cells = {name: [_cell(v) for v in columns[name]] for name in names}
+    _set_from_params_column(cells, columns.get("params"))
+    params = {}
+    for column in names:
+        name = column[len(PARAM_PREFIX):]
+        if not name.isidentifier():
+            raise InputError(f"names a param {name!r} that is no identifier (letters, digits, _)", file=file,
+                             field=column)
+        params[name] = _param(cells[column], file=file, field=column)
+    metrics = [c[len(SCORE_PREFIX):] for c in scores]
+    kept = [c for c in columns if c not in names and c not in scores and c != "params"]
+    trials = [_trial(i, columns, cells, names, scores, kept) for i in range(rows)]
+    texts = [c for c in kept if any(not _is_number(v) and v is not MISSING for v in map(_cell, columns[c]))]
+    if texts:
+        warnings.append(f"columns that are no numbers are not carried over: {', '.join(texts)}")
+    params = with_conditions(params, [t.params for t in trials], warnings)
+    return ImportedStudy(study_name(path.stem), params, metrics, ["maximize"] * len(metrics), trials)
+
+
+def _columns(path: Path) -> dict[str, list]:
+    """The file's columns, by name, each a list of one value a row (strings in a CSV)."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", file=file) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read: {getattr(err, 'strerror', None) or err}", file=file) from None
+    if path.suffix.lower() == ".json":
+        return _json_columns(text, file)
+    if path.suffix.lower() != ".csv":
+        raise InputError("must be a .csv or .json file of cv_results_", file=file)
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        raise InputError("is empty", file=file)
+    header, body = rows[0], rows[1:]
+    if any(len(row) != len(header) for row in body):
+        raise InputError("has rows of another length than its header line", file=file)
+    return {name: [row[i] for row in body] for i, name in enumerate(header) if name and not UNNAMED.match(name)}
+
+
+def _json_columns(text: str, file: str) -> dict[str, list]:
+    """{column: [values]} (json.dump of cv_results_ as lists), or what pandas' to_json writes in any orient
+    that names the columns: columns (its default), records, index, split, table."""
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise InputError(f"is not valid JSON: {err}", file=file) from None
+    if isinstance(data, dict) and isinstance(data.get("data"), list) and ("columns" in data or "schema" in data):
+        if "columns" in data:  # split: {"columns": [...], "index": [...], "data": [[...], ...]}
+            if not all(isinstance(row, list) and len(row) == len(data["columns"]) for row in data["data"]):
+                raise InputError("has rows of another length than its columns", file=file)
+            return {name: [row[i] for row in data["data"]] for i, name in enumerate(data["columns"])}
+        data = data["data"]  # table: {"schema": ..., "data": [{column: value}, ...]}
+    if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
+        if any(str(name).startswith(PARAM_PREFIX) for row in data.values() for name in row):
+            data = list(data.values())  # index: {row: {column: value}}
+        else:  # columns: {column: {row: value}}
+            index = list(dict.fromkeys(key for column in data.values() for key in column))
+            return {name: [column.get(key) for key in index] for name, column in data.items()}
+    if isinstance(data, list) and all(isinstance(row, dict) for row in data):  # records: [{column: value}]
+        names = list(dict.fromkeys(name for row in data for name in row))
+        return {name: [row.get(name) for row in data] for name in names if name not in INDEX_COLUMNS}
+    if isinstance(data, dict) and all(isinstance(v, list) for v in data.values()):
+        return data
+    raise InputError("must hold cv_results_ as a mapping of columns to lists (or pandas' to_json)", file=file)
+
+
+def _cell(value: Any) -> Any:
+    """A cell as the value it stands for: a CSV's "0.1" a number, "None" None, "{'a': 1}" the text it is
+    (a choice must be a plain value); empty and NaN cells are MISSING."""
+    if isinstance(value, float) and math.isnan(value):
+        return MISSING
+    if value is None or not isinstance(value, str):
+        return MISSING if value is None else value
+    if value.strip() in WORDS:
+        return WORDS[value.strip()]
+    try:
+        parsed = ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return value
+    if isinstance(parsed, float) and math.isnan(parsed):
+        return MISSING
+    return parsed if isinstance(parsed, (int, float, str, bool)) else value
+
+
+def _set_from_params_column(cells: dict[str, list], params: list | None) -> None:
+    """Where a row's `params` cell (its dict, or the dict's repr in a CSV) sets a param its param_ cell shows
+    empty, the value is None: pandas writes None as an empty cell, and only `params` tells it from a param
+    the row did not set. Plain values in `params` are taken as they are typed there."""
+    for row, cell in enumerate(params or []):
+        if isinstance(cell, str):
+            try:
+                cell = ast.literal_eval(NUMPY_SCALAR.sub(r"\1", cell))
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                continue  # an estimator's repr among the values: the param_ cells say what they can
+        if not isinstance(cell, dict):
+            continue
+        for name, value in cell.items():
+            column = cells.get(f"{PARAM_PREFIX}{name}")
+            if column is None:
+                continue
+            if value is None or (isinstance(value, (str, int, float, bool)) and not _nan(value)):
+                column[row] = value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _param(values: list, *, file: str, field: str) -> dict:
+    """The space of one param from the values it took: a range of numbers, else a list of choices."""
+    seen = [v for v in values if v is not MISSING]
+    if not seen:
+        raise InputError("is empty in every row", file=file, field=field)
+    numbers = all(_is_number(v) for v in seen)
+    first: dict[tuple, Any] = {}
+    for value in seen:
+        first.setdefault(value_key(value), value)  # 1 and 1.0 are one choice, as the space compares them
+    distinct = list(first.values())
+    if not numbers or len(distinct) < 2:
+        return {"type": "categorical", "choices": distinct}
+    low, high = min(seen), max(seen)
+    whole = all(isinstance(v, int) for v in seen)
+    param = {"type": "int", "low": low, "high": high} if whole else {"type": "float", "low": float(low),
+                                                                      "high": float(high)}
+    if low > 0 and high / low >= LOG_SPAN:
+        param["log"] = True
+    return param
+
+
+def _trial(row: int, columns: dict, cells: dict, names: list[str], scores: list[str], kept: list[str]) -> ImportedTrial:
+    params = {name[len(PARAM_PREFIX):]: cells[name][row] for name in names if cells[name][row] is not MISSING}
+    metrics = {}
+    for column in kept:
+        value = _cell(columns[column][row])
+        if _is_number(value):
+            metrics[column] = value
+    values = [_cell(columns[column][row]) for column in scores]
+    splits = sum(c.startswith("split") and c.endswith(f"_test_{scores[0][len(SCORE_PREFIX):]}") for c in columns)
+    duration = None
+    if "mean_fit_time" in metrics and "mean_score_time" in metrics:
+        duration = (metrics["mean_fit_time"] + metrics["mean_score_time"]) * max(1, splits)
+    if not all(_is_number(v) for v in values):
+        return ImportedTrial(row, params, "failed", metrics=metrics, duration=duration,
+                             reason=f"the fit failed in scikit-learn ({scores[0]} is not a number)")
+    return ImportedTrial(row, params, "finished", [float(v) for v in values], metrics, duration=duration)
