@@ -526,3 +526,7 @@ async def test_the_app_opens_an_imported_optuna_study_with_its_trials(tmp_path, 
         await pilot.pause()
         assert app.query_one(Leaderboard).row_count == 4  # finished, failed and pruned alike
         assert app.study.log.best().number == original.best_trial.number
+        await pilot.press("r")  # no objective of its own: it says how to go on, and runs nothing
+        await pilot.pause()
+        assert any("--resume --study" in n.message for n in app._notifications)
+        assert not app.session.running and len(app.study.log.records) == 4

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, TunerError
+from ..objectives.imported import is_imported
 from ..records import Notice, Record, SpaceVersion, StateChanged, trial_number
 from ..searchers import SEARCHERS
 from ..storage import StudyLog, TrialRecord, is_study_dir, load_config
@@ -85,6 +86,10 @@ class StudySession:
         mistake, TunerError when the study cannot be created or its space changed."""
         spec = self.document.spec()
         if self.study is not None and self._study_key == _objective_key(self.document):
+            if is_imported(spec.objective):  # its trials ran elsewhere: nothing of ours to run them with
+                raise TunerError(f"this study was imported and has no objective of its own: go on with "
+                                 f"tui-tuner run STUDY_FILE --resume --study {self.study.directory} (STUDY_FILE "
+                                 f"naming your objective)")
             self.study.settings = spec.settings
             self._change_space()
             return self.study, False
