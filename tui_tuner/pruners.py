@@ -20,6 +20,7 @@ PRUNERS = {
     "successive_halving": {"min_resource": Option(1, Whole(1), "epochs before the first rung"),
                            "reduction_factor": Option(3, Whole(2), "1 in this many goes on at each rung")},
 }
+FORGOTTEN = ("failed", "interrupted")  # a trial ended so: its reports no longer count
 ALIASES = {"asha": "successive_halving", "sha": "successive_halving"}
 
 
@@ -40,8 +41,9 @@ class _Pruner:
         return self._judge(number, step, value)
 
     def on_finish(self, number: int, state: str) -> None:
-        """Failed trials' curves say nothing about what is good: forget them."""
-        if state == "failed":
+        """Failed trials' curves say nothing about what is good, and an interrupted one's starts again:
+        forget them."""
+        if state in FORGOTTEN:
             self._values.pop(number, None)
 
 
@@ -125,7 +127,7 @@ class SuccessiveHalvingPruner(_Pruner):
 
     def on_finish(self, number: int, state: str) -> None:
         super().on_finish(number, state)
-        if state == "failed":
+        if state in FORGOTTEN:
             for rung in self._rungs.values():
                 rung.pop(number, None)
 
