@@ -25,14 +25,21 @@ INSTALL_DASK = "pip install 'tui-tuner[dask]'"
 def check_dask_address(address: object, *, field: str, file: str | None = None) -> str:
     """`local`, `local:N` or a scheduler address (`tcp://10.0.0.5:8786`), with dask.distributed installed;
     else an InputError naming the field."""
-    local = LOCAL.match(address) if isinstance(address, str) else None
-    if not isinstance(address, str) or not (DASK_ADDRESS.match(address) and int(address.rsplit(":", 1)[1]) < 65536
-                                            or local and (local[1] is None or int(local[1]) >= 1)):
+    if not _is_dask_address(address):
         raise InputError(f"must be local, local:N (N worker processes on this machine) or a dask scheduler's "
                          f"address like tcp://10.0.0.5:8786, got {address!r}", file=file, field=field)
     if importlib.util.find_spec("distributed") is None:
         raise InputError(f"running trials on dask needs dask.distributed: {INSTALL_DASK}", file=file, field=field)
     return address
+
+
+def _is_dask_address(address: object) -> bool:
+    if not isinstance(address, str):
+        return False
+    local = LOCAL.match(address)
+    if local:
+        return local[1] is None or int(local[1]) >= 1
+    return bool(DASK_ADDRESS.match(address)) and 0 < int(address.rsplit(":", 1)[1]) < 65536
 
 
 def make_executor(*, dask: str | None, workers: int | None, trials_left: int | None, trial_memory: int | None,

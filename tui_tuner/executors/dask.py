@@ -253,8 +253,10 @@ async def run_on_worker(payload: bytes, code: tuple[str, str] | None, params: di
         await outbox.put(["report", step, values])
         return await answers.get()
 
-    trial = asyncio.ensure_future(_pool(worker, memory_limit).run(objective, params, number=number, seed=seed,
-                                                                  timeout=timeout, on_report=ask))
+    pool = _pool(worker, memory_limit)
+    await asyncio.get_running_loop().run_in_executor(None, pool.start)  # seconds, the first time: not on the loop
+    trial = asyncio.ensure_future(pool.run(objective, params, number=number, seed=seed,
+                                   timeout=timeout, on_report=ask))
     listening = asyncio.ensure_future(_listen(inbox, answers, trial))
     watching = asyncio.ensure_future(_watch(worker, key, trial, listening))
     try:

@@ -84,7 +84,11 @@ class FunctionRef:
                 spec = importlib.util.spec_from_file_location(name, path)
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[name] = module
-                spec.loader.exec_module(module)
+                try:
+                    spec.loader.exec_module(module)
+                except BaseException:  # half a module: the next trial must meet the same error, not its remains
+                    del sys.modules[name]
+                    raise
         else:
             if self.base_dir not in sys.path:
                 sys.path.insert(0, self.base_dir)
