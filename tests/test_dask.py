@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tui_tuner import SearchSpace, records
+from tui_tuner.engine import Engine
 from tui_tuner.errors import InputError
-from tui_tuner.executors import check_dask_address
+from tui_tuner.executors import LOST, Outcome, check_dask_address
+from tui_tuner.searchers import RandomSearcher
 
 CLI = [sys.executable, "-m", "tui_tuner.cli"]
 
@@ -231,3 +234,59 @@ def test_a_module_the_workers_cannot_import_is_one_line_of_the_trial(tmp_path, c
     assert result.returncode == 1
     [failed] = [r for r in journal(tmp_path / "run") if r["event"] == "failed"]
     assert failed["reason"] == "ModuleNotFoundError: No module named 'not_on_any_worker'"
+
+
+class LosingExecutor:
+    """Finishes each trial with its x, except trial 1, whose worker is lost `losses` times first."""
+
+    capacity = 2
+
+    def __init__(self, losses: int) -> None:
+        self.losses = losses
+        self.runs: list[int] = []
+
+    async def open(self) -> None:
+        return None
+
+    async def run(self, objective, params, *, number, seed, timeout=None, on_report=None):
+        self.runs.append(number)
+        on_report(0, {"value": params["x"]})
+        if number == 1 and self.runs.count(1) <= self.losses:
+            return Outcome(LOST, reason="its dask worker tcp://127.0.0.1:1 was lost; 1 worker left")
+        return Outcome("finished", result=params["x"])
+
+    async def close(self) -> None:
+        return None
+
+
+class CountingSearcher(RandomSearcher):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.told: list[dict] = []
+
+    def tell(self, config, value) -> None:
+        self.told.append(config)
+        super().tell(config, value)
+
+
+@pytest.mark.parametrize("losses, ends", [(1, "finished"), (3, "failed")])
+async def test_a_lost_trial_is_interrupted_and_run_again_under_its_number_and_told_once(losses, ends):
+    space = SearchSpace.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}})
+    searcher = CountingSearcher(space, seed=0)
+    executor = LosingExecutor(losses)
+    engine = Engine(lambda params, trial: None, searcher, executor, trials=3, seed=0)
+    seen = []
+    engine.subscribe(seen.append)
+    await engine.run()
+    of_one = [type(e).__name__ for e in seen if getattr(e, "number", None) == 1]
+    again = ["Interrupted", "Started", "Reported"] * min(losses, 2)
+    assert of_one == ["Started", "Reported", *again, "Finished" if ends == "finished" else "Failed"]
+    assert executor.runs.count(1) == min(losses + 1, 3)
+    starts = [e for e in seen if isinstance(e, records.Started) and e.number == 1]
+    assert len({(str(e.params), e.seed) for e in starts}) == 1
+    assert len(searcher.told) == 3  # trial 1 once, however often it ran
+    notices = [e.text for e in seen if isinstance(e, records.Notice)]
+    assert notices == ["trial 1: its dask worker tcp://127.0.0.1:1 was lost; 1 worker left; running it again"] * min(losses, 2)
+    if ends == "failed":
+        [failed] = [e for e in seen if isinstance(e, records.Failed)]
+        assert failed.reason.endswith("; lost 3 times, so failed")

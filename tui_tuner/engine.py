@@ -32,6 +32,8 @@ from .governor import Governor
 from .results import ALLOWED, as_number, checked_metrics, describe, shorten
 from .searchers.base import Searcher
 
+LOSSES_BEFORE_FAILED = 3  # a trial whose worker is lost this many times fails (dask's allowed-failures is 3)
+
 
 class Pruner(Protocol):
     def on_report(self, number: int, step: int, values: dict) -> bool: ...
@@ -409,7 +411,7 @@ class Engine:
         """Run one trial and emit how it ended; returns (state, value). Cancellation is `_trial_done`'s.
         A trial whose worker was lost is recorded interrupted and run again at once, in its own slot, under
         its number, params and seed: it is told to the searcher once, when it ends."""
-        number = started.number
+        number, losses = started.number, 0
         while True:
             begun = time.monotonic()
             try:
@@ -417,6 +419,10 @@ class Engine:
                                                   timeout=self.trial_timeout, on_report=self._on_report(number))
             except (OSError, RuntimeError) as err:  # the executor itself failed: this trial fails, the study goes on
                 outcome = Outcome("failed", reason=f"could not run the trial: {err}")
+            if outcome.state == LOST:
+                losses += 1
+                if losses == LOSSES_BEFORE_FAILED:  # a trial that takes its machine down each time
+                    outcome = Outcome("failed", reason=f"{outcome.reason}; lost {losses} times, so failed")
             if outcome.state != LOST:
                 break
             self._last_reported.pop(number, None)
