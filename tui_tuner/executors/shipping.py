@@ -84,6 +84,6 @@ def _unpacked(objective_bytes: bytes, folder: str | None, copy: str | None) -> A
     if copy and copy not in sys.path:  # an objective pickled by reference imports its module from the copy
         sys.path.insert(0, copy)
     objective = pickle.loads(objective_bytes)
-    if folder and copy:
+    if folder and copy and hasattr(objective, "moved"):  # a plain function was found in the copy by name
         objective = objective.moved(folder, copy)
     return objective
