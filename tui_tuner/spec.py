@@ -29,6 +29,8 @@ SETTINGS = {  # the search section's own numbers; the strategy's options sit bes
     "seed": Option(0, Whole(0), "the same seed and workers give the same trials"),
     "trial_timeout": Option(None, Number(0), "seconds after which a running trial is stopped as failed"),
 }
+EXECUTOR_HELP = ("where trials run: pool (processes on this machine), a dask scheduler's address (tcp://HOST:PORT) "
+                 "or local:N (a dask cluster of N processes here)")
 SEARCH_KEYS = ("strategy", *SETTINGS, "trial_memory", "ask_share", "executor")
 ASK_SHARE = 0.05  # the overhead governor's default: asks may take 5% of the study's time
 DEFAULT_TRIALS = 20  # when the file sets neither trials nor time_budget (grid: its size instead)
