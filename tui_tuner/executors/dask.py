@@ -44,7 +44,7 @@ from .shipping import Shipped, copy_of, digest, unpack, zip_modules
 
 CODE_DIR = "tui-tuner-code"  # under each worker's local directory: the copies of the user's code
 WORKER_LOG = "tui-tuner-workers.log"  # under each worker's local directory: what trials printed, tracebacks
-CONNECT_SECONDS = 20
+CONNECT_SECONDS = 10
 WATCH_SECONDS = 0.5  # how often a trial's task on a worker checks for a stop while no message comes
 ABANDONED = ("cancelled", "released", "forgotten")  # a task's state on its worker once nobody wants it
 
