@@ -45,7 +45,7 @@ from .shipping import Shipped, copy_of, digest, unpack, zip_modules
 CODE_DIR = "tui-tuner-code"  # under each worker's local directory: the copies of the user's code
 WORKER_LOG = "tui-tuner-workers.log"  # under each worker's local directory: what trials printed, tracebacks
 CONNECT_SECONDS = 10
-WATCH_SECONDS = 0.5  # how often a trial's task on a worker checks for a stop while no message comes
+WATCH_SECONDS = 0.5  # how often a trial's task on a worker checks that it is still wanted
 ABANDONED = ("cancelled", "released", "forgotten")  # a task's state on its worker once nobody wants it
 
 
@@ -158,7 +158,9 @@ class DaskExecutor:
                     return _outcome(result, time.monotonic() - started)  # a task that failed before "done"
                 kind, *body = message.result()
                 if kind == "done":
-                    await asyncio.wait({result})
+                    await asyncio.wait({result, lost}, return_when=asyncio.FIRST_COMPLETED)
+                    if not result.done():  # the worker went with the result on it
+                        return await self._lost_outcome(future, worker, started)
                     await inbox.put(["done"])
                     return _outcome(result, time.monotonic() - started)
                 if kind == "started":
