@@ -189,6 +189,7 @@ def test_a_worker_killed_mid_trial_costs_a_rerun_and_every_trial_ends_once(tmp_p
     assert len(started) == 2 and started[0]["params"] == started[1]["params"]
     assert started[0]["seed"] == started[1]["seed"]
     said = " ".join((out + err).split())  # the notice, however the terminal wrapped it
+    assert f"tui-tuner: on dask at {address}: 2 workers, 2 threads; 2 trials at once" in said
     assert "tui-tuner: trial 2: its dask worker tcp://127.0.0.1:" in said and "worker left; running it again" in said
     wait_for(lambda: not alive(trial_pid), 10)
 

@@ -333,14 +333,14 @@ class Study:
                                        trials_left=None if remaining is None else remaining + len(manual),
                                        directory=self.directory,
                                        code_folder=getattr(self.spec.objective, "code_folder", None))
-        if note:
-            for callback in self._subscribers:  # news for the screen, not the journal
-                callback(Notice(note))
         try:
-            await executor.open()  # before the engine: a cluster's size is its default number of workers
+            opened = await executor.open()  # before the engine: a cluster's size is its default number of workers
         except BaseException:
             await executor.close()
             raise
+        for line in filter(None, (note, opened)):
+            for callback in self._subscribers:  # news for the screen, not the journal
+                callback(Notice(line))
         self.engine = Engine(self.spec.objective, searcher, executor, trials=remaining, time_budget=s.time_budget,
                              trial_timeout=s.trial_timeout, seed=s.seed, history=history, pruner=self._pruner(),
                              rerun=[PastTrial(r.number, r.params, None, r.manual, r.space_version)

@@ -37,8 +37,9 @@ class Outcome:
 class Executor(Protocol):
     capacity: int  # trials at once
 
-    async def open(self) -> None:
-        """Get ready to run trials (start workers, reach the cluster); TunerError when it cannot."""
+    async def open(self) -> str | None:
+        """Get ready to run trials (start workers, reach the cluster); TunerError when it cannot. Returns a
+        line worth telling the user the first time (what cluster was reached), else None."""
 
     async def run(self, objective: Any, params: dict, *, number: int, seed: int, timeout: float | None,
                   on_report: ReportHandler | None) -> Outcome:

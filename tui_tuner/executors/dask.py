@@ -69,9 +69,9 @@ class DaskExecutor:
 
     # ------------------------------------------------------------------------------------------ the cluster
 
-    async def open(self) -> None:
+    async def open(self) -> str | None:
         if self._client is not None:
-            return
+            return None
         logging.getLogger("distributed").setLevel(logging.ERROR)  # a lost worker is our notice, not a log
         local = self.address.split(":")
         try:
@@ -88,10 +88,15 @@ class DaskExecutor:
             await self.close()
             raise TunerError(f"cannot reach the dask scheduler at {self.address}: {err}") from None
         self._client.subscribe_topic("all", self._on_cluster_event)
-        threads = sum(w["nthreads"] for w in (await self._client.scheduler.identity())["workers"].values())
+        workers = (await self._client.scheduler.identity())["workers"].values()
+        threads = sum(w["nthreads"] for w in workers)
         self.capacity = self.asked or max(1, threads)
         if self.code_folder:
             await self._ship(self.code_folder)
+        waiting = "; the rest wait for a free thread" if self.capacity > threads else ""
+        return (f"on dask at {self._client.scheduler.address}: {len(workers)} worker{'s' * (len(workers) != 1)}, "
+                f"{threads} thread{'s' * (threads != 1)}; {self.capacity} trial{'s' * (self.capacity != 1)} at once"
+                f"{waiting}")
 
     async def _ship(self, folder: str) -> None:
         """Copy the objective's modules to every worker, now and as workers join."""

@@ -300,6 +300,7 @@ class ProcessExecutor:
 
     async def open(self) -> None:
         self.start()
+        return None
 
     def _payload(self, objective: Any) -> tuple[int | str, bytes]:
         if isinstance(objective, Pickled):
