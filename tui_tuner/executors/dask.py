@@ -45,6 +45,7 @@ from .shipping import Shipped, copy_of, digest, unpack, zip_modules
 CODE_DIR = "tui-tuner-code"  # under each worker's local directory: the copies of the user's code
 WORKER_LOG = "tui-tuner-workers.log"  # under each worker's local directory: what trials printed, tracebacks
 CONNECT_SECONDS = 10
+STOP_SECONDS = 5  # at most this long to tell a cluster that a trial stops
 WATCH_SECONDS = 0.5  # how often a trial's task on a worker checks that it is still wanted
 ABANDONED = ("cancelled", "released", "forgotten")  # a task's state on its worker once nobody wants it
 
@@ -197,10 +198,13 @@ async def _result_of(future) -> Any:
 
 
 async def _stop(client, future, inbox) -> None:
+    """Tell the trial's task to kill the trial, and cancel it; a stop never waits long on a cluster gone
+    away (the worker's watch ends the trial once nobody wants its task)."""
     try:
-        await inbox.put(["stop"])
-        await client.cancel([future])
-    except (OSError, TimeoutError):  # the cluster is gone: so is the trial
+        async with asyncio.timeout(STOP_SECONDS):
+            await inbox.put(["stop"])
+            await client.cancel([future])
+    except (OSError, TimeoutError):
         return
 
 
