@@ -18,7 +18,7 @@ import time
 
 from tui_tuner import SearchSpace, make_searcher
 from tui_tuner.engine import Engine
-from tui_tuner.executor import ProcessExecutor
+from tui_tuner.executors.pool import ProcessExecutor
 
 SPACE = SearchSpace.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}})
 

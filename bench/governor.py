@@ -19,7 +19,7 @@ import numpy as np
 
 from tui_tuner import SearchSpace, make_searcher
 from tui_tuner.engine import Engine
-from tui_tuner.executor import ProcessExecutor
+from tui_tuner.executors.pool import ProcessExecutor
 from tui_tuner.spec import ASK_SHARE
 
 SPACE = SearchSpace.from_dict({f"x{i}": {"type": "float", "low": 0.0, "high": 1.0} for i in range(4)})

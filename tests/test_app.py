@@ -788,3 +788,24 @@ async def test_an_edit_while_the_study_runs_applies_to_it_at_once(tmp_path):
         await wait_until(pilot, lambda: not app.session.running)
         later = [r for r in app.study.log.records.values() if r.space_version == 2]
         assert later and all(r.params["lr"] <= 0.5 for r in later) and len(app.study.log.records) == 8
+
+
+async def test_the_executor_field_runs_the_study_on_a_dask_cluster_and_words_mistakes_as_the_cli(tmp_path):
+    pytest.importorskip("distributed")
+    app = app_for(study_file(tmp_path, trials=2, workers=1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        field = app.query_one("#field-executor")
+        assert field.placeholder == "pool"
+        field.value = "local:x"
+        await pilot.pause(0.3)
+        assert str(app.query_one("#strategy-error").render()).startswith(
+            "search.executor.dask: must be local, local:N (N worker processes on this machine)")
+        field.value = "local:1"
+        await pilot.pause(0.3)
+        assert not app.query_one("#strategy-error").display
+        assert app.document.spec().settings.dask == "local:1"
+        await pilot.press("escape")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.study is not None and app.study.log.count("finished") == 2, timeout=60)
+        assert app.study.settings.dask == "local:1"

@@ -10,7 +10,7 @@ from tui_tuner import SearchSpace, make_searcher
 from tui_tuner import records
 from tui_tuner.engine import Engine, PastTrial, pruned_at
 from tui_tuner.errors import SpaceError
-from tui_tuner.executor import ProcessExecutor
+from tui_tuner.executors.pool import ProcessExecutor
 from tui_tuner.governor import Governor
 from tui_tuner.pruners import MedianPruner
 from tui_tuner.searchers import RandomSearcher

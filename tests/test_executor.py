@@ -17,7 +17,7 @@ import executor_objectives as objectives
 from tui_tuner import SearchSpace, make_searcher, records
 from tui_tuner.engine import Engine
 from tui_tuner.errors import InputError
-from tui_tuner.executor import ProcessExecutor, pool_size
+from tui_tuner.executors.pool import ProcessExecutor, pool_size
 from tui_tuner.results import REASON_CHARS
 from tui_tuner.spec import spec_from_dict
 

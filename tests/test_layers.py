@@ -20,6 +20,6 @@ def test_the_app_session_holds_the_study_lifecycle_without_textual():
 
 def test_searchers_do_not_import_the_engine():
     code = ("import sys, tui_tuner.searchers; "
-            "print(sorted(m for m in sys.modules if m in ('tui_tuner.engine', 'tui_tuner.executor', 'tui_tuner.study')))")
+            "print(sorted(m for m in sys.modules if m in ('tui_tuner.engine', 'tui_tuner.executors', 'tui_tuner.study')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -68,6 +68,10 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue the study in --study DIR: finished trials are kept, interrupted ones rerun")
     p.add_argument("--export", metavar="PATH", type=Path, help="also write the best config to PATH (JSON)")
+    p.add_argument("--dask", metavar="ADDRESS|local[:N]",
+                   help="run the trials on a dask.distributed cluster: a scheduler's address (tcp://HOST:PORT), or "
+                        "local:N to start N worker processes here (overrides search.executor; --workers: trials "
+                        "at once, default the cluster's threads)")
     return p
 
 
@@ -216,11 +220,14 @@ def _app(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .executors import check_dask_address
     from .spec import load_spec
     from .study import Study
 
     spec = load_spec(args.study_file)
-    overrides = dict(strategy=args.strategy, trials=args.trials, workers=args.workers, seed=args.seed)
+    if args.dask is not None:
+        check_dask_address(args.dask, field="--dask")
+    overrides = dict(strategy=args.strategy, trials=args.trials, workers=args.workers, seed=args.seed, dask=args.dask)
     if args.export:
         _check_writable(args.export, "--export", directory=False)
     if args.resume:

@@ -15,6 +15,7 @@ the study's metric), in start order like every other result.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import math
 import time
@@ -26,19 +27,12 @@ import numpy as np
 
 from . import records
 from .errors import SearchExhausted
-from .executor import Outcome
+from .executors.base import LOST, Executor, Outcome
 from .governor import Governor
 from .results import ALLOWED, as_number, checked_metrics, describe, shorten
 from .searchers.base import Searcher
 
-
-class Executor(Protocol):
-    capacity: int
-
-    def start(self) -> None: ...
-
-    async def run(self, objective: Any, params: dict, *, number: int, seed: int, timeout: float | None,
-                  on_report: Callable[[int, dict], bool] | None) -> Outcome: ...
+LOSSES_BEFORE_FAILED = 3  # a trial whose worker is lost this many times fails (dask's allowed-failures is 3)
 
 
 class Pruner(Protocol):
@@ -257,7 +251,7 @@ class Engine:
         if self.time_budget is not None:
             self._deadline = time.monotonic() + self.time_budget
             loop.call_later(self.time_budget, self._poke)
-        self.executor.start()
+        await self.executor.open()
         if self.state in ("idle", "finished"):
             self._set_state("running")
         try:
@@ -403,10 +397,11 @@ class Engine:
         seed = trial_seed(self.seed, number) if seed is None else seed
         self._order.append(number)
         self._params[number] = params
-        self._emit(records.Started(number, params, seed, manual, None if manual else self._predict(params),
+        started = records.Started(number, params, seed, manual, None if manual else self._predict(params),
                                   proposer=records.MANUAL if manual else self.searcher.name,
-                                  space=self.space_version if space is None else space))
-        task = asyncio.create_task(self._run_trial(number, params, seed))
+                                  space=self.space_version if space is None else space)
+        self._emit(started)
+        task = asyncio.create_task(self._run_trial(started))
         task.add_done_callback(functools.partial(self._trial_done, number))
         self._running[number] = task
 
@@ -449,16 +444,32 @@ class Engine:
                 held.append((number, step, value, answer))
         self._judging = held
 
-    async def _run_trial(self, number: int, params: dict,
-                         seed: int) -> tuple[str, float | list[float] | PrunedAt | None]:
-        """Run one trial and emit how it ended; returns (state, value). Cancellation is `_trial_done`'s."""
-        started = time.monotonic()
-        try:
-            outcome = await self.executor.run(self.objective, params, number=number, seed=seed,
-                                              timeout=self.trial_timeout, on_report=self._on_report(number))
-        except (OSError, RuntimeError) as err:  # the executor itself failed: this trial fails, the study goes on
-            outcome = Outcome("failed", reason=f"could not run the trial: {err}")
-        duration = time.monotonic() - started
+    async def _run_trial(self, started: records.Started) -> tuple[str, float | list[float] | PrunedAt | None]:
+        """Run one trial and emit how it ended; returns (state, value). Cancellation is `_trial_done`'s.
+        A trial whose worker was lost is recorded interrupted and run again at once, in its own slot, under
+        its number, params and seed: it is told to the searcher once, when it ends."""
+        number, losses = started.number, 0
+        while True:
+            begun = time.monotonic()
+            try:
+                outcome = await self.executor.run(self.objective, started.params, number=number, seed=started.seed,
+                                                  timeout=self.trial_timeout, on_report=self._on_report(number))
+            except (OSError, RuntimeError) as err:  # the executor itself failed: this trial fails, the study goes on
+                outcome = Outcome("failed", reason=f"could not run the trial: {err}")
+            if outcome.state == LOST:
+                losses += 1
+                if losses == LOSSES_BEFORE_FAILED:  # a trial that takes its machine down each time
+                    outcome = Outcome("failed", reason=f"{outcome.reason}; lost {losses} times, so failed")
+            if outcome.state != LOST:
+                break
+            self._last_reported.pop(number, None)
+            self._reached.pop(number, None)  # the trials after it wait for the new run to reach their step
+            if self.pruner:
+                self.pruner.on_finish(number, "interrupted")  # its curve starts again
+            self._emit(records.Interrupted(number))
+            self._emit(records.Notice(f"trial {number}: {outcome.reason}; running it again"))
+            self._emit(dataclasses.replace(started, time=time.time()))
+        duration = time.monotonic() - begun
         if self.governor is not None:
             self.governor.trial_ended(duration)
         last = self._last_reported.pop(number, None)

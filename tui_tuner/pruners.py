@@ -41,6 +41,10 @@ class _Pruner(ABC):
     def _better(self, a: float, b: float) -> bool:
         return a > b if self.maximize else a < b
 
+    def _forgets(self, state: str) -> bool:
+        """Whether the reports of a trial that ended in `state` stop counting."""
+        return state == "interrupted" or (state == "failed" and not self.ordered)
+
     def _weighs_in(self, other: int, number: int | None) -> bool:
         """Whether trial `other`'s reports count when trial `number` is judged (None: any trial's do)."""
         return other != number and (number is None or not self.ordered or other < number)
@@ -62,9 +66,10 @@ class _Pruner(ABC):
         """Prune trial `number` now, at `step` where it reported `value`?"""
 
     def on_finish(self, number: int, state: str) -> None:
-        """Failed trials' curves say nothing about what is good: forget them. Ordered, they stay: a failure
-        that comes after a report cannot take back what that report already weighed in, whatever the timing."""
-        if state == "failed" and not self.ordered:
+        """Failed trials' curves say nothing about what is good, and an interrupted one's starts again:
+        forget them. Ordered, a failed trial's stay: a failure that comes after a report cannot take back what
+        that report already weighed in, whatever the timing."""
+        if self._forgets(state):
             self._values.pop(number, None)
 
 
@@ -155,7 +160,7 @@ class SuccessiveHalvingPruner(_Pruner):
 
     def on_finish(self, number: int, state: str) -> None:
         super().on_finish(number, state)
-        if state == "failed" and not self.ordered:
+        if self._forgets(state):
             for rung in self._rungs.values():
                 rung.pop(number, None)
 

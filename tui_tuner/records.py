@@ -155,7 +155,7 @@ class Notice:
 
 
 TrialEvent = Started | Reported | Finished | Failed | Pruned | Interrupted
-EngineEvent = TrialEvent | StateChanged  # what the engine emits
+EngineEvent = TrialEvent | StateChanged | Notice  # what the engine emits
 JournalRecord = StudyHeader | TrialEvent | TestScored | Note | SpaceVersion | SettingsChanged
 Record = JournalRecord | StateChanged | Notice
 

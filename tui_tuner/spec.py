@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from .errors import InputError
+from .executors import check_dask_address
 from .objectives import KINDS, build_objective, study_direction
 from .options import Number, Option, Whole, check_options, checked
 from .pruners import pruner_from_yaml
@@ -28,7 +29,9 @@ SETTINGS = {  # the search section's own numbers; the strategy's options sit bes
     "seed": Option(0, Whole(0), "the same seed and workers give the same trials"),
     "trial_timeout": Option(None, Number(0), "seconds after which a running trial is stopped as failed"),
 }
-SEARCH_KEYS = ("strategy", *SETTINGS, "trial_memory", "ask_share")
+EXECUTOR_HELP = ("where trials run: pool (processes on this machine), a dask scheduler's address (tcp://HOST:PORT) "
+                 "or local:N (a dask cluster of N processes here)")
+SEARCH_KEYS = ("strategy", *SETTINGS, "trial_memory", "ask_share", "executor")
 ASK_SHARE = 0.05  # the overhead governor's default: asks may take 5% of the study's time
 DEFAULT_TRIALS = 20  # when the file sets neither trials nor time_budget (grid: its size instead)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -49,6 +52,7 @@ class Settings:
     trial_timeout: float | None
     trial_memory: int | None = None  # bytes a trial's processes may hold; past it the trial fails
     ask_share: float | None = ASK_SHARE  # the governor's share of the study's time for asks; None: no governor
+    dask: str | None = None  # where trials run: None, the process pool; else local, local:N or a scheduler address
 
     def override(self, **changes: Any) -> "Settings":
         """Apply command-line flags (None means not given); a new strategy drops the old one's options."""
@@ -228,7 +232,7 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
     if numbers["trials"] is None and numbers["time_budget"] is None and strategy != "grid":
         numbers["trials"] = DEFAULT_TRIALS
     settings = Settings(strategy=strategy, strategy_options=options, **numbers, trial_memory=_memory(search, file),
-                        ask_share=_ask_share(search, file))
+                        ask_share=_ask_share(search, file), dask=_dask(search, file))
     return StudySpec(name=name, path=path, raw=raw, space=space, objective=objective, settings=settings,
                      base_dir=base_dir.resolve(), pruner=pruner_from_yaml(raw.get("pruner"), file=file))
 
@@ -241,6 +245,18 @@ def _ask_share(section: dict, file: str | None) -> float | None:
     if section["ask_share"] is None:
         return None
     return checked(Number(0, 1), section["ask_share"], field="search.ask_share", file=file)
+
+
+def _dask(section: dict, file: str | None) -> str | None:
+    """search.executor: `{dask: ADDRESS}` (local, local:N or a scheduler's address) runs the trials on
+    dask.distributed; `pool` or left out, the process pool on this machine."""
+    value = section.get("executor", "pool")
+    if value in (None, "pool"):
+        return None
+    if not isinstance(value, dict) or list(value) != ["dask"]:
+        raise InputError(f"must be pool or {{dask: ADDRESS}} (ADDRESS: local, local:N or tcp://HOST:PORT), "
+                         f"got {value!r}", file=file, field="search.executor")
+    return check_dask_address(value["dask"], field="search.executor.dask", file=file)
 
 
 def _memory(section: dict, file: str | None) -> int | None:

@@ -19,7 +19,7 @@ import numpy as np
 from . import __version__
 from .engine import Engine, PastTrial, pruned_at, value_of
 from .errors import InputError, TunerError
-from .executor import ProcessExecutor, default_log_path, pool_size
+from .executors import Executor, make_executor
 from .objectives import metrics_of, study_direction, study_metric
 from .objectives.imported import is_imported
 from .pruners import make_pruner
@@ -28,7 +28,7 @@ from .records import (SPACE_REASONS, EngineEvent, Finished, Interrupted, Journal
 from .searchers import check_strategy, make_searcher
 from .space import SearchSpace, space_changes
 from .spec import Settings, StudySpec, load_spec
-from .storage import (BEST_NAME, CHECKPOINT_EVERY, JOURNAL_NAME, SNAPSHOT_NAME, TRIAL_LOG, Journal, StudyLock,
+from .storage import (BEST_NAME, CHECKPOINT_EVERY, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLock,
                       StudyLog, is_study_dir, load_checkpoint, save_checkpoint, save_config, scan_journal,
                       sound_records, write_atomic, writer_pid)
 from .study_text import study_text
@@ -58,6 +58,14 @@ class TestScore:
 
     def __call__(self, params: dict, trial: Trial):
         return self.objective.test_score(params, trial.seed)
+
+    @property
+    def code_folder(self) -> str | None:
+        return getattr(self.objective, "code_folder", None)
+
+    def moved(self, old: str, new: str) -> "TestScore":
+        """The same score with the objective's code read from `new` instead of `old` (see executors.shipping)."""
+        return TestScore(self.objective.moved(old, new))
 
 
 class Study:
@@ -328,9 +336,10 @@ class Study:
         return source if source and Path(source).is_file() else str(self.directory / SNAPSHOT_NAME)
 
     def _on_engine_event(self, event: EngineEvent) -> None:
-        if isinstance(event, StateChanged):
-            self.state = event.state
-            for callback in self._subscribers:  # a state change is news for the screen, not the journal
+        if isinstance(event, (StateChanged, Notice)):
+            if isinstance(event, StateChanged):
+                self.state = event.state
+            for callback in self._subscribers:  # news for the screen, not the journal
                 callback(event)
             return
         self._record(event)
@@ -388,13 +397,18 @@ class Study:
         version = self.log.space_version
         searcher = _searcher(self.spec, s, version)
         manual = list(manual)
-        workers, note = pool_size(s.workers, trials_left=None if remaining is None else remaining + len(manual),
-                                  trial_memory=s.trial_memory)
-        if note:
+        executor, note = make_executor(dask=s.dask, workers=s.workers, trial_memory=s.trial_memory,
+                                       trials_left=None if remaining is None else remaining + len(manual),
+                                       directory=self.directory,
+                                       code_folder=getattr(self.spec.objective, "code_folder", None))
+        try:
+            opened = await executor.open()  # before the engine: a cluster's size is its default number of workers
+        except BaseException:
+            await executor.close()
+            raise
+        for line in filter(None, (note, opened)):
             for callback in self._subscribers:  # news for the screen, not the journal
-                callback(Notice(note))
-        executor = ProcessExecutor(workers, log_path=default_log_path(self.directory),
-                                   trial_log=self.directory / TRIAL_LOG, memory_limit=s.trial_memory)
+                callback(Notice(line))
         self.engine = Engine(self.spec.objective, searcher, executor, trials=remaining, time_budget=s.time_budget,
                              trial_timeout=s.trial_timeout, seed=s.seed, history=history, pruner=self._pruner(),
                              rerun=[PastTrial(r.number, r.params, None, r.manual, r.space_version)
@@ -428,7 +442,7 @@ class Study:
                         pruner.take(rec.number, step, values)
         return pruner
 
-    async def _score_test(self, executor: ProcessExecutor) -> None:
+    async def _score_test(self, executor: Executor) -> None:
         """The held-out test score, once, for the final best config; searchers never see it."""
         best = self.log.best()
         if best is None or not hasattr(self.spec.objective, "test_score"):

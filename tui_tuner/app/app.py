@@ -24,7 +24,7 @@ from textual.widgets import Footer
 
 from .. import lr_finder
 from ..errors import InputError, TunerError
-from ..executor import ProcessExecutor, start_process_machinery
+from ..executors.pool import ProcessExecutor, start_process_machinery
 from ..objectives import study_metric
 from ..options import whole_from_text
 from ..storage import StudyLog, trial_log_path

@@ -7,6 +7,7 @@ file's folder on `sys.path` so `train.py` can import its neighbours.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
 import sys
@@ -45,6 +46,14 @@ def _is_path(target: str) -> bool:
     return target.endswith(".py") or "/" in target or "\\" in target
 
 
+def _moved(path: str, old: str, new: str) -> str:
+    """`path` under folder `new` where it was under folder `old`; any other path as it is."""
+    try:
+        return str(Path(new) / Path(path).relative_to(old))
+    except ValueError:
+        return path
+
+
 class FunctionRef:
     """A checked `file.py:function` or `module:function`, resolved to the callable only in a worker."""
 
@@ -57,6 +66,13 @@ class FunctionRef:
         self.target = str(path) if self.by_path else target
         self.base_dir = str(base_dir.resolve())  # a module name is found next to the study file first, as at load
 
+    def moved(self, old: str, new: str) -> "FunctionRef":
+        """This reference with the folder `old` read as `new`: the user's code copied to a cluster worker."""
+        moved = copy.copy(self)
+        moved.target = _moved(self.target, old, new) if self.by_path else self.target
+        moved.base_dir = _moved(self.base_dir, old, new)
+        return moved
+
     def load(self) -> Callable:
         if self.by_path:
             path = Path(self.target)
@@ -68,7 +84,11 @@ class FunctionRef:
                 spec = importlib.util.spec_from_file_location(name, path)
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[name] = module
-                spec.loader.exec_module(module)
+                try:
+                    spec.loader.exec_module(module)
+                except BaseException:  # half a module: the next trial must meet the same error, not its remains
+                    del sys.modules[name]
+                    raise
         else:
             if self.base_dir not in sys.path:
                 sys.path.insert(0, self.base_dir)
@@ -93,6 +113,20 @@ class FunctionObjective:
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_fn": None}
+
+    @property
+    def code_folder(self) -> str:
+        """The folder of the user's code (its file's, or the study file's for a module name): what a
+        cluster's workers get a copy of."""
+        return str(Path(self.function.target).parent) if self.function.by_path else self.function.base_dir
+
+    def moved(self, old: str, new: str) -> "FunctionObjective":
+        """This objective reading its code from folder `new` instead of `old` (a copy on a cluster worker)."""
+        moved = copy.copy(self)
+        moved.function = self.function.moved(old, new)
+        moved.test = self.test.moved(old, new) if self.test else None
+        moved._fn = None
+        return moved
 
     def prepare(self) -> None:
         if self._fn is None:

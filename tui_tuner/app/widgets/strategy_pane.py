@@ -1,5 +1,5 @@
 """How the study runs: the strategy (every one `make_searcher` knows, with its own options), the budget,
-workers, seed and trial timeout. Option fields are drawn from the strategy's declared options (label,
+workers, seed, trial timeout and where trials run (the process pool, or a dask cluster's address). Option fields are drawn from the strategy's declared options (label,
 default, a hint, a list for a choice); edits are posted up, the app checks them and shows problems here."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from textual.widgets import Input, Label, Select, Static
 
 from ...options import OneOf, Option
 from ...searchers import SEARCHERS
-from ...spec import SETTINGS
+from ...spec import EXECUTOR_HELP, SETTINGS
 from .error_line import ErrorLine
 
 FIELDS = (  # key in the file's search section, label, placeholder, what may be typed (Input.type)
@@ -87,6 +87,9 @@ class StrategyPane(VerticalScroll):
                 yield Label(label, classes="field-label")
                 yield Input(placeholder=placeholder, id=f"field-{key}", compact=True, type=kind,
                             tooltip=SETTINGS[key].help)
+        with Horizontal(classes="field"):
+            yield Label("executor", classes="field-label")
+            yield Input(placeholder="pool", id="field-executor", compact=True, tooltip=EXECUTOR_HELP)
         yield Vertical(id="strategy-options")
         yield Static(id="strategy-hint")
         yield ErrorLine(id="strategy-error")
@@ -104,6 +107,9 @@ class StrategyPane(VerticalScroll):
             for key, *_ in FIELDS:
                 value = search.get(key)
                 self.query_one(f"#field-{key}", Input).value = "" if value is None else str(value)
+            executor = search.get("executor")
+            shown = executor.get("dask") if isinstance(executor, dict) else executor
+            self.query_one("#field-executor", Input).value = "" if shown in (None, "pool") else str(shown)
             await self._show_options(search)
         finally:
             self._loading = False
@@ -121,6 +127,8 @@ class StrategyPane(VerticalScroll):
         search: dict[str, Any] = {"strategy": self.strategy}
         for key, *_ in FIELDS:
             search[key] = parse_value(self.query_one(f"#field-{key}", Input).value)
+        executor = self.query_one("#field-executor", Input).value.strip()
+        search["executor"] = None if executor in ("", "pool") else {"dask": executor}
         for field in self.query("#strategy-options Input").results(Input):
             search[field.id.removeprefix("option-")] = parse_value(field.value)
         for choice in self.query("#strategy-options Select").results(Select):

@@ -3,8 +3,8 @@
 Why not `concurrent.futures.ProcessPoolExecutor`: a trial must be killable on its own (hard timeout), a
 segfault must cost only that trial, and `trial.report()` needs a two-way channel (values out, the prune
 answer back) while the trial runs. One pipe per worker, read by the event loop with `add_reader`, gives all
-three without threads in the engine. The engine sees only `await executor.run(...) -> Outcome`, so a cluster
-executor (dask.distributed) can take this one's place.
+three without threads in the engine. It is one implementation of `base.Executor`; the dask executor runs
+this same pool on each cluster worker, so a trial on a cluster is killed, timed and measured the same way.
 
 A trial's processes end with it: each worker leads its own process group and reaps its orphans
 (`process_tree`), kills what a finished trial left running, and is killed with its whole tree on timeout,
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import inspect
 import multiprocessing
 import os
@@ -24,20 +25,19 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import TrialPruned
-from .process_tree import (die_with_parent, end_leftovers, kill_below, kill_group, name_this_process, own_the_tree,
+from ..errors import TrialPruned
+from ..process_tree import (die_with_parent, end_leftovers, kill_below, kill_group, name_this_process, own_the_tree,
                            process_table, tree_bytes)
-from .results import ALLOWED, RESULT_BYTES, describe, plain, shorten
-from .trial import Trial
+from ..results import ALLOWED, RESULT_BYTES, describe, plain, shorten
+from ..trial import Trial
+from .base import Outcome, ReportHandler
 
-ReportHandler = Callable[[int, dict], bool]
-PRELOAD = ["tui_tuner.executor", "numpy"]  # imported once in the fork server, not once a worker
+PRELOAD = ["tui_tuner.executors.pool", "numpy"]  # imported once in the fork server, not once a worker
 WORKERS_PER_CPU = 4  # beyond this many a CPU, more workers only share the same cores
 MEMORY_CHECK_SECONDS = 0.2  # how often a running trial's memory is measured (with search.trial_memory)
 MB = 1 << 20
@@ -53,21 +53,6 @@ def start_process_machinery() -> None:
     multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
     resource_tracker.ensure_running()
     forkserver.ensure_running()
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one trial ended: `result` (a float or metrics dict) when finished, else a reason or a step."""
-
-    state: str  # finished | failed | pruned
-    result: Any = None
-    reason: str | None = None
-    step: int | None = None
-    duration: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.reason is not None:  # every reason fits a journal line and a screen, whatever raised it
-            object.__setattr__(self, "reason", shorten(self.reason))
 
 
 def pool_size(requested: int | None, *, trials_left: int | None = None,
@@ -88,7 +73,23 @@ def pool_size(requested: int | None, *, trials_left: int | None = None,
     return bound, f"starting {bound} workers, not the {asked} asked: {why}"
 
 
+class Pickled:
+    """An objective already pickled (by the study's driver, on another machine): the pool hands the bytes
+    to its worker process as they are, so only that process imports the user's code."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.token = hashlib.sha1(data).hexdigest()
+
+
 # ------------------------------------------------------------------------------------------ worker side
+
+
+class _Unloadable:
+    """Stands in for an objective the worker process could not unpickle: each trial fails saying why."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
 
 
 class _PipeChannel:
@@ -136,7 +137,10 @@ def _worker_main(conn: Connection, lifeline: Connection, log_path: str | None, t
         except (EOFError, OSError):
             return
         if message[0] == "objective":
-            objective = pickle.loads(message[2])
+            try:
+                objective = pickle.loads(message[2])
+            except Exception as err:  # noqa: BLE001 - a module this machine lacks, a class that moved, ...
+                objective = _Unloadable(f"cannot load the objective in the worker process: {_describe(err)}")
             prepare = getattr(objective, "prepare", None)
             if callable(prepare):
                 try:
@@ -156,6 +160,8 @@ def _worker_main(conn: Connection, lifeline: Connection, log_path: str | None, t
 
 def _run_trial(objective: Any, trial: Trial) -> tuple:
     """The message that tells the engine how the trial ended; a failure's traceback goes to the log."""
+    if isinstance(objective, _Unloadable):
+        return "error", objective.why
     try:
         returned = objective(trial.params, trial)
     except TrialPruned:
@@ -297,7 +303,13 @@ class ProcessExecutor:
         while len(self._idle) + self._busy < self.capacity:
             self._idle.append(_Worker(self._ctx, self.log_path, self.trial_log))
 
-    def _payload(self, objective: Any) -> tuple[int, bytes]:
+    async def open(self) -> None:
+        self.start()
+        return None
+
+    def _payload(self, objective: Any) -> tuple[int | str, bytes]:
+        if isinstance(objective, Pickled):
+            return objective.token, objective.data
         key = id(objective)
         if key not in self._tokens or self._tokens[key][0] is not objective:
             self._tokens[key] = (objective, pickle.dumps(objective))

@@ -1,0 +1,312 @@
+"""Trials on a dask.distributed cluster: `--dask tcp://HOST:PORT`, or `--dask local:N` for N worker processes
+on this machine. The driver (engine, journal, app) stays where it is; only `objective(params, trial)` moves.
+
+Each trial is one dask task, an `async def` run on the worker's event loop, that hands the trial to a
+process pool of that worker (pool.py, the same code as on one machine): the trial runs in a child process,
+so a timeout, a stop or a quit kills its whole process tree (a dask task cannot be killed, a process can),
+and a crash costs the trial, not the worker.
+
+The two-way channel `trial.report()` needs is a pair of distributed `Queue`s a trial, named after its task:
+reports (and first of all "started on worker W") go out on one, the engine's prune answers and a "stop"
+come back on the other. Queues, because every message must arrive, in order, exactly once, and a report
+must wait for its answer (the pool's report is a question): Pub/Sub drops what is published before the
+subscriber is known, and a Variable keeps only the last value. The worker side also watches its task's
+state, so a driver that vanished (kill -9) does not leave trials running on the cluster.
+
+A worker lost mid-trial: dask would run the task again elsewhere by itself, which would count the trial's
+reports twice. The executor hears the scheduler's "remove-worker" event (or a second "started" from another
+worker), cancels that task and returns `lost`; the engine records the trial interrupted and runs it again
+as a new task, under its number, params and seed. The notice says how many workers are left.
+
+The user's code reaches the workers as a zip of the objective's folder's modules, registered as a worker
+plugin (workers that join later get it too) and unpacked per digest (shipping.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import multiprocessing
+import os
+import pickle
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import dask.config
+import distributed
+
+from ..errors import TunerError
+from .base import LOST, Outcome, ReportHandler
+from .pool import Pickled, ProcessExecutor
+from .shipping import Shipped, copy_of, digest, unpack, zip_modules
+
+CODE_DIR = "tui-tuner-code"  # under each worker's local directory: the copies of the user's code
+WORKER_LOG = "tui-tuner-workers.log"  # under each worker's local directory: what trials printed, tracebacks
+CONNECT_SECONDS = 10
+STOP_SECONDS = 5  # at most this long to tell a cluster that a trial stops
+WATCH_SECONDS = 0.5  # how often a trial's task on a worker checks that it is still wanted
+ABANDONED = ("cancelled", "released", "forgotten")  # a task's state on its worker once nobody wants it
+
+
+class DaskExecutor:
+    """Runs each trial as a task on a dask.distributed cluster, `capacity` at once (default: the cluster's
+    threads when it is reached)."""
+
+    def __init__(self, address: str, *, workers: int | None = None, memory_limit: int | None = None,
+                 code_folder: str | None = None) -> None:
+        self.address = address
+        self.asked = workers
+        self.capacity = workers or 1
+        self.memory_limit = memory_limit
+        self.code_folder = code_folder
+        self._code: tuple[str, str] | None = None  # (folder, digest) of the code shipped to the workers
+        self._client = None
+        self._cluster = None
+        self._lost: set[str] = set()  # workers the scheduler removed
+        self._watching: dict[str, tuple[str, asyncio.Future]] = {}  # task key -> (its worker, set when lost)
+        self._payloads: dict[int, tuple[Any, bytes]] = {}
+
+    # ------------------------------------------------------------------------------------------ the cluster
+
+    async def open(self) -> str | None:
+        if self._client is not None:
+            return None
+        logging.getLogger("distributed").setLevel(logging.ERROR)  # a lost worker is our notice, not a log
+        local = self.address.split(":")
+        try:
+            if local[0] == "local":
+                with dask.config.set({"distributed.worker.daemon": False}):
+                    self._cluster = await distributed.LocalCluster(
+                        n_workers=int(local[1]) if len(local) > 1 else os.cpu_count() or 1, threads_per_worker=1,
+                        processes=True, host="127.0.0.1", dashboard_address=None, asynchronous=True,
+                        silence_logs=logging.ERROR)
+                self._client = await distributed.Client(self._cluster, asynchronous=True)
+            else:
+                self._client = await distributed.Client(self.address, asynchronous=True, timeout=CONNECT_SECONDS)
+        except (OSError, TimeoutError) as err:
+            await self.close()
+            raise TunerError(f"cannot reach the dask scheduler at {self.address}: {err}") from None
+        self._client.subscribe_topic("all", self._on_cluster_event)
+        workers = (await self._client.scheduler.identity())["workers"].values()
+        threads = sum(w["nthreads"] for w in workers)
+        self.capacity = self.asked or max(1, threads)
+        if self.code_folder:
+            await self._ship(self.code_folder)
+        waiting = "; the rest wait for a free thread" if self.capacity > threads else ""
+        return (f"on dask at {self._client.scheduler.address}: {len(workers)} worker{'s' * (len(workers) != 1)}, "
+                f"{threads} thread{'s' * (threads != 1)}; {self.capacity} trial{'s' * (self.capacity != 1)} at once"
+                f"{waiting}")
+
+    async def _ship(self, folder: str) -> None:
+        """Copy the objective's modules to every worker, now and as workers join."""
+        data = zip_modules(folder)
+        key = digest(data)
+        plugin = _CodePlugin(folder, key, data)
+        await self._client.register_plugin(plugin, name=f"tui-tuner-code-{key}")
+        self._code = (folder, key)
+
+    def _on_cluster_event(self, event: tuple[float, dict]) -> None:
+        message = event[1]
+        if not isinstance(message, dict) or message.get("action") != "remove-worker":
+            return
+        address = message.get("worker")
+        self._lost.add(address)
+        for worker, lost in self._watching.values():
+            if worker == address and not lost.done():
+                lost.set_result(None)
+
+    async def _workers_left(self) -> int:
+        try:
+            return len((await self._client.scheduler.identity())["workers"])
+        except OSError:
+            return 0
+
+    async def close(self) -> None:
+        """Let go of the cluster (and stop it, when this executor started it)."""
+        client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
+        if client is not None:
+            client.unsubscribe_topic("all")
+            await client.close()
+        if cluster is not None:
+            await cluster.close()
+
+    # ------------------------------------------------------------------------------------------ one trial
+
+    def _payload(self, objective: Any) -> bytes:
+        """The objective pickled here, once: workers unpickle it only in the trial's own process."""
+        key = id(objective)
+        if key not in self._payloads or self._payloads[key][0] is not objective:
+            self._payloads[key] = (objective, pickle.dumps(objective))
+        return self._payloads[key][1]
+
+    async def run(self, objective: Any, params: dict, *, number: int, seed: int, timeout: float | None = None,
+                  on_report: ReportHandler | None = None) -> Outcome:
+        client = self._client
+        key = f"tui-tuner-trial-{number}-{uuid.uuid4().hex[:12]}"
+        outbox = await distributed.Queue(f"{key}-out", client=client)
+        inbox = await distributed.Queue(f"{key}-in", client=client)
+        started = time.monotonic()
+        future = client.submit(run_on_worker, self._payload(objective), self._code, params, number, seed, timeout,
+                               self.memory_limit, key, key=key, pure=False, retries=0)
+        result = asyncio.ensure_future(_result_of(future))
+        lost = asyncio.get_running_loop().create_future()
+        worker = None
+        try:
+            while True:
+                message = asyncio.ensure_future(outbox.get())
+                await asyncio.wait({message, result, lost}, return_when=asyncio.FIRST_COMPLETED)
+                if not message.done():
+                    message.cancel()
+                    if lost.done():
+                        return await self._lost_outcome(future, worker, started)
+                    return _outcome(result, time.monotonic() - started)  # a task that failed before "done"
+                kind, *body = message.result()
+                if kind == "done":
+                    await asyncio.wait({result, lost}, return_when=asyncio.FIRST_COMPLETED)
+                    if not result.done():  # the worker went with the result on it
+                        return await self._lost_outcome(future, worker, started)
+                    await inbox.put(["done"])
+                    return _outcome(result, time.monotonic() - started)
+                if kind == "started":
+                    if worker is not None or body[0] in self._lost:  # dask ran it again: the first worker is gone
+                        return await self._lost_outcome(future, worker or body[0], started)
+                    worker = body[0]
+                    self._watching[key] = (worker, lost)
+                elif kind == "report":
+                    answer = on_report(body[0], body[1]) if on_report else False
+                    if inspect.isawaitable(answer):  # ordered pruning: held until earlier trials catch up
+                        pending = asyncio.ensure_future(answer)
+                        await asyncio.wait({pending, result, lost}, return_when=asyncio.FIRST_COMPLETED)
+                        if not pending.done():  # the task ended or its worker went: the loop's next turn says
+                            pending.cancel()
+                            continue
+                        answer = pending.result()
+                    await inbox.put(["answer", bool(answer)])
+        except asyncio.CancelledError:  # stop now: the worker kills the trial's processes
+            await asyncio.shield(_stop(client, future, inbox))
+            raise
+        finally:
+            self._watching.pop(key, None)
+            result.cancel()
+            for queue in (outbox, inbox):
+                queue.close()
+
+    async def _lost_outcome(self, future, worker: str | None, started: float) -> Outcome:
+        await self._client.cancel([future])
+        left = await self._workers_left()
+        return Outcome(LOST, reason=f"its dask worker {worker} was lost; {left} worker{'s' * (left != 1)} left",
+                       duration=time.monotonic() - started)
+
+
+async def _result_of(future) -> Any:
+    return await future
+
+
+async def _stop(client, future, inbox) -> None:
+    """Tell the trial's task to kill the trial, and cancel it; a stop never waits long on a cluster gone
+    away (the worker's watch ends the trial once nobody wants its task)."""
+    try:
+        async with asyncio.timeout(STOP_SECONDS):
+            await inbox.put(["stop"])
+            await client.cancel([future])
+    except (OSError, TimeoutError):
+        return
+
+
+def _outcome(result: asyncio.Future, duration: float) -> Outcome:
+    """The Outcome of a trial task that ended: what the worker's pool said, or why the task itself failed
+    (tui-tuner missing on the worker, a worker that could not take the task, ...)."""
+    if result.cancelled():
+        return Outcome("failed", reason="the dask task was cancelled by the cluster", duration=duration)
+    error = result.exception()
+    if error is not None:
+        text = str(error).strip().split("\n", 1)[0]
+        return Outcome("failed", reason=f"the dask worker could not run the trial: {type(error).__name__}: {text}",
+                       duration=duration)
+    state, value, reason, step = result.result()
+    return Outcome(state, result=value, reason=reason, step=step, duration=duration)
+
+
+# ------------------------------------------------------------------------------------------ worker side
+
+
+class _CodePlugin(distributed.WorkerPlugin):
+    """Unpacks the user's modules into each worker's local directory, as it joins (or now, if it is in)."""
+
+    def __init__(self, folder: str, key: str, data: bytes) -> None:
+        self.folder, self.key, self.data = folder, key, data
+
+    def setup(self, worker) -> None:
+        unpack(self.data, copy_of(self.folder, Path(worker.local_directory) / CODE_DIR, self.key))
+
+
+_POOLS: dict[int | None, ProcessExecutor] = {}  # per worker process and trial memory limit: where trials run
+
+
+def _pool(worker, memory_limit: int | None) -> ProcessExecutor:
+    if memory_limit not in _POOLS:
+        # A dask worker is a daemonic process by default (distributed.worker.daemon), which multiprocessing
+        # forbids to start children; the pool's own lifeline and process tree end them instead.
+        multiprocessing.current_process()._config["daemon"] = False
+        _POOLS[memory_limit] = ProcessExecutor(max(1, worker.state.nthreads), memory_limit=memory_limit,
+                                               log_path=Path(worker.local_directory) / WORKER_LOG)
+    return _POOLS[memory_limit]
+
+
+async def run_on_worker(payload: bytes, code: tuple[str, str] | None, params: dict, number: int, seed: int,
+                        timeout: float | None, memory_limit: int | None, key: str) -> tuple:
+    """The dask task of one trial: (state, result, reason, step) of the pool's Outcome."""
+    worker = distributed.get_worker()
+    client = distributed.get_client()
+    outbox = await distributed.Queue(f"{key}-out", client=client)
+    inbox = await distributed.Queue(f"{key}-in", client=client)
+    await outbox.put(["started", worker.address])
+    copy = str(copy_of(code[0], Path(worker.local_directory) / CODE_DIR, code[1])) if code else None
+    objective = Pickled(pickle.dumps(Shipped(payload, code[0] if code else None, copy)))
+    answers: asyncio.Queue[bool] = asyncio.Queue()
+
+    async def ask(step: int, values: dict) -> bool:
+        await outbox.put(["report", step, values])
+        return await answers.get()
+
+    pool = _pool(worker, memory_limit)
+    await asyncio.get_running_loop().run_in_executor(None, pool.start)  # seconds, the first time: not on the loop
+    trial = asyncio.ensure_future(pool.run(objective, params, number=number, seed=seed,
+                                   timeout=timeout, on_report=ask))
+    listening = asyncio.ensure_future(_listen(inbox, answers, trial))
+    watching = asyncio.ensure_future(_watch(worker, key, trial, listening))
+    try:
+        outcome = await trial
+    except asyncio.CancelledError:
+        return "failed", None, "stopped", None  # nobody waits for it: the driver stopped it or is gone
+    finally:
+        watching.cancel()
+    await outbox.put(["done"])  # the driver answers "done" too: no queue read is left waiting on either side
+    return outcome.state, outcome.result, outcome.reason, outcome.step
+
+
+async def _listen(inbox, answers: asyncio.Queue, trial: asyncio.Future) -> None:
+    """Hand the engine's answers to the trial until "done"; on "stop", cancel the trial (the pool kills
+    its processes)."""
+    while True:
+        message = await inbox.get()
+        if message[0] == "answer":
+            answers.put_nowait(message[1])
+        else:
+            if message[0] == "stop":
+                trial.cancel()
+            return
+
+
+async def _watch(worker, key: str, trial: asyncio.Future, listening: asyncio.Future) -> None:
+    """Cancel the trial once its task is no longer wanted: the driver cancelled it, or went away."""
+    while True:
+        await asyncio.sleep(WATCH_SECONDS)
+        task = worker.state.tasks.get(key)
+        if task is None or task.state in ABANDONED:
+            trial.cancel()
+            listening.cancel()
+            return
