@@ -167,6 +167,43 @@ def test_a_study_on_local_dask_workers_has_the_pool_s_trials_and_journal(tmp_pat
     assert len(shipped) == 4
 
 
+JITTERY = '''
+import os, time
+from tui_tuner import TrialPruned
+
+def objective(params, trial):
+    for step in range(4):
+        time.sleep(int.from_bytes(os.urandom(1), "little") / 255 * 0.06)  # a pace left to chance
+        trial.report(step, value=params["x"] + 1.0 / (step + 1))
+        if trial.should_prune():
+            raise TrialPruned()
+    return params["x"]
+'''
+
+
+@pytest.mark.slow
+def test_pruning_on_the_cluster_makes_the_same_decisions_however_the_trials_are_timed(tmp_path, cluster):
+    address, _ = cluster
+    (tmp_path / "jittery.py").write_text(JITTERY)
+    path = tmp_path / "study.yaml"
+    path.write_text("""
+name: dask-pruning
+objective: {python: "jittery.py:objective", metric: value}
+search: {strategy: random, trials: 10, workers: 2, seed: 0}
+pruner: {name: median, warmup: 1, min_trials: 2}
+params:
+  x: {type: float, low: 0.0, high: 1.0}
+""")
+    decisions = []
+    for run in ("a", "b"):
+        done = run_cli("run", path, "--dask", address, "--study", tmp_path / run)
+        assert done.returncode == 0, done.stderr
+        decisions.append({r["number"]: (r["event"], r.get("step")) for r in journal(tmp_path / run)
+                          if r["event"] in ("finished", "pruned")})
+    assert decisions[0] == decisions[1] and len(decisions[0]) == 10
+    assert any(event == "pruned" for event, _ in decisions[0].values())
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_trial_costs_a_rerun_and_every_trial_ends_once(tmp_path, cluster):
     address, client = cluster
