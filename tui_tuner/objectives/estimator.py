@@ -128,7 +128,8 @@ class EstimatorObjective:
                 steps = ", ".join(f"{s}__" for s in known)
                 raise InputError(f"unknown pipeline step {step!r}; use {steps}", file=file, field=field)
             if known[step] is not None and arg not in known[step]:
-                owner = {"model": self.model.rsplit(".", 1)[-1], "scaler": "the scaler"}.get(step, f"step {step}")
+                classes = {s.name: s.path for s in self.pipeline} | {"model": self.model}
+                owner = classes[step].rsplit(".", 1)[-1] if step in classes else "the scaler"
                 raise InputError(f"{owner} has no parameter {arg!r}", file=file, field=field)
 
     def _step_arguments(self, *, file: str | None) -> dict[str, set[str] | None]:

@@ -77,8 +77,8 @@ def pipeline_from_yaml(value: object, *, dataset: DatasetSpec, base_dir: Path, f
             raise InputError(f"a step cannot be named {name!r}: {', '.join(RESERVED)} are taken by the objective",
                              file=file, field=f"{FIELD}.{name}")
         if names.count(name) > 1:
-            raise InputError(f"names the step {name!r} twice; give each step its own name ({{name: ..., class: "
-                             "...}})", file=file, field=f"{FIELD}.{name}")
+            raise InputError(f"names the step {name!r} twice; give each step its own name "
+                             "({name: ..., class: ...})", file=file, field=f"{FIELD}.{name}")
     seen_all = None
     for step in steps:
         if step.columns == "all":
@@ -144,7 +144,7 @@ def _step(item: object, *, base_dir: Path, file: str | None) -> Step:
     if isinstance(item, str):
         if item not in BUILTIN_STEPS:
             raise InputError(f"unknown step {item!r}; use {', '.join(BUILTIN_STEPS)} or {{name: NAME, class: "
-                             "dotted.path}}", file=file, field=FIELD)
+                             "dotted.path}", file=file, field=FIELD)
         return _builtin(item, item)
     if not isinstance(item, dict) or "class" not in item:
         raise InputError(f"a step is a short name ({', '.join(BUILTIN_STEPS)}) or {{name: NAME, class: "
