@@ -175,3 +175,29 @@ def test_a_number_column_with_a_stray_word_or_an_empty_target_is_refused_with_it
     with pytest.raises(InputError, match="column 'label' .the target. is empty") as err:
         build_objective(section, base_dir=tmp_path, file=None)
     assert err.value.line == 5
+
+
+def test_a_step_class_of_your_own_is_parsed_at_load_and_run_only_in_trials(tmp_path):
+    (tmp_path / "pipeline_own_steps.py").write_text('''
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+
+class Clip(TransformerMixin, BaseEstimator):
+    def __init__(self, limit=1.0):
+        self.limit = limit
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return np.clip(np.asarray(X, dtype=float), -self.limit, self.limit)
+''')
+    objective = objective_of(tmp_path, pipeline=["impute", "encode", "scale",
+                                                 {"name": "clip", "class": "pipeline_own_steps.Clip"}])
+    assert "pipeline_own_steps" not in sys.modules  # loading the study ran none of it
+    result, built = fitted_in_a_trial(objective, {"clip__limit": 0.5})
+    assert 0 <= result["accuracy"] <= 1 and built[0]["clip"].limit == 0.5
+    with pytest.raises(InputError, match="objective.pipeline.clip.columns: columns must be one of"):
+        objective_of(tmp_path, pipeline=["encode", {"name": "clip", "class": "pipeline_own_steps.Clip",
+                                                    "columns": "some"}])
