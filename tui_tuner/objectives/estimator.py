@@ -206,8 +206,9 @@ class EstimatorObjective:
         parts = self._parts(params, seed)
         if len(parts) == 1:
             return parts[0][1]
-        return Pipeline(assemble(list(zip(self.pipeline, (made for _, made in parts))), self.dataset.text_columns)
-                        + parts[len(self.pipeline):])
+        steps, rest = parts[:len(self.pipeline)], parts[len(self.pipeline):]  # rest: the scaler, the model
+        made = [(step, transformer) for step, (_, transformer) in zip(self.pipeline, steps)]
+        return Pipeline(assemble(made, self.dataset.text_columns) + rest)
 
     def _parts(self, params: dict, seed: int) -> list[tuple[str, Any]]:
         """(name, estimator) of the pipeline's steps in order, then the scaler (when one is chosen), then the
