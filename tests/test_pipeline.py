@@ -62,7 +62,7 @@ params:
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     note = done.stdout.splitlines()[0]
-    assert "data.csv has 2 text columns and missing values" in note and "[impute, encode]" in note
+    assert "data.csv has 2 text columns and empty number cells" in note and "[impute, encode]" in note
     assert "3 finished" in done.stdout
 
 
@@ -105,6 +105,14 @@ def test_no_pipeline_means_defaults_only_where_the_data_needs_them(tmp_path):
     assert type(plain.build({}, 0)).__name__ == "DecisionTreeClassifier"  # as before: no pipeline at all
 
 
+def test_empty_number_cells_may_reach_a_model_that_learns_with_them(tmp_path):
+    forest = objective_of(tmp_path, pipeline=["encode"])  # no imputer: a random forest takes NaN
+    assert 0 <= forest({}, Trial.offline())["accuracy"] <= 1
+    with pytest.raises(InputError, match="LogisticRegression cannot take missing values: add impute"):
+        objective_of(tmp_path, model="sklearn.linear_model.LogisticRegression", pipeline=["encode", "scale"],
+                     fixed={})
+
+
 def test_an_ordinal_encoder_and_a_transformer_by_dotted_path(tmp_path):
     objective = objective_of(tmp_path, pipeline=[
         "impute", {"name": "encode", "class": "ordinal"},
@@ -141,6 +149,7 @@ def test_a_text_target_is_a_classification_target(tmp_path):
     ("[impute, encode, pca, pca]", "", "names the step 'pca' twice"),
     ("[impute, encode, {name: q, class: sklearn.nothere.Q}]", "", "objective.pipeline.q.class: cannot import"),
     ("impute", "", "objective.pipeline: must be a list of steps"),
+    ("[encode, pca]", "", "objective.pipeline: data.csv has empty number cells, and PCA cannot take missing values"),
 ])
 def test_bad_pipelines_are_one_line_and_exit_2(tmp_path, capsys, pipeline, params, fragment):
     write_csv(tmp_path / "data.csv")

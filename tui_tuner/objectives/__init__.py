@@ -21,7 +21,7 @@ from .datasets import dataset_from_yaml
 from .estimator import (BUILTIN_MODELS, COST_METRICS, SCALERS, EstimatorObjective, import_estimator, learns_in_epochs,
                         validation_from_yaml)
 from .function import FunctionObjective, FunctionRef
-from .pipeline import default_pipeline, describe_default, pipeline_from_yaml
+from .pipeline import check_missing, default_pipeline, describe_default, pipeline_from_yaml
 from .source import definition, is_trusted, module_source
 
 DIRECTIONS = ("minimize", "maximize")
@@ -162,6 +162,8 @@ def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: st
                          field="objective.scaler")
     if "pipeline" in section:
         pipeline, note = pipeline_from_yaml(section["pipeline"], dataset=dataset, base_dir=base_dir, file=file), None
+        later = [("objective.scaler", SCALERS[scaler])] if scaler and SCALERS[scaler] else []
+        check_missing(pipeline, [*later, ("objective.model", model)], dataset, file=file)
     else:
         pipeline = default_pipeline(dataset)
         note = describe_default(pipeline, dataset)

@@ -62,7 +62,7 @@ class DatasetSpec:
     path: str | None = None
     target: str | None = None
     text_columns: tuple[int, ...] = ()  # feature columns (0-based, target left out) that hold text
-    missing: bool = False  # some feature cell is empty
+    missing: bool = False  # some number cell is empty (an empty text cell is a category of its own)
     text_target: bool = False  # labels, not numbers: a classification target
 
     @property
@@ -146,7 +146,7 @@ def _csv_dataset(value: dict, *, base_dir: Path, file: str | None) -> DatasetSpe
     path = (base_dir / value["csv"]).resolve()
     X, y = read_csv(path, target)  # fail now, with the line, rather than in every worker
     text = text_columns(X)
-    return DatasetSpec("csv", path=str(path), target=target, text_columns=text, missing=has_missing(X),
+    return DatasetSpec("csv", path=str(path), target=target, text_columns=text, missing=missing_numbers(X, text),
                        text_target=y.dtype.kind in "OUS")
 
 
@@ -209,11 +209,10 @@ def text_columns(X: np.ndarray) -> tuple[int, ...]:
     return tuple(j for j in range(X.shape[1]) if any(isinstance(v, str) for v in X[:, j]))
 
 
-def has_missing(X: np.ndarray) -> bool:
-    """Some cell of a loaded X is missing: NaN in a number column, None in a text one."""
-    if X.dtype != object:
-        return bool(np.isnan(X).any())
-    return any(v is None or (isinstance(v, float) and np.isnan(v)) for v in X.flat)
+def missing_numbers(X: np.ndarray, text: tuple[int, ...]) -> bool:
+    """Some number cell of a loaded X is missing (NaN)."""
+    numbers = np.delete(X, list(text), axis=1).astype(float)
+    return bool(np.isnan(numbers).any())
 
 
 def _read_bounded(path: Path) -> str:

@@ -90,8 +90,33 @@ def pipeline_from_yaml(value: object, *, dataset: DatasetSpec, base_dir: Path, f
     return steps
 
 
+def check_missing(steps: tuple[Step, ...], later: list[tuple[str, str]], dataset: DatasetSpec, *,
+                  file: str | None) -> None:
+    """Empty number cells need an imputer, unless every step they reach takes NaN (scalers pass it on, a random
+    forest or HistGradientBoosting learns with it). `later`: (field, class path) of the scaler and the model."""
+    if not dataset.missing or any(step.columns == "numeric" for step in steps):
+        return
+    for where, path in [(f"{FIELD}.{s.name}", s.path) for s in steps if s.columns == "all"] + later:
+        if not is_trusted(path):
+            return  # your own class: run only in trials, which will say
+        cls = import_estimator(path, file=file, field=where)
+        if not _takes_nan(cls):
+            raise InputError(f"{Path(dataset.path).name} has empty number cells, and {cls.__name__} cannot take "
+                             "missing values: add impute to the pipeline", file=file, field=FIELD)
+
+
+def _takes_nan(cls: type) -> bool:
+    """scikit-learn's own answer (the allow_nan tag); True when the class cannot be built without arguments."""
+    from sklearn.utils import get_tags
+
+    try:
+        return get_tags(cls()).input_tags.allow_nan
+    except Exception:  # a required argument: its trials will tell
+        return True
+
+
 def default_pipeline(dataset: DatasetSpec) -> tuple[Step, ...]:
-    """What a CSV with text columns or missing values gets when the study names no pipeline: impute the
+    """What a CSV with text columns or empty number cells gets when the study names no pipeline: impute the
     number columns, one-hot encode the text ones (a missing text value is a category of its own)."""
     names = (["impute"] if dataset.missing else []) + (["encode"] if dataset.text_columns else [])
     return tuple(_builtin(name, name) for name in names)
@@ -106,7 +131,7 @@ def describe_default(steps: tuple[Step, ...], dataset: DatasetSpec) -> str | Non
         count = len(dataset.text_columns)
         found.append(f"{count} text column{'s' if count > 1 else ''}")
     if dataset.missing:
-        found.append("missing values")
+        found.append("empty number cells")
     doing = [{"impute": "imputes missing numbers (mean)", "encode": "one-hot encodes the text"}[s.name]
              for s in steps]
     return (f"{Path(dataset.path).name} has {' and '.join(found)}: each trial's pipeline {' and '.join(doing)}, "
