@@ -61,8 +61,8 @@ params:
     done = subprocess.run([sys.executable, "-m", "tui_tuner.cli", "run", "study.yaml", "--study", "s"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    note = done.stdout.splitlines()[0]
-    assert "data.csv has 2 text columns and empty number cells" in note and "[impute, encode]" in note
+    note, = [line for line in done.stderr.splitlines() if "data.csv has" in line]  # one line, beside the bar
+    assert "tui-tuner: data.csv has 2 text columns and empty number cells" in note and "[impute, encode]" in note
     assert "3 finished" in done.stdout
 
 

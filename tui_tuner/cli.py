@@ -188,8 +188,6 @@ def _run(args: argparse.Namespace) -> int:
     from .study import Study
 
     spec = load_spec(args.study_file)
-    if getattr(spec.objective, "note", None):  # steps the objective chose itself (a CSV's text columns)
-        print(spec.objective.note)
     overrides = dict(strategy=args.strategy, trials=args.trials, workers=args.workers, seed=args.seed)
     if args.export:
         _check_writable(args.export, "--export", directory=False)

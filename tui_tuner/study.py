@@ -346,9 +346,9 @@ class Study:
         manual = list(manual)
         workers, note = pool_size(s.workers, trials_left=None if remaining is None else remaining + len(manual),
                                   trial_memory=s.trial_memory)
-        if note:
-            for callback in self._subscribers:  # news for the screen, not the journal
-                callback(Notice(note))
+        for text in (getattr(self.spec.objective, "note", None), note):  # the objective's (steps it chose), ours
+            for callback in self._subscribers if text else ():  # news for the screen, not the journal
+                callback(Notice(text))
         executor = ProcessExecutor(workers, log_path=default_log_path(self.directory),
                                    trial_log=self.directory / TRIAL_LOG, memory_limit=s.trial_memory)
         self.engine = Engine(self.spec.objective, searcher, executor, trials=remaining, time_budget=s.time_budget,

@@ -132,10 +132,9 @@ def describe_default(steps: tuple[Step, ...], dataset: DatasetSpec) -> str | Non
         found.append(f"{count} text column{'s' if count > 1 else ''}")
     if dataset.missing:
         found.append("empty number cells")
-    doing = [{"impute": "imputes missing numbers (mean)", "encode": "one-hot encodes the text"}[s.name]
-             for s in steps]
-    return (f"{Path(dataset.path).name} has {' and '.join(found)}: each trial's pipeline {' and '.join(doing)}, "
-            f"fitted within each fold (objective.pipeline: [{', '.join(s.name for s in steps)}]; set it to choose)")
+    doing = [{"impute": "imputes (mean)", "encode": "one-hot encodes"}[step.name] for step in steps]
+    return (f"{Path(dataset.path).name} has {' and '.join(found)}: the pipeline {' and '.join(doing)} them within "
+            f"each fold (objective.pipeline: [{', '.join(step.name for step in steps)}] by default)")
 
 
 def check_columns(steps: tuple[Step, ...], dataset: DatasetSpec, *, file: str | None) -> None:
