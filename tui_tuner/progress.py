@@ -91,7 +91,7 @@ class Progress:
 
     def _on_event(self, record: Record) -> None:
         if isinstance(record, Notice):
-            self.console.print(f"tui-tuner: {record.text}", markup=False, highlight=False)
+            self.console.print(f"tui-tuner: {record.text}", markup=False, highlight=False, soft_wrap=True)  # one line
         if isinstance(record, (Finished, Failed, Pruned)):
             self._bar.advance(self._task)
         if isinstance(record, (Started, Finished, Failed, Pruned, Interrupted)):

@@ -406,8 +406,8 @@ class Study:
         except BaseException:
             await executor.close()
             raise
-        for line in filter(None, (note, opened)):
-            for callback in self._subscribers:  # news for the screen, not the journal
+        for line in filter(None, (getattr(self.spec.objective, "note", None), note, opened)):  # the objective's
+            for callback in self._subscribers:  # (steps it chose), then ours: news for the screen, not the journal
                 callback(Notice(line))
         self.engine = Engine(self.spec.objective, searcher, executor, trials=remaining, time_budget=s.time_budget,
                              trial_timeout=s.trial_timeout, seed=s.seed, history=history, pruner=self._pruner(),

@@ -21,11 +21,12 @@ from .datasets import dataset_from_yaml
 from .estimator import (BUILTIN_MODELS, COST_METRICS, SCALERS, EstimatorObjective, import_estimator, learns_in_epochs,
                         validation_from_yaml)
 from .function import FunctionObjective, FunctionRef
+from .pipeline import check_missing, default_pipeline, describe_default, pipeline_from_yaml
 from .source import definition, is_trusted, module_source
 
 DIRECTIONS = ("minimize", "maximize")
-MODEL_KEYS = {"model", "dataset", "metric", "direction", "validation", "scaler", "fixed", "test_fraction", "epochs",
-              "balance"}
+MODEL_KEYS = {"model", "dataset", "metric", "direction", "validation", "scaler", "pipeline", "fixed", "test_fraction",
+              "epochs", "balance"}
 EPOCHS = Option(None, Whole(1), "passes over the training data, each a point on the curves")
 PYTHON_KEYS = {"python", "metric", "direction", "test", "fixed", "balance"}
 COMMAND_KEYS = {"command", "metric", "direction", "fixed", "balance"}
@@ -118,6 +119,9 @@ def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: st
         raise InputError(f"unknown model {model!r}; use {', '.join(BUILTIN_MODELS)} or a dotted class path like "
                          "sklearn.svm.SVC", file=file, field="objective.model")
     facts = _model_facts(model, base_dir=base_dir, file=file)
+    if dataset.text_target and facts.classifier is False:
+        raise InputError(f"{facts.name} is a regressor, and the target {dataset.target!r} holds text labels, which "
+                         "a classifier predicts; name a classifier", file=file, field="objective.model")
     epochs = _epochs(section, facts, file=file)
     if epochs is not None and facts.learns_in_epochs:  # the built-in models take epochs as a parameter
         fixed = {"epochs": epochs, **fixed}
@@ -156,17 +160,24 @@ def _estimator_objective(section: dict, fixed: dict, *, base_dir: Path, file: st
     if scaler is not None and scaler not in SCALERS:
         raise InputError(f"unknown scaler {scaler!r}; use {', '.join(SCALERS)}", file=file,
                          field="objective.scaler")
+    if "pipeline" in section:
+        pipeline, note = pipeline_from_yaml(section["pipeline"], dataset=dataset, base_dir=base_dir, file=file), None
+        later = [("objective.scaler", SCALERS[scaler])] if scaler and SCALERS[scaler] else []
+        check_missing(pipeline, [*later, ("objective.model", model)], dataset, file=file)
+    else:
+        pipeline = default_pipeline(dataset)
+        note = describe_default(pipeline, dataset)
     test_fraction = section.get("test_fraction", 0.2)
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 <= test_fraction < 1:
         raise InputError(f"must be a fraction from 0 (no test split) to below 1, got {test_fraction!r}", file=file,
                          field="objective.test_fraction")
-    if not is_trusted(model):
-        return OwnEstimatorObjective(model, dataset, metric=metric, validation=validation, scaler=scaler, fixed=fixed,
-                                     test_fraction=float(test_fraction), epochs=epochs,
-                                     code_dir=str(base_dir.resolve()), costs=costs, cost_directions=cost_directions)
-    objective = EstimatorObjective(model, dataset, metric=metric, validation=validation, scaler=scaler,
-                                   fixed=fixed, test_fraction=float(test_fraction), epochs=epochs, costs=costs,
-                                   cost_directions=cost_directions)
+    own_code = not is_trusted(model) or not all(step.trusted for step in pipeline)
+    kind = EstimatorObjective if is_trusted(model) else OwnEstimatorObjective
+    objective = kind(model, dataset, metric=metric, validation=validation, scaler=scaler, pipeline=pipeline,
+                     fixed=fixed, test_fraction=float(test_fraction), epochs=epochs,
+                     code_dir=str(base_dir.resolve()) if own_code else None, costs=costs,
+                     cost_directions=cost_directions)
+    objective.note = note
     objective.check_params(list(fixed), file=file)
     return objective
 
@@ -175,7 +186,7 @@ class OwnEstimatorObjective(EstimatorObjective):
     """A model class of your own code: checking its params or fixed values at load would import it, that is
     run it, so its first trial checks them instead (and fails with the model's own message)."""
 
-    def check_params(self, names: list[str], *, file: str | None) -> None:
+    def _model_arguments(self, *, file: str | None) -> None:
         """Left to the first trial: the class's signature is known only by importing it."""
 
     def check_fixed(self, *, file: str | None) -> None:

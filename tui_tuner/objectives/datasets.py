@@ -2,6 +2,10 @@
 
 A dataset is described by a small picklable `DatasetSpec`, checked when the study file is loaded (so a typo
 fails before any trial) and loaded in each worker process, never in the app's.
+
+A CSV file may hold text (categorical) columns and missing values: they are read as they are (text as str,
+missing as NaN or None), never encoded or filled here, because any statistic learnt from the rows belongs
+inside the pipeline that cross-validation fits fold by fold.
 """
 
 from __future__ import annotations
@@ -45,21 +49,29 @@ REGRESSION_SETS = ("diabetes", "regression")
 MAX_SYNTHETIC_VALUES = 10**8  # samples x features of a generated set: 800 MB of floats in every worker
 MAX_CSV_BYTES = 2**30  # a dataset read whole into every worker: past 1 GB it is a mistake or an attack
 HEADER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ .()-]{0,39}")  # what column names look like
+MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "#n/a", "<na>"}  # a cell with no value (any case)
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """`name` is a bundled or synthetic set, or "csv" with `path` and `target`."""
+    """`name` is a bundled or synthetic set, or "csv" with `path` and `target` (and what its columns hold, as
+    read when the study file loaded: the pipeline is shaped by it before any data reaches a worker)."""
 
     name: str
     options: dict = field(default_factory=dict)
     path: str | None = None
     target: str | None = None
+    text_columns: tuple[int, ...] = ()  # feature columns (0-based, target left out) that hold text
+    missing: bool = False  # some number cell is empty (an empty text cell is a category of its own)
+    text_target: bool = False  # labels, not numbers: a classification target
 
     @property
     def is_regression(self) -> bool | None:
-        """True/False where the set says so; None for a CSV file (the estimator decides)."""
-        return None if self.name == "csv" else self.name in REGRESSION_SETS
+        """True/False where the set says so; for a CSV file False when its target is text, else None (the
+        estimator decides)."""
+        if self.name == "csv":
+            return False if self.text_target else None
+        return self.name in REGRESSION_SETS
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         """(X, y) as numpy arrays."""
@@ -132,12 +144,17 @@ def _csv_dataset(value: dict, *, base_dir: Path, file: str | None) -> DatasetSpe
     if not isinstance(target, str) or not target:
         raise InputError("must name the CSV column to predict", file=file, field=f"{where}.target")
     path = (base_dir / value["csv"]).resolve()
-    read_csv(path, target)  # fail now, with the line, rather than in every worker
-    return DatasetSpec("csv", path=str(path), target=target)
+    X, y = read_csv(path, target)  # fail now, with the line, rather than in every worker
+    text = text_columns(X)
+    return DatasetSpec("csv", path=str(path), target=target, text_columns=text, missing=missing_numbers(X, text),
+                       text_target=y.dtype.kind in "OUS")
 
 
 def read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
-    """Numeric feature columns and a target column (numbers or labels); errors name the file and line."""
+    """Feature columns and a target column (numbers or labels); errors name the file and line.
+
+    X is float (NaN where a cell is missing) when every column holds numbers; with a text column it is an
+    object array: floats in the number columns, str in the text ones, None where a text cell is missing."""
     try:
         rows = list(csv.reader(io.StringIO(_read_bounded(path), newline="")))
     except (OSError, UnicodeDecodeError) as err:
@@ -155,19 +172,47 @@ def read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
     if len(body) < 10:
         raise InputError(f"needs at least 10 data rows, has {len(body)}", file=str(path))
     t = header.index(target)
-    features, labels = [], []
     for line, row in body:
         if len(row) != len(header):
             raise InputError(f"has {len(row)} fields, the header has {len(header)}", file=str(path), line=line)
-        try:
-            features.append([float(c) for i, c in enumerate(row) if i != t])
-        except ValueError:
-            bad = next(i for i, c in enumerate(row) if i != t and not _is_number(c))
-            raise InputError(f"{_column(header, bad)} is not a number", file=str(path), line=line) from None
-        labels.append(row[t].strip())
-    X = np.asarray(features, dtype=float)
+        if _is_missing(row[t]):
+            raise InputError(f"{_column(header, t)} (the target) is empty; every row needs a target",
+                             file=str(path), line=line)
+    lines = [line for line, _ in body]
+    columns = [_feature_column([row[i].strip() for _, row in body], lines, header, i, path)
+               for i in range(len(header)) if i != t]
+    labels = [row[t].strip() for _, row in body]
+    numeric = all(column.dtype == float for column in columns)
+    X = np.column_stack(columns).astype(float if numeric else object)
     y = np.asarray([float(v) for v in labels]) if all(_is_number(v) for v in labels) else np.asarray(labels)
     return X, y
+
+
+def _feature_column(cells: list[str], lines: list[int], header: list[str], index: int, path: Path) -> np.ndarray:
+    """One feature column: numbers (NaN where missing), or text (None where missing). A column holding both
+    is refused at its first text cell: a typo in a number column, never a category."""
+    missing = [_is_missing(c) for c in cells]
+    numbers = [not gap and _is_number(c) for c, gap in zip(cells, missing)]
+    if all(n or gap for n, gap in zip(numbers, missing)):
+        return np.asarray([np.nan if gap else float(c) for c, gap in zip(cells, missing)], dtype=float)
+    if not any(numbers):
+        return np.asarray([None if gap else c for c, gap in zip(cells, missing)], dtype=object)
+    bad = next(k for k, (n, gap) in enumerate(zip(numbers, missing)) if not n and not gap)
+    raise InputError(f"{_column(header, index)} is not a number, though other rows hold numbers there; fix the "
+                     "cell or leave it empty for a missing value", file=str(path), line=lines[bad])
+
+
+def text_columns(X: np.ndarray) -> tuple[int, ...]:
+    """The columns of a loaded X that hold text (an object array's str columns)."""
+    if X.dtype != object:
+        return ()
+    return tuple(j for j in range(X.shape[1]) if any(isinstance(v, str) for v in X[:, j]))
+
+
+def missing_numbers(X: np.ndarray, text: tuple[int, ...]) -> bool:
+    """Some number cell of a loaded X is missing (NaN)."""
+    numbers = np.delete(X, list(text), axis=1).astype(float)
+    return bool(np.isnan(numbers).any())
 
 
 def _read_bounded(path: Path) -> str:
@@ -204,6 +249,10 @@ def _close_match(header: list[str], target: str) -> str:
         return ""
     close = difflib.get_close_matches(target, header, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _is_missing(text: str) -> bool:
+    return text.strip().lower() in MISSING
 
 
 def _is_number(text: str) -> bool:

@@ -4,16 +4,15 @@ Models that learn in epochs train on one validation split and report every epoch
 the study's metric, the learning rate), so curves draw live and a pruner can stop them: the built-in
 numpy models always, any estimator with `partial_fit` when the study sets `epochs`.
 
-With `scaler:` the trial fits a Pipeline (scaler, model), and params named `scaler__x` / `model__x` reach
-the step they name (unprefixed ones go to the model), so feature settings and model settings are tuned
-together. A param named `scaler` picks the scaler itself. The test split is cut before tuning, with a fixed
-seed, and only `test_score` touches it.
+With `pipeline:` (see `pipeline`) or `scaler:` the trial fits a Pipeline (steps, scaler, model), built
+afresh for every fold, and params named `step__x` (`pca__n_components`, `scaler__x`, `model__x`) reach the
+step they name (unprefixed ones go to the model), so feature settings and model settings are tuned together.
+A param named `scaler` picks the scaler itself. The test split is cut before tuning, with a fixed seed, and
+only `test_score` touches it.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import pickle
 import sys
 import time
@@ -26,7 +25,9 @@ import numpy as np
 from ..errors import InputError, TrialPruned
 from ..options import Whole, checked
 from ..trial import Trial
+from .classes import constructor_args, import_estimator
 from .datasets import DatasetSpec
+from .pipeline import Step, assemble
 from .source import is_trusted
 
 SCALERS = {
@@ -45,31 +46,9 @@ VALIDATIONS = ("kfold", "timeseries", "holdout")
 COST_METRICS = ("fit_time", "model_size")  # what an estimator objective measures besides its scorer
 
 
-def import_estimator(path: str, *, file: str | None, field: str) -> type:
-    """The estimator class at a dotted path, e.g. sklearn.ensemble.RandomForestClassifier."""
-    module_name, _, class_name = path.rpartition(".")
-    if not module_name:
-        raise InputError(f"{path!r} is not a dotted path like sklearn.svm.SVC", file=file, field=field)
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise InputError(f"cannot import {module_name!r}: {err}", file=file, field=field) from None
-    cls = getattr(module, class_name, None)
-    if not inspect.isclass(cls) or not hasattr(cls, "fit") or not hasattr(cls, "get_params"):
-        raise InputError(f"{path!r} is not a scikit-learn estimator class", file=file, field=field)
-    return cls
-
-
 def learns_in_epochs(cls: type) -> bool:
     """The built-in numpy models: `fit` takes a validation set and a per-epoch callback."""
     return hasattr(cls, "lr_range_test")
-
-
-def constructor_args(cls: type) -> set[str]:
-    """The named arguments of an estimator's constructor (scikit-learn's params), without building one."""
-    signature = inspect.signature(cls.__init__)
-    return {name for name, p in signature.parameters.items()
-            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
 
 
 @dataclass(frozen=True)
@@ -111,7 +90,8 @@ class EstimatorObjective:
     """`objective(params, trial)` for a scikit-learn estimator; picklable, loads its data in the worker."""
 
     def __init__(self, model: str, dataset: DatasetSpec, *, metric: str, validation: Validation,
-                 scaler: str | None = None, fixed: dict | None = None, test_fraction: float = 0.2,
+                 scaler: str | None = None, pipeline: tuple[Step, ...] = (), fixed: dict | None = None,
+                 test_fraction: float = 0.2,
                  epochs: int | None = None, code_dir: str | None = None, costs: tuple[str, ...] = (),
                  cost_directions: tuple[str, ...] = ()) -> None:
         self.model = model
@@ -123,6 +103,8 @@ class EstimatorObjective:
         self.directions = ("maximize", *cost_directions)
         self.validation = validation
         self.scaler = scaler
+        self.pipeline = tuple(pipeline)  # the steps before the (scaler and) model
+        self.note: str | None = None  # one line a run prints about steps it chose itself
         self.fixed = dict(fixed or {})
         self.test_fraction = test_fraction
         self.epochs = epochs  # partial_fit passes of a scikit-learn estimator; None: plain fit
@@ -136,40 +118,61 @@ class EstimatorObjective:
 
     def check_params(self, names: list[str], *, file: str | None) -> None:
         """Every tuned and fixed param must reach a constructor argument: a typo fails before any trial."""
-        model_args = constructor_args(import_estimator(self.model, file=file, field="objective.model"))
-        scalers = [SCALERS[self.scaler]] if self.scaler else list(SCALERS.values())  # a `scaler` param may pick
-        scaler_args = set().union(*(constructor_args(import_estimator(path, file=file, field="objective.scaler"))
-                                    for path in scalers if path))
+        known = self._step_arguments(file=file)
         for name in names:
             if name == "scaler":
                 continue
             step, _, arg = name.partition("__") if "__" in name else ("model", "", name)
-            known = model_args if step == "model" else scaler_args if step == "scaler" else None
             field = f"params.{name}" if name not in self.fixed else f"objective.fixed.{name}"
-            if known is None:
-                raise InputError(f"unknown pipeline step {step!r}; use model__ or scaler__", file=file, field=field)
-            if arg not in known:
-                owner = self.model.rsplit(".", 1)[-1] if step == "model" else "the scaler"
+            if step not in known:
+                steps = ", ".join(f"{s}__" for s in known)
+                raise InputError(f"unknown pipeline step {step!r}; use {steps}", file=file, field=field)
+            if known[step] is not None and arg not in known[step]:
+                classes = {s.name: s.path for s in self.pipeline} | {"model": self.model}
+                owner = classes[step].rsplit(".", 1)[-1] if step in classes else "the scaler"
                 raise InputError(f"{owner} has no parameter {arg!r}", file=file, field=field)
 
-    def check_fixed(self, *, file: str | None) -> None:
-        """Fixed values the model rejects (`C: notanumber`) fail now, not in every trial: the estimator's own
-        parameter validation (our models' `_check_params`, scikit-learn's `_validate_params`) judges them."""
-        from sklearn.pipeline import Pipeline
+    def _step_arguments(self, *, file: str | None) -> dict[str, set[str] | None]:
+        """Step name -> the arguments its constructor takes (None: your own class, checked by its trials)."""
+        scalers = [SCALERS[self.scaler]] if self.scaler else list(SCALERS.values())  # a `scaler` param may pick
+        scaler_args = set().union(*(constructor_args(import_estimator(path, file=file, field="objective.scaler"))
+                                    for path in scalers if path))
+        steps = {step.name: constructor_args(import_estimator(step.path, file=file, field="objective.pipeline"))
+                 if step.trusted else None for step in self.pipeline}
+        return {"model": self._model_arguments(file=file), **steps, "scaler": scaler_args}
 
+    def _model_arguments(self, *, file: str | None) -> set[str] | None:
+        return constructor_args(import_estimator(self.model, file=file, field="objective.model"))
+
+    def check_fixed(self, *, file: str | None) -> None:
+        """Fixed values a step rejects (`C: notanumber`, `pca: {n_components: many}`) fail now, not in every
+        trial: the estimator's own parameter validation (our models' `_check_params`, scikit-learn's
+        `_validate_params`) judges them. A step of your own code is built only in trials, so then its trials
+        judge them all."""
+        if not all(step.trusted for step in self.pipeline):
+            return
+        checking = None  # the step being validated; None while the steps are built
         try:
-            built = self.build({}, seed=0)
-            steps = [step for _, step in built.steps] if isinstance(built, Pipeline) else [built]
-            for step in steps:
+            for checking, step in self._parts({}, seed=0):
                 validate = getattr(step, "_check_params", None) or getattr(step, "_validate_params", None)
                 if validate is not None:
                     validate()
         except Exception as err:
             message = (str(err).splitlines() or [""])[0]
-            name = next((k for k in self.fixed if f"'{k.removeprefix('model__').removeprefix('scaler__')}'"
-                         in message), None)
-            if name is not None:  # other complaints (a required argument the search fills in) wait for trials
-                raise InputError(message, file=file, field=f"objective.fixed.{name}") from None
+            names = [checking] if checking else ["model", "scaler", *(step.name for step in self.pipeline)]
+            given = {arg: where for name in names for arg, where in self._given(name).items()}
+            field = next((where for arg, where in given.items() if f"'{arg}'" in message), None)
+            if field is not None:  # other complaints (a required argument the search fills in) wait for trials
+                raise InputError(message, file=file, field=field) from None
+
+    def _given(self, step: str) -> dict[str, str]:
+        """The arguments the study file gives a step, each with the field that gives it."""
+        given = {arg: f"objective.pipeline.{step}.{arg}" for s in self.pipeline if s.name == step for arg in s.args}
+        for key in self.fixed:
+            prefix, _, arg = key.partition("__") if "__" in key else ("model", "", key)
+            if prefix == step:
+                given[arg] = f"objective.fixed.{key}"
+        return given
 
     # -------------------------------------------------------------------------------------- in the worker
 
@@ -196,21 +199,39 @@ class EstimatorObjective:
         return is_classifier(import_estimator(self.model, file=None, field="objective.model")())
 
     def build(self, params: dict, seed: int):
-        """The estimator (or scaler+model pipeline) for one config, seeded by the trial when it takes a seed."""
+        """The estimator (or the pipeline of steps, scaler and model) for one config, seeded by the trial when a
+        step takes a seed."""
         from sklearn.pipeline import Pipeline
 
+        parts = self._parts(params, seed)
+        if len(parts) == 1:
+            return parts[0][1]
+        steps, rest = parts[:len(self.pipeline)], parts[len(self.pipeline):]  # rest: the scaler, the model
+        made = [(step, transformer) for step, (_, transformer) in zip(self.pipeline, steps)]
+        return Pipeline(assemble(made, self.dataset.text_columns) + rest)
+
+    def _parts(self, params: dict, seed: int) -> list[tuple[str, Any]]:
+        """(name, estimator) of the pipeline's steps in order, then the scaler (when one is chosen), then the
+        model, each given the settings its prefix names."""
         settings = {**self.fixed, **params}
         scaler = settings.pop("scaler", self.scaler)
-        model_args = {k.removeprefix("model__"): v for k, v in settings.items() if not k.startswith("scaler__")}
-        scaler_args = {k.removeprefix("scaler__"): v for k, v in settings.items() if k.startswith("scaler__")}
+        prefixes = {step.name for step in self.pipeline} | {"scaler", "model"}
+        by_step: dict[str, dict] = {name: {} for name in prefixes}
+        for key, value in settings.items():
+            prefix, _, arg = key.partition("__")
+            if arg and prefix in prefixes:
+                by_step[prefix][arg] = value
+            else:
+                by_step["model"][key] = value
+        parts = [(step.name, step.make(by_step[step.name], seed)) for step in self.pipeline]
+        if scaler and scaler != "none":
+            scaler_cls = import_estimator(SCALERS[scaler], file=None, field="objective.scaler")
+            parts.append(("scaler", scaler_cls(**by_step["scaler"])))
         cls = import_estimator(self.model, file=None, field="objective.model")
+        model_args = by_step["model"]
         if "random_state" in constructor_args(cls) and "random_state" not in model_args:
             model_args["random_state"] = seed % 2**31
-        model = cls(**model_args)
-        if not scaler or scaler == "none":
-            return model
-        scaler_cls = import_estimator(SCALERS[scaler], file=None, field="objective.scaler")
-        return Pipeline([("scaler", scaler_cls(**scaler_args)), ("model", model)])
+        return [*parts, ("model", cls(**model_args))]
 
     @property
     def supports_lr_range_test(self) -> bool:
@@ -255,7 +276,7 @@ class EstimatorObjective:
 
         X, y, _, _, splits = self._data
         (train, valid), = splits
-        model, X_train, X_valid = self._features(self.build(params, trial.seed), X[train], X[valid])
+        model, X_train, X_valid = self._features(self.build(params, trial.seed), X[train], y[train], X[valid])
         y_train, y_valid = y[train], y[valid]
         scorer = get_scorer(self.metric)
         last = (model.epochs if learns_in_epochs(type(model)) else self.epochs) - 1
@@ -284,14 +305,15 @@ class EstimatorObjective:
                 **self._cost_metrics(fit_seconds, model)}
 
     @staticmethod
-    def _features(estimator, X_train: np.ndarray, X_valid: np.ndarray | None = None):
-        """(model, X_train, X_valid) with a pipeline's scaler fitted on the training part and applied."""
+    def _features(estimator, X_train: np.ndarray, y_train: np.ndarray, X_valid: np.ndarray | None = None):
+        """(model, X_train, X_valid) with a pipeline's steps before the model fitted on the training part (with
+        its targets, which feature selection needs) and applied."""
         from sklearn.pipeline import Pipeline
 
         if not isinstance(estimator, Pipeline):
             return estimator, X_train, X_valid
-        scaler = estimator[:-1].fit(X_train)  # the pipeline's own steps: it scores with them afterwards
-        return estimator[-1], scaler.transform(X_train), None if X_valid is None else scaler.transform(X_valid)
+        steps = estimator[:-1].fit(X_train, y_train)  # the pipeline's own steps: it scores with them afterwards
+        return estimator[-1], steps.transform(X_train), None if X_valid is None else steps.transform(X_valid)
 
     def _partial_fit_kwargs(self, y: np.ndarray) -> dict:
         """partial_fit must see every class on its first call."""
@@ -301,7 +323,7 @@ class EstimatorObjective:
         """Fit on all the tuning data, the way trials trained: fit, or `epochs` partial_fit passes."""
         if self.epochs is None:
             return estimator.fit(X, y)
-        model, X, _ = self._features(estimator, X)
+        model, X, _ = self._features(estimator, X, y)
         fit_kwargs = self._partial_fit_kwargs(y)
         for _ in range(self.epochs):
             model.partial_fit(X, y, **fit_kwargs)
@@ -312,7 +334,7 @@ class EstimatorObjective:
         self.prepare()
         X, y, _, _, splits = self._data
         (train, _), = splits
-        model, X_train, _ = self._features(self.build(params, seed), X[train])
+        model, X_train, _ = self._features(self.build(params, seed), X[train], y[train])
         return model.lr_range_test(X_train, y[train], steps=steps)
 
     def test_score(self, params: dict, seed: int) -> float | None:
