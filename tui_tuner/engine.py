@@ -30,9 +30,16 @@ from .errors import SearchExhausted
 from .executors.base import LOST, Executor, Outcome
 from .governor import Governor
 from .results import ALLOWED, as_number, checked_metrics, describe, shorten
-from .searchers.base import Searcher
+from .searchers.base import Predictor, Searcher
 
 LOSSES_BEFORE_FAILED = 3  # a trial whose worker is lost this many times fails (dask's allowed-failures is 3)
+
+
+class Objective(Protocol):
+    """What a trial runs, in a worker process: `objective(params, trial)` returns the value, or a dict of
+    metrics holding `metric` (default "value"), or each of `metrics` when the study has several."""
+
+    def __call__(self, params: dict, trial: Any) -> Any: ...
 
 
 class Pruner(Protocol):
@@ -122,7 +129,7 @@ def values_of(result: Any, metrics: tuple[str, ...]) -> tuple[list[float], dict]
 class Engine:
     """Runs one study until its budget is spent, its searcher is exhausted, or it is stopped."""
 
-    def __init__(self, objective: Any, searcher: Searcher, executor: Executor, *, trials: int | None = None,
+    def __init__(self, objective: Objective, searcher: Searcher, executor: Executor, *, trials: int | None = None,
                  time_budget: float | None = None, trial_timeout: float | None = None, seed: int = 0,
                  pruner: Pruner | None = None, history: Iterable[PastTrial] = (),
                  rerun: Iterable[PastTrial] = (), replay_draws: bool = True, space_version: int = 1,
@@ -340,12 +347,11 @@ class Engine:
     def _predict(self, params: dict) -> list | None:
         """[mean, std] of a model-based searcher for `params`, None when it has no model (yet) or `params` do
         not fit its space (an interrupted trial of an earlier version, run again)."""
-        predict = getattr(self.searcher, "predict", None)
         params = self.searcher.space.fit(params)
-        if predict is None or params is None:
+        if not isinstance(self.searcher, Predictor) or params is None:
             return None
         try:
-            mean, std = predict([params])
+            mean, std = self.searcher.predict([params])
         except ValueError:
             return None
         pair = [float(mean[0]), float(std[0])]

@@ -20,6 +20,7 @@ from ..errors import InputError, TunerError
 from ..objectives.imported import is_imported
 from ..records import Notice, Record, SpaceVersion, StateChanged, trial_number
 from ..searchers import SEARCHERS
+from ..searchers.base import Predictor
 from ..storage import StudyLog, TrialRecord, is_study_dir, load_config
 from ..study import Study
 from .document import StudyDocument
@@ -353,8 +354,8 @@ class StudySession:
         if study is None:
             return None
         searcher = study.engine.searcher if study.engine else None
-        if searcher is None or not hasattr(searcher, "predict"):
-            if not hasattr(SEARCHERS.get(study.settings.strategy), "predict"):
+        if not isinstance(searcher, Predictor):
+            if not issubclass(SEARCHERS.get(study.settings.strategy, object), Predictor):
                 return None
             finished = study.log.finished()
             key = (study, len(finished), study.log.space_version)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -37,6 +37,15 @@ def _checked_value(value: object) -> float:
     if math.isinf(value):
         raise ValueError(f"tell() takes a finite value (or None/NaN for a failure), got {value}")
     return value
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """A searcher with a model of the objective (bayes): what it expects of configs it has not run, shown
+    beside each suggestion in review mode and for a hand-made config in the app."""
+
+    def predict(self, configs: list[Config]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of each config's value; ValueError before the model has data."""
 
 
 class Searcher(ABC):
