@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError
+from .errors import InputError, read_input
 from .executors import check_dask_address
 from .objectives import KINDS, build_objective, study_direction
 from .options import Number, Option, Whole, check_options, checked
@@ -165,14 +165,7 @@ def load_params(path: str | Path) -> SearchSpace:
 def _read_study_file(path: Path) -> tuple[yaml.Node | None, Any]:
     """(node tree, value) of a study file, or an InputError naming it and what kept it from being read."""
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", file=file) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a study file", file=file) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read: {getattr(err, 'strerror', None) or err}", file=file) from None
+    text = read_input(path, what="study file")
     try:
         root, raw = parse_yaml(text)
     except yaml.YAMLError as err:

@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, read_input
 from .imported import ImportedStudy, ImportedTrial, study_name, value_key, with_conditions
 
 PARAM_PREFIX = "param_"
@@ -71,12 +71,7 @@ def read_cv_results(path: Path, warnings: list[str]) -> ImportedStudy:
 def _columns(path: Path) -> dict[str, list]:
     """The file's columns, by name, each a list of one value a row (strings in a CSV)."""
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", file=file) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read: {getattr(err, 'strerror', None) or err}", file=file) from None
+    text = read_input(path, what="cv_results_ file")
     if path.suffix.lower() == ".json":
         return _json_columns(text, file)
     if path.suffix.lower() != ".csv":

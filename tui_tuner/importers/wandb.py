@@ -23,7 +23,7 @@ import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from ..errors import InputError
+from ..errors import InputError, read_input
 from ..space import SearchSpace
 from ..spec import parse_yaml
 from .imported import study_name
@@ -365,12 +365,7 @@ def _flow_params(params: dict, comments: dict[str, str]) -> CommentedMap:
 def read_sweep(path: Path) -> tuple[str, list[str]]:
     """(the study file's text, what was not carried over) for the W&B sweep file at `path`."""
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", file=file) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read: {getattr(err, 'strerror', None) or err}", file=file) from None
+    text = read_input(path, what="sweep file")
     try:
         root, sweep = parse_yaml(text)
     except pyyaml.YAMLError as err:
