@@ -82,6 +82,15 @@ def test_a_checkpoint_that_does_not_match_the_journal_is_ignored(tmp_path):
     assert len(Study.open(directory).log.records) == 10
 
 
+def test_a_line_changed_inside_what_the_checkpoint_covers_voids_it(tmp_path):
+    directory = make_study(tmp_path, 20)
+    Study.open(directory, write=True)._release_lock()
+    journal = directory / JOURNAL_NAME
+    text = journal.read_text()
+    journal.write_text(text.replace('"value": 0.0,', '"value": 0.5,', 1))  # trial 0 edited by hand
+    assert Study.open(directory).log.records[0].value == 0.5
+
+
 def test_a_checkpoint_holding_anything_but_records_is_never_unpickled(tmp_path):
     directory = make_study(tmp_path, 20)
     Study.open(directory, write=True)._release_lock()

@@ -2,7 +2,7 @@
 second instead of replaying 300,000 lines (four seconds).
 
 The journal stays the one source of truth. A checkpoint names how many bytes of the journal it covers and a
-digest of those bytes; a journal that no longer starts with exactly them (repaired, replaced, another
+digest of samples of those bytes; a journal that no longer starts with exactly them (repaired, replaced, another
 study's) makes it void, and the journal is replayed in full. The lines after it are replayed as usual. It is
 written atomically by the study's writer only, once enough lines have come since the last one, and read
 with an unpickler that admits nothing but the record classes it holds (a study directory from elsewhere
@@ -80,17 +80,25 @@ def save_checkpoint(directory: str | os.PathLike, log: StudyLog, offset: int, ne
 
 
 def _digest(journal: Path, offset: int) -> str | None:
-    """blake2b of the journal's first `offset` bytes; None when it is shorter than that or cannot be read."""
-    h = hashlib.blake2b(digest_size=20)
-    left = offset
+    """blake2b of samples of the journal's first `offset` bytes: 64 KB at its start and its end and 32
+    blocks of 4 KB spread between (a line added, dropped or changed in length anywhere shifts every later
+    block; hashing all of a 100,000-trial journal took 0.15 s of the 0.5 s an open takes). None when the
+    journal is shorter than that or cannot be read."""
+    edge, block, spread = 64 << 10, 4 << 10, 32
+    if offset <= 2 * edge + spread * block:
+        spans = [(0, offset)]
+    else:
+        step = (offset - 2 * edge) // (spread + 1)
+        spans = [(0, edge), *((edge + step * (i + 1), block) for i in range(spread)), (offset - edge, edge)]
+    h = hashlib.blake2b(str(offset).encode(), digest_size=20)
     try:
         with open(journal, "rb") as f:
-            while left:
-                chunk = f.read(min(left, 1 << 20))
-                if not chunk:
+            for start, length in spans:
+                f.seek(start)
+                chunk = f.read(length)
+                if len(chunk) != length:
                     return None
                 h.update(chunk)
-                left -= len(chunk)
     except OSError:
         return None
     return h.hexdigest()

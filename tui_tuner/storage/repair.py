@@ -11,7 +11,7 @@ from ..errors import InputError
 from ..records import StudyHeader
 from .atomic import write_atomic
 from .journal import BadLine, scan_journal
-from .layout import JOURNAL_NAME, REJECTED_NAME, is_study_dir
+from .layout import CHECKPOINT_NAME, JOURNAL_NAME, REJECTED_NAME, is_study_dir
 from .lock import StudyLock
 
 
@@ -51,6 +51,7 @@ def repair_journal(directory: str | os.PathLike) -> Repair:
             bad_numbers = {bad.number for bad in scan.bad}
             write_atomic(journal, b"".join(line + b"\n" for n, line in enumerate(scan.lines, start=1)
                                            if n not in bad_numbers))
+            (directory / CHECKPOINT_NAME).unlink(missing_ok=True)  # it covered the journal as it was
     finally:
         lock.release()
     has_header = any(isinstance(r, StudyHeader) for r in scan.records)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import bisect
 import heapq
 
+import numpy as np
+
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
@@ -188,8 +190,15 @@ class Leaderboard(RowTable):
     def _take_all(self, log: StudyLog, sign: float) -> None:
         """Sort every trial of the log into place at once (a study of 100,000 opens in a tenth of a second)."""
         records = log.records
-        self._finished = {n for n, r in records.items() if r.state == "finished" and r.value is not None}
-        self._ranked = sorted((self._key(records[n], sign), n) for n in self._finished)
+        finished = [r for r in records.values() if r.state == "finished" and r.value is not None]
+        self._finished = {r.number for r in finished}
+        if self._metrics is None:  # one metric: numpy orders 100,000 values in milliseconds
+            keys = sign * np.fromiter((r.value for r in finished), float, len(finished))
+            numbers = np.fromiter((r.number for r in finished), np.int64, len(finished))
+            order = np.lexsort((numbers, keys))
+            self._ranked = list(zip(keys[order].tolist(), numbers[order].tolist()))
+        else:
+            self._ranked = sorted((self._key(r, sign), r.number) for r in finished)
         self._live = {n for n, r in records.items() if r.state == "running"}
         others = sorted(records.keys() - self._finished - self._live)
         self._others = dict.fromkeys(others[-MAX_OTHERS:])
