@@ -16,9 +16,10 @@ from typing import Any
 from ..analysis.balance import Balance
 from ..errors import InputError
 from ..options import Option, Whole
+from .classes import import_estimator
 from .command import CommandObjective, split_command
 from .datasets import dataset_from_yaml
-from .estimator import (BUILTIN_MODELS, COST_METRICS, SCALERS, EstimatorObjective, import_estimator, learns_in_epochs,
+from .estimator import (BUILTIN_MODELS, COST_METRICS, SCALERS, EstimatorObjective, learns_in_epochs,
                         validation_from_yaml)
 from .function import FunctionObjective, FunctionRef
 from .pipeline import check_missing, default_pipeline, describe_default, pipeline_from_yaml

@@ -206,8 +206,6 @@ def _builtin(name: str, short: str) -> Step:
 def _check_class(step: Step, *, base_dir: Path, file: str | None) -> None:
     """The class exists and transforms; its arguments are ones it takes. Your own class is located and
     parsed, never run: its arguments are checked by its first trial."""
-    from .estimator import constructor_args, import_estimator
-
     where = f"{FIELD}.{step.name}"
     if not step.trusted:
         module, _, class_name = step.path.rpartition(".")
