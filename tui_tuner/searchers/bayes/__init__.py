@@ -50,7 +50,7 @@ LOCAL_ROUNDS = 6  # polish-then-discrete-move rounds of the acquisition's local 
 PAREGO_RHO = 0.05  # the augmented Chebyshev's linear term: keeps weakly dominated points from tying
 PRUNED = ("last", "worst", "failed")  # what a pruned trial is told as (see the module's docstring)
 NEGLIGIBLE_NOISE = 0.02  # fitted noise sd below this share of the values' sd: the observed best is trusted
-MUTATED_SHARE = 0.25  # of the candidates: best trials with one or two categoricals or ints redrawn
+MUTATED_SHARE = 0.5  # of the candidates: best trials with one or two categoricals or ints redrawn
 
 
 @functools.cache
@@ -266,6 +266,8 @@ class BayesSearcher(Searcher):
     def _suggest(self) -> Config:
         gp, _ = self._fit()
         best = float(gp.y.min())
+        if math.sqrt(gp.hyper.noise) >= NEGLIGIBLE_NOISE:  # noisy: improve on the best estimate, not a lucky draw
+            best = float(gp.predict(gp.X)[0].min())
         if self._pending:  # kriging believer: running trials are fantasised at their predicted mean
             X_pending = self.encoder.encode_many(list(self._pending.values()))
             gp = gp.condition_on(X_pending, gp.predict(X_pending)[0])
