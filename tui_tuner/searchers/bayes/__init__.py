@@ -267,7 +267,7 @@ class BayesSearcher(Searcher):
 
     def _suggest(self) -> Config:
         gp, _ = self._fit()
-        best = float(gp.predict(gp.X)[0].min())  # the best posterior mean: under noise, not a lucky draw
+        best = float(gp.mean(gp.X).min())  # the best posterior mean: under noise, not a lucky draw
         if self._pending:  # kriging believer: running trials are fantasised at their predicted mean
             X_pending = self.encoder.encode_many(list(self._pending.values()))
             gp = gp.condition_on(X_pending, gp.predict(X_pending)[0])
