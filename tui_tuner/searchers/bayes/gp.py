@@ -164,8 +164,8 @@ class GP:
         return gp
 
     def mean(self, Xs: np.ndarray) -> np.ndarray:
-        """The posterior mean alone, O(n) a point: the variance's triangular solve is O(n^2) a point, too much
-        for every told trial at every ask."""
+        """The posterior mean alone, O(n) a point (the variance's triangular solve is O(n^2) a point): what the
+        incumbent needs at every told trial."""
         return matern52(Xs, self.X, self.hyper.lengths, self.hyper.variance) @ self.alpha
 
     def predict(self, Xs: np.ndarray, *, grad: bool = False):
