@@ -32,6 +32,14 @@ class Problem:
     space: SearchSpace
     value: Callable[[dict], float]  # the noiseless value of a config
     noise: float = 0.0  # sd of the Gaussian noise a searcher sees on top of `value`
+    noise_shape: Callable[[dict], float] | None = None  # the noise sd's factor at a config (heteroscedastic)
+
+    def observe(self, config: dict, rng: np.random.Generator) -> float:
+        """What a searcher sees: the value, plus the noise drawn from `rng` when the problem is noisy."""
+        if not self.noise:
+            return self.value(config)
+        shape = self.noise_shape(config) if self.noise_shape else 1.0
+        return self.value(config) + self.noise * shape * rng.standard_normal()
 
     @property
     def numeric(self) -> bool:
@@ -398,6 +406,109 @@ def noisy(name: str, base: Problem) -> Problem:
     spread = float(np.median(values) - np.min(values))
     return Problem(name, "noisy", base.space, base.value, noise=NOISE_SHARE * spread)
 
+# ----------------------------------------------------------------------------------- generated families
+# Seeded generators of mixed and noisy problems: a bucket of four hand-made problems is too few to tune on
+# (the tuning half's mixed lead did not carry over to the held-out half's four), so each family draws as
+# many instances as wanted, the tuning half's from one seed range and the fresh half's from another.
+
+GENERATED_LANDSCAPES = ("sphere", "rotated-ellipsoid", "rosenbrock", "rastrigin", "ackley", "levy",
+                        "styblinski-tang", "gallagher", "sharp-ridge", "step-ellipsoid")
+GENERATED_SEEDS = {"tuning": range(0, 12), "fresh": range(100, 112)}  # mixed instances; noisy: the first 8
+GENERATED_NOISY = 8
+
+
+def spread_of(value: Callable[[dict], float], space: SearchSpace, rng: np.random.Generator) -> tuple[float, float]:
+    """The least and (median - least) of 256 random configs' values: a problem's level and typical range."""
+    values = [value(space.sample(rng)) for _ in range(256)]
+    low = float(np.min(values))
+    return low, float(np.median(values)) - low or 1.0
+
+
+def generated_mixed_parts(rng: np.random.Generator, prefix: str = "") -> tuple[SearchSpace, Callable]:
+    """A random mixed space and its objective. 2-10 categoricals of 2-8 choices, each choice with an offset, a
+    shift of the continuous optimum and a scale of everything else (weights drawn per categorical, so some
+    matter more), one pair of categoricals with a joint effect; 2-5 floats (some log-scaled) under a
+    landscape of a random class; 1-3 ints with their own optima, log-scaled or not; a float active under one
+    choice of the first categorical, which pays off only when tuned."""
+    n_floats, n_cats, n_ints = int(rng.integers(2, 6)), int(rng.integers(2, 11)), int(rng.integers(1, 4))
+    sizes = rng.integers(2, 9, n_cats)
+    params = {f"{prefix}x{i}": ({"type": "float", "low": 1e-5, "high": 1.0, "log": True} if rng.random() < 0.3
+                                else {"type": "float", "low": -5.0, "high": 5.0}) for i in range(n_floats)}
+    int_logs = rng.random(n_ints) < 0.5
+    params |= {f"{prefix}n{i}": ({"type": "int", "low": 1, "high": 1024, "log": True} if log
+                                 else {"type": "int", "low": 0, "high": 20}) for i, log in enumerate(int_logs)}
+    params |= {f"{prefix}c{j}": {"type": "categorical", "choices": [f"v{k}" for k in range(n)]}
+               for j, n in enumerate(sizes)}
+    switch = f"v{int(rng.integers(sizes[0]))}"
+    params[f"{prefix}cond"] = {"type": "float", "low": 0.0, "high": 1.0, "when": {f"{prefix}c0": switch}}
+    space = SearchSpace.from_dict(params)
+
+    kind = GENERATED_LANDSCAPES[int(rng.integers(len(GENERATED_LANDSCAPES)))]
+    low, high, f = LANDSCAPES[kind](n_floats, rng)
+    weights = np.exp(rng.uniform(math.log(0.2), math.log(2.0), n_cats))
+    offsets = [w * rng.uniform(0, 1, n) for w, n in zip(weights, sizes)]
+    shifts = [w / math.sqrt(n_cats) * rng.normal(0, 0.12, (n, n_floats)) for w, n in zip(weights, sizes)]
+    scales = [1 + w * rng.uniform(0, 1, n) for w, n in zip(weights, sizes)]
+    for j in range(n_cats):  # one choice a categorical costs nothing and moves nothing
+        best = int(rng.integers(sizes[j]))
+        offsets[j][best], shifts[j][best], scales[j][best] = 0.0, 0.0, 1.0
+    pair = rng.choice(n_cats, 2, replace=False)
+    joint = rng.uniform(0, 1.5, (sizes[pair[0]], sizes[pair[1]]))
+    int_opt = [2 ** rng.uniform(1, 9) if log else int(rng.integers(2, 19)) for log in int_logs]
+    int_weight = rng.uniform(0.3, 1.5, n_ints)
+    cond_opt, cond_weight, cond_missing = rng.uniform(0.1, 0.9), rng.uniform(1, 4), rng.uniform(0.1, 0.6)
+    floats = [space[f"{prefix}x{i}"] for i in range(n_floats)]
+    level: list[float] = []  # the landscape's least and spread over the box, measured once below
+
+    def landscape(c: dict, picks: list[int]) -> float:
+        u = np.array([p.to_unit(c[p.name]) for p in floats]) - sum(shifts[j][k] for j, k in enumerate(picks))
+        raw = f(low + u * (high - low))
+        return raw if not level else (raw - level[0]) / level[1]
+
+    def value(c: dict) -> float:
+        picks = [int(c[f"{prefix}c{j}"][1:]) for j in range(n_cats)]
+        ints = sum(w * ((math.log2(c[f"{prefix}n{i}"]) - math.log2(opt)) / 4 if log else (c[f"{prefix}n{i}"] - opt) / 6)
+                   ** 2 for i, (log, opt, w) in enumerate(zip(int_logs, int_opt, int_weight)))
+        cond = f"{prefix}cond"
+        conditional = cond_weight * (c[cond] - cond_opt) ** 2 if cond in c else cond_missing
+        scale = math.prod(scales[j][k] for j, k in enumerate(picks))
+        return float(scale * (landscape(c, picks) + ints + conditional)
+                     + sum(offsets[j][k] for j, k in enumerate(picks)) + joint[picks[pair[0]], picks[pair[1]]])
+
+    box = box_space(n_floats, 0.0, 1.0)
+    level.extend(spread_of(lambda c: f(low + vector(c, n_floats) * (high - low)), box, rng))
+    return space, value
+
+
+def generated_mixed(name: str, seed: int) -> Problem:
+    space, value = generated_mixed_parts(np.random.default_rng([13, seed]))
+    return Problem(name, "mixed", space, value)
+
+
+def generated_noisy(name: str, seed: int) -> Problem:
+    """Half of them a generated mixed space, half a continuous landscape in 2-10 dimensions; noise of 1% to
+    10% of the values' typical range, the same everywhere or, as in cross-validated scores, larger where
+    the values are worse (a quarter of it at the best level, up to four times it far above)."""
+    rng = np.random.default_rng([14, seed])
+    if rng.random() < 0.5:
+        space, value = generated_mixed_parts(rng)
+    else:
+        d = int(rng.choice([2, 3, 5, 8, 10]))
+        low, high, f = LANDSCAPES[GENERATED_LANDSCAPES[int(rng.integers(len(GENERATED_LANDSCAPES)))]](d, rng)
+        space = box_space(d, low, high)
+        value = lambda c: f(vector(c, d))  # noqa: E731
+    least, spread = spread_of(value, space, rng)
+    share = math.exp(rng.uniform(math.log(0.01), math.log(0.1)))
+    shape = None
+    if rng.random() < 0.5:
+        shape = lambda c: float(np.clip(0.25 + (value(c) - least) / spread, 0.25, 4.0))  # noqa: E731
+    return Problem(name, "noisy", space, value, noise=share * spread, noise_shape=shape)
+
+
+def generated_names(half: str) -> list[str]:
+    seeds = GENERATED_SEEDS[half]
+    return [f"mixed-gen-{s}" for s in seeds] + [f"noisy-gen-{s}" for s in seeds[:GENERATED_NOISY]]
+
 # ----------------------------------------------------------------------------------------------- real
 
 
@@ -432,11 +543,15 @@ def problem_names() -> dict[str, str]:
     names |= {"branin-2d": "2", "hartmann-3d": "2", "hartmann-6d": "5"}
     names |= {name: "mixed" for name in MIXED}
     names |= {f"noisy-{name}": "noisy" for name in NOISY}
+    names |= {name: name.split("-")[0] for half in GENERATED_SEEDS for name in generated_names(half)}
     return names | {name: "real" for name in REAL}
 
 
 def build(name: str) -> Problem:
     """The problem called `name`; a noisy one is its own instance (its own shift), not a held-out one's twin."""
+    family, _, seed = name.rpartition("-gen-")
+    if family:
+        return (generated_mixed if family == "mixed" else generated_noisy)(name, int(seed))
     if name.startswith("noisy-"):
         base = name.removeprefix("noisy-")
         return noisy(name, build_instance(base, name))

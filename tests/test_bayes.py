@@ -141,6 +141,34 @@ def test_bayes_finds_the_best_of_eight_categorical_choices_within_40_trials():
         assert best == 0.0, f"seed {seed}: best {best}"
 
 
+def test_bayes_finds_the_right_choice_of_six_categoricals_that_also_move_the_numbers_optimum():
+    """Six 6-way categoricals (46,656 combinations), each choice adding a cost and moving the optimum of two
+    floats: within 40 trials bayes lands on the right choice of all six in 3 of 5 seeds (1 of 5 before the
+    candidates that redraw one or two categoricals of the best trials)."""
+    options = [f"v{k}" for k in range(6)]
+    space = SearchSpace.from_dict({"x0": {"type": "float", "low": 0.0, "high": 1.0},
+                                   "x1": {"type": "float", "low": 0.0, "high": 1.0}}
+                                  | {f"c{j}": {"type": "categorical", "choices": options} for j in range(6)})
+    rng = np.random.default_rng(7)
+    cost = rng.uniform(0.2, 1.0, (6, 6))
+    cost[np.arange(6), rng.integers(6, size=6)] = 0.0
+    shift = rng.uniform(-0.2, 0.2, (6, 6, 2))
+
+    def value(config):
+        picks = [options.index(config[f"c{j}"]) for j in range(6)]
+        x = np.array([config["x0"], config["x1"]]) - 0.5 - sum(shift[j, k] for j, k in enumerate(picks))
+        return float((x ** 2).sum() + sum(cost[j, k] for j, k in enumerate(picks)))
+
+    found = 0
+    for seed in range(5):
+        searcher = make_searcher("bayes", space, seed=seed)
+        for _ in range(40):
+            config = searcher.ask()
+            searcher.tell(config, value(config))
+        found += min(v for _, v in searcher.history) < 0.01  # every other choice costs at least 0.2
+    assert found >= 3
+
+
 def test_local_search_moves_change_one_categorical_or_int_and_switch_conditional_params():
     space = SearchSpace.from_dict({
         "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]},
@@ -308,12 +336,26 @@ def test_on_noiseless_values_the_fitted_noise_stays_small_and_best_is_the_best_o
 
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])
 def test_best_names_a_config_better_than_the_lucky_draw_observed_best(direction):
-    searcher = noisy_run(1.0, seed=2, direction=direction)
+    """40 random configs told (a history from elsewhere: bayes's own search now seldom leaves a lucky draw on
+    top), seen through noise of sd 1; the observed best is truly 1.27, the named one far better."""
     sign = 1 if direction == "minimize" else -1
+    rng = np.random.default_rng(5)
+    searcher = make_searcher("bayes", QUADRATIC, seed=5, direction=direction)
+    for _ in range(40):
+        config = QUADRATIC.sample(rng)
+        searcher.tell(config, sign * (quadratic(config) + rng.normal()))
     lucky = min(searcher.history, key=lambda cv: sign * cv[1])[0]
     named, observed = searcher.best()
     assert (named, observed) in searcher.history  # a trial that ran, with the value it observed
-    assert quadratic(named) < 0.1 < quadratic(lucky)  # the observed best was noise; the named one is near 0
+    assert quadratic(named) < quadratic(lucky) / 4  # the observed best was noise
+
+
+def test_under_noise_the_config_bayes_names_best_is_truly_near_the_optimum():
+    """Noise of sd 1 on values that span about 7: with expected improvement measured from the best posterior
+    mean (not from a lucky draw no trial can beat) the search closes in on the optimum; the true value of the
+    config `best()` names after 40 trials, median of 8 seeds, 0.018 (0.079 before)."""
+    truths = [quadratic(noisy_run(1.0, seed=seed).best()[0]) for seed in range(8)]
+    assert np.median(truths) < 0.04
 
 
 def test_told_to_name_the_best_observed_bayes_names_the_lucky_draw():

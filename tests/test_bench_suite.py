@@ -21,6 +21,28 @@ def test_every_problem_is_in_exactly_one_half_and_each_half_has_every_bucket():
         assert {buckets[name] for name in half} == set(bo_suite.BUCKETS)
 
 
+def test_the_fresh_half_is_generated_mixed_and_noisy_problems_from_seeds_the_tuning_half_never_draws():
+    buckets = problem_names()
+    fresh = bo_suite.FRESH
+    assert sum(buckets[n] == "mixed" for n in fresh) >= 12 and sum(buckets[n] == "noisy" for n in fresh) >= 8
+    assert {buckets[n] for n in fresh} == {"mixed", "noisy"}
+    seed = lambda name: int(name.rpartition("-gen-")[2])  # noqa: E731
+    tuning_seeds = {seed(n) for n in bo_suite.TUNING if "-gen-" in n}
+    assert len(tuning_seeds) >= 12 and not tuning_seeds & {seed(n) for n in fresh}
+    assert not set(fresh) & (set(bo_suite.TUNING) | set(bo_suite.HELD_OUT))
+
+
+def test_a_generated_mixed_problem_has_categories_that_matter():
+    """Swapping one categorical's choice at a config changes the value: the family is not floats in disguise."""
+    problem = build("mixed-gen-0")
+    categoricals = [p for p in problem.space.params if hasattr(p, "choices")]
+    assert 2 <= len(categoricals) <= 10
+    config = problem.space.sample(np.random.default_rng(1))
+    first = categoricals[-1]
+    values = {problem.value(config | {first.name: choice}) for choice in first.choices}
+    assert len(values) == len(first.choices)
+
+
 @pytest.mark.parametrize("name", [n for n, bucket in problem_names().items() if bucket != "real"])
 def test_a_problem_rebuilt_in_another_run_is_the_same_function(name):
     first, again = build(name), build(name)
@@ -29,6 +51,14 @@ def test_a_problem_rebuilt_in_another_run_is_the_same_function(name):
     values = [first.value(c) for c in configs]
     assert all(math.isfinite(v) for v in values)
     assert values == [again.value(c) for c in configs]
+
+
+def test_heteroscedastic_noise_is_larger_where_values_are_worse():
+    noisy = [build(n) for n in bo_suite.TUNING if n.startswith("noisy-gen-")]
+    problem = next(p for p in noisy if p.noise_shape)
+    rng = np.random.default_rng(0)
+    configs = sorted((problem.space.sample(rng) for _ in range(200)), key=problem.value)
+    assert problem.noise_shape(configs[0]) < problem.noise_shape(configs[-1])
 
 
 def test_a_noisy_run_is_scored_by_the_true_value_of_the_config_it_saw_best():
