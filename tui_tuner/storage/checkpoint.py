@@ -56,6 +56,8 @@ def load_checkpoint(directory: str | os.PathLike) -> Checkpoint | None:
     except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
         return None
     finally:
+        gc.freeze()  # and out of its sight after: the records hold no cycles, and live as long as the study
+        # (refcounts free them); its next full pass would otherwise walk their 1.8 million objects (0.1 s)
         if collecting:
             gc.enable()
     if not isinstance(head, dict) or head.get("format") != FORMAT or not isinstance(state, dict):
