@@ -120,3 +120,9 @@ def becomes_sleep(params, trial):
     """Replaces the worker with `sleep 60`: the engine must notice it is gone without a trial timeout."""
     _note_pids(params, os.getpid())
     os.execv("/bin/sleep", ["sleep", "60"])
+
+
+def blas_threads(params, trial):
+    from threadpoolctl import threadpool_info
+
+    return float(max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"))

@@ -297,3 +297,15 @@ def test_a_study_starts_only_the_workers_it_can_use(tmp_path, trials, workers):
     assert len(counts) == trials and max(counts) == bound  # all started before the first trial
     if bound < trials:
         assert f"tui-tuner: starting {bound} workers, not the 1000000000 asked: at most 4 a CPU" in run.stderr
+
+
+async def test_workers_share_the_cores_out_for_blas_instead_of_each_taking_them_all():
+    """Two workers each spinning a BLAS thread a core on a busy machine train several times slower."""
+    cpus = os.cpu_count()
+    for workers, expected in ((cpus, 1), (1, cpus)):
+        executor = ProcessExecutor(workers)
+        try:
+            outcome = await run_one(executor, objectives.blas_threads, {})
+        finally:
+            await executor.close()
+        assert outcome.state == "finished" and outcome.result == expected

@@ -30,6 +30,8 @@ from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any, Callable
 
+from threadpoolctl import threadpool_limits
+
 from ..errors import TrialPruned
 from ..process_tree import (die_with_parent, end_leftovers, kill_below, kill_group, name_this_process, own_the_tree,
                            process_table, tree_bytes)
@@ -114,10 +116,13 @@ def _end_with_engine(lifeline: Connection) -> None:
     threading.Thread(target=watch, name="lifeline", daemon=True).start()
 
 
-def _worker_main(conn: Connection, lifeline: Connection, log_path: str | None, trial_log: str | None) -> None:
+def _worker_main(conn: Connection, lifeline: Connection, log_path: str | None, trial_log: str | None,
+                 blas_threads: int) -> None:
     """Run trials sent over `conn` until the pipe closes. Output goes to the study's worker log; `trial_log`
-    (a path with `{number}`) is where each trial may keep output of its own (`Trial.log_path`)."""
+    (a path with `{number}`) is where each trial may keep output of its own (`Trial.log_path`). BLAS gets
+    `blas_threads`: workers that each spin a thread a core slow each other down several times over."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the study's decision, not each worker's
+    threadpool_limits(blas_threads, user_api="blas")
     die_with_parent()
     own_the_tree()
     _end_with_engine(lifeline)
@@ -233,11 +238,11 @@ async def _why_gone(worker: "_Worker") -> str:
 
 
 class _Worker:
-    def __init__(self, ctx, log_path: str | None, trial_log: str | None) -> None:
+    def __init__(self, ctx, log_path: str | None, trial_log: str | None, blas_threads: int) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
         lifeline, self._lifeline = ctx.Pipe(duplex=False)  # never written: its end tells the worker we live
-        self.process = ctx.Process(target=_worker_main, args=(child, lifeline, log_path, trial_log), daemon=True,
-                                   name="tui-tuner-worker")
+        self.process = ctx.Process(target=_worker_main, args=(child, lifeline, log_path, trial_log, blas_threads),
+                                   daemon=True, name="tui-tuner-worker")
         self.process.start()
         child.close()
         lifeline.close()
@@ -298,10 +303,15 @@ class ProcessExecutor:
                 over(used)
         self._memory_loop.call_later(MEMORY_CHECK_SECONDS, self._check_memory)
 
+    def _new_worker(self) -> _Worker:
+        """A worker process; the machine's cores shared out between the workers for BLAS."""
+        blas_threads = max(1, (os.cpu_count() or 1) // self.capacity)
+        return _Worker(self._ctx, self.log_path, self.trial_log, blas_threads)
+
     def start(self) -> None:
         """Start the worker processes now rather than at the first trial (keeps the first trial's time fair)."""
         while len(self._idle) + self._busy < self.capacity:
-            self._idle.append(_Worker(self._ctx, self.log_path, self.trial_log))
+            self._idle.append(self._new_worker())
 
     async def open(self) -> None:
         self.start()
@@ -321,7 +331,7 @@ class ProcessExecutor:
         if self._busy >= self.capacity:
             raise RuntimeError("all workers are busy")
         loop = asyncio.get_running_loop()
-        worker = self._idle.pop() if self._idle else _Worker(self._ctx, self.log_path, self.trial_log)
+        worker = self._idle.pop() if self._idle else self._new_worker()
         self._busy += 1
         started = time.monotonic()
         done: asyncio.Future[Outcome | None] = loop.create_future()  # None: the worker's pipe closed
