@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from tui_tuner.engine import Engine
 from tui_tuner.errors import InputError
 from tui_tuner.executors import LOST, Outcome, check_dask_address
 from tui_tuner.searchers import RandomSearcher
+from waiting import wait_for
 
 CLI = [sys.executable, "-m", "tui_tuner.cli"]
 
@@ -94,15 +94,6 @@ def marks_of(marks: Path) -> list[tuple[int, int, str]]:
     if not marks.exists():
         return []
     return [(int(n), int(pid), where) for n, pid, where in (line.split(" ", 2) for line in marks.read_text().splitlines())]
-
-
-def wait_for(predicate, seconds=30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def parent(pid: int) -> int:

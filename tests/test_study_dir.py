@@ -16,6 +16,7 @@ from tui_tuner.app import open_target
 from tui_tuner.spec import load_spec
 from tui_tuner.storage import StudyLog, load_config, read_journal
 from tui_tuner.study import Study
+from waiting import wait_for
 
 TESTS = Path(__file__).parent
 CLI = [sys.executable, "-m", "tui_tuner.cli"]
@@ -50,15 +51,6 @@ def run_cli(*args, timeout=120, **kwargs):
 
 def stderr_lines(result) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.strip()]
-
-
-def wait_for(predicate, seconds=60.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def start_writer(path: Path, study_dir: Path) -> subprocess.Popen:
