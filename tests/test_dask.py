@@ -196,6 +196,30 @@ params:
 
 
 @pytest.mark.slow
+def test_a_command_objective_on_the_cluster_keeps_each_trial_s_output_in_the_study(tmp_path, cluster):
+    address, _ = cluster
+    (tmp_path / "train.py").write_text(
+        "import argparse, json\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--x', type=float); x = p.parse_args().x\n"
+        "print(f'training at x={x}')\n"
+        "print(json.dumps({'loss': (x - 0.3) ** 2}))\n")
+    path = tmp_path / "study.yaml"
+    path.write_text("""
+name: dask-command
+objective: {command: "python train.py", metric: loss}
+search: {strategy: random, trials: 3, workers: 2, seed: 0}
+params:
+  x: {type: float, low: 0.0, high: 1.0}
+""")
+    done = run_cli("run", path, "--dask", address, "--study", tmp_path / "s")
+    assert done.returncode == 0, done.stderr
+    finished = [r for r in journal(tmp_path / "s") if r["event"] == "finished"]
+    assert len(finished) == 3
+    for n in range(3):
+        assert "training at x=" in (tmp_path / "s" / "logs" / f"trial-{n}.log").read_text()
+
+
+@pytest.mark.slow
 def test_a_worker_killed_mid_trial_costs_a_rerun_and_every_trial_ends_once(tmp_path, cluster):
     address, client = cluster
     path, marks = study(tmp_path, trials=6, steps=8, pause=0.15)

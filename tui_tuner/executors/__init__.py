@@ -50,7 +50,8 @@ def make_executor(*, dask: str | None, workers: int | None, trials_left: int | N
     the cluster's workers."""
     if dask:
         from .dask import DaskExecutor
-        return DaskExecutor(dask, workers=workers, memory_limit=trial_memory, code_folder=code_folder), None
+        return DaskExecutor(dask, workers=workers, memory_limit=trial_memory, code_folder=code_folder,
+                            trial_log=directory / TRIAL_LOG), None
     size, note = pool_size(workers, trials_left=trials_left, trial_memory=trial_memory)
     return ProcessExecutor(size, log_path=default_log_path(directory), trial_log=directory / TRIAL_LOG,
                            memory_limit=trial_memory), note

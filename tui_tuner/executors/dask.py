@@ -56,8 +56,9 @@ class DaskExecutor:
     threads when it is reached)."""
 
     def __init__(self, address: str, *, workers: int | None = None, memory_limit: int | None = None,
-                 code_folder: str | None = None) -> None:
+                 code_folder: str | None = None, trial_log: str | os.PathLike | None = None) -> None:
         self.address = address
+        self.trial_log = str(trial_log) if trial_log else None  # kept where a worker sees the study directory
         self.asked = workers
         self.capacity = workers or 1
         self.memory_limit = memory_limit
@@ -150,7 +151,7 @@ class DaskExecutor:
         inbox = await distributed.Queue(f"{key}-in", client=client)
         started = time.monotonic()
         future = client.submit(run_on_worker, self._payload(objective), self._code, params, number, seed, timeout,
-                               self.memory_limit, key, key=key, pure=False, retries=0)
+                               self.memory_limit, self.trial_log, key, key=key, pure=False, retries=0)
         result = asyncio.ensure_future(_result_of(future))
         lost = asyncio.get_running_loop().create_future()
         worker = None
@@ -243,21 +244,27 @@ class _CodePlugin(distributed.WorkerPlugin):
         unpack(self.data, copy_of(self.folder, Path(worker.local_directory) / CODE_DIR, self.key))
 
 
-_POOLS: dict[int | None, ProcessExecutor] = {}  # per worker process and trial memory limit: where trials run
+_POOLS: dict[tuple[int | None, str | None], ProcessExecutor] = {}  # per worker process, memory limit and
+# trial log: where trials run
 
 
-def _pool(worker, memory_limit: int | None) -> ProcessExecutor:
-    if memory_limit not in _POOLS:
+def _pool(worker, memory_limit: int | None, trial_log: str | None) -> ProcessExecutor:
+    """This worker's pool for trials of that memory limit, writing their own output to `trial_log` when the
+    study directory is on a disk this worker sees (this machine's, or a shared one), else to the worker's log."""
+    if trial_log and not Path(trial_log).parent.parent.is_dir():
+        trial_log = None
+    if (memory_limit, trial_log) not in _POOLS:
         # A dask worker is a daemonic process by default (distributed.worker.daemon), which multiprocessing
         # forbids to start children; the pool's own lifeline and process tree end them instead.
         multiprocessing.current_process()._config["daemon"] = False
-        _POOLS[memory_limit] = ProcessExecutor(max(1, worker.state.nthreads), memory_limit=memory_limit,
-                                               log_path=Path(worker.local_directory) / WORKER_LOG)
-    return _POOLS[memory_limit]
+        _POOLS[memory_limit, trial_log] = ProcessExecutor(max(1, worker.state.nthreads), memory_limit=memory_limit,
+                                                          log_path=Path(worker.local_directory) / WORKER_LOG,
+                                                          trial_log=trial_log)
+    return _POOLS[memory_limit, trial_log]
 
 
 async def run_on_worker(payload: bytes, code: tuple[str, str] | None, params: dict, number: int, seed: int,
-                        timeout: float | None, memory_limit: int | None, key: str) -> tuple:
+                        timeout: float | None, memory_limit: int | None, trial_log: str | None, key: str) -> tuple:
     """The dask task of one trial: (state, result, reason, step) of the pool's Outcome."""
     worker = distributed.get_worker()
     client = distributed.get_client()
@@ -272,7 +279,7 @@ async def run_on_worker(payload: bytes, code: tuple[str, str] | None, params: di
         await outbox.put(["report", step, values])
         return await answers.get()
 
-    pool = _pool(worker, memory_limit)
+    pool = _pool(worker, memory_limit, trial_log)
     await asyncio.get_running_loop().run_in_executor(None, pool.start)  # seconds, the first time: not on the loop
     trial = asyncio.ensure_future(pool.run(objective, params, number=number, seed=seed,
                                    timeout=timeout, on_report=ask))
