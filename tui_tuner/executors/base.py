@@ -1,6 +1,7 @@
 """What the engine needs of a place where trials run, and how a trial there ended.
 
-The engine sees only this: `await executor.open()` once, `await executor.run(...) -> Outcome` for each trial
+The engine sees only this: `await executor.open()` (again is a no-op: a study opens it first, to know a
+cluster's size before the engine is made), `await executor.run(...) -> Outcome` for each trial
 (at most `capacity` at once), `await executor.close()` at the end. The process pool (pool.py) and
 dask.distributed (dask.py) are two implementations side by side.
 """
