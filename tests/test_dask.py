@@ -343,3 +343,16 @@ async def test_a_lost_trial_is_interrupted_and_run_again_under_its_number_and_to
     if ends == "failed":
         [failed] = [e for e in seen if isinstance(e, records.Failed)]
         assert failed.reason.endswith("; lost 3 times, so failed")
+
+
+def test_a_study_that_ran_on_dask_shows_its_cluster_in_the_app_and_runs_there_again(tmp_path):
+    """The app's document of a study directory carries the executor it last ran on, as `run --resume` does."""
+    from dataclasses import replace
+
+    from tui_tuner.app.document import StudyDocument
+    from tui_tuner.spec import load_spec
+
+    path, _ = study(tmp_path)
+    spec = load_spec(path)
+    document = StudyDocument.from_spec(spec, tmp_path / "saved.yaml", replace(spec.settings, dask="local:2"))
+    assert document.search["executor"] == {"dask": "local:2"} and document.spec().settings.dask == "local:2"

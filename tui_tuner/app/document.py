@@ -46,6 +46,8 @@ class StudyDocument:
                 search = {key: value for key, value in search.items() if key in SEARCH_KEYS}
                 search.update(strategy=settings.strategy, **settings.strategy_options)
             search.update({key: getattr(settings, key) for key in SETTINGS if getattr(settings, key) is not None})
+            if settings.dask is not None:  # a study that ran on dask runs there again, as a resume does
+                search["executor"] = {"dask": settings.dask}
             raw["search"] = search
         return cls(raw, spec.path or save_path, spec.base_dir, save_path)
 
