@@ -413,8 +413,10 @@ def noisy(name: str, base: Problem) -> Problem:
 
 GENERATED_LANDSCAPES = ("sphere", "rotated-ellipsoid", "rosenbrock", "rastrigin", "ackley", "levy",
                         "styblinski-tang", "gallagher", "sharp-ridge", "step-ellipsoid")
-GENERATED_SEEDS = {"tuning": range(0, 12), "fresh": range(100, 112)}  # mixed instances; noisy: the first 8
+GENERATED_SEEDS = {"tuning": range(0, 12), "fresh": range(100, 112),  # mixed instances; noisy: the first 8
+                   "judge": range(200, 212)}
 GENERATED_NOISY = 8
+CONTINUOUS_SEEDS = {"tuning": range(0, 24), "judge": range(200, 224)}  # continuous instances, 6 a dimension
 
 
 def spread_of(value: Callable[[dict], float], space: SearchSpace, rng: np.random.Generator) -> tuple[float, float]:
@@ -505,9 +507,18 @@ def generated_noisy(name: str, seed: int) -> Problem:
     return Problem(name, "noisy", space, value, noise=share * spread, noise_shape=shape)
 
 
+def generated_continuous(name: str, seed: int) -> Problem:
+    """Any of the landscapes, in 2, 5, 10 or 20 dimensions by turns (seed mod 4), its own shift and rotation."""
+    rng = np.random.default_rng([15, seed])
+    d = DIMENSIONS[seed % len(DIMENSIONS)]
+    low, high, f = list(LANDSCAPES.values())[int(rng.integers(len(LANDSCAPES)))](d, rng)
+    return Problem(name, dimension_bucket(d), box_space(d, low, high), lambda c: f(vector(c, d)))
+
+
 def generated_names(half: str) -> list[str]:
     seeds = GENERATED_SEEDS[half]
-    return [f"mixed-gen-{s}" for s in seeds] + [f"noisy-gen-{s}" for s in seeds[:GENERATED_NOISY]]
+    return ([f"cont-gen-{s}" for s in CONTINUOUS_SEEDS.get(half, ())] + [f"mixed-gen-{s}" for s in seeds]
+            + [f"noisy-gen-{s}" for s in seeds[:GENERATED_NOISY]])
 
 # ----------------------------------------------------------------------------------------------- real
 
@@ -543,7 +554,8 @@ def problem_names() -> dict[str, str]:
     names |= {"branin-2d": "2", "hartmann-3d": "2", "hartmann-6d": "5"}
     names |= {name: "mixed" for name in MIXED}
     names |= {f"noisy-{name}": "noisy" for name in NOISY}
-    names |= {name: name.split("-")[0] for half in GENERATED_SEEDS for name in generated_names(half)}
+    names |= {name: str(DIMENSIONS[int(name.rpartition("-")[2]) % len(DIMENSIONS)]) if name.startswith("cont-")
+              else name.split("-")[0] for half in GENERATED_SEEDS for name in generated_names(half)}
     return names | {name: "real" for name in REAL}
 
 
@@ -551,7 +563,8 @@ def build(name: str) -> Problem:
     """The problem called `name`; a noisy one is its own instance (its own shift), not a held-out one's twin."""
     family, _, seed = name.rpartition("-gen-")
     if family:
-        return (generated_mixed if family == "mixed" else generated_noisy)(name, int(seed))
+        makers = {"cont": generated_continuous, "mixed": generated_mixed, "noisy": generated_noisy}
+        return makers[family](name, int(seed))
     if name.startswith("noisy-"):
         base = name.removeprefix("noisy-")
         return noisy(name, build_instance(base, name))

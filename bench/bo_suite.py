@@ -17,8 +17,9 @@ larger where values are worse. Buckets: the dimension (nearest of 2, 5, 10, 20),
 
 The split below was drawn once, before any tuning, by a seeded shuffle within each bucket, and is written out
 so it never changes: look at the tuning half while you work; run the held-out half only to report. The
-held-out half has been run once (the hand-made mixed and noisy problems there are seen); the generated
-instances from a disjoint seed range form the `fresh` half, which nobody runs while working on a searcher.
+held-out half has been run (its problems are seen), and so has the `fresh` half of generated mixed and noisy
+instances. The `judge` half, added before the work of 2026-11-30's afternoon, draws generated continuous
+(any landscape, 6 a dimension), mixed and noisy instances from seeds nobody has run: run it once, to judge.
 
 Per problem and checkpoint: each searcher's median over seeds of its best value, ranked (1 = best, ties
 share). Per bucket and half: the mean rank of each searcher and bayes's wins, losses and ties against Optuna's
@@ -65,9 +66,10 @@ HELD_OUT = (
     "mixed-cats-ints", "mixed-many-cats", "mixed-rastrigin", "noisy-hartmann-6d", "noisy-levy-10d",
     "noisy-rastrigin-5d", "noisy-rosenbrock-10d", "real-svc-digits",
 )
-FRESH = tuple(generated_names("fresh"))  # never run while tuning: the lead runs it once, to judge the work
+FRESH = tuple(generated_names("fresh"))  # run once, to judge the mixed and noisy work of 2026-11-30 (now seen)
+JUDGE = tuple(generated_names("judge"))  # every bucket but real, never run while tuning: run once, to judge
 TUNING += tuple(generated_names("tuning"))
-HALVES = {"tuning": TUNING, "held-out": HELD_OUT, "fresh": FRESH}
+HALVES = {"tuning": TUNING, "held-out": HELD_OUT, "fresh": FRESH, "judge": JUDGE}
 BUCKETS = ("2", "5", "10", "20", "mixed", "noisy", "real")
 RUN_ORDER = ("2", "5", "mixed", "noisy", "real", "10", "20")  # the costly buckets last: a cut run keeps the rest
 PEERS = ("random", "genetic", "bayes", "optuna-gp", "optuna-mtpe", "optuna-cmaes", "skopt-gp")
@@ -302,7 +304,7 @@ def load_saved(path: str) -> tuple[list[dict], list[int]]:
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=[*HALVES, "both"], default="tuning",
-                        help="both: tuning and held-out; fresh: the generated problems nobody has run, to judge")
+                        help="both: tuning and held-out; judge: the generated problems nobody has run, to judge")
     parser.add_argument("--trials", type=int, nargs="+", default=[50, 200], help="checkpoints; the last is the run")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=1, help="problems run in this many processes")
