@@ -3,7 +3,7 @@
     pip install -e '.[bench]'                      # the peers: never needed by users or tests
     python bench/bo_suite.py --quick               # smoke run: one problem a bucket, 10 trials, 1 seed
     python bench/bo_suite.py --half tuning --trials 50 200 --seeds 3 [--jobs N] [--json PATH]
-    python bench/bo_suite.py --report PATH         # the tables again from a saved (even unfinished) run
+    python bench/bo_suite.py --report PATH...      # the tables again from saved (even unfinished) runs, joined
 
 Problems (bench/_landscapes.py): 18 continuous landscapes of every class in 2, 5, 10 and 20 dimensions plus
 Branin and Hartmann 3-D and 6-D, each shifted (and rotated where it matters) per instance; 8 mixed spaces with
@@ -212,7 +212,7 @@ def estimate(names: list[str], peers: list[str], seeds: int, trials: int, jobs: 
 
 
 def summarise(rows: list[dict], checkpoints: list[int]) -> None:
-    peers = list(dict.fromkeys(peer for row in rows for peer in row["medians"]))
+    peers = [peer for peer in PEERS if any(peer in row["medians"] for row in rows)]
     for half in HALVES:
         mine = [row for row in rows if row["half"] == half]
         if not mine:
@@ -290,15 +290,29 @@ def save(path: str, meta: dict, rows: list[dict]) -> None:
     os.replace(temporary, path)
 
 
-def load_saved(path: str) -> tuple[list[dict], list[int]]:
-    """A saved run's rows and checkpoints; a file that is not one is one line on stderr and exit 2."""
-    try:
-        with open(path) as f:
-            saved = json.load(f)
-        return saved["rows"], saved["checkpoints"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        print(f"bo_suite.py: {path}: not a saved run of this bench ({type(err).__name__}: {err})", file=sys.stderr)
-        raise SystemExit(2) from None
+def load_saved(paths: list[str]) -> tuple[list[dict], list[int]]:
+    """Saved runs' rows and checkpoints, a problem's peers from several runs joined into one row (the peers
+    are seeded, so a peer run apart scores as it would have in one run); a file that is not a saved run of
+    this bench, or runs of different checkpoints, is one line on stderr and exit 2."""
+    merged: dict[str, dict] = {}
+    checkpoints = None
+    for path in paths:
+        try:
+            with open(path) as f:
+                saved = json.load(f)
+            rows, theirs = saved["rows"], saved["checkpoints"]
+            for row in rows:
+                into = merged.setdefault(row["problem"], {**row, "medians": {}, "seconds_per_trial": {}, "skipped": {}})
+                for part in ("medians", "seconds_per_trial", "skipped"):
+                    into[part].update(row[part])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            print(f"bo_suite.py: {path}: not a saved run of this bench ({type(err).__name__}: {err})", file=sys.stderr)
+            raise SystemExit(2) from None
+        if checkpoints not in (None, theirs):
+            print(f"bo_suite.py: {path}: checkpoints {theirs}, the runs before it {checkpoints}", file=sys.stderr)
+            raise SystemExit(2)
+        checkpoints = theirs
+    return list(merged.values()), checkpoints
 
 
 def parse_args():
@@ -313,7 +327,8 @@ def parse_args():
     parser.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS))
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 problem a bucket, 10 trials, 1 seed")
     parser.add_argument("--json", metavar="PATH", help="write the results here (after every problem)")
-    parser.add_argument("--report", metavar="PATH", help="print the tables of a saved run and stop")
+    parser.add_argument("--report", metavar="PATH", nargs="+",
+                        help="print the tables of saved runs (several: their peers joined) and stop")
     parser.add_argument("--no-estimate", action="store_true")
     args = parser.parse_args()
     if args.quick:
