@@ -19,7 +19,8 @@ The split below was drawn once, before any tuning, by a seeded shuffle within ea
 so it never changes: look at the tuning half while you work; run the held-out half only to report. The
 held-out half has been run (its problems are seen), and so has the `fresh` half of generated mixed and noisy
 instances. The `judge` half, added before the work of 2026-11-30's afternoon, draws generated continuous
-(any landscape, 6 a dimension), mixed and noisy instances from seeds nobody has run: run it once, to judge.
+(any landscape, 6 a dimension), mixed and noisy instances from seeds nobody had run; it was run once, to
+judge that work (README), and is seen now too: the next judge needs new seeds again.
 
 Per problem and checkpoint: each searcher's median over seeds of its best value, ranked (1 = best, ties
 share). Per bucket and half: the mean rank of each searcher and bayes's wins, losses and ties against Optuna's
@@ -67,7 +68,7 @@ HELD_OUT = (
     "noisy-rastrigin-5d", "noisy-rosenbrock-10d", "real-svc-digits",
 )
 FRESH = tuple(generated_names("fresh"))  # run once, to judge the mixed and noisy work of 2026-11-30 (now seen)
-JUDGE = tuple(generated_names("judge"))  # every bucket but real, never run while tuning: run once, to judge
+JUDGE = tuple(generated_names("judge"))  # every bucket but real: run once, to judge the work of 2026-11-30 (seen)
 TUNING += tuple(generated_names("tuning"))
 HALVES = {"tuning": TUNING, "held-out": HELD_OUT, "fresh": FRESH, "judge": JUDGE}
 BUCKETS = ("2", "5", "10", "20", "mixed", "noisy", "real")

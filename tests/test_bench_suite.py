@@ -32,6 +32,24 @@ def test_the_fresh_half_is_generated_mixed_and_noisy_problems_from_seeds_the_tun
     assert not set(fresh) & (set(bo_suite.TUNING) | set(bo_suite.HELD_OUT))
 
 
+def test_the_judge_half_has_every_bucket_but_real_from_seeds_no_other_half_draws():
+    buckets = problem_names()
+    judge = bo_suite.JUDGE
+    assert {buckets[n] for n in judge} == {"2", "5", "10", "20", "mixed", "noisy"}
+    assert all(sum(buckets[n] == b for n in judge) >= 6 for b in ("2", "5", "10", "20"))
+    others = set(bo_suite.TUNING) | set(bo_suite.HELD_OUT) | set(bo_suite.FRESH)
+    seeds = lambda names: {int(n.rpartition("-gen-")[2]) for n in names if "-gen-" in n}  # noqa: E731
+    assert not set(judge) & others and not seeds(judge) & seeds(others)
+
+
+def test_a_generated_continuous_problem_has_the_dimension_its_bucket_says():
+    for name in ("cont-gen-0", "cont-gen-1", "cont-gen-2", "cont-gen-3"):
+        problem = build(name)
+        assert str(len(problem.space)) == problem.bucket == problem_names()[name]
+    values = {build("cont-gen-1").value(build("cont-gen-1").space.sample(np.random.default_rng(s))) for s in range(5)}
+    assert len(values) == 5
+
+
 def test_a_generated_mixed_problem_has_categories_that_matter():
     """Swapping one categorical's choice at a config changes the value: the family is not floats in disguise."""
     problem = build("mixed-gen-0")
