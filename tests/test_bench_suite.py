@@ -37,7 +37,7 @@ def test_the_judge_half_has_every_bucket_but_real_from_seeds_no_other_half_draws
     judge = bo_suite.JUDGE
     assert {buckets[n] for n in judge} == {"2", "5", "10", "20", "mixed", "noisy"}
     assert all(sum(buckets[n] == b for n in judge) >= 6 for b in ("2", "5", "10", "20"))
-    others = set(bo_suite.TUNING) | set(bo_suite.HELD_OUT) | set(bo_suite.FRESH)
+    others = set(bo_suite.TUNING) | set(bo_suite.HELD_OUT) | set(bo_suite.FRESH) | set(bo_suite.JUDGE2)
     seeds = lambda names: {int(n.rpartition("-gen-")[2]) for n in names if "-gen-" in n}  # noqa: E731
     assert not set(judge) & others and not seeds(judge) & seeds(others)
 
