@@ -471,8 +471,8 @@ def generated_mixed_parts(rng: np.random.Generator, prefix: str = "") -> tuple[S
         picks = [int(c[f"{prefix}c{j}"][1:]) for j in range(n_cats)]
         ints = sum(w * ((math.log2(c[f"{prefix}n{i}"]) - math.log2(opt)) / 4 if log else (c[f"{prefix}n{i}"] - opt) / 6)
                    ** 2 for i, (log, opt, w) in enumerate(zip(int_logs, int_opt, int_weight)))
-        cond = f"{prefix}cond"
-        conditional = cond_weight * (c[cond] - cond_opt) ** 2 if cond in c else cond_missing
+        cond = f"{prefix}cond"  # read only where it is active: a peer that sends every param gets no free payoff
+        conditional = cond_weight * (c[cond] - cond_opt) ** 2 if space.is_active(cond, c) else cond_missing
         scale = math.prod(scales[j][k] for j, k in enumerate(picks))
         return float(scale * (landscape(c, picks) + ints + conditional)
                      + sum(offsets[j][k] for j, k in enumerate(picks)) + joint[picks[pair[0]], picks[pair[1]]])

@@ -50,6 +50,17 @@ def test_a_generated_continuous_problem_has_the_dimension_its_bucket_says():
     assert len(values) == 5
 
 
+def test_a_generated_mixed_problems_conditional_float_counts_only_where_it_is_active():
+    """Optuna's adapter sends every param, the inactive conditional one too: it must not pay off there."""
+    problem = build("mixed-gen-0")
+    c0 = problem.space["c0"]
+    switch = problem.space["cond"].when["c0"][0]
+    off = next(choice for choice in c0.choices if choice != switch)
+    config = problem.space.sample(np.random.default_rng(0)) | {"c0": off}
+    config.pop("cond", None)
+    assert problem.value(config | {"cond": 0.0}) == problem.value(config) == problem.value(config | {"cond": 1.0})
+
+
 def test_a_generated_mixed_problem_has_categories_that_matter():
     """Swapping one categorical's choice at a config changes the value: the family is not floats in disguise."""
     problem = build("mixed-gen-0")
