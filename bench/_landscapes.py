@@ -289,8 +289,9 @@ def dimension_bucket(d: int) -> str:
     return str(min(DIMENSIONS, key=lambda b: (abs(b - d), b)))
 
 
-def continuous(name: str, maker, d: int) -> Problem:
-    low, high, f = maker(d, instance_rng(name))
+def continuous(name: str, maker, d: int, rng: np.random.Generator | None = None) -> Problem:
+    """`maker`'s landscape in `d` dimensions, its instance drawn from `rng` (by default, seeded by the name)."""
+    low, high, f = maker(d, instance_rng(name) if rng is None else rng)
     return Problem(name, dimension_bucket(d), box_space(d, low, high), lambda c: f(vector(c, d)))
 
 # ---------------------------------------------------------------------------------------------- mixed
@@ -507,12 +508,16 @@ def generated_noisy(name: str, seed: int) -> Problem:
     return Problem(name, "noisy", space, value, noise=share * spread, noise_shape=shape)
 
 
+def continuous_dimension(seed: int) -> int:
+    """A generated continuous problem's dimension: 2, 5, 10 or 20 by turns, known without building it."""
+    return DIMENSIONS[seed % len(DIMENSIONS)]
+
+
 def generated_continuous(name: str, seed: int) -> Problem:
-    """Any of the landscapes, in 2, 5, 10 or 20 dimensions by turns (seed mod 4), its own shift and rotation."""
+    """Any of the landscapes in `continuous_dimension(seed)` dimensions, its own shift and rotation."""
     rng = np.random.default_rng([15, seed])
-    d = DIMENSIONS[seed % len(DIMENSIONS)]
-    low, high, f = list(LANDSCAPES.values())[int(rng.integers(len(LANDSCAPES)))](d, rng)
-    return Problem(name, dimension_bucket(d), box_space(d, low, high), lambda c: f(vector(c, d)))
+    maker = list(LANDSCAPES.values())[int(rng.integers(len(LANDSCAPES)))]
+    return continuous(name, maker, continuous_dimension(seed), rng)
 
 
 def generated_names(half: str) -> list[str]:
@@ -554,7 +559,7 @@ def problem_names() -> dict[str, str]:
     names |= {"branin-2d": "2", "hartmann-3d": "2", "hartmann-6d": "5"}
     names |= {name: "mixed" for name in MIXED}
     names |= {f"noisy-{name}": "noisy" for name in NOISY}
-    names |= {name: str(DIMENSIONS[int(name.rpartition("-")[2]) % len(DIMENSIONS)]) if name.startswith("cont-")
+    names |= {name: dimension_bucket(continuous_dimension(int(name.rpartition("-")[2]))) if name.startswith("cont-")
               else name.split("-")[0] for half in GENERATED_SEEDS for name in generated_names(half)}
     return names | {name: "real" for name in REAL}
 

@@ -320,7 +320,7 @@ def load_saved(paths: list[str]) -> tuple[list[dict], list[int]]:
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=[*HALVES, "both"], default="tuning",
-                        help="both: tuning and held-out; judge: the generated problems nobody has run, to judge")
+                        help="both: tuning and held-out; fresh, judge, judge2: generated problems, each run once to judge")
     parser.add_argument("--trials", type=int, nargs="+", default=[50, 200], help="checkpoints; the last is the run")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=1, help="problems run in this many processes")
