@@ -20,7 +20,8 @@ so it never changes: look at the tuning half while you work; run the held-out ha
 held-out half has been run (its problems are seen), and so has the `fresh` half of generated mixed and noisy
 instances. The `judge` half, added before the work of 2026-11-30's afternoon, draws generated continuous
 (any landscape, 6 a dimension), mixed and noisy instances from seeds nobody had run; it was run once, to
-judge that work (README), and is seen now too: the next judge needs new seeds again.
+judge that work (README), and is seen now too, as is `judge2` (mixed and noisy). `judge3` draws every bucket
+but real from seeds 400 on, written before the work of 2026-11-30's evening and run once, at its end.
 
 Per problem and checkpoint: each searcher's median over seeds of its best value, ranked (1 = best, ties
 share). Per bucket and half: the mean rank of each searcher and bayes's wins, losses and ties against Optuna's
@@ -71,7 +72,8 @@ FRESH = tuple(generated_names("fresh"))  # run once, to judge the mixed and nois
 JUDGE = tuple(generated_names("judge"))  # every bucket but real: run once, to judge the work of 2026-11-30 (seen)
 TUNING += tuple(generated_names("tuning"))
 JUDGE2 = tuple(generated_names("judge2"))  # mixed and noisy, written before the work after the judge half's run
-HALVES = {"tuning": TUNING, "held-out": HELD_OUT, "fresh": FRESH, "judge": JUDGE, "judge2": JUDGE2}
+JUDGE3 = tuple(generated_names("judge3"))  # every bucket but real, written 2026-11-30 before that evening's work
+HALVES = {"tuning": TUNING, "held-out": HELD_OUT, "fresh": FRESH, "judge": JUDGE, "judge2": JUDGE2, "judge3": JUDGE3}
 BUCKETS = ("2", "5", "10", "20", "mixed", "noisy", "real")
 RUN_ORDER = ("2", "5", "mixed", "noisy", "real", "10", "20")  # the costly buckets last: a cut run keeps the rest
 PEERS = ("random", "genetic", "bayes", "optuna-gp", "optuna-mtpe", "optuna-cmaes", "skopt-gp")
@@ -320,7 +322,8 @@ def load_saved(paths: list[str]) -> tuple[list[dict], list[int]]:
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=[*HALVES, "both"], default="tuning",
-                        help="both: tuning and held-out; fresh, judge, judge2: generated problems, each run once to judge")
+                        help="both: tuning and held-out; fresh, judge, judge2, judge3: generated problems, "
+                             "each run once to judge")
     parser.add_argument("--trials", type=int, nargs="+", default=[50, 200], help="checkpoints; the last is the run")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=1, help="problems run in this many processes")

@@ -32,12 +32,13 @@ def test_the_fresh_half_is_generated_mixed_and_noisy_problems_from_seeds_the_tun
     assert not set(fresh) & (set(bo_suite.TUNING) | set(bo_suite.HELD_OUT))
 
 
-def test_the_judge_half_has_every_bucket_but_real_from_seeds_no_other_half_draws():
+@pytest.mark.parametrize("half", ["judge", "judge3"])
+def test_a_judge_half_has_every_bucket_but_real_from_seeds_no_other_half_draws(half):
     buckets = problem_names()
-    judge = bo_suite.JUDGE
+    judge = bo_suite.HALVES[half]
     assert {buckets[n] for n in judge} == {"2", "5", "10", "20", "mixed", "noisy"}
     assert all(sum(buckets[n] == b for n in judge) >= 6 for b in ("2", "5", "10", "20"))
-    others = set(bo_suite.TUNING) | set(bo_suite.HELD_OUT) | set(bo_suite.FRESH) | set(bo_suite.JUDGE2)
+    others = set().union(*(names for other, names in bo_suite.HALVES.items() if other != half))
     seeds = lambda names: {int(n.rpartition("-gen-")[2]) for n in names if "-gen-" in n}  # noqa: E731
     assert not set(judge) & others and not seeds(judge) & seeds(others)
 
