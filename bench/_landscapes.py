@@ -417,7 +417,8 @@ GENERATED_LANDSCAPES = ("sphere", "rotated-ellipsoid", "rosenbrock", "rastrigin"
 GENERATED_SEEDS = {"tuning": range(0, 12), "fresh": range(100, 112),  # mixed instances; noisy: the first 8
                    "judge": range(200, 212), "judge2": range(300, 312), "judge3": range(400, 412)}
 GENERATED_NOISY = 8
-CONTINUOUS_SEEDS = {"tuning": range(0, 24), "judge": range(200, 224), "judge3": range(400, 424)}  # continuous instances, 6 a dimension
+CONTINUOUS_SEEDS = {"tuning": range(0, 24), "judge": range(200, 224),  # continuous instances, 6 a dimension
+                    "judge3": range(400, 424)}
 
 
 def spread_of(value: Callable[[dict], float], space: SearchSpace, rng: np.random.Generator) -> tuple[float, float]:
@@ -528,23 +529,25 @@ def generated_names(half: str) -> list[str]:
 # ----------------------------------------------------------------------------------------------- real
 
 
-REAL = {  # sample_spaces study files, made cheap: 3-fold CV, small forests
+REAL = {  # sample_spaces study files made cheap (small forests, 3-fold CV), and the validation each is scored on
     "real-rf-breast-cancer": ("rf_breast_cancer.yaml", {"n_estimators": {"type": "int", "low": 5, "high": 40,
-                                                                          "log": True}}),
-    "real-svc-digits": ("svc_digits.yaml", {}),
+                                                                          "log": True}}, {"kfold": 3}),
+    "real-svc-digits": ("svc_digits.yaml", {}, {"kfold": 3}),
+    "real-mlp-diabetes": ("mlp_diabetes.yaml", {}, {"holdout": 0.25}),  # trained epoch by epoch: one split
+    "real-churn-pipeline": ("churn_pipeline.yaml", {}, {"kfold": 3}),
 }
 
 
 def real(name: str) -> Problem:
-    """A sample study through our estimator objective, in this process: the value is minus the CV score."""
+    """A sample study through our estimator objective, in this process: the value is minus the validation score."""
     import yaml
 
     from tui_tuner import Trial
     from tui_tuner.spec import spec_from_dict
 
-    file, params = REAL[name]
+    file, params, validation = REAL[name]
     raw = yaml.safe_load((SAMPLE_SPACES / file).read_text())
-    raw["objective"]["validation"] = {"kfold": 3}
+    raw["objective"]["validation"] = validation
     raw["params"].update(params)
     spec = spec_from_dict(raw, base_dir=SAMPLE_SPACES, file=file)
     objective, metric = spec.objective, spec.objective.metric

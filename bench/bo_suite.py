@@ -21,7 +21,8 @@ held-out half has been run (its problems are seen), and so has the `fresh` half 
 instances. The `judge` half, added before the work of 2026-11-30's afternoon, draws generated continuous
 (any landscape, 6 a dimension), mixed and noisy instances from seeds nobody had run; it was run once, to
 judge that work (README), and is seen now too, as is `judge2` (mixed and noisy). `judge3` draws every bucket
-but real from seeds 400 on, written before the work of 2026-11-30's evening and run once, at its end.
+from seeds 400 on (and two sample studies no run had used for real), written before the work of 2026-11-30's
+evening and run once, at its end.
 
 Per problem and checkpoint: each searcher's median over seeds of its best value, ranked (1 = best, ties
 share). Per bucket and half: the mean rank of each searcher and bayes's wins, losses and ties against Optuna's
@@ -72,7 +73,7 @@ FRESH = tuple(generated_names("fresh"))  # run once, to judge the mixed and nois
 JUDGE = tuple(generated_names("judge"))  # every bucket but real: run once, to judge the work of 2026-11-30 (seen)
 TUNING += tuple(generated_names("tuning"))
 JUDGE2 = tuple(generated_names("judge2"))  # mixed and noisy, written before the work after the judge half's run
-JUDGE3 = tuple(generated_names("judge3"))  # every bucket but real, written 2026-11-30 before that evening's work
+JUDGE3 = (*generated_names("judge3"), "real-mlp-diabetes", "real-churn-pipeline")  # written before 2026-11-30's evening
 HALVES = {"tuning": TUNING, "held-out": HELD_OUT, "fresh": FRESH, "judge": JUDGE, "judge2": JUDGE2, "judge3": JUDGE3}
 BUCKETS = ("2", "5", "10", "20", "mixed", "noisy", "real")
 RUN_ORDER = ("2", "5", "mixed", "noisy", "real", "10", "20")  # the costly buckets last: a cut run keeps the rest
