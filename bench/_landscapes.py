@@ -415,10 +415,11 @@ def noisy(name: str, base: Problem) -> Problem:
 GENERATED_LANDSCAPES = ("sphere", "rotated-ellipsoid", "rosenbrock", "rastrigin", "ackley", "levy",
                         "styblinski-tang", "gallagher", "sharp-ridge", "step-ellipsoid")
 GENERATED_SEEDS = {"tuning": range(0, 12), "fresh": range(100, 112),  # mixed instances; noisy: the first 8
-                   "judge": range(200, 212), "judge2": range(300, 312), "judge3": range(400, 412)}
+                   "judge": range(200, 212), "judge2": range(300, 312), "judge3": range(400, 412),
+                   "judge4": range(700, 712)}
 GENERATED_NOISY = 8
 CONTINUOUS_SEEDS = {"tuning": range(0, 24), "judge": range(200, 224),  # continuous instances, 6 a dimension
-                    "judge3": range(400, 424)}
+                    "judge3": range(400, 424), "judge4": range(700, 724)}
 
 
 def spread_of(value: Callable[[dict], float], space: SearchSpace, rng: np.random.Generator) -> tuple[float, float]:

@@ -22,7 +22,8 @@ instances. The `judge` half, added before the work of 2026-11-30's afternoon, dr
 (any landscape, 6 a dimension), mixed and noisy instances from seeds nobody had run; it was run once, to
 judge that work (README), and is seen now too, as is `judge2` (mixed and noisy). `judge3` draws every bucket
 from seeds 400 on (and two sample studies no run had used for real), written before the work of 2026-11-30's
-evening and run once, at its end.
+evening; its 5-D results sent that work to ill-conditioned landscapes, so `judge4` (seeds 700 on, every
+bucket but real) was written before it, to judge it.
 
 Per problem and checkpoint: each searcher's median over seeds of its best value, ranked (1 = best, ties
 share). Per bucket and half: the mean rank of each searcher and bayes's wins, losses and ties against Optuna's
@@ -74,7 +75,9 @@ JUDGE = tuple(generated_names("judge"))  # every bucket but real: run once, to j
 TUNING += tuple(generated_names("tuning"))
 JUDGE2 = tuple(generated_names("judge2"))  # mixed and noisy, written before the work after the judge half's run
 JUDGE3 = (*generated_names("judge3"), "real-mlp-diabetes", "real-churn-pipeline")  # written before 2026-11-30's evening
-HALVES = {"tuning": TUNING, "held-out": HELD_OUT, "fresh": FRESH, "judge": JUDGE, "judge2": JUDGE2, "judge3": JUDGE3}
+JUDGE4 = tuple(generated_names("judge4"))  # written 2026-11-30 before the length-scale work, run once at its end
+HALVES = {"tuning": TUNING, "held-out": HELD_OUT, "fresh": FRESH, "judge": JUDGE, "judge2": JUDGE2, "judge3": JUDGE3,
+          "judge4": JUDGE4}
 BUCKETS = ("2", "5", "10", "20", "mixed", "noisy", "real")
 RUN_ORDER = ("2", "5", "mixed", "noisy", "real", "10", "20")  # the costly buckets last: a cut run keeps the rest
 PEERS = ("random", "genetic", "bayes", "optuna-gp", "optuna-mtpe", "optuna-cmaes", "skopt-gp")
@@ -323,7 +326,7 @@ def load_saved(paths: list[str]) -> tuple[list[dict], list[int]]:
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=[*HALVES, "both"], default="tuning",
-                        help="both: tuning and held-out; fresh, judge, judge2, judge3: generated problems, "
+                        help="both: tuning and held-out; fresh, judge, judge2-4: generated problems, "
                              "each run once to judge")
     parser.add_argument("--trials", type=int, nargs="+", default=[50, 200], help="checkpoints; the last is the run")
     parser.add_argument("--seeds", type=int, default=3)
