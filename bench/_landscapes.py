@@ -418,7 +418,8 @@ GENERATED_SEEDS = {"tuning": range(0, 12), "fresh": range(100, 112),  # mixed in
                    "judge": range(200, 212), "judge2": range(300, 312), "judge3": range(400, 412),
                    "judge4": range(700, 712)}
 GENERATED_NOISY = 8
-CONTINUOUS_SEEDS = {"tuning": range(0, 24), "judge": range(200, 224),  # continuous instances, 6 a dimension
+ILL_CONDITIONED_5D = (37, 53, 61, 65, 93, 97, 113, 129, 517, 525, 569, 585)  # tuning the length-scale penalty
+CONTINUOUS_SEEDS = {"tuning": (*range(0, 24), *ILL_CONDITIONED_5D), "judge": range(200, 224),  # 6 a dimension
                     "judge3": range(400, 424), "judge4": range(700, 724)}
 
 
