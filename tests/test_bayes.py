@@ -170,6 +170,27 @@ def test_bayes_finds_the_right_choice_of_six_categoricals_that_also_move_the_num
     assert found >= 2
 
 
+def test_bayes_keeps_searching_the_weak_axes_of_an_ill_conditioned_ellipsoid():
+    """A 5-D axis-aligned ellipsoid, weights 1 to 1e6: without the penalty on long length scales the GP set the
+    weak axes' scales to ~100, saw no uncertainty along them and never moved them again (best after 50
+    trials 19,510 in 4 of 5 seeds); with it, 18 to 59."""
+    space = SearchSpace.from_dict({f"x{i}": {"type": "float", "low": -5.0, "high": 5.0} for i in range(5)})
+    weights = 10.0 ** (6 * np.arange(5) / 4)
+    optimum = np.array([1.7, -2.9, 0.6, 3.3, -1.2])
+
+    def value(config):
+        return float((weights * (np.array([config[f"x{i}"] for i in range(5)]) - optimum) ** 2).sum())
+
+    bests = []
+    for seed in range(3):
+        searcher = make_searcher("bayes", space, seed=seed)
+        for _ in range(50):
+            config = searcher.ask()
+            searcher.tell(config, value(config))
+        bests.append(min(v for _, v in searcher.history))
+    assert np.median(bests) < 1000
+
+
 def test_local_search_moves_change_one_categorical_or_int_and_switch_conditional_params():
     space = SearchSpace.from_dict({
         "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]},
