@@ -42,7 +42,7 @@ from ..base import Searcher
 from .acquisition import ACQUISITIONS, acquire
 from .encoding import Encoder
 from .ehvi import improvement_region, log_ehvi
-from .gp import GP
+from .gp import GP, LONG_SCALE_PENALTY
 from .neighbours import discrete_neighbours
 from .surrogate import Surrogate
 from .warp import Warp
@@ -94,7 +94,10 @@ class BayesSearcher(Searcher):
         self._sobol = qmc.Sobol(len(self.space), scramble=True, seed=self.rng)
         self._pending: dict[tuple, Config] = {}
         self._tried: set[tuple] = set()  # told (finished or failed) and pending: never suggested again
-        self._surrogates = [Surrogate(self.rng, self.encoder.groups) for _ in self.directions]  # one a metric
+        # one a metric; with several, no penalty on long length scales: on DTLZ2 in 3-D at 20 trials it took
+        # 0.05 off the front's hypervolume share (median of 12 seeds 0.666 -> 0.614, 11 seeds worse)
+        penalty = 0.0 if self.multi else LONG_SCALE_PENALTY
+        self._surrogates = [Surrogate(self.rng, self.encoder.groups, penalty) for _ in self.directions]
         self._model: tuple | None = None  # ((history length, cap), GP, output warp): the single metric's fit
         self._models: tuple | None = None  # ((history length, cap), [(GP, output warp) a metric]): several metrics'
         self._encoded: dict[tuple, np.ndarray] = {}

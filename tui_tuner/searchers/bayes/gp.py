@@ -62,13 +62,13 @@ def length_prior(k: int) -> tuple[float, float]:
     return -0.5 * min(1.0, max(0.0, math.log(k / 5) / math.log(2))), math.sqrt(3.0)
 
 
-def neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray,
-                      groups: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+def neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None,
+                      long_scale_penalty: float = LONG_SCALE_PENALTY) -> tuple[float, np.ndarray]:
     """-(log marginal likelihood + log prior) and its gradient in log-hyperparameters. `groups` maps each input
     column to its length scale in `theta` (columns of one categorical's one-hot share one: an overlap kernel);
     without it, one length scale a column.
 
-    Beside the log-normal prior, a number's length scale l pays LONG_SCALE_PENALTY x l^2, as under Optuna's
+    Beside the log-normal prior, a number's length scale l pays `long_scale_penalty` x l^2, as under Optuna's
     GPSampler prior: without it a param whose effect the first trials cannot show (an ellipsoid's weak axes)
     got l ~ 100, the GP saw no uncertainty along it and the search never moved it again (a 5-D ellipsoid
     stuck at 1.35e4, at 40 with it). A categorical keeps the freedom to be switched off: penalised too, 8 of
@@ -99,7 +99,7 @@ def neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray,
     log_l = theta[:k]
     nll += (((log_l - mu) / sd) ** 2).sum() / 2
     grad[:k] += (log_l - mu) / sd ** 2
-    long = LONG_SCALE_PENALTY * np.exp(2 * log_l) * (np.bincount(groups, minlength=k) == 1)  # numbers only
+    long = long_scale_penalty * np.exp(2 * log_l) * (np.bincount(groups, minlength=k) == 1)  # numbers only
     nll += long.sum()
     grad[:k] += 2 * long
     nll += theta[k] ** 2 / 2  # log variance ~ N(0, 1): outputs are standardised
@@ -111,9 +111,10 @@ def neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray,
 
 
 def fit_hyper(X: np.ndarray, y: np.ndarray, rng: np.random.Generator, start: Hyper | None = None,
-              restarts: int = 2, groups: np.ndarray | None = None) -> Hyper:
+              restarts: int = 2, groups: np.ndarray | None = None,
+              long_scale_penalty: float = LONG_SCALE_PENALTY) -> Hyper:
     """MAP hyperparameters: L-BFGS-B from the previous fit (if any), the prior's centre and random draws;
-    `groups` as in `neg_log_posterior`."""
+    `groups` and `long_scale_penalty` as in `neg_log_posterior`."""
     groups = np.arange(X.shape[1]) if groups is None else groups
     k = int(groups.max()) + 1
     mu, sd = length_prior(k)
@@ -127,7 +128,7 @@ def fit_hyper(X: np.ndarray, y: np.ndarray, rng: np.random.Generator, start: Hyp
     best, best_value = None, math.inf
     for theta0 in starts:
         theta0 = np.clip(theta0, [b[0] for b in bounds], [b[1] for b in bounds])
-        result = minimize(neg_log_posterior, theta0, args=(X, y, groups), jac=True, method="L-BFGS-B",
+        result = minimize(neg_log_posterior, theta0, args=(X, y, groups, long_scale_penalty), jac=True, method="L-BFGS-B",
                           bounds=bounds, options={"maxiter": 200})
         if result.fun < best_value:
             best, best_value = result.x, result.fun

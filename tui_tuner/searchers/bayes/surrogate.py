@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .gp import GP, Hyper, fit_hyper
+from .gp import GP, LONG_SCALE_PENALTY, Hyper, fit_hyper
 from .warp import Warp
 
 HYPER_POINTS = 120  # kernel hyperparameters are fit to at most this many trials
@@ -24,9 +24,11 @@ def refit_interval(n: int) -> int:
 class Surrogate:
     """`fit(X, y)` gives the GP and warp for these trials, reusing what the previous fit learnt."""
 
-    def __init__(self, rng: np.random.Generator, groups: np.ndarray | None = None) -> None:
+    def __init__(self, rng: np.random.Generator, groups: np.ndarray | None = None,
+                 long_scale_penalty: float = LONG_SCALE_PENALTY) -> None:
         self.rng = rng
         self.groups = groups  # the length scale each input column uses (a categorical's columns share one)
+        self.long_scale_penalty = long_scale_penalty  # see gp.neg_log_posterior
         self.hyper: Hyper | None = None
         self.hyper_at = 0  # trials when the hyperparameters were last fit
         self.gp: GP | None = None
@@ -43,7 +45,7 @@ class Surrogate:
         if refit:
             fit_on = np.sort(self.rng.choice(n, HYPER_POINTS, replace=False)) if n > HYPER_POINTS else slice(None)
             self.hyper = fit_hyper(X[fit_on], z[fit_on], self.rng, start=self.hyper, restarts=2 if n < 100 else 0,
-                                   groups=self.groups)
+                                   groups=self.groups, long_scale_penalty=self.long_scale_penalty)
             self.hyper_at = n
             previous = None
         m = len(previous.X) if previous is not None else 0
