@@ -21,8 +21,8 @@ held-out half has been run (its problems are seen), and so has the `fresh` half 
 instances. The `judge` half, added before the work of 2026-11-30's afternoon, draws generated continuous
 (any landscape, 6 a dimension), mixed and noisy instances from seeds nobody had run; it was run once, to
 judge that work (README), and is seen now too, as is `judge2` (mixed and noisy). `judge3` draws every bucket
-from seeds 400 on (and two sample studies no run had used for real), written before the work of 2026-11-30's
-evening; its 5-D results sent that work to ill-conditioned landscapes, so `judge4` (seeds 700 on, every
+from seeds 400 on (and a sample study no run had used for real: the churn pipeline), written before the work
+of 2026-11-30's evening; its 5-D results sent that work to ill-conditioned landscapes, so `judge4` (seeds 700 on, every
 bucket but real) was written before it, to judge it.
 
 Per problem and checkpoint: each searcher's median over seeds of its best value, ranked (1 = best, ties
@@ -74,7 +74,7 @@ FRESH = tuple(generated_names("fresh"))  # run once, to judge the mixed and nois
 JUDGE = tuple(generated_names("judge"))  # every bucket but real: run once, to judge the work of 2026-11-30 (seen)
 TUNING += tuple(generated_names("tuning"))
 JUDGE2 = tuple(generated_names("judge2"))  # mixed and noisy, written before the work after the judge half's run
-JUDGE3 = (*generated_names("judge3"), "real-mlp-diabetes", "real-churn-pipeline")  # written before 2026-11-30's evening
+JUDGE3 = (*generated_names("judge3"), "real-churn-pipeline")  # written before 2026-11-30's evening
 JUDGE4 = tuple(generated_names("judge4"))  # written 2026-11-30 before the length-scale work, run once at its end
 HALVES = {"tuning": TUNING, "held-out": HELD_OUT, "fresh": FRESH, "judge": JUDGE, "judge2": JUDGE2, "judge3": JUDGE3,
           "judge4": JUDGE4}
