@@ -147,6 +147,14 @@ async def test_start_a_study_rows_arrive_and_selection_changes_the_curves(tmp_pa
         assert "best" in app.query_one("#status").render().plain
 
 
+async def test_a_trial_selected_as_the_app_exits_does_not_crash_it(tmp_path):
+    """A leaderboard selection that arrives after the screens are gone once raised ScreenStackError in CI."""
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+    app.on_leaderboard_trial_selected(Leaderboard.TrialSelected(-1))
+
+
 async def test_manual_trial_and_rerun(tmp_path):
     app = app_for(study_file(tmp_path, trials=3))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -238,6 +238,12 @@ class TunerApp(App):
             self.push_screen(TrialDetail(record, self.study.spec.objective.metric,
                                          trial_log_path(self.study.directory, record.number)))
 
+    def refresh_bindings(self) -> None:
+        """Nothing to refresh once the app has closed its screens: a selection message or a study worker that
+        ends while the app exits came here and raised ScreenStackError (seen once in CI)."""
+        if self.screen_stack:
+            super().refresh_bindings()
+
     def on_leaderboard_trial_selected(self, message: Leaderboard.TrialSelected) -> None:
         if message.number != self._selected:
             self._selected = message.number
