@@ -22,8 +22,9 @@ instances. The `judge` half, added before the work of 2026-11-30's afternoon, dr
 (any landscape, 6 a dimension), mixed and noisy instances from seeds nobody had run; it was run once, to
 judge that work (README), and is seen now too, as is `judge2` (mixed and noisy). `judge3` draws every bucket
 from seeds 400 on (and a sample study no run had used for real: the churn pipeline), written before the work
-of 2026-11-30's evening; its 5-D results sent that work to ill-conditioned landscapes, so `judge4` (seeds 700 on, every
-bucket but real) was written before it, to judge it.
+of 2026-11-30's evening; its 5-D results sent that work to ill-conditioned landscapes, so `judge4` (seeds 700
+on, every bucket but real) was written before it and run once, at its end, to judge it. All are seen now: the
+next judge needs new seeds again.
 
 Per problem and checkpoint: each searcher's median over seeds of its best value, ranked (1 = best, ties
 share). Per bucket and half: the mean rank of each searcher and bayes's wins, losses and ties against Optuna's

@@ -128,8 +128,8 @@ def fit_hyper(X: np.ndarray, y: np.ndarray, rng: np.random.Generator, start: Hyp
     best, best_value = None, math.inf
     for theta0 in starts:
         theta0 = np.clip(theta0, [b[0] for b in bounds], [b[1] for b in bounds])
-        result = minimize(neg_log_posterior, theta0, args=(X, y, groups, long_scale_penalty), jac=True, method="L-BFGS-B",
-                          bounds=bounds, options={"maxiter": 200})
+        result = minimize(neg_log_posterior, theta0, args=(X, y, groups, long_scale_penalty), jac=True,
+                          method="L-BFGS-B", bounds=bounds, options={"maxiter": 200})
         if result.fun < best_value:
             best, best_value = result.x, result.fun
     return Hyper(np.exp(best[:k])[groups], float(np.exp(best[k])), float(np.exp(best[k + 1])))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .gp import GP, LONG_SCALE_PENALTY, Hyper, fit_hyper
+from .gp import GP, Hyper, fit_hyper
 from .warp import Warp
 
 HYPER_POINTS = 120  # kernel hyperparameters are fit to at most this many trials
@@ -24,8 +24,7 @@ def refit_interval(n: int) -> int:
 class Surrogate:
     """`fit(X, y)` gives the GP and warp for these trials, reusing what the previous fit learnt."""
 
-    def __init__(self, rng: np.random.Generator, groups: np.ndarray | None = None,
-                 long_scale_penalty: float = LONG_SCALE_PENALTY) -> None:
+    def __init__(self, rng: np.random.Generator, groups: np.ndarray | None, long_scale_penalty: float) -> None:
         self.rng = rng
         self.groups = groups  # the length scale each input column uses (a categorical's columns share one)
         self.long_scale_penalty = long_scale_penalty  # see gp.neg_log_posterior
