@@ -2,8 +2,11 @@
 
 Objective values are rarely Gaussian: a loss spans decades, a badly diverged trial dwarfs the rest. A
 power transform fitted by maximum likelihood (scipy) makes them closer to normal, so the GP spends its
-resolution where the good values are (as HEBO does). Standardised before and after; invertible, so
-predictions come back in the study's units.
+resolution where the good values are (as HEBO does). Invertible, so predictions come back in the study's
+units. Before the transform the values are centred on their median and scaled by their interquartile range,
+not by mean and sd: a few diverged trials (a loss of 1e12 beside 0.1) would otherwise set the scale, leave
+the good values within 1e-11 of each other, and the GP would see them as one level (on such a study bayes
+did worse than random search; see tests/test_bayes.py). After it, standardised.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ class Warp:
     """`lam` reuses an earlier fit's exponent (it is refit with the kernel, not at every trial)."""
 
     def __init__(self, y: np.ndarray, lam: float | None = None) -> None:
-        self.mean, self.scale = float(y.mean()), float(y.std()) or 1.0
-        y0 = (y - self.mean) / self.scale
+        q1, median, q3 = np.percentile(y, [25, 50, 75])
+        self.centre, self.scale = float(median), float(q3 - q1) or float(y.std()) or 1.0
+        y0 = (y - self.centre) / self.scale
         if lam is None:
             lam = float(stats.yeojohnson_normmax(y0)) if np.ptp(y0) > 0 else 1.0
         self.lam = float(np.clip(lam, LAMBDA_RANGE[0], LAMBDA_RANGE[1]))
@@ -27,7 +31,7 @@ class Warp:
         self.w_mean, self.w_scale = float(w.mean()), float(w.std()) or 1.0
 
     def __call__(self, y: np.ndarray) -> np.ndarray:
-        w = stats.yeojohnson((np.asarray(y, float) - self.mean) / self.scale, self.lam)
+        w = stats.yeojohnson((np.asarray(y, float) - self.centre) / self.scale, self.lam)
         return (w - self.w_mean) / self.w_scale
 
     def inverse(self, z: np.ndarray) -> np.ndarray:
@@ -43,4 +47,4 @@ class Warp:
             else:
                 neg = -np.expm1(-w)
         y0 = np.where(w >= 0, pos, neg)
-        return y0 * self.scale + self.mean
+        return y0 * self.scale + self.centre
