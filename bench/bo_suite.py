@@ -25,7 +25,8 @@ from seeds 400 on (and a sample study no run had used for real: the churn pipeli
 of 2026-11-30's evening; its 5-D results sent that work to ill-conditioned landscapes, so `judge4` (seeds 700
 on, every bucket but real) was written before it and run once, at its end, to judge it. All are seen now.
 `judge5` (seeds 800 on, twelve 5-D problems: the bucket bayes did not lead on judge3 and judge4) was written
-before the input-warping work of 2026-11-30's night.
+before the input-warping work of 2026-11-30's night and run at its end; it is seen now too, so the next
+judge needs seeds from 900 on.
 
 Per problem and checkpoint: each searcher's median over seeds of its best value, ranked (1 = best, ties
 share). Per bucket and half: the mean rank of each searcher and bayes's wins, losses and ties against Optuna's
