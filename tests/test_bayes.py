@@ -211,6 +211,16 @@ def test_a_few_diverged_trials_do_not_hide_the_differences_between_the_good_ones
         assert searcher.best()[1] < 0.105
 
 
+def test_values_as_large_as_floats_hold_are_searched_past():
+    """A loss of 1e200 beside losses below 1 (the transform's fit overflowed from 1e150 and the ask raised)."""
+    space = SearchSpace.from_dict({"x": {"type": "float", "low": 0, "high": 1}})
+    searcher = make_searcher("bayes", space, seed=0)
+    for _ in range(20):
+        config = searcher.ask()
+        searcher.tell(config, 1e200 if config["x"] > 0.5 else config["x"])
+    assert searcher.best()[1] < 0.01
+
+
 def test_local_search_moves_change_one_categorical_or_int_and_switch_conditional_params():
     space = SearchSpace.from_dict({
         "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]},

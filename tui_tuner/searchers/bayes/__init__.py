@@ -170,7 +170,9 @@ class BayesSearcher(Searcher):
         if self.multi or len(configs) < 3 or self.best_by == "observed":
             return super().best()
         noise = self.noise()
-        if noise < NEGLIGIBLE_NOISE * float(values.std()):
+        with np.errstate(over="ignore"):  # values past 1e154: a spread of inf, beside which any noise is negligible
+            spread = float(values.std())
+        if noise < NEGLIGIBLE_NOISE * spread:
             return super().best()
         plausible = np.flatnonzero(values <= values.min() + noise)
         estimates = self.sign() * self.predict([configs[i] for i in plausible])[0]

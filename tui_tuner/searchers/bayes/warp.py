@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 LAMBDA_RANGE = (-0.5, 2.5)  # stronger compression flattens the good region and stalls the search
+LIMIT = 1e6  # interquartile ranges from the median, at most: farther, the transform's fit overflows (1e150)
 
 
 class Warp:
@@ -23,7 +24,7 @@ class Warp:
     def __init__(self, y: np.ndarray, lam: float | None = None) -> None:
         q1, median, q3 = np.percentile(y, [25, 50, 75])
         self.centre, self.scale = float(median), float(q3 - q1) or float(y.std()) or 1.0
-        y0 = (y - self.centre) / self.scale
+        y0 = self._scaled(y)
         if lam is None:
             lam = float(stats.yeojohnson_normmax(y0)) if np.ptp(y0) > 0 else 1.0
         self.lam = float(np.clip(lam, LAMBDA_RANGE[0], LAMBDA_RANGE[1]))
@@ -31,8 +32,11 @@ class Warp:
         self.w_mean, self.w_scale = float(w.mean()), float(w.std()) or 1.0
 
     def __call__(self, y: np.ndarray) -> np.ndarray:
-        w = stats.yeojohnson((np.asarray(y, float) - self.centre) / self.scale, self.lam)
+        w = stats.yeojohnson(self._scaled(y), self.lam)
         return (w - self.w_mean) / self.w_scale
+
+    def _scaled(self, y: np.ndarray) -> np.ndarray:
+        return np.clip((np.asarray(y, float) - self.centre) / self.scale, -LIMIT, LIMIT)
 
     def inverse(self, z: np.ndarray) -> np.ndarray:
         w = np.asarray(z, float) * self.w_scale + self.w_mean
