@@ -66,6 +66,17 @@ def test_one_dominant_one_small_one_irrelevant_param_come_out_as_built(seed):
     assert 0.9 < result.main_effects <= 1.0  # additive: single params explain nearly everything
 
 
+def test_diverged_trials_with_values_past_1e154_still_give_the_param_that_diverges_them(recwarn):
+    """x1 above 0.7 diverges to 1e200 (its variance overflowed, and both params were shown at "<1%")."""
+    def diverging(c, rng):
+        return 1e200 if c["x1"] > 0.7 else linear(c, rng)
+
+    result = param_importance(finished(LINEAR, diverging, 60), LINEAR)
+    assert result.importance["x1"] > 0.9
+    assert result.sensitivity["x1"].worst == "0.9..1"
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
 def test_the_shares_hardly_move_with_the_seeds():
     x1 = [param_importance(finished(LINEAR, linear, 200, s), LINEAR, seed=s).importance["x1"] for s in range(3)]
     assert max(x1) - min(x1) < 0.01

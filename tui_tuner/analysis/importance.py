@@ -319,7 +319,11 @@ class _Fanova:
         from sklearn.ensemble import RandomForestRegressor  # heavy: only when importance is asked for
 
         forest = RandomForestRegressor(n_estimators=N_TREES, max_depth=MAX_DEPTH, random_state=seed, n_jobs=1)
-        forest.fit(X, y)
+        # fit in units of the power of two above the largest |value| (exact: the same splits, the same
+        # shares), so the variances of a study with diverged trials (a loss of 1e200) no longer overflow
+        # into NaN shares shown as "<1%"
+        self.scale = math.ldexp(1.0, math.frexp(float(np.abs(y).max()))[1])
+        forest.fit(X, y / self.scale)
         self.params = X.shape[1]
         self.trees = [m for m in (_TreeMarginals(e.tree_, lower, upper, blocks) for e in forest.estimators_)
                       if m.variance > 0]
@@ -333,7 +337,7 @@ class _Fanova:
     def region_means(self, j: int, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
         """The forest's marginal of param j averaged over each [low, high]: the mean of the trees' (the
         forest predicts their mean, and a marginal is linear in the prediction)."""
-        return np.mean([t.region_means(j, lows, highs) for t in self.trees], axis=0)
+        return np.mean([t.region_means(j, lows, highs) for t in self.trees], axis=0) * self.scale
 
 
 class _TreeMarginals:
