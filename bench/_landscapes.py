@@ -416,12 +416,14 @@ GENERATED_LANDSCAPES = ("sphere", "rotated-ellipsoid", "rosenbrock", "rastrigin"
                         "styblinski-tang", "gallagher", "sharp-ridge", "step-ellipsoid")
 GENERATED_SEEDS = {"tuning": range(0, 12), "fresh": range(100, 112),  # mixed instances; noisy: the first 8
                    "judge": range(200, 212), "judge2": range(300, 312), "judge3": range(400, 412),
-                   "judge4": range(700, 712), "judge5": range(800, 812)}
+                   "judge4": range(700, 712), "judge5": range(800, 812),
+                   "judge6": range(900, 912)}
 GENERATED_NOISY = 8
 ILL_CONDITIONED_5D = (37, 53, 61, 65, 93, 97, 113, 129, 517, 525, 569, 585)  # tuning the length-scale penalty
 CONTINUOUS_SEEDS = {"tuning": (*range(0, 24), *ILL_CONDITIONED_5D), "judge": range(200, 224),  # 6 a dimension
                     "judge3": range(400, 424), "judge4": range(700, 724),
-                    "judge5": (*range(800, 824), *range(825, 849, 4))}  # 5-D, the contested bucket: 12
+                    "judge5": (*range(800, 824), *range(825, 849, 4)),  # 5-D, the contested bucket: 12
+                    "judge6": (*range(900, 924), *range(925, 949, 4))}
 
 
 def spread_of(value: Callable[[dict], float], space: SearchSpace, rng: np.random.Generator) -> tuple[float, float]:

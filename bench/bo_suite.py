@@ -25,8 +25,8 @@ from seeds 400 on (and a sample study no run had used for real: the churn pipeli
 of 2026-11-30's evening; its 5-D results sent that work to ill-conditioned landscapes, so `judge4` (seeds 700
 on, every bucket but real) was written before it and run once, at its end, to judge it. All are seen now.
 `judge5` (seeds 800 on, twelve 5-D problems: the bucket bayes did not lead on judge3 and judge4) was written
-before the input-warping work of 2026-11-30's night and run at its end; it is seen now too, so the next
-judge needs seeds from 900 on.
+before the input-warping work of 2026-11-30's night and run at its end; it is seen now too. `judge6` (seeds
+900 on, the same shape) was written before trying more candidates an ask; its 5-D bucket was run to judge it.
 
 Per problem and checkpoint: each searcher's median over seeds of its best value, ranked (1 = best, ties
 share). Per bucket and half: the mean rank of each searcher and bayes's wins, losses and ties against Optuna's
@@ -80,8 +80,10 @@ JUDGE2 = tuple(generated_names("judge2"))  # mixed and noisy, written before the
 JUDGE3 = (*generated_names("judge3"), "real-churn-pipeline")  # written before 2026-11-30's evening
 JUDGE4 = tuple(generated_names("judge4"))  # written 2026-11-30 before the length-scale work, run once at its end
 JUDGE5 = tuple(generated_names("judge5"))  # written 2026-11-30 before the input-warping work, to judge it
+JUDGE6 = tuple(generated_names("judge6"))  # written 2026-11-30 before trying more candidates, to judge it
 HALVES = {"tuning": TUNING, "held-out": HELD_OUT, "fresh": FRESH, "judge": JUDGE, "judge2": JUDGE2, "judge3": JUDGE3,
-          "judge4": JUDGE4, "judge5": JUDGE5}
+          "judge4": JUDGE4, "judge5": JUDGE5,
+          "judge6": JUDGE6}
 BUCKETS = ("2", "5", "10", "20", "mixed", "noisy", "real")
 RUN_ORDER = ("2", "5", "mixed", "noisy", "real", "10", "20")  # the costly buckets last: a cut run keeps the rest
 PEERS = ("random", "genetic", "bayes", "optuna-gp", "optuna-mtpe", "optuna-cmaes", "skopt-gp")
