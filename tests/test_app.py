@@ -511,6 +511,19 @@ async def test_enter_on_a_leaderboard_row_shows_the_trial_in_full(tmp_path):
         assert not isinstance(app.screen, TrialDetail)
 
 
+async def test_keys_on_the_leaderboard_before_any_trial_do_nothing(tmp_path):
+    """Up, enter and down on the empty board posted a highlight with no row, and the app died on it."""
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        app.board.focus()
+        await pilot.press("up", "enter", "down")
+        await pilot.pause(0.3)
+        assert app.is_running and app.board.selected_number is None
+        await run_study(pilot, app)
+        assert app.board.row_count == 2
+
+
 async def test_footer_keeps_help_and_quit_at_80_columns_and_forms_show_no_python_reprs(tmp_path):
     path = bayes_study_file(tmp_path, trials=2)
     path.write_text(path.read_text().replace(", initial: 2", "") +

@@ -210,8 +210,10 @@ class Leaderboard(RowTable):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
-        self._announce(int(event.row_key.value))
+        if event.row_key is not None:  # None: a key pressed on the board before any trial (no row)
+            self._announce(int(event.row_key.value))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.post_message(self.TrialOpened(int(event.row_key.value)))
+        if event.row_key is not None:
+            self.post_message(self.TrialOpened(int(event.row_key.value)))
