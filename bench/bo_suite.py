@@ -26,8 +26,8 @@ of 2026-11-30's evening; its 5-D results sent that work to ill-conditioned lands
 on, every bucket but real) was written before it and run once, at its end, to judge it. All are seen now.
 `judge5` (seeds 800 on, twelve 5-D problems: the bucket bayes did not lead on judge3 and judge4) was written
 before the input-warping work of 2026-11-30's night and run at its end; it is seen now too. `judge6` (seeds
-900 on, the same shape) was written before trying more candidates an ask; that was not kept, and its 5-D
-bucket was run once, on bayes as it is. Its other buckets are unseen.
+900 on, the same shape) was written before trying more candidates an ask; that was not kept, and it was
+run once, on bayes as it is. All are seen now: the next judge needs seeds from 1000 on.
 
 Per problem and checkpoint: each searcher's median over seeds of its best value, ranked (1 = best, ties
 share). Per bucket and half: the mean rank of each searcher and bayes's wins, losses and ties against Optuna's
