@@ -16,18 +16,18 @@ float and a landscape of a random class; noisy problems with noise the same ever
 larger where values are worse. Buckets: the dimension (nearest of 2, 5, 10, 20), mixed, noisy, real.
 
 The split below was drawn once, before any tuning, by a seeded shuffle within each bucket, and is written out
-so it never changes: look at the tuning half while you work; run the held-out half only to report. The
-held-out half has been run (its problems are seen), and so has the `fresh` half of generated mixed and noisy
-instances. The `judge` half, added before the work of 2026-11-30's afternoon, draws generated continuous
-(any landscape, 6 a dimension), mixed and noisy instances from seeds nobody had run; it was run once, to
-judge that work (README), and is seen now too, as is `judge2` (mixed and noisy). `judge3` draws every bucket
-from seeds 400 on (and a sample study no run had used for real: the churn pipeline), written before the work
-of 2026-11-30's evening; its 5-D results sent that work to ill-conditioned landscapes, so `judge4` (seeds 700
-on, every bucket but real) was written before it and run once, at its end, to judge it. All are seen now.
-`judge5` (seeds 800 on, twelve 5-D problems: the bucket bayes did not lead on judge3 and judge4) was written
-before the input-warping work of 2026-11-30's night and run at its end; it is seen now too. `judge6` (seeds
-900 on, the same shape) was written before trying more candidates an ask; that was not kept, and it was
-run once, on bayes as it is. All are seen now: the next judge needs seeds from 1000 on.
+so it never changes: look at the tuning half while you work; run the held-out half only to report. The held-out
+half has been run (its problems are seen), and so has the `fresh` half of generated mixed and noisy instances.
+The `judge` half, added before the work of 2026-11-30's afternoon, draws generated continuous (any landscape, 6
+a dimension), mixed and noisy instances from seeds nobody had run; it was run once, to judge that work
+(README), and is seen now too, as is `judge2` (mixed and noisy). `judge3` draws every bucket from seeds 400 on
+(and a sample study no run had used for real: the churn pipeline), written before the work of 2026-11-30's
+evening; its 5-D results sent that work to ill-conditioned landscapes, so `judge4` (seeds 700 on, every bucket
+but real) was written before it and run once, at its end, to judge it. `judge5` (seeds 800 on, twelve 5-D
+problems: the bucket bayes did not lead on judge3 and judge4) was written before the input-warping work of
+2026-11-30's night and run at its end. `judge6` (seeds 900 on, the same shape) was written before trying more
+candidates an ask; that was not kept, and it was run once, on bayes as it is. All are seen now: the next judge
+needs seeds from 1000 on.
 
 Per problem and checkpoint: each searcher's median over seeds of its best value, ranked (1 = best, ties
 share). Per bucket and half: the mean rank of each searcher and bayes's wins, losses and ties against Optuna's
@@ -83,8 +83,7 @@ JUDGE4 = tuple(generated_names("judge4"))  # written 2026-11-30 before the lengt
 JUDGE5 = tuple(generated_names("judge5"))  # written 2026-11-30 before the input-warping work, to judge it
 JUDGE6 = tuple(generated_names("judge6"))  # written 2026-11-30 before trying more candidates, to judge it
 HALVES = {"tuning": TUNING, "held-out": HELD_OUT, "fresh": FRESH, "judge": JUDGE, "judge2": JUDGE2, "judge3": JUDGE3,
-          "judge4": JUDGE4, "judge5": JUDGE5,
-          "judge6": JUDGE6}
+          "judge4": JUDGE4, "judge5": JUDGE5, "judge6": JUDGE6}
 BUCKETS = ("2", "5", "10", "20", "mixed", "noisy", "real")
 RUN_ORDER = ("2", "5", "mixed", "noisy", "real", "10", "20")  # the costly buckets last: a cut run keeps the rest
 PEERS = ("random", "genetic", "bayes", "optuna-gp", "optuna-mtpe", "optuna-cmaes", "skopt-gp")

@@ -32,7 +32,8 @@ def test_the_fresh_half_is_generated_mixed_and_noisy_problems_from_seeds_the_tun
     assert not set(fresh) & (set(bo_suite.TUNING) | set(bo_suite.HELD_OUT))
 
 
-@pytest.mark.parametrize("half, real", [("judge", False), ("judge3", True), ("judge4", False), ("judge5", False), ("judge6", False)])
+@pytest.mark.parametrize("half, real", [("judge", False), ("judge3", True), ("judge4", False), ("judge5", False),
+                                        ("judge6", False)])
 def test_a_judge_half_has_every_bucket_from_seeds_no_other_half_draws(half, real):
     buckets = problem_names()
     judge = bo_suite.HALVES[half]
