@@ -155,6 +155,14 @@ async def test_a_trial_selected_as_the_app_exits_does_not_crash_it(tmp_path):
     app.on_leaderboard_trial_selected(Leaderboard.TrialSelected(-1))
 
 
+async def test_a_flush_due_as_the_app_exits_does_not_crash_it(tmp_path):
+    """The flush timer ticked once after the screens were gone and raised IndexError in CI."""
+    app = app_for(study_file(tmp_path, trials=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_study(pilot, app)
+    app.flush()
+
+
 async def test_manual_trial_and_rerun(tmp_path):
     app = app_for(study_file(tmp_path, trials=3))
     async with app.run_test(size=(120, 40)) as pilot:

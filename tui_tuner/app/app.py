@@ -183,7 +183,7 @@ class TunerApp(App):
 
     def flush(self) -> None:
         """Show what happened since the last flush: changed rows, the status line, the plots."""
-        if not self.main_screen.query(StudyStatus):  # the app is closing: its panes are gone
+        if not self.screen_stack or not self.main_screen.query(StudyStatus):  # closing: its panes (or screens) gone
             return
         session = self.session
         if session.study is None:
