@@ -224,3 +224,21 @@ def test_an_estimator_whose_required_argument_is_tuned_still_loads(tmp_path):
     finally:
         sys.path.remove(str(tmp_path))
     assert spec.objective.fixed == {"beta": 2}
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "oversized"])
+def test_a_study_file_that_is_no_regular_file_or_too_large_is_one_line_never_a_hang(tmp_path, kind):
+    """A fifo would block the open forever and /dev/zero the read; both are named, as is a 17 MiB file."""
+    if kind == "fifo":
+        path = tmp_path / "study.yaml"
+        os.mkfifo(path)
+        fragment = "is a fifo, not a study file"
+    elif kind == "device":
+        path, fragment = Path("/dev/zero"), "is a device, not a study file"
+    else:
+        path = tmp_path / "study.yaml"
+        path.write_text("# padding\n" * (17 << 17))
+        fragment = "larger than 16 MiB"
+    code, _, err = run_cli("run", path, timeout=30)
+    assert_one_line(code, err)
+    assert fragment in err, err

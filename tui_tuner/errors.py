@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 
 class TunerError(Exception):
     """Anything the tuner reports to a user as one line; exit code 1."""
@@ -54,16 +52,3 @@ class SearchExhausted(Exception):
 
 class TrialPruned(Exception):
     """Raised inside an objective when `trial.should_prune()` says the trial is not worth finishing."""
-
-
-def read_input(path: Path, *, what: str = "file") -> str:
-    """A file the user named, as text; or the InputError naming it and what kept it from being read."""
-    file = str(path)
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", file=file) from None
-    except IsADirectoryError:
-        raise InputError(f"is a directory, not a {what}", file=file) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read: {getattr(err, 'strerror', None) or err}", file=file) from None

@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError, read_input
+from .errors import InputError
+from .files import read_input
 from .executors import check_dask_address
 from .objectives import KINDS, build_objective, study_direction
 from .options import Number, Option, Whole, check_options, checked

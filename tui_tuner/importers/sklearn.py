@@ -20,7 +20,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, read_input
+from ..errors import InputError
+from ..files import read_input
 from .imported import ImportedStudy, ImportedTrial, study_name, value_key, with_conditions
 
 PARAM_PREFIX = "param_"

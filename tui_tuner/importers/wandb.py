@@ -23,7 +23,8 @@ import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from ..errors import InputError, read_input
+from ..errors import InputError
+from ..files import read_input
 from ..space import SearchSpace
 from ..spec import parse_yaml
 from .imported import study_name
