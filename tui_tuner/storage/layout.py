@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
+
+from ..errors import InputError
+from ..files import kind_of
 
 JOURNAL_NAME = "journal.jsonl"
 REJECTED_NAME = "journal.rejected.jsonl"  # lines `tui-tuner repair` moved out of the journal
@@ -11,13 +15,59 @@ SNAPSHOT_NAME = "study.yaml"
 BEST_NAME = "best.json"
 LOCK_NAME = "lock"
 CHECKPOINT_NAME = "checkpoint.pickle"  # the replayed trials of a long journal (storage/checkpoint.py)
-TRIAL_LOG = "logs/trial-{number}.log"  # what a trial's program printed (a command objective), one file a trial
+WORKERS_LOG = "workers.log"  # what the trials' workers printed, and the tracebacks of failed trials
+LOGS_DIR = "logs"
+TRIAL_LOG = LOGS_DIR + "/trial-{number}.log"  # what a trial's program printed (a command objective), one a trial
 STUDY_FILES = (JOURNAL_NAME, REJECTED_NAME, SNAPSHOT_NAME, BEST_NAME, LOCK_NAME,  # never overwritten by an export
-               CHECKPOINT_NAME)
+               CHECKPOINT_NAME, WORKERS_LOG, LOGS_DIR)
 
 
 def is_study_dir(path: str | os.PathLike) -> bool:
     return (Path(path) / JOURNAL_NAME).is_file()
+
+
+def check_own_files(directory: str | os.PathLike) -> None:
+    """Refuse to write a study directory whose own files are not what tui-tuner makes there (regular files,
+    and a logs folder of regular files): a link, a fifo or a device planted in a directory someone else
+    prepared would be written through (a journal linked to ~/.bashrc appended to, a lock to /dev/full)."""
+    directory = Path(directory)
+    if directory.is_symlink():
+        raise InputError(f"is a symlink (to {os.readlink(directory)}); name the study directory itself",
+                         file=str(directory))
+    for name in STUDY_FILES:
+        try:
+            mode = os.lstat(directory / name).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if not (stat.S_ISDIR(mode) if name == LOGS_DIR else stat.S_ISREG(mode)):
+            raise planted(directory / name, kind_of(mode))
+    if (directory / LOGS_DIR).is_dir():
+        with os.scandir(directory / LOGS_DIR) as entries:
+            for entry in entries:
+                if not entry.is_file(follow_symlinks=False):
+                    raise planted(Path(entry.path), kind_of(entry.stat(follow_symlinks=False).st_mode))
+
+
+def planted(path: Path, kind: str) -> InputError:
+    """The one line for a study directory's file that is not a regular file."""
+    return InputError(f"is {kind}: a study directory holds only what tui-tuner made there (regular files, a "
+                      "logs folder); remove it, or use another study directory", file=str(path))
+
+
+def study_owning(path: str | os.PathLike, study: str | os.PathLike | None = None) -> Path | None:
+    """The study directory `path` is one of the files of (its journal, lock, best.json, a file under logs/,
+    ...), or None. A study directory is one that holds a journal, or `study` (one about to be created).
+    Links in the directories on the way are followed: a link to a study directory leads into it."""
+    path = Path(path)
+    parent = path.parent.resolve()
+    studies = {Path(study).resolve()} if study is not None else set()
+
+    def is_study(directory: Path) -> bool:
+        return directory in studies or os.path.lexists(directory / JOURNAL_NAME)
+
+    if path.name.casefold() in STUDY_FILES and is_study(parent):
+        return parent
+    return next((d.parent for d in (parent, *parent.parents) if d.name == LOGS_DIR and is_study(d.parent)), None)
 
 
 def trial_log_path(directory: str | os.PathLike, number: int) -> Path:
