@@ -116,6 +116,15 @@ def test_a_link_to_standard_output_is_not_replaced(work, capsys):
     assert code == 2 and "is a symlink" in err and os.readlink(target) == "/proc/self/fd/1"
 
 
+@pytest.mark.parametrize("command", TARGET_COMMANDS)
+@pytest.mark.parametrize("parent", ["dangling", "loop"])
+def test_a_target_under_a_link_that_leads_nowhere_is_refused_before_the_study_starts(work, capsys, command, parent):
+    (work / parent).symlink_to("nowhere" if parent == "dangling" else parent)
+    code, err = cli(capsys, *TARGET_COMMANDS[command](Path(parent) / "x.json"))
+    assert code == 2 and f"cannot be created: {parent} is a symlink that leads nowhere" in err
+    assert not list(work.glob("runs/*"))
+
+
 @pytest.mark.parametrize("name", OWN_FILES)
 def test_an_export_over_a_file_of_the_study_being_resumed_keeps_every_finished_trial(work, capsys, name):
     journal = (work / "ST" / "journal.jsonl").read_bytes()

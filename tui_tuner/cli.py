@@ -396,6 +396,8 @@ def _check_writable(path: Path, option: str, *, directory: bool, study: Path | N
         refuse("is a directory; give the path of a file" if path.is_dir() else "is a file, not a directory")
     where = path if path.is_dir() else path.parent
     while not where.exists() and where != where.parent:
+        if where.is_symlink():
+            refuse(f"cannot be created: {where} is a symlink that leads nowhere")
         where = where.parent
     if not where.is_dir():
         refuse(f"cannot be created: {where} is a file, not a directory")

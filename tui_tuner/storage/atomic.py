@@ -52,7 +52,7 @@ def check_target(path: Path) -> None:
     """Raise NotRegularFile when something other than a regular file is at `path` (a link is not followed)."""
     try:
         mode = os.lstat(path).st_mode
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:  # nothing there, or a path that cannot be written anyway (the write says why)
         return
     if not stat.S_ISREG(mode):
         raise NotRegularFile(str(path), kind_of(mode))

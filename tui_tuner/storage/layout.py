@@ -59,8 +59,8 @@ def study_owning(path: str | os.PathLike, study: str | os.PathLike | None = None
     ...), or None. A study directory is one that holds a journal, or `study` (one about to be created).
     Links in the directories on the way are followed: a link to a study directory leads into it."""
     path = Path(path)
-    parent = path.parent.resolve()
-    studies = {Path(study).resolve()} if study is not None else set()
+    parent = Path(os.path.realpath(path.parent))  # (never raises: a loop of links stays as it is)
+    studies = {Path(os.path.realpath(study))} if study is not None else set()
 
     def is_study(directory: Path) -> bool:
         return directory in studies or os.path.lexists(directory / JOURNAL_NAME)
