@@ -3,6 +3,7 @@ study directory holds are written as regular files or new paths only, never thro
 fifo or a socket, nor over a file of a study directory; a directory someone else prepared with such things in
 it is refused before anything is written. Each refusal is one line and exit 2; what was there is unharmed."""
 
+import asyncio
 import os
 import shutil
 import socket
@@ -17,6 +18,7 @@ import pytest
 from tui_tuner.app.document import StudyDocument
 from tui_tuner.cli import main
 from tui_tuner.errors import TunerError
+from tui_tuner.executors.pool import ProcessExecutor
 from tui_tuner.objectives.command import ProgramFailed, TrialOutput
 from tui_tuner.storage import Journal, StudyLog, open_atomic, read_journal, write_atomic
 
@@ -142,6 +144,15 @@ def test_no_output_lands_on_a_file_of_another_study(work, capsys, command):
     assert (work / "OTHER" / "study.yaml").read_bytes() == snapshot
 
 
+@pytest.mark.parametrize("args", [["run", "study.yaml", "--export", "./study.yaml"],
+                                  ["import", "wandb", "sweep.yaml", "-o", "sweep.yaml"]])
+def test_no_output_replaces_the_file_the_command_reads(work, capsys, args):
+    before = (work / args[-1]).read_bytes()
+    code, err = cli(capsys, *args)
+    assert code == 2 and "is the file this command reads from" in err
+    assert (work / args[-1]).read_bytes() == before
+
+
 def test_an_export_into_the_new_study_directory_is_refused_before_it_is_made(work, capsys):
     code, err = cli(capsys, "run", "study.yaml", "--study", "NEW", "--export", "NEW/journal.jsonl")
     assert code == 2 and "NEW/journal.jsonl: --export: is a file of the study directory" in err
@@ -250,6 +261,26 @@ def test_a_trial_log_is_never_written_through_a_link(work, planted):
     with pytest.raises(ProgramFailed, match="is a symlink"):
         TrialOutput(str(logs / "trial-3.log"))
     assert (work / "outside.txt").read_text() == "someone else's file\n" and not list(work.glob("elsewhere/*"))
+
+
+def test_the_workers_log_is_never_written_through_a_link(work, monkeypatch):
+    """A link planted after the study directory was checked: the trial runs, its output goes nowhere."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.syspath_prepend(str(TESTS))
+    import output_objectives
+
+    (work / "ST" / "workers.log").unlink(missing_ok=True)
+    (work / "ST" / "workers.log").symlink_to(work / "outside.txt")
+
+    async def run_one():
+        pool = ProcessExecutor(1, log_path=work / "ST" / "workers.log")
+        try:
+            return await pool.run(output_objectives.prints, {}, number=0, seed=0)
+        finally:
+            await pool.close()
+
+    assert asyncio.run(run_one()).state == "finished"
+    assert (work / "ST" / "workers.log").is_symlink() and (work / "outside.txt").read_text() == "someone else's file\n"
 
 
 # ------------------------------------------------------------------------- lr-find --write and the app

@@ -230,7 +230,7 @@ def _run(args: argparse.Namespace) -> int:
         check_dask_address(args.dask, field="--dask")
     overrides = dict(strategy=args.strategy, trials=args.trials, workers=args.workers, seed=args.seed, dask=args.dask)
     if args.export:
-        _check_writable(args.export, "--export", directory=False, study=args.study)
+        _check_writable(args.export, "--export", directory=False, study=args.study, source=args.study_file)
     if args.resume:
         directory = args.study or Study.latest(spec)
         if directory is None:
@@ -344,10 +344,7 @@ def _import(args: argparse.Namespace) -> int:
         from .importers import read_sweep
 
         if args.output:
-            _check_writable(args.output, "-o", directory=False)
-            if args.output.resolve() == args.sweep.resolve():
-                raise InputError("is the sweep file itself; write the study file elsewhere", file=str(args.output),
-                                 field="-o")
+            _check_writable(args.output, "-o", directory=False, source=args.sweep)
         text, warnings = read_sweep(args.sweep)
         for line in warnings:
             print(f"tui-tuner: {args.sweep}: {line}", file=sys.stderr)
@@ -377,11 +374,12 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_writable(path: Path, option: str, *, directory: bool, study: Path | None = None) -> None:
+def _check_writable(path: Path, option: str, *, directory: bool, study: Path | None = None,
+                    source: str | Path | None = None) -> None:
     """Refuse a path we could not write (a file where a folder must be, a read-only place, a name too long)
     now, before the study starts, rather than with a traceback after an hour of trials; a file also when it is
-    no regular file or one of a study directory's (`study`: the one this command writes), a study directory
-    when it is a link (`outputs`)."""
+    no regular file, one of a study directory's (`study`: the one this command writes) or `source` (the file
+    the command reads), a study directory when it is a link (see `outputs`)."""
     def refuse(problem: str) -> None:
         raise InputError(problem, file=str(path), field=option)
 
@@ -391,7 +389,7 @@ def _check_writable(path: Path, option: str, *, directory: bool, study: Path | N
     if directory and path.is_symlink():
         refuse(f"is a symlink (to {os.readlink(path)}); name the study directory itself")
     if not directory and not path.is_dir():
-        check_output(path, option, study=study)
+        check_output(path, option, study=study, source=source)
     if path.is_dir() != directory and path.exists():
         refuse("is a directory; give the path of a file" if path.is_dir() else "is a file, not a directory")
     where = path if path.is_dir() else path.parent

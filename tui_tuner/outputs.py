@@ -20,15 +20,19 @@ from .storage.atomic import check_target
 from .storage.layout import study_owning
 
 
-def check_output(path: Path, field: str | None, *, study: str | os.PathLike | None = None) -> None:
+def check_output(path: Path, field: str | None, *, study: str | os.PathLike | None = None,
+                 source: str | os.PathLike | None = None) -> None:
     """Refuse `path` as a file to write (InputError naming it and `field`): not a regular file or a new path,
-    or a file of a study directory (of one that holds a journal, or of `study`, the one this command writes)."""
+    a file of a study directory (of one that holds a journal, or of `study`, the one this command writes), or
+    `source`, the file the command reads (a study file replaced by its best config)."""
     if "\0" in str(path):  # typed in the app; a command line cannot hold one
         raise InputError("holds a NUL character; give a path", file=repr(str(path)), field=field)
     try:
         check_target(path)
     except NotRegularFile as err:
         raise _not_regular(path, field, err.kind) from None
+    if source is not None and os.path.realpath(path) == os.path.realpath(source):
+        raise InputError("is the file this command reads from; write it elsewhere", file=str(path), field=field)
     owner = study_owning(path, study)
     if owner is not None:
         raise InputError(f"is a file of the study directory {owner}; write it elsewhere", file=str(path),
