@@ -29,7 +29,8 @@ STUDY = """\
     params:
       x: {type: float, low: 0.0, high: 1.0}
     """
-SWEEP = "program: train.py\nmethod: random\nmetric: {name: loss, goal: minimize}\nparameters:\n  lr: {min: 0.1, max: 1.0}\n"
+SWEEP = ("program: train.py\nmethod: random\nmetric: {name: loss, goal: minimize}\n"
+         "parameters:\n  lr: {min: 0.1, max: 1.0}\n")
 OWN_FILES = ["journal.jsonl", "study.yaml", "lock", "checkpoint.pickle", "best.json", "journal.rejected.jsonl",
              "workers.log", "logs", "logs/trial-0.log"]
 
@@ -85,10 +86,12 @@ def make(path: Path, kind: str) -> None:
         raise ValueError(kind)
 
 
+KIND_TEST = {"symlink": stat.S_ISLNK, "fifo": stat.S_ISFIFO, "socket": stat.S_ISSOCK, "device": stat.S_ISCHR}
+
+
 def unharmed(path: Path, kind: str) -> bool:
-    mode = os.lstat(path).st_mode
-    return {"symlink": stat.S_ISLNK, "fifo": stat.S_ISFIFO, "socket": stat.S_ISSOCK, "device": stat.S_ISCHR}[kind](mode) \
-        and Path("outside.txt").read_text() == "someone else's file\n"
+    """Still what it was, and the file outside (what a link points to) unchanged."""
+    return KIND_TEST[kind](os.lstat(path).st_mode) and Path("outside.txt").read_text() == "someone else's file\n"
 
 
 # ------------------------------------------------------------------------- targets the user names

@@ -27,31 +27,35 @@ def is_study_dir(path: str | os.PathLike) -> bool:
 
 
 def check_own_files(directory: str | os.PathLike) -> None:
-    """Refuse to write a study directory whose own files are not what tui-tuner makes there (regular files,
-    and a logs folder of regular files): a link, a fifo or a device planted in a directory someone else
-    prepared would be written through (a journal linked to ~/.bashrc appended to, a lock to /dev/full)."""
+    """Refuse to write a study directory whose own files (the journal, lock, snapshot, ..., logs/ and what it
+    holds) include a link, a fifo, a socket or a device: planted in a directory someone else prepared, it would
+    be written through (a journal linked to ~/.bashrc appended to, a lock linked elsewhere given our pid, a
+    device replaced). A directory where a file belongs is harmless: writing it fails and says so."""
     directory = Path(directory)
     if directory.is_symlink():
         raise InputError(f"is a symlink (to {os.readlink(directory)}); name the study directory itself",
                          file=str(directory))
     for name in STUDY_FILES:
         try:
-            mode = os.lstat(directory / name).st_mode
+            _check_entry(directory / name, os.lstat(directory / name).st_mode)
         except (FileNotFoundError, NotADirectoryError):
             continue
-        if not (stat.S_ISDIR(mode) if name == LOGS_DIR else stat.S_ISREG(mode)):
-            raise planted(directory / name, kind_of(mode))
     if (directory / LOGS_DIR).is_dir():
         with os.scandir(directory / LOGS_DIR) as entries:
             for entry in entries:
-                if not entry.is_file(follow_symlinks=False):
-                    raise planted(Path(entry.path), kind_of(entry.stat(follow_symlinks=False).st_mode))
+                if not (entry.is_file(follow_symlinks=False) or entry.is_dir(follow_symlinks=False)):  # no stat
+                    _check_entry(Path(entry.path), entry.stat(follow_symlinks=False).st_mode)
+
+
+def _check_entry(path: Path, mode: int) -> None:
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise planted(path, kind_of(mode))
 
 
 def planted(path: Path, kind: str) -> InputError:
-    """The one line for a study directory's file that is not a regular file."""
-    return InputError(f"is {kind}: a study directory holds only what tui-tuner made there (regular files, a "
-                      "logs folder); remove it, or use another study directory", file=str(path))
+    """The one line for a file of a study directory that is a link, a fifo, a socket or a device."""
+    return InputError(f"is {kind}: a study directory holds only files and folders tui-tuner made there, never "
+                      "links, fifos, sockets or devices; remove it, or use another study directory", file=str(path))
 
 
 def study_owning(path: str | os.PathLike, study: str | os.PathLike | None = None) -> Path | None:
