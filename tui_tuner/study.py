@@ -621,7 +621,8 @@ def _begun(directory: Path) -> bool:
     except (FileNotFoundError, NotADirectoryError):
         return False
     except NotRegularFile as err:
-        raise planted(directory / JOURNAL_NAME, err.kind) from None
+        raise InputError(f"is {err.kind}, not a journal; a study's journal is a regular file of its own",
+                         file=str(directory / JOURNAL_NAME)) from None
     except OSError:
         return True  # unreadable: never taken over; opening it says why
     with os.fdopen(fd, "rb") as f:
