@@ -159,7 +159,7 @@ def test_output_file_is_written_atomically_and_a_bad_path_is_one_line(ended_stud
     assert code == 2 and err.count("\n") == 1 and "is a directory" in err
     journal = (ended_study / JOURNAL_NAME).read_bytes()
     code, _, err = cli(capsys, ended_study, "-o", ended_study / JOURNAL_NAME)
-    assert code == 2 and "is a file of the study itself" in err
+    assert code == 2 and "is a file of the study directory" in err
     assert (ended_study / JOURNAL_NAME).read_bytes() == journal
 
 

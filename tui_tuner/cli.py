@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .errors import InputError, TunerError
 from .options import whole_from_text
+from .outputs import check_output, writing
 from .searchers import SEARCHERS
 
 
@@ -229,7 +230,7 @@ def _run(args: argparse.Namespace) -> int:
         check_dask_address(args.dask, field="--dask")
     overrides = dict(strategy=args.strategy, trials=args.trials, workers=args.workers, seed=args.seed, dask=args.dask)
     if args.export:
-        _check_writable(args.export, "--export", directory=False)
+        _check_writable(args.export, "--export", directory=False, study=args.study, source=args.study_file)
     if args.resume:
         directory = args.study or Study.latest(spec)
         if directory is None:
@@ -251,7 +252,8 @@ def _run(args: argparse.Namespace) -> int:
     if not interrupted and not study.log.count("finished") and study.log.count("failed"):
         raise TunerError(_no_trial_finished(study.log))
     if args.export:
-        path = study.export(args.export)
+        with writing(args.export, "--export", study=study.directory):
+            path = study.export(args.export)
         print(f"best config written to {path}")
     if interrupted:
         print(f"tui-tuner: stopped early; continue with: tui-tuner run {args.study_file} --resume "
@@ -317,16 +319,13 @@ def _repair(args: argparse.Namespace) -> int:
 
 def _trials(args: argparse.Namespace) -> int:
     from .analysis.table import load_study
-    from .storage import STUDY_FILES
 
     if args.output:
-        _check_writable(args.output, "-o", directory=False)
-        if args.output.resolve() in {(args.study_dir / name).resolve() for name in STUDY_FILES}:
-            raise InputError("is a file of the study itself; write the table elsewhere", file=str(args.output),
-                             field="-o")
+        _check_writable(args.output, "-o", directory=False, study=args.study_dir)
     table = load_study(args.study_dir)
     if args.output:
-        count = table.save(args.output, args.format)
+        with writing(args.output, "-o", study=args.study_dir):
+            count = table.save(args.output, args.format)
         print(f"{count} trials written to {args.output}")
         return 0
     try:
@@ -345,10 +344,7 @@ def _import(args: argparse.Namespace) -> int:
         from .importers import read_sweep
 
         if args.output:
-            _check_writable(args.output, "-o", directory=False)
-            if args.output.resolve() == args.sweep.resolve():
-                raise InputError("is the sweep file itself; write the study file elsewhere", file=str(args.output),
-                                 field="-o")
+            _check_writable(args.output, "-o", directory=False, source=args.sweep)
         text, warnings = read_sweep(args.sweep)
         for line in warnings:
             print(f"tui-tuner: {args.sweep}: {line}", file=sys.stderr)
@@ -357,7 +353,8 @@ def _import(args: argparse.Namespace) -> int:
             return 0
         from .storage import write_atomic
 
-        write_atomic(args.output, text)
+        with writing(args.output, "-o"):
+            write_atomic(args.output, text)
         print(f"study file written to {args.output}; run it with: tui-tuner run {args.output}", file=sys.stderr)
         return 0
     from .importers import read_cv_results, read_optuna, write_study_dir
@@ -377,19 +374,28 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_writable(path: Path, option: str, *, directory: bool) -> None:
+def _check_writable(path: Path, option: str, *, directory: bool, study: Path | None = None,
+                    source: str | Path | None = None) -> None:
     """Refuse a path we could not write (a file where a folder must be, a read-only place, a name too long)
-    now, before the study starts, rather than with a traceback after an hour of trials."""
+    now, before the study starts, rather than with a traceback after an hour of trials; a file also when it is
+    no regular file, one of a study directory's (`study`: the one this command writes) or `source` (the file
+    the command reads), a study directory when it is a link (see `outputs`)."""
     def refuse(problem: str) -> None:
         raise InputError(problem, file=str(path), field=option)
 
     too_long = next((part for part in path.parts if len(os.fsencode(part)) > 255), None)
     if too_long is not None:
         refuse(f"the name {too_long[:20]}... is longer than 255 bytes, the most a file system allows")
+    if directory and path.is_symlink():
+        refuse(f"is a symlink (to {os.readlink(path)}); name the study directory itself")
+    if not directory and not path.is_dir():
+        check_output(path, option, study=study, source=source)
     if path.is_dir() != directory and path.exists():
         refuse("is a directory; give the path of a file" if path.is_dir() else "is a file, not a directory")
     where = path if path.is_dir() else path.parent
     while not where.exists() and where != where.parent:
+        if where.is_symlink():
+            refuse(f"cannot be created: {where} is a symlink that leads nowhere")
         where = where.parent
     if not where.is_dir():
         refuse(f"cannot be created: {where} is a file, not a directory")
@@ -419,6 +425,7 @@ def _lr_find(args: argparse.Namespace) -> int:
     lr_finder.check_objective(spec.objective, file=args.study_file)
     if args.write:
         lr_finder.lr_param(spec.space, file=args.study_file)
+        check_output(Path(args.study_file), "--write")  # a link is not written through, nor a study's snapshot
     overrides = {}
     for item in args.overrides:
         name, sep, text = item.partition("=")
@@ -462,7 +469,8 @@ def _lr_find(args: argparse.Namespace) -> int:
     if args.write and how == "unchanged":
         print(f"{args.study_file}: params.learning_rate already searches {bounds}; nothing written")
     elif args.write:
-        lr_finder.narrow_study_file(Path(args.study_file), new)
+        with writing(Path(args.study_file), "--write"):
+            lr_finder.narrow_study_file(Path(args.study_file), new)
         print(f"{args.study_file}: params.learning_rate {how}: {float(current['low']):.3g} to "
               f"{float(current['high']):.3g} is now {bounds}")
         if latest is not None:

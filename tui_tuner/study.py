@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from . import __version__
 from .engine import Engine, PastTrial, pruned_at, value_of
 from .errors import InputError, TunerError
 from .executors import Executor, make_executor
+from .files import NotRegularFile, open_regular
 from .objectives import metrics_of, study_direction, study_metric
 from .objectives.imported import is_imported
 from .pruners import make_pruner
@@ -31,6 +33,7 @@ from .spec import Settings, StudySpec, load_spec
 from .storage import (BEST_NAME, CHECKPOINT_EVERY, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLock,
                       StudyLog, is_study_dir, load_checkpoint, save_checkpoint, save_config, scan_journal,
                       sound_records, write_atomic, writer_pid)
+from .storage.layout import planted
 from .study_text import study_text
 from .trial import Trial
 
@@ -611,13 +614,19 @@ def _directory_stem(name: str) -> str:
 
 def _begun(directory: Path) -> bool:
     """The directory's journal holds at least one whole record (an empty or torn-only one is a study killed
-    before it began, which a new start may take over)."""
+    before it began, which a new start may take over). A journal that is a link, a fifo or a device is
+    refused, never read (a fifo would hang, /dev/zero never end)."""
     try:
-        return b"\n" in (directory / JOURNAL_NAME).read_bytes()
+        fd = open_regular(directory / JOURNAL_NAME, follow=False)
     except (FileNotFoundError, NotADirectoryError):
         return False
+    except NotRegularFile as err:
+        raise InputError(f"is {err.kind}, not a journal; a study's journal is a regular file of its own",
+                         file=str(directory / JOURNAL_NAME)) from None
     except OSError:
         return True  # unreadable: never taken over; opening it says why
+    with os.fdopen(fd, "rb") as f:
+        return any(b"\n" in block for block in iter(lambda: f.read(1 << 16), b""))
 
 
 def _lock(directory: Path) -> StudyLock:
@@ -631,6 +640,8 @@ def _lock(directory: Path) -> StudyLock:
 def _unwritable(path: Path, err: OSError) -> TunerError:
     """A study directory we cannot write before the study starts: a permission is the user's to fix (exit 2);
     a full disk or an I/O error is not (exit 1)."""
+    if isinstance(err, NotRegularFile):  # planted since the directory was checked
+        return planted(Path(err.filename), err.kind)
     message = f"cannot write: {err.strerror or err}"
     if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST):
         return InputError(message, file=str(path))

@@ -520,7 +520,7 @@ class TunerApp(App):
         self._sync_strategy()
         try:
             path = self.document.save()
-        except (InputError, OSError) as err:
+        except (TunerError, OSError) as err:
             self.notify(str(err), title="not saved", severity="error", timeout=10)
             return
         self.sub_title = str(path)

@@ -10,6 +10,7 @@ import copy
 from pathlib import Path
 
 from ..errors import InputError
+from ..outputs import writing
 from ..space import SearchSpace
 from ..spec import SEARCH_KEYS, SETTINGS, Settings, StudySpec, load_spec, spec_from_dict
 from ..study_text import write_study_file
@@ -122,8 +123,10 @@ class StudyDocument:
 
     def save(self) -> Path:
         """Write the document atomically (checked first: an invalid file is never written), laid out like the
-        file it was read from: its comments and key order survive the edit."""
+        file it was read from: its comments and key order survive the edit. Never through a link, nor over a
+        study directory's snapshot (InputError saying why not)."""
         self.spec()
-        write_study_file(self.save_path, self.raw, like=self.path)
+        with writing(self.save_path, None):
+            write_study_file(self.save_path, self.raw, like=self.path)
         self.dirty = False
         return self.save_path

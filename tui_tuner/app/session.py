@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import InputError, TunerError
 from ..objectives.imported import is_imported
+from ..outputs import writing
 from ..records import Notice, Record, SpaceVersion, StateChanged, trial_number
 from ..searchers import SEARCHERS
 from ..searchers.base import Predictor
@@ -221,7 +222,10 @@ class StudySession:
         return f"note on {about} kept in the journal" if text else f"note on {about} cleared"
 
     def export(self, path: str) -> str:
-        return f"best config written to {self.study.export(path)}"
+        """Write the best config to `path`: a regular file or a new one, never a file of a study directory
+        (a TunerError the prompt shows says why not)."""
+        with writing(Path(path), None, study=self.study.directory):
+            return f"best config written to {self.study.export(path)}"
 
     # ------------------------------------------------------------------------------------------ events
 

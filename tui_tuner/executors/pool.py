@@ -33,9 +33,11 @@ from typing import Any, Callable
 from threadpoolctl import threadpool_limits
 
 from ..errors import TrialPruned
+from ..files import open_regular
 from ..process_tree import (die_with_parent, end_leftovers, kill_below, kill_group, name_this_process, own_the_tree,
                            process_table, tree_bytes)
 from ..results import ALLOWED, RESULT_BYTES, describe, plain, shorten
+from ..storage.layout import WORKERS_LOG
 from ..trial import Trial
 from .base import Outcome, ReportHandler
 
@@ -131,7 +133,10 @@ def _worker_main(conn: Connection, lifeline: Connection, log_path: str | None, t
         os.set_inheritable(end.fileno(), False)  # keep them, or the engine never learns the worker is gone
     me = os.getpid()
     if log_path:
-        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:  # never through a link or to a fifo planted in the study directory: then objectives print nowhere
+            fd = open_regular(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644, follow=False)
+        except OSError:
+            fd = os.open(os.devnull, os.O_WRONLY)
         sys.stdout.flush(), sys.stderr.flush()
         os.dup2(fd, 1), os.dup2(fd, 2)
         os.close(fd)
@@ -434,4 +439,4 @@ class ProcessExecutor:
 
 def default_log_path(directory: str | os.PathLike) -> Path:
     """Where the workers of a study write what objectives print, and the tracebacks of failed trials."""
-    return Path(directory) / "workers.log"
+    return Path(directory) / WORKERS_LOG

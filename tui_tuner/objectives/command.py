@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import InputError, TrialPruned
+from ..files import NotRegularFile, open_regular
 from ..process_tree import kill_below
 from ..results import as_number, describe, shorten
 from ..trial import Trial
@@ -136,8 +137,7 @@ class TrialOutput:
     def __init__(self, path: str | None) -> None:
         self.file: TextIO | None = None
         if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.file = open(path, "w", encoding="utf-8", errors="replace", buffering=1)
+            self.file = os.fdopen(_own_log(Path(path)), "w", encoding="utf-8", errors="replace", buffering=1)
         self.written = 0
         self.cut = 0
         self.tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
@@ -162,6 +162,21 @@ class TrialOutput:
                             f"and its last {LOG_TAIL_LINES} lines ...]\n")
         self.file.writelines(line + "\n" for line in self.tail)
         self.file.close()
+
+
+def _own_log(path: Path) -> int:
+    """A descriptor of the trial's log file, made empty: a file of the study's own logs folder, never written
+    through a link (a study directory someone prepared could link it to ~/.bashrc) or to a fifo or device."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.parent.is_symlink():
+            raise NotRegularFile(str(path.parent), "a symlink")
+        fd = open_regular(path, os.O_WRONLY | os.O_CREAT, 0o644, follow=False)
+    except NotRegularFile as err:
+        raise ProgramFailed(f"not run: {err.filename} is {err.kind}, not the study's own; the trial's output "
+                            "is never written through it") from None
+    os.ftruncate(fd, 0)
+    return fd
 
 
 class CommandObjective:

@@ -1,16 +1,22 @@
 """Atomic replacement of the files we own (best.json, exported configs, saved study files, a repaired journal,
 trials tables).
 
-A reader, or a process killed mid-write, sees the old file or the new one, never a torn mix.
+A reader, or a process killed mid-write, sees the old file or the new one, never a torn mix. Only a regular
+file or a new path is ever replaced: a device, a fifo, a socket or a symlink at the path is refused (renaming
+over /dev/full as root would turn the device into a file; over a link, the link), when the write starts and
+again just before the rename, so one that appeared while a study ran is refused too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
+
+from ..files import NotRegularFile, kind_of
 
 
 def write_atomic(path: str | os.PathLike, content: str | bytes) -> Path:
@@ -23,8 +29,10 @@ def write_atomic(path: str | os.PathLike, content: str | bytes) -> Path:
 @contextlib.contextmanager
 def open_atomic(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """A binary file that replaces `path` when the block ends, durably; an exception leaves `path` as it was.
-    For files written piece by piece (a table of 100,000 trials is never held whole in memory)."""
+    For files written piece by piece (a table of 100,000 trials is never held whole in memory). A `path` that
+    is not a regular file raises NotRegularFile (an OSError) and is left as it is."""
     path = Path(path)
+    check_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -33,11 +41,33 @@ def open_atomic(path: str | os.PathLike) -> Iterator[BinaryIO]:
             f.flush()
             os.chmod(f.fileno(), _mode_for(path))
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        _put(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def check_target(path: Path) -> None:
+    """Raise NotRegularFile when something other than a regular file is at `path` (a link is not followed)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:  # nothing there, or a path that cannot be written anyway (the write says why)
+        return
+    if not stat.S_ISREG(mode):
+        raise NotRegularFile(str(path), kind_of(mode))
+
+
+def _put(tmp: str, path: Path) -> None:
+    """Move the written file to `path`. A new path is taken by a hard link, which fails rather than replace
+    what appeared there since the check; a regular file is checked again and replaced."""
+    try:
+        os.link(tmp, path)
+    except OSError:  # the path exists (a regular file when checked), or the file system has no hard links
+        check_target(path)
+        os.replace(tmp, path)
+    else:
+        os.unlink(tmp)
 
 
 def _mode_for(path: Path) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, Collection, Iterator
 
 from ..errors import InputError
+from ..files import open_regular
 from ..records import JournalRecord, from_json, tag, to_json
 from .atomic import fsync_dir
 from .encoding import dumps
@@ -36,9 +37,14 @@ class Journal:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _drop_torn_tail(self.path)
-        new = not self.path.exists()
-        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        new = not os.path.lexists(self.path)
+        # never appended through a link or to a fifo or device someone put in the study directory
+        self._fd: int | None = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666, follow=False)
+        try:
+            _drop_torn_tail(self._fd)
+        except OSError:
+            self.close()
+            raise
         if new:
             fsync_dir(self.path.parent)  # the new file's entry survives a power cut with its records
         self._synced = time.monotonic()
@@ -87,17 +93,21 @@ class Journal:
         self.close()
 
 
-def _drop_torn_tail(path: Path) -> None:
+def _drop_torn_tail(fd: int) -> None:
     """Cut a torn last record before appending, so the next record starts on a line of its own."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    size = os.fstat(fd).st_size
+    if not size or os.pread(fd, 1, size - 1) == b"\n":
         return
-    if data and not data.endswith(b"\n"):
-        with open(path, "r+b") as f:
-            f.truncate(data.rfind(b"\n") + 1)
-            f.flush()
-            os.fsync(f.fileno())
+    end = size
+    while end > 0:  # back to the last newline, a block at a time
+        start = max(0, end - (1 << 16))
+        newline = os.pread(fd, end - start, start).rfind(b"\n")
+        if newline >= 0:
+            end = start + newline + 1
+            break
+        end = start
+    os.ftruncate(fd, end)
+    os.fsync(fd)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from ..errors import InputError
-from .layout import LOCK_NAME
+from ..files import NotRegularFile, open_regular
+from .layout import LOCK_NAME, check_own_files, planted
 
 
 class StudyLocked(InputError):
@@ -29,12 +30,19 @@ class StudyLocked(InputError):
 
 
 class StudyLock:
-    """The writer's hold on a study directory; `release()` (or the holder's death) lets the next one in."""
+    """The writer's hold on a study directory; `release()` (or the holder's death) lets the next one in.
+    Every writer takes it first, so it refuses a directory whose own files were replaced by links, fifos or
+    devices (InputError naming the first) before anything is written; the lock file itself is opened without
+    following a link, as a regular file only (a lock linked elsewhere would get our pid written into it)."""
 
     def __init__(self, directory: str | os.PathLike) -> None:
         self.directory = Path(directory)
+        check_own_files(self.directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = open_regular(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644, follow=False)
+        except NotRegularFile as err:  # planted since the check
+            raise planted(self.directory / LOCK_NAME, err.kind) from None
         if not _try_exclusive(fd):
             os.close(fd)
             raise StudyLocked(self.directory, writer_pid(self.directory))
@@ -65,7 +73,7 @@ def writer_pid(directory: str | os.PathLike) -> int | None:
     (0 when one does but its pid could not be read.)"""
     path = Path(directory) / LOCK_NAME
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = open_regular(path, follow=False)  # a lock that is a fifo would hang the open; a link is not ours
     except OSError:
         return None
     try:
