@@ -16,6 +16,7 @@ from pathlib import Path
 from .errors import InputError, TunerError
 from .options import whole_from_text
 from .searchers import SEARCHERS
+from .terminal import safe_text
 
 
 
@@ -263,7 +264,7 @@ def _run(args: argparse.Namespace) -> int:
 def _print_space_change(study, changes: list[str], reason: str) -> None:
     """One line a change of the study's space: "space version 2 (study file): learning_rate: low ..."."""
     for line in changes:
-        print(f"space version {study.log.space_version} ({reason}): {line}")
+        print(safe_text(f"space version {study.log.space_version} ({reason}): {line}"))
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -330,7 +331,7 @@ def _trials(args: argparse.Namespace) -> int:
         print(f"{count} trials written to {args.output}")
         return 0
     try:
-        table.write(sys.stdout, args.format)
+        table.write(sys.stdout, args.format, screen=sys.stdout.isatty())
         sys.stdout.flush()
     except BrokenPipeError:  # `tui-tuner trials DIR | head`: the reader had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -351,7 +352,7 @@ def _import(args: argparse.Namespace) -> int:
                                  field="-o")
         text, warnings = read_sweep(args.sweep)
         for line in warnings:
-            print(f"tui-tuner: {args.sweep}: {line}", file=sys.stderr)
+            print(safe_text(f"tui-tuner: {args.sweep}: {line}"), file=sys.stderr)
         if args.output is None:
             sys.stdout.write(text)
             return 0
@@ -368,12 +369,12 @@ def _import(args: argparse.Namespace) -> int:
     else:
         imported, source = read_cv_results(args.results, warnings), str(args.results)
     for line in warnings:
-        print(f"tui-tuner: {source}: {line}", file=sys.stderr)
+        print(safe_text(f"tui-tuner: {source}: {line}"), file=sys.stderr)
     study = write_study_dir(imported, args.study, source=source)
     counts = ", ".join(f"{study.log.count(state)} {state}" for state in ("finished", "failed", "pruned"))
-    print(f"{len(imported.trials)} trials imported into {args.study} ({counts}); go on with: tui-tuner run "
-          f"STUDY_FILE --resume --study {args.study} (STUDY_FILE naming your objective, scored on "
-          f"{', '.join(f'{m} ({d})' for m, d in zip(imported.metrics, imported.directions))})")
+    print(safe_text(f"{len(imported.trials)} trials imported into {args.study} ({counts}); go on with: tui-tuner "
+                    f"run STUDY_FILE --resume --study {args.study} (STUDY_FILE naming your objective, scored on "
+                    f"{', '.join(f'{m} ({d})' for m, d in zip(imported.metrics, imported.directions))})"))
     return 0
 
 
@@ -432,7 +433,7 @@ def _lr_find(args: argparse.Namespace) -> int:
     best = StudyLog.replay(read_journal(latest / "journal.jsonl"), spec.objective.direction).best() if latest else None
     config = lr_finder.start_config(spec.space, best.params if best else None, overrides)
     source = f"best trial {best.number} of {latest}" if best else "the middle of the search space"
-    print(f"LR range test of {spec.name} on {source}:")
+    print(safe_text(f"LR range test of {spec.name} on {source}:"))
     print("  " + format_params(config, limit=len(config)))
     try:
         test = lr_finder.find(spec.objective, config, seed=spec.settings.seed, steps=args.steps)
@@ -480,7 +481,7 @@ def _record_lr_find(directory: Path, params: dict) -> None:
     try:
         changes = study.change_space(params, "lr-find")
     except StudyLocked as err:
-        print(f"{directory}: not changed ({err}); 'tui-tuner run --resume' records the new range")
+        print(safe_text(f"{directory}: not changed ({err}); 'tui-tuner run --resume' records the new range"))
         return
     _print_space_change(study, changes, "lr-find")
 

@@ -1,0 +1,138 @@
+"""Text from trials, files and journals is shown, never obeyed: a trial's stderr, a param's value or a note
+that holds escape sequences (set the title, clear the screen) or markup reaches the terminal written out."""
+
+import asyncio
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tui_tuner.spec import load_spec
+from tui_tuner.study import Study
+
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J[red]x[/] [/]"  # sets the window title, clears the screen; markup
+OBEYED = ("\x1b]0;pwned", "\x07", "\x1b[2J", "\x9b")  # what a terminal would act on
+
+PROGRAM = """
+import json, sys
+args = dict(a[2:].split("=", 1) for a in sys.argv[1:])
+if args["mode"] == "fail":
+    sys.stderr.write(%r + " boom\\n")
+    sys.exit(1)
+print(json.dumps({"value": int(args["x"]) + args["mode"].startswith("[/]")}))
+""" % HOSTILE
+
+STUDY = """
+name: hostile
+objective: {command: "%s program.py", metric: value}
+search: {strategy: grid, workers: 1}
+params:
+  mode: {type: categorical, choices: %s}
+  x: {type: int, low: 1, high: %d}
+"""
+CHOICES = '["[/]\\e]0;pwned\\a", "[red]x[/]\\e[2J\\u009b2J", fail]'  # two finish, the third fails
+
+
+def run_cli(*args, cwd, env=None):
+    return subprocess.run([sys.executable, "-m", "tui_tuner.cli", *map(str, args)], cwd=cwd, capture_output=True,
+                          timeout=120, env={**os.environ, "COLUMNS": "200", **(env or {})})
+
+
+def hostile_study_file(tmp_path: Path, choices: str = CHOICES, high: int = 2) -> Path:
+    (tmp_path / "program.py").write_text(PROGRAM)
+    path = tmp_path / "study.yaml"
+    path.write_text(STUDY % (sys.executable, choices, high))
+    return path
+
+
+def assert_shown_not_obeyed(text: str) -> str:
+    """`text` as a terminal shows it (rich's own colours taken out), after checking it obeys nothing."""
+    for sequence in OBEYED:
+        assert sequence not in text
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    assert "\x1b" not in shown and "[red]x[/]" in shown  # markup shown as written, not read
+    return shown
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["piped", "forced-terminal"])
+def test_a_failing_programs_stderr_is_shown_written_out_in_the_run_output(tmp_path, terminal):
+    done = run_cli("run", hostile_study_file(tmp_path), "--study", tmp_path / "s", cwd=tmp_path,
+                   env={"FORCE_COLOR": "1"} if terminal else {})
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 0, err
+    shown = assert_shown_not_obeyed(out)
+    for sequence in OBEYED:
+        assert sequence not in err
+    assert "\\x1b]0;pwned\\x07" in shown and "4 finished, 2 failed" in shown
+
+
+def test_a_study_whose_every_trial_fails_names_the_reason_in_one_safe_line(tmp_path):
+    study_file = hostile_study_file(tmp_path, choices="[fail]", high=2)
+    done = run_cli("run", study_file, "--study", tmp_path / "s", cwd=tmp_path)
+    err = done.stderr.decode()
+    assert done.returncode == 1
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("tui-tuner: no trial finished: 2 failed") and "\\x1b]0;pwned\\x07" in last
+    for sequence in OBEYED:
+        assert sequence not in err + done.stdout.decode()
+
+
+@pytest.fixture(scope="module")
+def hostile_study(tmp_path_factory):
+    """The hostile file's 15 trials (10 finished with hostile choices, 5 failed with the hostile stderr),
+    run without the command line; a note on a trial and one on the study holding escapes and markup. Read
+    only by the tests that share it."""
+    where = tmp_path_factory.mktemp("hostile")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(where)
+        study = Study.create(load_spec(hostile_study_file(where, high=5)), where / "s")
+        asyncio.run(study.run())
+        study.note(HOSTILE, number=0)
+        study.note("\x9b2J" + HOSTILE)
+    assert study.log.count("finished") == 10
+    return where / "s"
+
+
+def on_a_terminal(*args, cwd) -> str:
+    """What a command prints to a pseudo-terminal."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "tui_tuner.cli", *map(str, args)], cwd=cwd, stdout=follower,
+                            stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"})
+    os.close(follower)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([leader], [], [], 60)
+        assert ready, "no output in 60 s"
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the command ended and closed its side
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0
+    return b"".join(chunks).decode()
+
+
+def test_trials_to_a_terminal_writes_escapes_out_and_to_a_pipe_keeps_the_data(hostile_study, tmp_path):
+    shown = on_a_terminal("trials", hostile_study, cwd=tmp_path)
+    for sequence in OBEYED:
+        assert sequence not in shown
+    assert "\\x1b]0;pwned\\x07" in shown and "[red]x[/]" in shown
+    piped = run_cli("trials", hostile_study, cwd=tmp_path).stdout.decode()
+    assert HOSTILE in piped  # a file or a pipe gets the data exactly
+    for fmt in ("json", "jsonl"):
+        assert "\x1b" not in on_a_terminal("trials", hostile_study, "--format", fmt, cwd=tmp_path)
+
+
+def test_analyze_and_compare_show_hostile_values_written_out(hostile_study, tmp_path):
+    for args in (("analyze", hostile_study), ("compare", hostile_study, hostile_study)):
+        shown = on_a_terminal(*args, cwd=tmp_path)
+        assert "\x1b]0;pwned" not in shown and "\x07" not in shown and "\x1b[2J" not in shown
+
