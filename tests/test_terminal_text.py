@@ -136,3 +136,43 @@ def test_analyze_and_compare_show_hostile_values_written_out(hostile_study, tmp_
         shown = on_a_terminal(*args, cwd=tmp_path)
         assert "\x1b]0;pwned" not in shown and "\x07" not in shown and "\x1b[2J" not in shown
 
+
+async def test_the_app_shows_a_hostile_reason_note_and_choices_as_written(hostile_study, tmp_path, monkeypatch):
+    from textual.widgets import TabbedContent
+
+    from tui_tuner.app import open_target
+    from tui_tuner.app.app import TunerApp
+    from tui_tuner.app.screens.trial_detail import TrialDetail
+
+    monkeypatch.chdir(tmp_path)
+    app = TunerApp(*open_target(str(hostile_study)))
+    sent = []  # what the app writes to the terminal
+    async with app.run_test(size=(160, 50)) as pilot:
+        display = app._display
+
+        def tee(screen, renderable) -> None:
+            if hasattr(renderable, "render_segments"):
+                sent.append(renderable.render_segments(app.console))
+            display(screen, renderable)
+        app._display = tee
+        await pilot.pause(0.5)
+        for tab in ("importance", "slice", "parallel", "contour", "history"):  # the choices drawn and named
+            app.curves.query_one(TabbedContent).active = f"tab-{tab}"
+            await pilot.pause(0.5)
+        failed = next(r.number for r in app.study.log.records.values() if r.state == "failed")
+        app.board.focus()
+        app.board.move_cursor(row=app.board.get_row_index(str(failed)))
+        await pilot.press("enter")
+        assert isinstance(app.screen, TrialDetail)
+        detail = str(app.screen.query_one("#trial-lines").render())
+        assert "reason   ProgramFailed" in detail and "\\x1b]0;pwned\\x07\\x1b[2J[red]x[/] [/] boom" in detail
+        await pilot.press("escape")
+        app.board.move_cursor(row=app.board.get_row_index("0"))
+        await pilot.press("enter")
+        detail = str(app.screen.query_one("#trial-lines").render())
+        assert "note     \\x1b]0;pwned\\x07\\x1b[2J[red]x[/] [/]" in detail and "mode = [/]\\x1b]0;pwned" in detail
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+    screen = "".join(sent)
+    assert screen and "\x1b]0;pwned" not in screen and "\x07" not in screen and "\x1b[2J" not in screen
+
