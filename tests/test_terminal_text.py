@@ -176,3 +176,34 @@ async def test_the_app_shows_a_hostile_reason_note_and_choices_as_written(hostil
     screen = "".join(sent)
     assert screen and "\x1b]0;pwned" not in screen and "\x07" not in screen and "\x1b[2J" not in screen
 
+
+SECRET = "root:$6$s3cr3tsalt$s3cr3thash:19000:0:99999:7::\ndaemon:*:19000:0:99999:7:::\n"
+
+
+@pytest.mark.parametrize("command", [["run", "study.yaml"], ["import", "wandb", "study.yaml"],
+                                     ["lr-find", "study.yaml"]])
+def test_a_study_file_linked_to_a_secret_is_refused_without_echoing_it(tmp_path, command):
+    (tmp_path / "shadow").write_text(SECRET)
+    (tmp_path / "study.yaml").symlink_to(tmp_path / "shadow")
+    done = run_cli(*command, cwd=tmp_path)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and err.count("\n") == 1 and err.startswith("tui-tuner: study.yaml")
+    assert "s3cr3t" not in err and "root" not in err and done.stdout == b""
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("objective: *s3cr3t_alias\n", "study.yaml:1: not valid YAML/JSON: found undefined alias (column 12)"),
+    ("name: !s3cr3t_tag x\n", "study.yaml:1: not valid YAML/JSON: could not determine a constructor for the tag"),
+    ("params: [1,\nroot:$6$s3cr3t\n", "study.yaml:3: not valid YAML/JSON: did not find expected ',' or ']'"),
+    ("name: \"\\q s3cr3t\"\n", "study.yaml:1: not valid YAML/JSON: found unknown escape character"),
+    ("name: !!int s3cr3t\n", "study.yaml: not valid YAML/JSON: a tagged value (!!int, !!float, !!timestamp, ...) "
+                             "does not fit its tag"),
+    ("name: !!timestamp s3cr3t\n", "does not fit its tag"),
+    ("root:$6$s3cr3t:1:\n", "study.yaml: has a key that is not one of name, objective, search, params, pruner"),
+])
+def test_a_study_file_that_does_not_parse_is_named_by_line_and_kind_never_by_its_content(tmp_path, text, problem):
+    (tmp_path / "study.yaml").write_text(text)
+    done = run_cli("run", "study.yaml", cwd=tmp_path)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and err.count("\n") == 1 and problem in err and "s3cr3t" not in err
+    assert "Traceback" not in err
