@@ -207,3 +207,22 @@ def test_a_study_file_that_does_not_parse_is_named_by_line_and_kind_never_by_its
     err = done.stderr.decode()
     assert done.returncode == 2 and err.count("\n") == 1 and problem in err and "s3cr3t" not in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["[", "!!int s3cr3t", "*s3cr3t"])
+def test_an_lr_find_set_value_that_does_not_parse_is_one_line(tmp_path, value):
+    (tmp_path / "study.yaml").write_text("objective: {model: softmax, dataset: iris}\n"
+                                         "params: {optimizer: {type: categorical, choices: [sgd, adam]}}\n")
+    done = run_cli("lr-find", "study.yaml", "--set", f"optimizer={value}", cwd=tmp_path)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and err.count("\n") == 1 and err.startswith("tui-tuner: --set optimizer: not valid")
+    assert "s3cr3t" not in err
+
+
+def test_a_sweeps_comments_reach_a_terminal_written_out_and_a_pipe_as_they_are(tmp_path):
+    (tmp_path / "sweep.yaml").write_text("# the sweep \u202e reversed\nprogram: train.py\nmethod: random\n"
+                                         "metric: {name: loss, goal: minimize}\n"
+                                         "parameters:\n  lr: {min: 0.001, max: 0.1}  # the rate \u202e\n")
+    shown = on_a_terminal("import", "wandb", "sweep.yaml", cwd=tmp_path)
+    assert "\u202e" not in shown and "the sweep \\u202e reversed" in shown
+    assert "\u202e" in run_cli("import", "wandb", "sweep.yaml", cwd=tmp_path).stdout.decode()

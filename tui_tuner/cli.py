@@ -353,8 +353,8 @@ def _import(args: argparse.Namespace) -> int:
         text, warnings = read_sweep(args.sweep)
         for line in warnings:
             print(safe_text(f"tui-tuner: {args.sweep}: {line}"), file=sys.stderr)
-        if args.output is None:
-            sys.stdout.write(text)
+        if args.output is None:  # a terminal shows the comments carried over, never obeys them
+            sys.stdout.write(safe_text(text, lines=True) if sys.stdout.isatty() else text)
             return 0
         from .storage import write_atomic
 
@@ -408,11 +408,9 @@ def _no_trial_finished(log) -> str:
 
 
 def _lr_find(args: argparse.Namespace) -> int:
-    import yaml
-
     from . import lr_finder
     from .progress import format_params
-    from .spec import load_spec
+    from .spec import load_spec, parse_yaml
     from .storage import StudyLog, read_journal
     from .study import Study
 
@@ -426,7 +424,7 @@ def _lr_find(args: argparse.Namespace) -> int:
         if not sep or name not in spec.space:
             raise InputError(f"--set {item!r}: expected NAME=VALUE with NAME one of {', '.join(spec.space.names)}")
         try:
-            overrides[name] = spec.space[name].validate(yaml.safe_load(text))
+            overrides[name] = spec.space[name].validate(parse_yaml(text)[1])  # "[" or "!!int x": one line
         except InputError as err:
             raise InputError(f"--set {name}: {err.message}") from None
     latest = Study.latest(spec)
