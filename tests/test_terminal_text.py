@@ -171,6 +171,8 @@ async def test_the_app_shows_a_hostile_reason_note_and_choices_as_written(hostil
         await pilot.press("enter")
         detail = str(app.screen.query_one("#trial-lines").render())
         assert "note     \\x1b]0;pwned\\x07\\x1b[2J[red]x[/] [/]" in detail and "mode = [/]\\x1b]0;pwned" in detail
+        await pilot.press("escape", "n")  # the note to edit, as it shows
+        assert app.screen.query_one("#path").value == "\\x1b]0;pwned\\x07\\x1b[2J[red]x[/] [/]"
         await pilot.press("escape")
         await pilot.pause(0.3)
     screen = "".join(sent)

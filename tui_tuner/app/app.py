@@ -516,7 +516,7 @@ class TunerApp(App):
             return
         record = self._selected_record()
         about = f"trial #{record.number}" if record else "the study"
-        current = (record.note if record else study.log.note) or ""
+        current = safe_text((record.note if record else study.log.note) or "")  # an Input shows text raw
 
         def accept(text: str) -> str:  # StudyLocked or a write error: shown inline
             return self.session.note(text, record.number if record else None)
