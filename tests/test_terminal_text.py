@@ -228,3 +228,29 @@ def test_a_sweeps_comments_reach_a_terminal_written_out_and_a_pipe_as_they_are(t
     shown = on_a_terminal("import", "wandb", "sweep.yaml", cwd=tmp_path)
     assert "\u202e" not in shown and "the sweep \\u202e reversed" in shown
     assert "\u202e" in run_cli("import", "wandb", "sweep.yaml", cwd=tmp_path).stdout.decode()
+
+
+def test_a_journal_line_or_cv_results_nested_past_what_json_reads_is_one_line(hostile_study, tmp_path):
+    study = tmp_path / "s"
+    study.mkdir()
+    journal = (hostile_study / "journal.jsonl").read_text()
+    (study / "journal.jsonl").write_text(journal + "[" * 100_000 + "\n")
+    lines = journal.count("\n") + 1
+    (tmp_path / "cv.json").write_text("[" * 100_000)
+    for args, line in ((("trials", study), f"tui-tuner: {study}/journal.jsonl:{lines}: line {lines} is not a journal "
+                                            "record (not valid JSON)"),
+                       (("import", "sklearn", "cv.json", "--study", "new"),
+                        "tui-tuner: cv.json: is not valid JSON: nested too deeply")):
+        done = run_cli(*args, cwd=tmp_path)
+        err = done.stderr.decode()
+        assert done.returncode == 2 and err.count("\n") == 1 and err.startswith(line), err[-300:]
+    assert not (tmp_path / "new").exists()
+
+
+def test_an_unknown_event_is_quoted_short(hostile_study, tmp_path):
+    study = tmp_path / "s"
+    study.mkdir()
+    (study / "journal.jsonl").write_text((hostile_study / "journal.jsonl").read_text()
+                                         + '{"event": "%s"}\n' % ("s3cr3t" * 100))
+    err = run_cli("trials", study, cwd=tmp_path).stderr.decode()
+    assert err.count("\n") == 1 and "unknown event 's3cr3ts3cr3t" in err and err.count("s3cr3t") < 10
