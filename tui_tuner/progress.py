@@ -87,8 +87,8 @@ class Progress:
         )
         log = study.log
         done = sum(1 for r in log.records.values() if r.state in ("finished", "failed", "pruned"))
-        self._task = self._bar.add_task(escape(safe_text(study.spec.name)), total=study.settings.trials, completed=done,
-                                        best="-", running=0, failed="", governor="")
+        self._task = self._bar.add_task(escape(safe_text(study.spec.name)), total=study.settings.trials,
+                                        completed=done, best="-", running=0, failed="", governor="")
         study.subscribe(self._on_event)
         self._refresh_fields()
 

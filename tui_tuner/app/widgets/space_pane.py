@@ -19,7 +19,8 @@ COLUMNS = ("name", "type", "range / choices", "log", "when")
 def when_text(when: dict | None) -> str:
     """A condition as a person reads it: `optimizer = sgd`, `lr_schedule = cosine or one_cycle` (no escape
     sequence a choice may hold obeyed)."""
-    return safe_text(", ".join(f"{k} = {' or '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in (when or {}).items()))
+    return safe_text(", ".join(f"{k} = {' or '.join(map(str, v)) if isinstance(v, list) else v}"
+                               for k, v in (when or {}).items()))
 
 
 def describe(param) -> tuple[str, str, str, str, str]:
