@@ -254,3 +254,12 @@ def test_an_unknown_event_is_quoted_short(hostile_study, tmp_path):
                                          + '{"event": "%s"}\n' % ("s3cr3t" * 100))
     err = run_cli("trials", study, cwd=tmp_path).stderr.decode()
     assert err.count("\n") == 1 and "unknown event 's3cr3ts3cr3t" in err and err.count("s3cr3t") < 10
+
+
+def test_a_study_directory_someone_named_with_escapes_is_resumed_and_shown_written_out(tmp_path):
+    study_file = hostile_study_file(tmp_path)
+    assert run_cli("run", study_file, "--study", "runs/hostile-\x1b]0;pwned\x07[red]x", cwd=tmp_path).returncode == 0
+    done = run_cli("run", study_file, "--resume", cwd=tmp_path)  # the newest study directory of the file's
+    out = done.stdout.decode() + done.stderr.decode()
+    assert done.returncode == 0 and "\x1b" not in out and "\x07" not in out
+    assert "study directory: runs/hostile-\\x1b]0;pwned\\x07[red]x" in out

@@ -255,8 +255,8 @@ def _run(args: argparse.Namespace) -> int:
         path = study.export(args.export)
         print(f"best config written to {path}")
     if interrupted:
-        print(f"tui-tuner: stopped early; continue with: tui-tuner run {args.study_file} --resume "
-              f"--study {study.directory}", file=sys.stderr)
+        print(safe_text(f"tui-tuner: stopped early; continue with: tui-tuner run {args.study_file} --resume "
+                        f"--study {study.directory}"), file=sys.stderr)  # the newest of runs/, maybe not ours
         return 130
     return 0
 
