@@ -173,6 +173,11 @@ async def test_the_app_shows_a_hostile_reason_note_and_choices_as_written(hostil
         assert "note     \\x1b]0;pwned\\x07\\x1b[2J[red]x[/] [/]" in detail and "mode = [/]\\x1b]0;pwned" in detail
         await pilot.press("escape", "n")  # the note to edit, as it shows
         assert app.screen.query_one("#path").value == "\\x1b]0;pwned\\x07\\x1b[2J[red]x[/] [/]"
+        await pilot.press("escape", "m")  # a manual trial whose mode is none of the choices: the error quotes them
+        app.screen.query_one("#manual-mode").value = "[/]"
+        await pilot.pause(0.3)
+        error = str(app.screen.query_one("#form-error").render())
+        assert "must be one of" in error and "[red]x[/]\\x1b[2J" in error
         await pilot.press("escape")
         await pilot.pause(0.3)
     screen = "".join(sent)
