@@ -17,6 +17,7 @@ from .errors import InputError, TunerError
 from .options import whole_from_text
 from .outputs import check_output, writing
 from .searchers import SEARCHERS
+from .terminal import safe_text
 
 
 
@@ -256,8 +257,8 @@ def _run(args: argparse.Namespace) -> int:
             path = study.export(args.export)
         print(f"best config written to {path}")
     if interrupted:
-        print(f"tui-tuner: stopped early; continue with: tui-tuner run {args.study_file} --resume "
-              f"--study {study.directory}", file=sys.stderr)
+        print(safe_text(f"tui-tuner: stopped early; continue with: tui-tuner run {args.study_file} --resume "
+                        f"--study {study.directory}"), file=sys.stderr)  # the newest of runs/, maybe not ours
         return 130
     return 0
 
@@ -265,7 +266,7 @@ def _run(args: argparse.Namespace) -> int:
 def _print_space_change(study, changes: list[str], reason: str) -> None:
     """One line a change of the study's space: "space version 2 (study file): learning_rate: low ..."."""
     for line in changes:
-        print(f"space version {study.log.space_version} ({reason}): {line}")
+        print(safe_text(f"space version {study.log.space_version} ({reason}): {line}"))
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -329,7 +330,7 @@ def _trials(args: argparse.Namespace) -> int:
         print(f"{count} trials written to {args.output}")
         return 0
     try:
-        table.write(sys.stdout, args.format)
+        table.write(sys.stdout, args.format, screen=sys.stdout.isatty())
         sys.stdout.flush()
     except BrokenPipeError:  # `tui-tuner trials DIR | head`: the reader had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -347,9 +348,9 @@ def _import(args: argparse.Namespace) -> int:
             _check_writable(args.output, "-o", directory=False, source=args.sweep)
         text, warnings = read_sweep(args.sweep)
         for line in warnings:
-            print(f"tui-tuner: {args.sweep}: {line}", file=sys.stderr)
-        if args.output is None:
-            sys.stdout.write(text)
+            print(safe_text(f"tui-tuner: {args.sweep}: {line}"), file=sys.stderr)
+        if args.output is None:  # a terminal shows the comments carried over, never obeys them
+            sys.stdout.write(safe_text(text, lines=True) if sys.stdout.isatty() else text)
             return 0
         from .storage import write_atomic
 
@@ -365,12 +366,12 @@ def _import(args: argparse.Namespace) -> int:
     else:
         imported, source = read_cv_results(args.results, warnings), str(args.results)
     for line in warnings:
-        print(f"tui-tuner: {source}: {line}", file=sys.stderr)
+        print(safe_text(f"tui-tuner: {source}: {line}"), file=sys.stderr)
     study = write_study_dir(imported, args.study, source=source)
     counts = ", ".join(f"{study.log.count(state)} {state}" for state in ("finished", "failed", "pruned"))
-    print(f"{len(imported.trials)} trials imported into {args.study} ({counts}); go on with: tui-tuner run "
-          f"STUDY_FILE --resume --study {args.study} (STUDY_FILE naming your objective, scored on "
-          f"{', '.join(f'{m} ({d})' for m, d in zip(imported.metrics, imported.directions))})")
+    print(safe_text(f"{len(imported.trials)} trials imported into {args.study} ({counts}); go on with: tui-tuner "
+                    f"run STUDY_FILE --resume --study {args.study} (STUDY_FILE naming your objective, scored on "
+                    f"{', '.join(f'{m} ({d})' for m, d in zip(imported.metrics, imported.directions))})"))
     return 0
 
 
@@ -413,11 +414,9 @@ def _no_trial_finished(log) -> str:
 
 
 def _lr_find(args: argparse.Namespace) -> int:
-    import yaml
-
     from . import lr_finder
     from .progress import format_params
-    from .spec import load_spec
+    from .spec import load_spec, parse_yaml
     from .storage import StudyLog, read_journal
     from .study import Study
 
@@ -432,14 +431,14 @@ def _lr_find(args: argparse.Namespace) -> int:
         if not sep or name not in spec.space:
             raise InputError(f"--set {item!r}: expected NAME=VALUE with NAME one of {', '.join(spec.space.names)}")
         try:
-            overrides[name] = spec.space[name].validate(yaml.safe_load(text))
+            overrides[name] = spec.space[name].validate(parse_yaml(text)[1])  # "[" or "!!int x": one line
         except InputError as err:
             raise InputError(f"--set {name}: {err.message}") from None
     latest = Study.latest(spec)
     best = StudyLog.replay(read_journal(latest / "journal.jsonl"), spec.objective.direction).best() if latest else None
     config = lr_finder.start_config(spec.space, best.params if best else None, overrides)
     source = f"best trial {best.number} of {latest}" if best else "the middle of the search space"
-    print(f"LR range test of {spec.name} on {source}:")
+    print(safe_text(f"LR range test of {spec.name} on {source}:"))
     print("  " + format_params(config, limit=len(config)))
     try:
         test = lr_finder.find(spec.objective, config, seed=spec.settings.seed, steps=args.steps)
@@ -488,7 +487,7 @@ def _record_lr_find(directory: Path, params: dict) -> None:
     try:
         changes = study.change_space(params, "lr-find")
     except StudyLocked as err:
-        print(f"{directory}: not changed ({err}); 'tui-tuner run --resume' records the new range")
+        print(safe_text(f"{directory}: not changed ({err}); 'tui-tuner run --resume' records the new range"))
         return
     _print_space_change(study, changes, "lr-find")
 

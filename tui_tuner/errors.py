@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from .terminal import safe_text
+
 
 class TunerError(Exception):
     """Anything the tuner reports to a user as one line; exit code 1."""
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        """One line, whatever a trial's output or a file's keys and values put in it (escape sequences)."""
+        return safe_text(super().__str__())
 
 
 class InputError(TunerError):
@@ -33,13 +39,8 @@ class InputError(TunerError):
         where = ""
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
-        field = f"{_printable(self.field)}: " if self.field else ""
-        return f"{where}{field}{_printable(self.message)}"
-
-
-def _printable(text: str) -> str:
-    """Keep the error one line whatever a file's keys and values hold (newlines, control characters)."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+        field = f"{self.field}: " if self.field else ""
+        return safe_text(f"{where}{field}{self.message}")
 
 
 class SpaceError(InputError):

@@ -12,10 +12,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, \
     TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from .analysis.importance import MIN_TRIALS, Importance, importance_by_metric
 from .records import Failed, Finished, Interrupted, Notice, Pruned, Record, Started
 from .storage import StudyLog
+from .terminal import safe_text
 
 TOP_TRIALS = 5
 FRONT_ROWS = 15  # trials of the Pareto front listed in the summary of a multi-metric study
@@ -30,9 +32,16 @@ def format_value(value: float | None) -> str:
 
 
 def format_params(params: dict, limit: int = KEY_PARAMS) -> str:
+    """`lr=0.01, units=64 (+2)`, safe on a terminal whatever strings the params hold (not markup-escaped)."""
     items = [f"{k}={format_value(v) if isinstance(v, float) else v}" for k, v in params.items()]
     more = f" (+{len(items) - limit})" if len(items) > limit else ""
-    return ", ".join(items[:limit]) + more
+    return safe_text(", ".join(items[:limit]) + more)
+
+
+def plain(text: object, *, lines: bool = False) -> Text:
+    """Text from a study (a name, a reason, a param's value) as rich shows it: no markup read in it
+    ("[red]x" stays as written), no escape sequence obeyed."""
+    return Text(safe_text(text, lines=lines))
 
 
 def print_importance(result: Importance, metric: str | list[str], direction: str | list[str],
@@ -44,22 +53,23 @@ def print_importance(result: Importance, metric: str | list[str], direction: str
     metric = metric[0] if isinstance(metric, list) else metric
     direction = direction[0] if isinstance(direction, list) else direction
     if result.importance:
-        table = Table(title=f"param importance: share of the variance of {metric} (fANOVA, {result.trials} "
-                            f"finished trials)")
+        table = Table(title=plain(f"param importance: share of the variance of {metric} (fANOVA, {result.trials} "
+                                  f"finished trials)"))
         for col in ("param", "share", "", "near best", f"spread of {metric}", f"best ({direction})", "worst"):
-            table.add_column(col, justify="left" if col in ("param", "", f"best ({direction})", "worst") else "right")
+            table.add_column(plain(col),
+                             justify="left" if col in ("param", "", f"best ({direction})", "worst") else "right")
         for name, share in result.importance.items():
             near = f"{result.near_best[name]:.0%}" if result.near_best else "-"
             sens = result.sensitivity.get(name)
-            table.add_row(name, f"{share:.1%}", Bar(1.0, 0.0, share, width=BAR_WIDTH), near,
-                          format_value(sens.spread) if sens else "-", sens.best if sens else "-",
-                          sens.worst if sens else "-")
+            table.add_row(plain(name), f"{share:.1%}", Bar(1.0, 0.0, share, width=BAR_WIDTH), near,
+                          format_value(sens.spread) if sens else "-", plain(sens.best) if sens else "-",
+                          plain(sens.worst) if sens else "-")
         out.print(table)
         out.print(f"single params explain {result.main_effects:.0%} of the variance the forest sees; the rest "
                   "is interactions. Spread: how far the predicted value moves across the param's range, "
                   "the others averaged out.", markup=False, highlight=False)
     if result.note:
-        out.print(f"note: {result.note}", markup=False, highlight=False)
+        out.print(plain(f"note: {result.note}"))
 
 
 class Progress:
@@ -77,8 +87,8 @@ class Progress:
         )
         log = study.log
         done = sum(1 for r in log.records.values() if r.state in ("finished", "failed", "pruned"))
-        self._task = self._bar.add_task(study.spec.name, total=study.settings.trials, completed=done,
-                                        best="-", running=0, failed="", governor="")
+        self._task = self._bar.add_task(escape(safe_text(study.spec.name)), total=study.settings.trials,
+                                        completed=done, best="-", running=0, failed="", governor="")
         study.subscribe(self._on_event)
         self._refresh_fields()
 
@@ -91,7 +101,7 @@ class Progress:
 
     def _on_event(self, record: Record) -> None:
         if isinstance(record, Notice):
-            self.console.print(f"tui-tuner: {record.text}", markup=False, highlight=False, soft_wrap=True)  # one line
+            self.console.print(plain(f"tui-tuner: {record.text}"), soft_wrap=True)  # one line
         if isinstance(record, (Finished, Failed, Pruned)):
             self._bar.advance(self._task)
         if isinstance(record, (Started, Finished, Failed, Pruned, Interrupted)):
@@ -121,9 +131,9 @@ class Progress:
                                      seed=study.settings.seed)  # one line a metric
         for metric, result in found.items():
             if result.importance:
-                out.print(f"importance{f' for {metric}' if log.multi else ''} (fANOVA, {result.trials} trials): "
-                          f"{result.ranking()}; more: tui-tuner analyze {study.directory}",
-                          markup=False, highlight=False, soft_wrap=True)
+                out.print(plain(f"importance{f' for {metric}' if log.multi else ''} (fANOVA, {result.trials} "
+                                f"trials): {result.ranking()}; more: tui-tuner analyze {study.directory}"),
+                          soft_wrap=True)
 
     def print_summary(self) -> None:
         """Top trials, failures with their reasons, and the test score of the best, apart."""
@@ -133,12 +143,12 @@ class Progress:
             out.print(front_table(log, study.spec.name))
         else:
             ranked = log.ranked()
-            table = Table(title=f"{study.spec.name}: top trials ({metric}, {log.direction})")
+            table = Table(title=plain(f"{study.spec.name}: top trials ({metric}, {log.direction})"))
             for col in ("#", metric, "duration", "params"):
-                table.add_column(col, justify="right" if col != "params" else "left")
+                table.add_column(plain(col), justify="right" if col != "params" else "left")
             for rec in ranked[:TOP_TRIALS]:
                 table.add_row(str(rec.number), format_value(rec.value), f"{rec.duration or 0:.1f}s",
-                              format_params(rec.params))
+                              Text(format_params(rec.params)))
             out.print(table)
         failed = [r for r in log.records.values() if r.state in ("failed", "interrupted")]
         if failed:
@@ -147,26 +157,27 @@ class Progress:
             ftable.add_column("reason")
             ftable.add_column("params")
             for rec in failed[:10]:
-                ftable.add_row(str(rec.number), rec.reason or rec.state, format_params(rec.params))
+                ftable.add_row(str(rec.number), plain(rec.reason or rec.state, lines=True),
+                               Text(format_params(rec.params)))
             out.print(ftable)
         counts = {s: log.count(s) for s in ("finished", "failed", "pruned", "interrupted")}
         out.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no trials ran")
         note = self._governor_note()
         if note:
-            out.print(f"overhead governor: {note} (asks over search.ask_share of the study's time)", markup=False,
-                      highlight=False, soft_wrap=True)
+            out.print(plain(f"overhead governor: {note} (asks over search.ask_share of the study's time)"),
+                      soft_wrap=True)
         self._print_importance(out)
         best = log.best()
         if best is not None and log.multi:
             values = ", ".join(f"{m} = {format_value(v)}" for m, v in zip(log.metrics, best.values))
-            out.print(f"picked by the balance ({log.balance.to_json()['rule']}): trial {best.number}, {values} "
-                      "(validation)")
+            out.print(plain(f"picked by the balance ({log.balance.to_json()['rule']}): trial {best.number}, "
+                            f"{values} (validation)"))
         elif best is not None:
-            out.print(f"best: trial {best.number}, {metric} = {format_value(best.value)} (validation)")
+            out.print(plain(f"best: trial {best.number}, {metric} = {format_value(best.value)} (validation)"))
             if study.test_score is not None:
-                out.print(f"test {metric} of the best config (held out, scored once): "
-                          f"{format_value(study.test_score)}")
-        out.print(f"study directory: {study.directory}")
+                out.print(plain(f"test {metric} of the best config (held out, scored once): "
+                                f"{format_value(study.test_score)}"))
+        out.print(plain(f"study directory: {study.directory}"))
 
 
 def front_table(log: StudyLog, name: str) -> Table:
@@ -174,15 +185,15 @@ def front_table(log: StudyLog, name: str) -> Table:
     front = log.front()
     more = f", {FRONT_ROWS} of {len(front)} shown, most spread out first" if len(front) > FRONT_ROWS else ""
     arrows = {"minimize": "↓", "maximize": "↑"}
-    table = Table(title=f"{name}: Pareto front ({len(front)} trials{more})")
+    table = Table(title=plain(f"{name}: Pareto front ({len(front)} trials{more})"))
     table.add_column("#", justify="right")
     for metric, direction in zip(log.metrics, log.direction):
-        table.add_column(f"{metric} {arrows[direction]}", justify="right")
+        table.add_column(plain(f"{metric} {arrows[direction]}"), justify="right")
     table.add_column("duration", justify="right")
     table.add_column("params")
     for rec in sorted(front[:FRONT_ROWS], key=lambda r: r.values):
         table.add_row(str(rec.number), *map(format_value, rec.values), f"{rec.duration or 0:.1f}s",
-                      format_params(rec.params))
+                      Text(format_params(rec.params)))
     return table
 
 
@@ -200,11 +211,11 @@ def print_comparison(summaries: list, note: str | None, *, color: bool = True, c
     for label, s in zip(_labels(summaries), summaries):
         log, best = s.log, s.best
         metric = log.header.metric
-        table.add_row(label, f"{', '.join(metric) if isinstance(metric, list) else metric} "
-                      f"({'/'.join(log.direction) if log.multi else log.direction})",
+        table.add_row(plain(label), plain(f"{', '.join(metric) if isinstance(metric, list) else metric} "
+                                          f"({'/'.join(log.direction) if log.multi else log.direction})"),
                       *(str(log.count(state)) for state in ("finished", "failed", "pruned")),
                       format_value(best.value) if best else "-", str(best.number) if best else "-",
-                      s.importance.ranking(3) or (s.importance.note or "-"))
+                      plain(s.importance.ranking(3) or (s.importance.note or "-")))
     out.print(table)
     labels = _labels(summaries)
     curves = [(label, s) for label, s in zip(labels, summaries) if s.history]
@@ -223,10 +234,9 @@ def print_comparison(summaries: list, note: str | None, *, color: bool = True, c
         plt.xlabel("trial")
         text = plt.build()
         print(text if color else plt.uncolorize(text))
-        out.print("   ".join(f"{i + 1}: {label}" for i, (label, _) in enumerate(curves)), markup=False,
-                  highlight=False, soft_wrap=True)
+        out.print(plain("   ".join(f"{i + 1}: {label}" for i, (label, _) in enumerate(curves))), soft_wrap=True)
     if note:
-        out.print(f"note: {note}", markup=False, highlight=False)
+        out.print(plain(f"note: {note}"))
 
 
 def _labels(summaries: list) -> list[str]:

@@ -36,6 +36,8 @@ SEARCH_KEYS = ("strategy", *SETTINGS, "trial_memory", "ask_share", "executor")
 ASK_SHARE = 0.05  # the overhead governor's default: asks may take 5% of the study's time
 DEFAULT_TRIALS = 20  # when the file sets neither trials nor time_budget (grid: its size instead)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}\Z")  # a key an error line may quote back
+_QUOTED = re.compile(r" ?'([^']*)'")  # a quote in PyYAML's message: "found undefined alias 'x'"
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT])(?:i?B)?\s*$", re.IGNORECASE)  # 600MB, 4GB, 1.5GiB
 MIN_TRIAL_MEMORY = 100 << 20  # a worker with numpy loaded takes about half of it
 
@@ -97,15 +99,37 @@ StudyLoader.add_implicit_resolver(  # YAML 1.2 core schema floats, plus 1.1's 1_
 
 
 def parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
-    """(node tree, value) of a study file, parsed once; a key written twice in one mapping is an InputError."""
+    """(node tree, value) of a study file, parsed once. Text that is not YAML, a key written twice in one
+    mapping, a tagged value that does not fit its tag (`!!int x`) is an InputError with its line."""
     loader = StudyLoader(text)
     try:
         root = loader.get_single_node()
         if root is not None:
             _refuse_duplicate_keys(root)
         return root, loader.construct_document(root) if root is not None else None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (column {mark.column + 1})" if mark else ""
+        raise InputError(f"not valid YAML/JSON: {_yaml_problem(err)}{where}",
+                         line=mark.line + 1 if mark else None) from None
+    except RecursionError:
+        raise InputError("not valid YAML/JSON: nested too deeply") from None
+    except (ValueError, TypeError, AttributeError, OverflowError):  # PyYAML's constructors of !!int, !!timestamp...
+        raise InputError("not valid YAML/JSON: a tagged value (!!int, !!float, !!timestamp, ...) does not fit "
+                         "its tag") from None
     finally:
         loader.dispose()
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """PyYAML's words for what is wrong, less what they quote from the file (an alias, a tag: the file may
+    be a secret someone linked a study file to); a quoted token (`','`, `'<stream end>'`) stays."""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    context = getattr(err, "context", None)
+    if context and problem.startswith("but "):  # "expected a single document in the stream but found another"
+        problem = f"{context} {problem}"
+    return _QUOTED.sub(lambda m: m[0] if len(m[1]) == 1 or re.fullmatch(r"<[a-z ]+>|\\.", m[1]) else "",
+                       problem).strip()
 
 
 def _refuse_duplicate_keys(root: yaml.Node) -> None:
@@ -169,13 +193,6 @@ def _read_study_file(path: Path) -> tuple[yaml.Node | None, Any]:
     text = read_input(path, what="study file")
     try:
         root, raw = parse_yaml(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise InputError(f"not valid YAML/JSON: {problem}", file=file,
-                         line=mark.line + 1 if mark else None) from None
-    except RecursionError:
-        raise InputError("not valid YAML/JSON: nested too deeply", file=file) from None
     except InputError as err:
         raise err.located(file=file) from None
     return root, raw
@@ -187,9 +204,10 @@ def spec_from_dict(raw: Any, *, path: Path | None = None, base_dir: Path | None 
     if not isinstance(raw, dict):
         raise InputError(f"must be a mapping with {', '.join(TOP_KEYS)}", file=file)
     for key in raw:
-        if key not in TOP_KEYS:
-            raise InputError(f"unknown key {key!r}; a study file has {', '.join(TOP_KEYS)}", file=file,
-                             field=str(key))
+        if key not in TOP_KEYS and isinstance(key, str) and WORD.match(key):
+            raise InputError(f"unknown key {key!r}; a study file has {', '.join(TOP_KEYS)}", file=file, field=key)
+        if key not in TOP_KEYS:  # not echoed: the file may be a secret someone linked a study file to
+            raise InputError(f"has a key that is not one of {', '.join(TOP_KEYS)}: not a study file", file=file)
     name = raw.get("name", path.stem if path else "study")
     if not isinstance(name, str) or not NAME.match(name):
         raise InputError(f"must be letters, digits, '.', '_' or '-' (it names the study directory), got {name!r}",

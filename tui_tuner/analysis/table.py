@@ -21,6 +21,7 @@ from ..errors import InputError
 from ..records import Reported
 from ..storage import (INTERRUPTED_REASON, JOURNAL_NAME, StudyLog, TrialRecord, dumps, open_atomic, stream_journal,
                        writer_pid)
+from ..terminal import safe_text
 
 FORMATS = ("csv", "json", "jsonl")
 
@@ -110,18 +111,22 @@ def flat_row(row: TrialRow, columns: list[str]) -> dict[str, Any]:
     return {c: cells.get(c) for c in columns}
 
 
-def write_rows(rows: Iterable[dict[str, Any]], columns: list[str], fmt: str, out: TextIO) -> int:
+def write_rows(rows: Iterable[dict[str, Any]], columns: list[str], fmt: str, out: TextIO, *,
+               screen: bool = False) -> int:
     """Write the table to `out` row by row as csv (a header line; empty cells for nothing; lists and
     objects as JSON), json (one array of objects) or jsonl (one object a line); returns the rows written.
-    Cells hold what the journal held, JSON already: plain `json.dumps` suffices (a third faster)."""
+    Cells hold what the journal held, JSON already: plain `json.dumps` suffices (a third faster), and its
+    ASCII is safe on a screen. CSV keeps the data exactly, except on a `screen` (a terminal), where a cell's
+    escape sequences are written out rather than obeyed."""
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", field="--format")
     count = 0
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
+        cell = (lambda value: safe_text(_csv_cell(value))) if screen else _csv_cell
+        writer.writerow(map(cell, columns))
         for count, row in enumerate(rows, start=1):
-            writer.writerow([_csv_cell(row[c]) for c in columns])
+            writer.writerow([cell(row[c]) for c in columns])
     elif fmt == "jsonl":
         for count, row in enumerate(rows, start=1):
             out.write(json.dumps(row, allow_nan=False) + "\n")
@@ -167,8 +172,9 @@ class StudyTrials:
         """Every trial as column -> cell, by trial number."""
         return (flat_row(row, self.columns) for row in self.trials)
 
-    def write(self, out: TextIO, fmt: str = "csv") -> int:
-        return write_rows(self.rows(), self.columns, fmt, out)
+    def write(self, out: TextIO, fmt: str = "csv", *, screen: bool = False) -> int:
+        """The table to `out`; `screen`: `out` is a terminal (see `write_rows`)."""
+        return write_rows(self.rows(), self.columns, fmt, out, screen=screen)
 
     def save(self, path: str | os.PathLike, fmt: str = "csv") -> int:
         """Write the table to `path` atomically (a reader sees the old file or the whole new one)."""

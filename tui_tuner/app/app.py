@@ -29,6 +29,7 @@ from ..objectives import study_metric
 from ..options import whole_from_text
 from ..storage import StudyLog, trial_log_path
 from ..study import Study
+from ..terminal import safe_text
 from .document import StudyDocument
 from .screens.help import HelpScreen
 from .screens.lr_finder import LrFinderScreen
@@ -237,6 +238,13 @@ class TunerApp(App):
         if record is not None:
             self.push_screen(TrialDetail(record, self.study.spec.objective.metric,
                                          trial_log_path(self.study.directory, record.number)))
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """A toast. Its text (an error's words, a path, a trial's reason) is shown as written: never read as
+        markup (`markup`, which widgets pass on, is ignored) nor obeyed as escape sequences."""
+        super().notify(safe_text(message, lines=True), title=safe_text(title), severity=severity, timeout=timeout,
+                       markup=False)
 
     def refresh_bindings(self) -> None:
         """Nothing to refresh once the app has closed its screens: a selection message or a study worker that
@@ -508,7 +516,7 @@ class TunerApp(App):
             return
         record = self._selected_record()
         about = f"trial #{record.number}" if record else "the study"
-        current = (record.note if record else study.log.note) or ""
+        current = safe_text((record.note if record else study.log.note) or "")  # an Input shows text raw
 
         def accept(text: str) -> str:  # StudyLocked or a write error: shown inline
             return self.session.note(text, record.number if record else None)

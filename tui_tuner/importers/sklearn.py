@@ -91,8 +91,10 @@ def _json_columns(text: str, file: str) -> dict[str, list]:
     that names the columns: columns (its default), records, index, split, table."""
     try:
         data = json.loads(text)
-    except ValueError as err:
+    except ValueError as err:  # json's words name the line and column, never the content
         raise InputError(f"is not valid JSON: {err}", file=file) from None
+    except RecursionError:
+        raise InputError("is not valid JSON: nested too deeply", file=file) from None
     if isinstance(data, dict) and isinstance(data.get("data"), list) and ("columns" in data or "schema" in data):
         if "columns" in data:  # split: {"columns": [...], "index": [...], "data": [[...], ...]}
             if not all(isinstance(row, list) and len(row) == len(data["columns"]) for row in data["data"]):

@@ -369,8 +369,6 @@ def read_sweep(path: Path) -> tuple[str, list[str]]:
     text = read_input(path, what="sweep file")
     try:
         root, sweep = parse_yaml(text)
-    except pyyaml.YAMLError as err:
-        raise InputError(f"not valid YAML: {getattr(err, 'problem', None) or err}", file=file) from None
     except InputError as err:
         raise err.located(file=file) from None
     head, by_field = sweep_comments(text, root)

@@ -162,7 +162,7 @@ def _parse(raw: bytes) -> tuple[JournalRecord | None, str | None]:
     """A journal line's record, or why it is not a valid one."""
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested past what json reads
         return None, "is not a journal record (not valid JSON)"
     problem = record_problem(data)
     return (None, problem) if problem else (from_json(data), None)

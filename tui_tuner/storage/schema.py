@@ -112,7 +112,7 @@ def record_problem(record: Any) -> str | None:
     kind = record.get("event")
     fields = _FIELDS.get(kind) if isinstance(kind, str) else None
     if fields is None:
-        return f"is not a journal record (unknown event {kind!r})"
+        return f"is not a journal record (unknown event {_short(kind)})"
     for name, (presence, check) in {**fields, "time": (NULLABLE, _number)}.items():
         if name not in record:
             if presence == REQUIRED:

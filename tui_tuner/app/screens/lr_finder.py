@@ -6,11 +6,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from ...lr_finder import RangeTest, draw
+from ...terminal import safe_text
 
 
 class LrFinderScreen(ModalScreen[str | None]):
@@ -28,7 +30,7 @@ class LrFinderScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         t = self.test
         with Vertical(id="dialog", classes="dialog lr-finder"):
-            yield Static(f"LR range test on {self.source}", classes="dialog-title")
+            yield Static(Content(f"LR range test on {safe_text(self.source)}"), classes="dialog-title")
             yield PlotextPlot(id="lr-plot")
             ended = "stopped when the loss exploded" if t.exploded else "no explosion up to the top rate"
             yield Static(f"{len(t.rates)} batches, rates {t.rates[0]:.1e} to {t.rates[-1]:.2g} ({ended})\n"

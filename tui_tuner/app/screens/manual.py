@@ -8,6 +8,7 @@ import yaml
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
@@ -16,6 +17,7 @@ from ..widgets.space_pane import when_text
 from ...errors import InputError
 from ...progress import format_value
 from ...space import SearchSpace
+from ...terminal import safe_text
 from ..widgets.error_line import ErrorLine
 from ..widgets.strategy_pane import parse_value
 
@@ -83,9 +85,10 @@ class ManualTrial(ModalScreen):
         try:
             mean, std = self.predict(config)
         except ValueError as err:
-            line.update(f"[dim]no prediction: {err}[/dim]")
+            line.update(Content.from_markup("[dim]no prediction: $err[/dim]", err=safe_text(err)))
             return
-        line.update(f"predicted {self.metric}: [b]{format_value(mean)}[/b] ± {std:.3g} (bayes model)")
+        line.update(Content.from_markup(f"predicted $metric: [b]{format_value(mean)}[/b] ± {std:.3g} (bayes model)",
+                                        metric=safe_text(self.metric)))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.validate()
@@ -102,7 +105,7 @@ class ManualTrial(ModalScreen):
 def _hint(param) -> str:
     d = param.to_dict()
     if "choices" in d:
-        return " | ".join(map(str, d["choices"]))
+        return safe_text(" | ".join(map(str, d["choices"])))
     hint = f"{d['low']:g} .. {d['high']:g}"
     if d.get("when"):
         hint += f" (when {when_text(d['when'])})"

@@ -5,10 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ...progress import format_params, format_value
+from ...terminal import safe_text
 
 
 class ReviewSuggestion(ModalScreen[str]):
@@ -28,10 +30,11 @@ class ReviewSuggestion(ModalScreen[str]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
             yield Static(f"next suggestion of {self.strategy}", classes="dialog-title")
-            yield Static(format_params(self.params, limit=len(self.params)), id="suggestion")
+            yield Static(Content(format_params(self.params, limit=len(self.params))), id="suggestion")
             if self.predicted:
                 mean, std = self.predicted
-                yield Static(f"predicted {self.metric}: [b]{format_value(mean)}[/b] ± {std:.3g}", id="prediction")
+                yield Static(Content.from_markup(f"predicted $metric: [b]{format_value(mean)}[/b] ± {std:.3g}",
+                                                 metric=safe_text(self.metric)), id="prediction")
             yield Static("enter run it · m edit it first · x skip it (not suggested again) · R run it and end "
                          "review mode", classes="dialog-keys")
 

@@ -23,6 +23,7 @@ from textual_plotext import PlotextPlot
 from ...analysis.importance import Importance, param_importance
 from ...space import SearchSpace
 from ...storage import StudyLog, TrialRecord
+from ...terminal import markup_escape, safe_text
 from . import study_plots
 
 MAX_POINTS = 300
@@ -172,7 +173,7 @@ class Curves(Vertical):
     def redraw(self) -> None:
         tab = self.active_tab
         plot = self.query_one(f"#plot-{tab}", PlotextPlot)
-        plt = plot.plt
+        plt = ShownText(plot.plt)
         plt.clear_data()
         plt.clear_figure()
         self._legend = []
@@ -202,7 +203,8 @@ class Curves(Vertical):
                 color = "red" if marker == "x" else COLORS[len(self._legend) % len(COLORS)]
                 draw = plt.plot if marker == "braille" else plt.scatter
                 draw(xs, ys, marker=marker, color=color, yside=side)
-                self._legend.append(f"[{color}]{ {'braille': '━━', 'dot': '•'}.get(marker, marker)}[/] {legend}")
+                self._legend.append(f"[{color}]{ {'braille': '━━', 'dot': '•'}.get(marker, marker)}[/] "
+                                    f"{markup_escape(legend)}")
         steps = [x for _, xs, _, _, _ in lines for x in xs]
         if steps:
             plt.xticks(integer_ticks(steps))
@@ -368,6 +370,32 @@ class Curves(Vertical):
             plt.title("Pareto front: this study has one metric (objective.metric a list gives several)")
             return
         self._legend = study_plots.draw_front(plt, self._view, log.count("finished"))
+
+
+class ShownText:
+    """plotext, with the words it draws (titles, axis and tick labels: metric names, report keys, a param's
+    categories) passed through `safe_text`: plotext writes them into the terminal's stream as they are."""
+
+    def __init__(self, plt) -> None:
+        self._plt = plt
+
+    def __getattr__(self, name: str):
+        return getattr(self._plt, name)
+
+    def title(self, text: str) -> None:
+        self._plt.title(safe_text(text))
+
+    def xlabel(self, text: str, **kwargs) -> None:
+        self._plt.xlabel(safe_text(text), **kwargs)
+
+    def ylabel(self, text: str, **kwargs) -> None:
+        self._plt.ylabel(safe_text(text), **kwargs)
+
+    def xticks(self, ticks, labels=None, **kwargs) -> None:
+        self._plt.xticks(ticks, None if labels is None else [safe_text(label) for label in labels], **kwargs)
+
+    def yticks(self, ticks, labels=None, **kwargs) -> None:
+        self._plt.yticks(ticks, None if labels is None else [safe_text(label) for label in labels], **kwargs)
 
 
 def _axis_name(keys: list[str]) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from textual.content import Content
 from textual.widgets import Static
+
+from ...terminal import safe_text
 
 
 class ErrorLine(Static):
@@ -10,5 +13,6 @@ class ErrorLine(Static):
         super().__init__("", classes="error", **kwargs)
 
     def show(self, message: str | None) -> None:
-        self.update(message or "")
+        """`message` as written (it may quote a value typed or a choice of the study file: "[red]x")."""
+        self.update(Content(safe_text(message or "")))
         self.set_class(bool(message), "-visible")

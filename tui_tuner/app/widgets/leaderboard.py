@@ -11,12 +11,15 @@ import heapq
 
 import numpy as np
 
+from rich.markup import escape
+from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
 from ...progress import format_params, format_value
 from ...storage import StudyLog, TrialRecord
+from ...terminal import safe_text
 from .row_table import RowTable
 
 COLUMNS = ("#", "status", "value", "params", "time")
@@ -25,7 +28,9 @@ MAX_OTHERS = 200  # newest pruned, failed and interrupted trials kept in view
 
 
 def status_text(record: TrialRecord, live: bool = True) -> str:
-    """`live`: a study process is running now; if not, a trial the journal calls running was cut off."""
+    """`live`: a study process is running now; if not, a trial the journal calls running was cut off. As
+    markup (what a DataTable cell is), a failure's reason escaped: shown as written, no escape sequence
+    obeyed."""
     if record.state == "running":
         if not live:
             return "unfinished (r runs it again)"
@@ -33,7 +38,7 @@ def status_text(record: TrialRecord, live: bool = True) -> str:
     if record.state == "finished":
         return "manual" if record.manual else "done"
     if record.state == "failed":
-        return f"failed: {record.reason or '?'}"
+        return escape(safe_text(f"failed: {record.reason or '?'}"))
     if record.state == "pruned":
         return f"pruned @{record.reports[-1][0]}" if record.reports else "pruned"
     return record.state
@@ -90,11 +95,11 @@ class Leaderboard(RowTable):
         for label, key in self._columns():
             self.add_column(label, key=key)
 
-    def _columns(self) -> list[tuple[str, str]]:
+    def _columns(self) -> list[tuple[str | Text, str]]:
         """(label, key) of each column; a metric's key set apart, as a metric may be called "time"."""
         if self._metrics is None:
             return [(column, column) for column in COLUMNS]
-        metrics = [(name, f"metric:{name}") for name in self._metrics]
+        metrics = [(Text(safe_text(name)), f"metric:{name}") for name in self._metrics]
         return [("#", "#"), ("status", "status"), ("rank", "rank"), *metrics, ("params", "params"), ("time", "time")]
 
     def _key(self, record: TrialRecord, sign: float) -> float:
@@ -108,11 +113,11 @@ class Leaderboard(RowTable):
         duration = f"{record.duration:.1f}s" if record.duration is not None else ""
         params = format_params(record.params, 6)
         if self._metrics is None:
-            return record.number, status_text(record, live), value_text(record), params, duration
+            return record.number, status_text(record, live), value_text(record), escape(params), duration
         values = record.values or [None] * len(self._metrics)
         rank = self._pareto_rank.get(record.number, "…" if record.state == "finished" else "")
-        return (record.number, status_text(record, live), rank, *(format_value(v) for v in values), params,
-                duration)
+        return (record.number, status_text(record, live), rank, *(format_value(v) for v in values),
+                escape(params), duration)
 
     @property
     def selected_number(self) -> int | None:

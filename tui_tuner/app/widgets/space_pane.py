@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -9,22 +10,26 @@ from textual.message import Message
 from textual.widgets import Static
 
 from ...space import CategoricalParam, SearchSpace
+from ...terminal import safe_text
 from .row_table import RowTable
 
 COLUMNS = ("name", "type", "range / choices", "log", "when")
 
 
 def when_text(when: dict | None) -> str:
-    """A condition as a person reads it: `optimizer = sgd`, `lr_schedule = cosine or one_cycle`."""
-    return ", ".join(f"{k} = {' or '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in (when or {}).items())
+    """A condition as a person reads it: `optimizer = sgd`, `lr_schedule = cosine or one_cycle` (no escape
+    sequence a choice may hold obeyed)."""
+    return safe_text(", ".join(f"{k} = {' or '.join(map(str, v)) if isinstance(v, list) else v}"
+                               for k, v in (when or {}).items()))
 
 
 def describe(param) -> tuple[str, str, str, str, str]:
-    """One table row for a parameter."""
+    """One table row for a parameter, as markup (what a DataTable cell is): choices and conditions escaped,
+    shown as written."""
     d = param.to_dict()
-    when = when_text(d.get("when"))
+    when = escape(when_text(d.get("when")))
     if isinstance(param, CategoricalParam):
-        return param.name, "categorical", ", ".join(map(str, d["choices"])), "", when
+        return param.name, "categorical", escape(safe_text(", ".join(map(str, d["choices"])))), "", when
     extent = f"{d['low']:g} .. {d['high']:g}"
     if d.get("step") is not None:
         extent += f" step {d['step']:g}"

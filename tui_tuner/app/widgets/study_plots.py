@@ -16,6 +16,7 @@ from ...analysis.importance import Importance
 from ...progress import format_value
 from ...space import CategoricalParam, SearchSpace
 from ...storage import StudyLog, TrialRecord
+from ...terminal import markup_escape
 
 MAX_LINES = 80  # parallel coordinates: trials drawn (plotext's build: 31 ms for 80, 56 ms for 120)
 MAX_DOTS = 2000  # front: dominated trials drawn
@@ -60,12 +61,13 @@ def draw_importance(plt, result: Importance | None, metric: str, finished: int) 
     top = next(iter(result.importance))
     if top in result.sensitivity:  # where to look next: the leading param's best and worst region
         sens = result.sensitivity[top]
-        legend.append(f"{top}: best {sens.best}, worst {sens.worst} (moves {metric} by {format_value(sens.spread)})")
+        legend.append(markup_escape(f"{top}: best {sens.best}, worst {sens.worst} (moves {metric} by "
+                                    f"{format_value(sens.spread)})"))
     if result.near_best:
         top = ", ".join(f"{name} {share:.0%}" for name, share in list(result.near_best.items())[:3])
         legend.append(f"near the best: {top}")
     if result.note:
-        legend.append(f"[dim]{result.note}[/dim]")
+        legend.append(f"[dim]{markup_escape(result.note)}[/dim]")
     return legend
 
 
@@ -119,8 +121,9 @@ def draw_parallel(plt, records: list[TrialRecord], space: SearchSpace, direction
     shown = len(shown_best) + len(shown_rest)
     count = f"showing {shown:,} of {len(records):,}" if shown < len(records) else f"{len(records):,} trials"
     plt.title(f"parallel coordinates, {count}")  # short: plotext drops a title wider than the plot
-    legend = [f"[green]━━[/] best {BEST_SHARE:.0%} by {metric}", "[gray]━━[/] the rest",
-              *(axis_text(space, name) for name in names), f"{metric} {format_value(low)}..{format_value(high)}"]
+    legend = [f"[green]━━[/] best {BEST_SHARE:.0%} by {markup_escape(metric)}", "[gray]━━[/] the rest",
+              *(markup_escape(axis_text(space, name)) for name in names),
+              markup_escape(f"{metric} {format_value(low)}..{format_value(high)}")]
     if conditional:
         legend.append(f"{INACTIVE:g}: param inactive")
     return legend
@@ -206,7 +209,7 @@ def draw_front(plt, view: StudyLog | None, live_finished: int) -> list[str]:
     legend = ["[green]━●[/] the front (rank 1)", f"[gray]•[/] dominated trials{shown}"]
     if pick is not None:
         values = ", ".join(f"{m} {format_value(v)}" for m, v in zip(view.metrics, pick.values))
-        legend.append(f"[red]x[/] the balance's pick #{pick.number}: {values}")
+        legend.append(f"[red]x[/] the balance's pick #{pick.number}: {markup_escape(values)}")
     if len(view.metrics) > 2:
         legend.append(f"ranked on all {len(view.metrics)} metrics; drawn: the first two")
     return legend
