@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,7 +103,8 @@ def value_key(value: object) -> tuple:
 
 def write_study_dir(imported: ImportedStudy, directory: Path, *, source: str) -> Study:
     """Write `imported` as a new study directory; `source` (the file or storage read) names bad input.
-    Refuses a directory that exists and is not empty; nothing is written before the study is checked."""
+    Refuses a directory that exists and is not empty; nothing is written before the study is checked, and a
+    study whose journal cannot be written in full (disk full, Ctrl+C) is removed, not left half imported."""
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         what = "is a file" if not directory.is_dir() else "is not empty"
         raise InputError(f"{what}; import into a new directory", file=str(directory), field="--study")
@@ -116,9 +118,26 @@ def write_study_dir(imported: ImportedStudy, directory: Path, *, source: str) ->
                for record in _records(trial, imported.metrics)]
     if imported.note:
         records.append(Note(None, imported.note))
+    made = not directory.exists()
     study = Study.create(spec, directory, space_reason="import")
-    study.record_imported(records)
+    try:
+        study.record_imported(records)
+    except BaseException:
+        _discard(directory, made)
+        raise
     return study
+
+
+def _discard(directory: Path, made: bool) -> None:
+    """Remove what a failed import wrote: the directory it made, or what it put in the empty one it was given."""
+    if made:
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    for entry in directory.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def _records(trial: ImportedTrial, metrics: list[str]) -> list[JournalRecord]:
