@@ -40,7 +40,8 @@ DISTRIBUTIONS = (CONSTANT, CATEGORICAL, "int_uniform", "uniform", "q_uniform", "
 SWEEP_KEYS = ("method", "metric", "parameters", "run_cap", "early_terminate", "program", "command", "name",
               "description")
 DEFAULT_INTERPRETER = "python"
-MAX_VALUES = 100_000  # values a sweep may hold once its YAML aliases are expanded (a billion laughs is refused)
+SWEEP_LIMIT = 1 << 20  # bytes of a sweep file (W&B's are a few hundred; PyYAML reads about 1 MiB a second)
+MAX_VALUES = 10_000  # values a sweep may hold once its YAML aliases are expanded (a billion laughs is refused)
 MAX_DEPTH = 32  # how deep its values may nest (an alias inside what it names nests without end)
 MAX_PARAMETERS = 1_000  # parameters of one sweep (ruamel writes one in about 4 ms)
 MAX_CHOICES = 1_000  # values of one parameter (the search space checks choices pairwise)
@@ -480,7 +481,7 @@ def _flow_params(params: dict, comments: dict[str, str]) -> CommentedMap:
 def read_sweep(path: Path) -> tuple[str, list[str]]:
     """(the study file's text, what was not carried over) for the W&B sweep file at `path`."""
     file = str(path)
-    text = read_input(path, what="sweep file")
+    text = read_input(path, what="sweep file", limit=SWEEP_LIMIT)
     try:
         root, sweep = parse_yaml(text)
     except pyyaml.YAMLError as err:
