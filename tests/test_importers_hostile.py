@@ -88,6 +88,13 @@ SWEEPS = {  # name: (sweep text, what the one line says)
     "two parameters one name once renamed": (sweep("  a-b: {min: 0.0, max: 1.0}\n  a_b: {min: 0.0, max: 1.0}\n"),
                                              "parameters.a_b: is a_b as a tui-tuner param"),
     "name a list": (HEAD + "name: [a]\nparameters:\n" + X, "name: must be a string"),
+    "command an empty list": ("program: t.py\nmethod: random\ncommand: []\nparameters:\n" + X,
+                              "command: names no program to run"),
+    "command of an unknown macro alone": ("program: t.py\nmethod: random\ncommand: ['${unknown}']\nparameters:\n" + X,
+                                          "command: names no program to run"),
+    "program empty": ("program: ''\nmethod: random\nparameters:\n" + X, "program: must be the path"),
+    "command with a NUL": ("program: t.py\nmethod: random\ncommand: [\"py\\0thon\", \"${program}\"]\nparameters:\n" + X,
+                           "command[0]: holds a control character"),
 }
 
 
@@ -144,6 +151,10 @@ CV_RESULTS = {  # name: (file name, content, what the one line says)
                                                    "columns: must be a list of column names"),
     "split orient with columns not a list": ("r.json", '{"columns": 5, "data": [[1, 2]]}',
                                              "columns: must be a list of column names"),
+    "a lone surrogate in a JSON cell": ("r.json", '{"param_a": ["\\ud800", "b"], "mean_test_score": [0.5, 0.6]}',
+                                        "holds a lone surrogate"),
+    "a lone surrogate in a scorer's name": ("r.json", '{"param_a": [1, 2], "mean_test_\\ud800": [0.5, 0.6]}',
+                                            "holds a lone surrogate"),
     "1,001 text choices": ("r.csv", csv_text("param_a,mean_test_score", *(f"c{i},0.5" for i in range(1001))),
                            "param_a: takes 1,001 values that are not all numbers"),
     "100,001 rows": ("r.csv", csv_text("param_a,mean_test_score", *(f"{i % 7},0.5" for i in range(100_001))),

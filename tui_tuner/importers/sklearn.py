@@ -136,6 +136,10 @@ def _json_columns(text: str, file: str) -> dict[str, list]:
         raise InputError("is not valid JSON here: nested too deep to read", file=file) from None
     except ValueError as err:
         raise InputError(f"is not valid JSON: {str(err).split(';')[0]}", file=file) from None
+    try:  # "\ud800" is valid JSON but no text: the study file and journal written from it could not be read
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InputError(f"holds a lone surrogate {err.object[err.start:err.end]!r}, which is no text", file=file) from None
     if isinstance(data, dict) and isinstance(data.get("data"), list) and ("columns" in data or "schema" in data):
         if "columns" in data:  # split: {"columns": [...], "index": [...], "data": [[...], ...]}
             if not isinstance(data["columns"], list) or not all(isinstance(c, str) for c in data["columns"]):

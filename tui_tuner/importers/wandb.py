@@ -401,7 +401,7 @@ def _whole(early: dict, key: str, default: int | None, least: int, file: str) ->
 def _command(sweep: dict, names: list[str], file: str, warnings: list[str]) -> str:
     """The command a trial runs: W&B's `command` list with its macros expanded, or `python PROGRAM`."""
     program = sweep.get("program")
-    if program is not None and not isinstance(program, str):
+    if program is not None and (not isinstance(program, str) or not program.strip()):
         raise InputError(f"must be the path of your training script, got {shown(program)}", file=file,
                          field="program")
     command = sweep.get("command")
@@ -412,6 +412,9 @@ def _command(sweep: dict, names: list[str], file: str, warnings: list[str]) -> s
         return shlex.join([DEFAULT_INTERPRETER, program] if program.endswith(".py") else [program])
     if not isinstance(command, list) or not all(isinstance(part, str) for part in command):
         raise InputError(f"must be a list of words, got {shown(command)}", file=file, field="command")
+    for where, word in [("program", program or ""), *((f"command[{i}]", part) for i, part in enumerate(command))]:
+        if not word.isprintable():  # a newline or NUL in a program's name runs nothing
+            raise InputError(f"holds a control character, got {shown(word)}", file=file, field=where)
     words: list[str] = []
     for i, part in enumerate(command):
         if part == "${env}":
@@ -432,6 +435,8 @@ def _command(sweep: dict, names: list[str], file: str, warnings: list[str]) -> s
             warnings.append(f"command: {part} not carried over; each param follows the command as --name=value")
         else:
             words.append(part.replace("{", "{{").replace("}", "}}"))  # a brace of its own, not a placeholder
+    if not words:
+        raise InputError(f"names no program to run, got {shown(command)}", file=file, field="command")
     if "${args_no_boolean_flags}" in command:
         warnings.append("command: ${args_no_boolean_flags} passes true/false as --name=True/False, as ${args} does")
     return shlex.join(words)
