@@ -22,7 +22,7 @@ def sweep(params, head=HEAD):
 
 SWEEPS = {  # name: (sweep text, what the one line says)
     "min a 4,001-digit number": (sweep(f"  x: {{min: {BIG}, max: 1}}\n"),
-                                 "parameters.x.min: must be a number within ±2^63, got a number of about 4,001 digits"),
+                                 "parameters.x.min: must be a number within ±2^63, got a number of about 4,001"),
     "int_uniform max past 2^53": (sweep("  x: {distribution: int_uniform, min: 0, max: 9007199254740993}\n"),
                                   "parameters.x.max: must be within ±2^53"),
     "q_uniform over the widest floats": (sweep("  x: {distribution: q_uniform, min: -1e308, max: 1e308}\n"),

@@ -7,11 +7,14 @@ the one journal writer, so the app, `analyze`, `trials` and `run --resume` read 
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import reprlib
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 from ..objectives.imported import REFERENCE
@@ -20,6 +23,8 @@ from ..spec import DEFAULT_TRIALS, spec_from_dict
 from ..study import Study
 
 STATES = ("finished", "failed", "pruned")
+MAGNITUDE = 2 ** 53  # the largest number imported: past it floats hold no whole number and sums overflow
+MAX_CHOICES = 1_000  # values of one categorical param (the search space checks its choices pairwise)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,22 @@ def study_name(text: str) -> str:
     """A study name (letters, digits, '.', '_', '-') for a name or file stem of another tool."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")
     return name or "imported"
+
+
+def shown(value: Any) -> str:
+    """A value as an error shows it: short whatever it holds (a 4,000-digit number, a list of 100,000)."""
+    return _SHORT.repr(value)
+
+
+class _Short(reprlib.Repr):
+    def repr_int(self, x: int, level: int) -> str:
+        digits = int(x.bit_length() * math.log10(2)) + 1
+        return repr(x) if digits <= 30 else f"a number of about {digits:,} digits"
+
+
+_SHORT = _Short()
+_SHORT.maxstring = _SHORT.maxother = 80
+_SHORT.maxlevel = 3
 
 
 def with_conditions(params: dict, configs: list[dict], warnings: list[str]) -> dict:

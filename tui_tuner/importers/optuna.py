@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .imported import ImportedStudy, ImportedTrial, study_name, with_conditions
+from .imported import MAGNITUDE, ImportedStudy, ImportedTrial, study_name, with_conditions
 
 INSTALL = "pip install 'tui-tuner[optuna]'"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -149,7 +149,7 @@ def _number(value: Any) -> bool:
     """A value a float holds: finite (Optuna keeps inf), a whole number within ±2^53 (a journal may hold 4,000
     digits, past the largest float)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return abs(value) <= 2 ** 53
+        return abs(value) <= MAGNITUDE
     return isinstance(value, float) and math.isfinite(value)
 
 

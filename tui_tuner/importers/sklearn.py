@@ -23,8 +23,8 @@ from typing import Any
 
 from ..errors import InputError
 from ..files import read_input
-from .imported import ImportedStudy, ImportedTrial, study_name, value_key, with_conditions
-from .wandb import MAGNITUDE, MAX_CHOICES, shown
+from .imported import (MAGNITUDE, MAX_CHOICES, ImportedStudy, ImportedTrial, shown, study_name, value_key,
+                       with_conditions)
 
 PARAM_PREFIX = "param_"
 SCORE_PREFIX = "mean_test_"
@@ -34,7 +34,7 @@ NUMPY_SCALAR = re.compile(r"\bnp\.\w+\(([^()]*)\)")  # numpy 2's repr of a scala
 UNNAMED = re.compile(r"^Unnamed: \d+$")  # pandas' name for an index column it read back and wrote again
 INDEX_COLUMNS = ("index", "level_0")  # the index column pandas' to_json(orient="table") adds to each record
 WORDS = {"None": None, "True": True, "False": False, "nan": MISSING, "NaN": MISSING, "": MISSING}
-MAX_ROWS = 100_000  # rows of one file (an import of 100,000 takes about 30 s)
+MAX_ROWS = 100_000  # rows of one file (100,000 import in about 20 s and 220 MB)
 MAX_CELL = 10_000  # characters of a param's value
 
 
@@ -139,7 +139,8 @@ def _json_columns(text: str, file: str) -> dict[str, list]:
     try:  # "\ud800" is valid JSON but no text: the study file and journal written from it could not be read
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as err:
-        raise InputError(f"holds a lone surrogate {err.object[err.start:err.end]!r}, which is no text", file=file) from None
+        raise InputError(f"holds a lone surrogate {err.object[err.start:err.end]!r}, which is no text",
+                         file=file) from None
     if isinstance(data, dict) and isinstance(data.get("data"), list) and ("columns" in data or "schema" in data):
         if "columns" in data:  # split: {"columns": [...], "index": [...], "data": [[...], ...]}
             if not isinstance(data["columns"], list) or not all(isinstance(c, str) for c in data["columns"]):

@@ -15,7 +15,6 @@ import io
 import json
 import math
 import re
-import reprlib
 import shlex
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from ..errors import InputError
 from ..files import read_input
 from ..space import SearchSpace
 from ..spec import parse_yaml
-from .imported import study_name
+from .imported import MAGNITUDE, MAX_CHOICES, shown, study_name
 from .sweep_comments import sweep_comments
 
 METHODS = ("grid", "random", "bayes")  # W&B's, each one of our strategies by the same name
@@ -44,8 +43,6 @@ SWEEP_LIMIT = 1 << 20  # bytes of a sweep file (W&B's are a few hundred; PyYAML 
 MAX_VALUES = 10_000  # values a sweep may hold once its YAML aliases are expanded (a billion laughs is refused)
 MAX_DEPTH = 32  # how deep its values may nest (an alias inside what it names nests without end)
 MAX_PARAMETERS = 1_000  # parameters of one sweep (ruamel writes one in about 4 ms)
-MAX_CHOICES = 1_000  # values of one parameter (the search space checks choices pairwise)
-MAGNITUDE = 2 ** 53  # the largest bound, step or count: past it floats hold no whole number and sums overflow
 MAX_STEPS = 10 ** 9  # the most steps of q a range may hold
 LARGEST_EXP = 709.0  # e to more than this is past the largest float
 
@@ -157,22 +154,6 @@ def _exp(power: float, file: str, field: str) -> float:
     return math.exp(power)
 
 
-def shown(value: Any) -> str:
-    """A value as an error shows it: short whatever it holds (a 4,000-digit number, a list of 100,000)."""
-    return _SHORT.repr(value)
-
-
-class _Short(reprlib.Repr):
-    def repr_int(self, x: int, level: int) -> str:
-        digits = int(x.bit_length() * math.log10(2)) + 1
-        return repr(x) if digits <= 30 else f"a number of about {digits:,} digits"
-
-
-_SHORT = _Short()
-_SHORT.maxstring = _SHORT.maxother = 80
-_SHORT.maxlevel = 3
-
-
 def _kind(definition: dict, file: str, field: str) -> str:
     """The distribution a parameter names, or the one W&B infers from its keys."""
     if "distribution" in definition:
@@ -197,8 +178,8 @@ def _parameter(name: str, definition: Any, *, file: str, field: str,
                warnings: list[str]) -> tuple[str, Any, str]:
     """(kind, the param's definition or a fixed value, a comment saying what W&B had)."""
     if not isinstance(definition, dict):
-        raise InputError(f"must be a mapping (value, values, min/max, distribution), got {shown(definition)}", file=file,
-                         field=field)
+        raise InputError(f"must be a mapping (value, values, min/max, distribution), got {shown(definition)}",
+                         file=file, field=field)
     kind = _kind(definition, file, field)
     said = f"W&B: {kind}"
     if kind == CONSTANT:
@@ -229,7 +210,8 @@ def _parameter(name: str, definition: Any, *, file: str, field: str,
         said += f" mu={mu} sigma={sigma}"
     elif base == "beta":
         low, high, log = 0.0, 1.0, False
-        warnings.append(f"{field}: {kind}(a={shown(definition.get('a', 1))}, b={shown(definition.get('b', 1))}) searched "
+        a, b = shown(definition.get("a", 1)), shown(definition.get("b", 1))
+        warnings.append(f"{field}: {kind}(a={a}, b={b}) searched "
                         "uniformly over its range, 0 to 1")
     else:
         low, high = _number(definition, "min", file, field), _number(definition, "max", file, field)
@@ -286,8 +268,8 @@ def _choices(definition: dict, file: str, field: str, warnings: list[str]) -> di
         raise InputError(f"holds {len(values):,} values; a parameter may have at most {MAX_CHOICES:,}", file=file,
                          field=f"{field}.values")
     if not all(isinstance(v, (str, int, float, bool, type(None))) for v in values):
-        values = [v if isinstance(v, (str, int, float, bool, type(None))) else _json_text(v, file, f"{field}.values[{i}]")
-                  for i, v in enumerate(values)]
+        values = [v if isinstance(v, (str, int, float, bool, type(None)))
+                  else _json_text(v, file, f"{field}.values[{i}]") for i, v in enumerate(values)]
         warnings.append(f"{field}.values: a list or mapping among them is a choice of its JSON text, which your "
                         f"program parses from --name=TEXT: {shown(values)}")
     if "probabilities" in definition:
