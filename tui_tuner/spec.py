@@ -115,8 +115,8 @@ def parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
     except RecursionError:
         raise InputError("not valid YAML/JSON: nested too deeply") from None
     except (ValueError, TypeError, AttributeError, OverflowError):  # PyYAML's constructors of !!int, !!timestamp...
-        raise InputError("not valid YAML/JSON: a tagged value (!!int, !!float, !!timestamp, ...) does not fit "
-                         "its tag") from None
+        raise InputError("not valid YAML/JSON: a value that cannot be built (a number of over 4,300 digits, a "
+                         "date like 2001-13-45, a tag such as !!int on text)") from None
     finally:
         loader.dispose()
 

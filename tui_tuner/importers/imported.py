@@ -7,10 +7,14 @@ the one journal writer, so the app, `analyze`, `trials` and `run --resume` read 
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import reprlib
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 from ..objectives.imported import REFERENCE
@@ -19,6 +23,8 @@ from ..spec import DEFAULT_TRIALS, spec_from_dict
 from ..study import Study
 
 STATES = ("finished", "failed", "pruned")
+MAGNITUDE = 2 ** 53  # the largest number imported: past it floats hold no whole number and sums overflow
+MAX_CHOICES = 1_000  # values of one categorical param (the search space checks its choices pairwise)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,22 @@ def study_name(text: str) -> str:
     return name or "imported"
 
 
+def shown(value: Any) -> str:
+    """A value as an error shows it: short whatever it holds (a 4,000-digit number, a list of 100,000)."""
+    return _SHORT.repr(value)
+
+
+class _Short(reprlib.Repr):
+    def repr_int(self, x: int, level: int) -> str:
+        digits = int(x.bit_length() * math.log10(2)) + 1
+        return repr(x) if digits <= 30 else f"a number of about {digits:,} digits"
+
+
+_SHORT = _Short()
+_SHORT.maxstring = _SHORT.maxother = 80
+_SHORT.maxlevel = 3
+
+
 def with_conditions(params: dict, configs: list[dict], warnings: list[str]) -> dict:
     """`params` with a `when:` for each param some configs lack, where the value of a categorical param says
     when it is set (gamma only with kernel rbf), so every trial fits the space and searchers learn from all of
@@ -102,7 +124,8 @@ def value_key(value: object) -> tuple:
 
 def write_study_dir(imported: ImportedStudy, directory: Path, *, source: str) -> Study:
     """Write `imported` as a new study directory; `source` (the file or storage read) names bad input.
-    Refuses a directory that exists and is not empty; nothing is written before the study is checked."""
+    Refuses a directory that exists and is not empty; nothing is written before the study is checked, and a
+    study whose journal cannot be written in full (disk full, Ctrl+C) is removed, not left half imported."""
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         what = "is a file" if not directory.is_dir() else "is not empty"
         raise InputError(f"{what}; import into a new directory", file=str(directory), field="--study")
@@ -116,9 +139,26 @@ def write_study_dir(imported: ImportedStudy, directory: Path, *, source: str) ->
                for record in _records(trial, imported.metrics)]
     if imported.note:
         records.append(Note(None, imported.note))
+    made = not directory.exists()
     study = Study.create(spec, directory, space_reason="import")
-    study.record_imported(records)
+    try:
+        study.record_imported(records)
+    except BaseException:
+        _discard(directory, made)
+        raise
     return study
+
+
+def _discard(directory: Path, made: bool) -> None:
+    """Remove what a failed import wrote: the directory it made, or what it put in the empty one it was given."""
+    if made:
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    for entry in directory.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def _records(trial: ImportedTrial, metrics: list[str]) -> list[JournalRecord]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .imported import ImportedStudy, ImportedTrial, study_name, with_conditions
+from .imported import MAGNITUDE, ImportedStudy, ImportedTrial, study_name, with_conditions
 
 INSTALL = "pip install 'tui-tuner[optuna]'"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -40,7 +40,7 @@ def read_optuna(url: str, name: str, warnings: list[str]) -> ImportedStudy:
 
 
 def _read(optuna: Any, storage: Any, url: str, name: str, warnings: list[str]) -> ImportedStudy:
-    names = sorted(s.study_name for s in storage.get_all_studies())
+    names = sorted(str(s.study_name) for s in storage.get_all_studies())  # a journal may hold any JSON there
     if name not in names:
         has = f"it has: {', '.join(names)}" if names else "it holds no study"
         raise InputError(f"has no study named {name!r}; {has}", file=url, field="--study-name")
@@ -146,7 +146,11 @@ def _trial(trial: Any, state: str, metrics: list[str]) -> ImportedTrial:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A value a float holds: finite (Optuna keeps inf), a whole number within ±2^53 (a journal may hold 4,000
+    digits, past the largest float)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= MAGNITUDE
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _space(trials: list, url: str) -> dict:

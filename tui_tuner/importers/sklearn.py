@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import io
 import json
 import math
 import re
@@ -22,7 +23,8 @@ from typing import Any
 
 from ..errors import InputError
 from ..files import read_input
-from .imported import ImportedStudy, ImportedTrial, study_name, value_key, with_conditions
+from .imported import (MAGNITUDE, MAX_CHOICES, ImportedStudy, ImportedTrial, shown, study_name, value_key,
+                       with_conditions)
 
 PARAM_PREFIX = "param_"
 SCORE_PREFIX = "mean_test_"
@@ -32,6 +34,8 @@ NUMPY_SCALAR = re.compile(r"\bnp\.\w+\(([^()]*)\)")  # numpy 2's repr of a scala
 UNNAMED = re.compile(r"^Unnamed: \d+$")  # pandas' name for an index column it read back and wrote again
 INDEX_COLUMNS = ("index", "level_0")  # the index column pandas' to_json(orient="table") adds to each record
 WORDS = {"None": None, "True": True, "False": False, "nan": MISSING, "NaN": MISSING, "": MISSING}
+MAX_ROWS = 100_000  # rows of one file (100,000 import in about 20 s and 220 MB)
+MAX_CELL = 10_000  # characters of a param's value
 
 
 def read_cv_results(path: Path, warnings: list[str]) -> ImportedStudy:
@@ -50,16 +54,23 @@ def read_cv_results(path: Path, warnings: list[str]) -> ImportedStudy:
     rows = len(columns[names[0]])
     if any(len(values) != rows for values in columns.values()):
         raise InputError("has columns of different lengths", file=file)
+    if rows > MAX_ROWS:
+        raise InputError(f"holds {rows:,} rows; at most {MAX_ROWS:,} are imported (split the search)", file=file)
     cells = {name: [_cell(v) for v in columns[name]] for name in names}
     _set_from_params_column(cells, columns.get("params"))
     params = {}
     for column in names:
         name = column[len(PARAM_PREFIX):]
         if not name.isidentifier():
-            raise InputError(f"names a param {name!r} that is no identifier (letters, digits, _)", file=file,
+            raise InputError(f"names a param {shown(name)} that is no identifier (letters, digits, _)", file=file,
                              field=column)
+        _check_cells(cells[column], file=file, field=column, param=True)
         params[name] = _param(cells[column], file=file, field=column)
+    for column in scores:
+        _check_cells([_cell(v) for v in columns[column]], file=file, field=column, param=False)
     metrics = [c[len(SCORE_PREFIX):] for c in scores]
+    if not all(metrics):
+        raise InputError("names no scorer (mean_test_score, or mean_test_<scorer>)", file=file, field=SCORE_PREFIX)
     kept = [c for c in columns if c not in names and c not in scores and c != "params"]
     trials = [_trial(i, columns, cells, names, scores, kept) for i in range(rows)]
     texts = [c for c in kept if any(not _is_number(v) and v is not MISSING for v in map(_cell, columns[c]))]
@@ -72,31 +83,69 @@ def read_cv_results(path: Path, warnings: list[str]) -> ImportedStudy:
 def _columns(path: Path) -> dict[str, list]:
     """The file's columns, by name, each a list of one value a row (strings in a CSV)."""
     file = str(path)
-    text = read_input(path, what="cv_results_ file")
+    text = read_input(path, what="cv_results_ file").removeprefix("\ufeff")  # Excel's byte order mark
     if path.suffix.lower() == ".json":
         return _json_columns(text, file)
     if path.suffix.lower() != ".csv":
         raise InputError("must be a .csv or .json file of cv_results_", file=file)
-    rows = list(csv.reader(text.splitlines()))
-    if not rows:
-        raise InputError("is empty", file=file)
-    header, body = rows[0], rows[1:]
-    if any(len(row) != len(header) for row in body):
-        raise InputError("has rows of another length than its header line", file=file)
-    return {name: [row[i] for row in body] for i, name in enumerate(header) if name and not UNNAMED.match(name)}
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise InputError("is empty", file=file)
+        kept = [(i, name) for i, name in enumerate(header) if name and not UNNAMED.match(name)]
+        _refuse_twice([name for _, name in kept], file)
+        columns: dict[str, list] = {name: [] for _, name in kept}
+        for row in reader:
+            if len(row) != len(header):
+                raise InputError(f"has {len(row)} cells, the header line {len(header)}", file=file,
+                                 line=reader.line_num)
+            if reader.line_num > MAX_ROWS + 1:
+                raise InputError(f"holds more than {MAX_ROWS:,} rows, the most imported (split the search)",
+                                 file=file, line=reader.line_num)
+            for i, name in kept:
+                columns[name].append(row[i])
+    except csv.Error as err:
+        raise InputError(f"is no CSV here: {err}", file=file, line=reader.line_num) from None
+    return columns
+
+
+def _refuse_twice(names: list[str], file: str) -> None:
+    """A column named twice: the second would silently replace the first."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError("names two columns; keep one", file=file, field=shown(name))
+        seen.add(name)
+
+
+def _no_twice(pairs: list[tuple[str, Any]]) -> dict:
+    """A JSON object, refusing a key given twice (json keeps the last in silence)."""
+    _refuse_twice([key for key, _ in pairs], "")
+    return dict(pairs)
 
 
 def _json_columns(text: str, file: str) -> dict[str, list]:
     """{column: [values]} (json.dump of cv_results_ as lists), or what pandas' to_json writes in any orient
     that names the columns: columns (its default), records, index, split, table."""
     try:
-        data = json.loads(text)
-    except ValueError as err:  # json's words name the line and column, never the content
-        raise InputError(f"is not valid JSON: {err}", file=file) from None
+        data = json.loads(text, object_pairs_hook=_no_twice)
+    except InputError as err:
+        raise err.located(file=file) from None
     except RecursionError:
-        raise InputError("is not valid JSON: nested too deeply", file=file) from None
+        raise InputError("is not valid JSON here: nested too deep to read", file=file) from None
+    except ValueError as err:
+        raise InputError(f"is not valid JSON: {str(err).split(';')[0]}", file=file) from None
+    try:  # "\ud800" is valid JSON but no text: the study file and journal written from it could not be read
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InputError(f"holds a lone surrogate {err.object[err.start:err.end]!r}, which is no text",
+                         file=file) from None
     if isinstance(data, dict) and isinstance(data.get("data"), list) and ("columns" in data or "schema" in data):
         if "columns" in data:  # split: {"columns": [...], "index": [...], "data": [[...], ...]}
+            if not isinstance(data["columns"], list) or not all(isinstance(c, str) for c in data["columns"]):
+                raise InputError("must be a list of column names", file=file, field="columns")
+            _refuse_twice(data["columns"], file)
             if not all(isinstance(row, list) and len(row) == len(data["columns"]) for row in data["data"]):
                 raise InputError("has rows of another length than its columns", file=file)
             return {name: [row[i] for row in data["data"]] for i, name in enumerate(data["columns"])}
@@ -117,15 +166,29 @@ def _json_columns(text: str, file: str) -> dict[str, list]:
 
 def _cell(value: Any) -> Any:
     """A cell as the value it stands for: a CSV's "0.1" a number, "None" None, "{'a': 1}" the text it is
-    (a choice must be a plain value); empty and NaN cells are MISSING."""
+    (a choice must be a plain value, and a JSON list or mapping is its JSON text); empty and NaN cells are
+    MISSING."""
     if isinstance(value, float) and math.isnan(value):
         return MISSING
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
     if value is None or not isinstance(value, str):
         return MISSING if value is None else value
-    if value.strip() in WORDS:
-        return WORDS[value.strip()]
+    text = value.strip()
+    if text in WORDS:
+        return WORDS[text]
+    try:  # most cells are numbers: literal_eval compiles each one (a million rows: minutes)
+        return int(text)
+    except ValueError:
+        pass
     try:
-        parsed = ast.literal_eval(value.strip())
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if math.isfinite(number):
+        return number
+    try:
+        parsed = ast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return value
     if isinstance(parsed, float) and math.isnan(parsed):
@@ -154,7 +217,28 @@ def _set_from_params_column(cells: dict[str, list], params: list | None) -> None
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A number a float holds: finite, and whole numbers within ±2^53."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= MAGNITUDE
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def _check_cells(values: list, *, file: str, field: str, param: bool) -> None:
+    """Refuse a value no float or search space holds: a whole number past 2^53 (a 4,000-digit one overflows
+    a float), and in a param a number past ±2^53 or a text longer than MAX_CELL."""
+    for row, value in enumerate(values, 1):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            continue
+        if isinstance(value, str):
+            if param and len(value) > MAX_CELL:
+                raise InputError(f"row {row}: a value of {len(value):,} characters; a param's may hold at most "
+                                 f"{MAX_CELL:,}", file=file, field=field)
+            if re.fullmatch(r"\s*[-+]?\d+\s*", value):  # digits int() refuses: more than 4,300 of them
+                raise InputError(f"row {row}: a number of {len(value.strip()):,} digits is past ±2^53, where floats "
+                                 "hold no whole number exactly", file=file, field=field)
+        elif (param or isinstance(value, int)) and abs(value) > MAGNITUDE:
+            raise InputError(f"row {row}: {shown(value)} is outside ±2^53 (9.007e+15), where floats hold whole "
+                             "numbers exactly", file=file, field=field)
 
 
 def _nan(value: Any) -> bool:
@@ -171,6 +255,9 @@ def _param(values: list, *, file: str, field: str) -> dict:
     for value in seen:
         first.setdefault(value_key(value), value)  # 1 and 1.0 are one choice, as the space compares them
     distinct = list(first.values())
+    if not numbers and len(distinct) > MAX_CHOICES:
+        raise InputError(f"takes {len(distinct):,} values that are not all numbers; a param may have at most "
+                         f"{MAX_CHOICES:,} choices", file=file, field=field)
     if not numbers or len(distinct) < 2:
         return {"type": "categorical", "choices": distinct}
     low, high = min(seen), max(seen)

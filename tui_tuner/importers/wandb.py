@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..files import read_input
 from ..space import SearchSpace
 from ..spec import parse_yaml
-from .imported import study_name
+from .imported import MAGNITUDE, MAX_CHOICES, shown, study_name
 from .sweep_comments import sweep_comments
 
 METHODS = ("grid", "random", "bayes")  # W&B's, each one of our strategies by the same name
@@ -39,6 +39,12 @@ DISTRIBUTIONS = (CONSTANT, CATEGORICAL, "int_uniform", "uniform", "q_uniform", "
 SWEEP_KEYS = ("method", "metric", "parameters", "run_cap", "early_terminate", "program", "command", "name",
               "description")
 DEFAULT_INTERPRETER = "python"
+SWEEP_LIMIT = 1 << 20  # bytes of a sweep file (W&B's are a few hundred; PyYAML reads about 1 MiB a second)
+MAX_VALUES = 10_000  # values a sweep may hold once its YAML aliases are expanded (a billion laughs is refused)
+MAX_DEPTH = 32  # how deep its values may nest (an alias inside what it names nests without end)
+MAX_PARAMETERS = 1_000  # parameters of one sweep (ruamel writes one in about 4 ms)
+MAX_STEPS = 10 ** 9  # the most steps of q a range may hold
+LARGEST_EXP = 709.0  # e to more than this is past the largest float
 
 
 def sweep_to_study(sweep: Any, *, file: str, stem: str,
@@ -55,12 +61,17 @@ def sweep_to_study(sweep: Any, *, file: str, stem: str,
             warnings.append(f"{key}: not carried over (tui-tuner has no such setting)")
     method = sweep.get("method")
     if method not in METHODS:
-        raise InputError(f"must be grid, random or bayes, got {method!r}", file=file, field="method")
+        raise InputError(f"must be grid, random or bayes, got {shown(method)}", file=file, field="method")
     parameters = sweep.get("parameters")
     if not isinstance(parameters, dict) or not parameters:
         raise InputError("must map parameter names to their definitions", file=file, field="parameters")
     params, fixed, comments = {}, {}, {}
     for name, field, definition in _flattened(parameters, "parameters", file, warnings):
+        if name in params or name in fixed:
+            raise InputError(f"is {name} as a tui-tuner param, the name of another parameter too; rename one",
+                             file=file, field=field)
+        if len(params) + len(fixed) == MAX_PARAMETERS:
+            raise InputError(f"holds more than {MAX_PARAMETERS:,} parameters", file=file, field="parameters")
         kind, spec, comment = _parameter(name, definition, file=file, field=field, warnings=warnings)
         own = (written or {}).get(field)
         if kind == CONSTANT:
@@ -85,10 +96,14 @@ def sweep_to_study(sweep: Any, *, file: str, stem: str,
     search: dict[str, Any] = {"strategy": method}
     if "run_cap" in sweep:
         cap = sweep["run_cap"]
-        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
-            raise InputError(f"must be a whole number of runs >= 1, got {cap!r}", file=file, field="run_cap")
+        if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAGNITUDE:
+            raise InputError(f"must be a whole number of runs from 1 to 2^53, got {shown(cap)}", file=file,
+                             field="run_cap")
         search["trials"] = cap
-    study = {"name": study_name(str(sweep.get("name") or stem)), "objective": objective, "search": search}
+    name = sweep.get("name")
+    if name is not None and not isinstance(name, str):
+        raise InputError(f"must be a string, got {shown(name)}", file=file, field="name")
+    study = {"name": study_name(name or stem), "objective": objective, "search": search}
     pruner = _pruner(sweep.get("early_terminate"), file, warnings)
     if pruner:
         study["pruner"] = pruner
@@ -99,6 +114,8 @@ def sweep_to_study(sweep: Any, *, file: str, stem: str,
 def _flattened(parameters: dict, field: str, file: str, warnings: list[str], prefix: str = ""):
     """(name, field, definition) of each parameter, nested `parameters:` blocks flattened to outer__inner."""
     for key, definition in parameters.items():
+        if not isinstance(key, str):
+            raise InputError(f"a parameter's name must be a string, got {shown(key)}", file=file, field=field)
         name = re.sub(r"\W", "_", f"{prefix}{key}")
         if name != f"{prefix}{key}":
             warnings.append(f"{field}.{key}: renamed {name} (a tui-tuner param name is an identifier); your "
@@ -113,16 +130,28 @@ def _flattened(parameters: dict, field: str, file: str, warnings: list[str], pre
             yield from _flattened(inner, f"{field}.{key}.parameters", file, warnings, f"{name}__")
         else:
             if not name.isidentifier():
-                raise InputError(f"cannot be a parameter name (an identifier), got {key!r}", file=file,
+                raise InputError(f"cannot be a parameter name (an identifier), got {shown(key)}", file=file,
                                  field=f"{field}.{key}")
             yield name, f"{field}.{key}", definition
 
 
 def _number(definition: dict, key: str, file: str, field: str) -> float:
+    """A bound or step: a finite number within ±2^53, so that spans, steps and exponents stay floats."""
     value = definition.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"must be a number, got {value!r}", file=file, field=f"{field}.{key}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == math.inf:
+        raise InputError(f"must be a number, got {shown(value)}", file=file, field=f"{field}.{key}")
+    if abs(value) > MAGNITUDE:
+        raise InputError(f"must be within ±2^53 ({float(MAGNITUDE):.4g}), got {shown(value)}", file=file,
+                         field=f"{field}.{key}")
     return value
+
+
+def _exp(power: float, file: str, field: str) -> float:
+    """e to a natural-log bound, or the InputError of one past the largest float."""
+    if power > LARGEST_EXP:
+        raise InputError(f"e^{power:.6g} is past the largest float (the bounds of this distribution are natural "
+                         "logs)", file=file, field=field)
+    return math.exp(power)
 
 
 def _kind(definition: dict, file: str, field: str) -> str:
@@ -130,7 +159,7 @@ def _kind(definition: dict, file: str, field: str) -> str:
     if "distribution" in definition:
         kind = definition["distribution"]
         if kind not in DISTRIBUTIONS:
-            raise InputError(f"unknown distribution {kind!r}; W&B's are {', '.join(DISTRIBUTIONS)}", file=file,
+            raise InputError(f"unknown distribution {shown(kind)}; W&B's are {', '.join(DISTRIBUTIONS)}", file=file,
                              field=f"{field}.distribution")
         return kind
     if "value" in definition:
@@ -149,8 +178,8 @@ def _parameter(name: str, definition: Any, *, file: str, field: str,
                warnings: list[str]) -> tuple[str, Any, str]:
     """(kind, the param's definition or a fixed value, a comment saying what W&B had)."""
     if not isinstance(definition, dict):
-        raise InputError(f"must be a mapping (value, values, min/max, distribution), got {definition!r}", file=file,
-                         field=field)
+        raise InputError(f"must be a mapping (value, values, min/max, distribution), got {shown(definition)}",
+                         file=file, field=field)
     kind = _kind(definition, file, field)
     said = f"W&B: {kind}"
     if kind == CONSTANT:
@@ -174,14 +203,15 @@ def _parameter(name: str, definition: Any, *, file: str, field: str,
         low, high = mu - NORMAL_WIDTH * sigma, mu + NORMAL_WIDTH * sigma
         log = base == "log_normal"
         if log:
-            low, high = math.exp(low), math.exp(high)
+            low, high = _exp(low, file, field), _exp(high, file, field)
         low, high = _tidy(low), _tidy(high)
         warnings.append(f"{field}: {kind}(mu={mu}, sigma={sigma}) searched uniformly{' on a log scale' if log else ''} "
                         f"over mu ± {NORMAL_WIDTH:g} sigma{' (of the log)' if log else ''}: {low:.4g} to {high:.4g}")
         said += f" mu={mu} sigma={sigma}"
     elif base == "beta":
         low, high, log = 0.0, 1.0, False
-        warnings.append(f"{field}: {kind}(a={definition.get('a', 1)}, b={definition.get('b', 1)}) searched "
+        a, b = shown(definition.get("a", 1)), shown(definition.get("b", 1))
+        warnings.append(f"{field}: {kind}(a={a}, b={b}) searched "
                         "uniformly over its range, 0 to 1")
     else:
         low, high = _number(definition, "min", file, field), _number(definition, "max", file, field)
@@ -190,7 +220,8 @@ def _parameter(name: str, definition: Any, *, file: str, field: str,
             raise InputError(f"min must be < max, got min={low}, max={high}", file=file, field=f"{field}.min")
         log = "log" in base
         if base in ("log_uniform", "inv_log_uniform"):  # bounds are natural logs of the value (of 1/value)
-            low, high = (math.exp(low), math.exp(high)) if base == "log_uniform" else (math.exp(-high), math.exp(-low))
+            low, high = ((_exp(low, file, field), _exp(high, file, field)) if base == "log_uniform"
+                         else (_exp(-high, file, field), _exp(-low, file, field)))
             low, high = _tidy(low), _tidy(high)
             said += " (natural-log bounds)"
         if base.startswith("inv_"):
@@ -210,6 +241,9 @@ def _parameter(name: str, definition: Any, *, file: str, field: str,
     elif step is not None and not (ints and step == 1):
         step = int(step) if ints else float(step)
         span = param["high"] - param["low"]
+        if span / step > MAX_STEPS:
+            raise InputError(f"q={step} makes more than {MAX_STEPS:,} steps of the range {param['low']} to "
+                             f"{param['high']}; give a larger q", file=file, field=f"{field}.q")
         count = math.floor(span / step + 1e-9)
         if count < 1:
             raise InputError(f"q={step} is wider than the range {param['low']} to {param['high']}", file=file,
@@ -229,15 +263,67 @@ def _tidy(bound: float) -> float:
 def _choices(definition: dict, file: str, field: str, warnings: list[str]) -> dict:
     values = definition.get("values")
     if not isinstance(values, list) or not values:
-        raise InputError(f"must be a non-empty list, got {values!r}", file=file, field=f"{field}.values")
+        raise InputError(f"must be a non-empty list, got {shown(values)}", file=file, field=f"{field}.values")
+    if len(values) > MAX_CHOICES:
+        raise InputError(f"holds {len(values):,} values; a parameter may have at most {MAX_CHOICES:,}", file=file,
+                         field=f"{field}.values")
     if not all(isinstance(v, (str, int, float, bool, type(None))) for v in values):
-        values = [v if isinstance(v, (str, int, float, bool, type(None))) else json.dumps(v) for v in values]
+        values = [v if isinstance(v, (str, int, float, bool, type(None)))
+                  else _json_text(v, file, f"{field}.values[{i}]") for i, v in enumerate(values)]
         warnings.append(f"{field}.values: a list or mapping among them is a choice of its JSON text, which your "
-                        f"program parses from --name=TEXT: {values}")
+                        f"program parses from --name=TEXT: {shown(values)}")
     if "probabilities" in definition:
+        probabilities = _probabilities(definition["probabilities"], len(values), file, f"{field}.probabilities")
         warnings.append(f"{field}.probabilities: not carried over: tui-tuner draws every choice equally often "
-                        f"(W&B's were {definition['probabilities']})")
+                        f"(W&B's were {shown(probabilities)})")
     return {"type": "categorical", "choices": list(values)}
+
+
+def _json_text(value: Any, file: str, field: str) -> str:
+    """A list or mapping among a parameter's values as the JSON text the program is passed."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        raise InputError(f"must be JSON: a string, a finite number, true/false, null or a list or mapping of them, "
+                         f"got {shown(value)}", file=file, field=field) from None
+
+
+def _probabilities(probabilities: Any, count: int, file: str, field: str) -> list:
+    """W&B's weights of the values, checked as W&B checks them: one a value, none negative, summing to 1."""
+    if not isinstance(probabilities, list) or len(probabilities) != count:
+        raise InputError(f"must be a list of {count} numbers, one for each value, got {shown(probabilities)}",
+                         file=file, field=field)
+    for i, p in enumerate(probabilities):
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise InputError(f"must be a number from 0 to 1, got {shown(p)}", file=file, field=f"{field}[{i}]")
+    if abs(math.fsum(probabilities) - 1) > 1e-6:
+        raise InputError(f"must sum to 1, got {math.fsum(probabilities):.6g}", file=file, field=field)
+    return probabilities
+
+
+def _check_shape(sweep: dict, file: str) -> None:
+    """Refuse, before anything walks it, a sweep that YAML aliases make huge (a billion laughs) or endless (an
+    alias inside what it names), or that holds a whole number no other tool reads (past 2^63)."""
+    count, stack = 0, [(sweep, "", 0)]
+    while stack:
+        value, field, depth = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise InputError(f"holds more than {MAX_VALUES:,} values once its YAML aliases are expanded", file=file)
+        if depth > MAX_DEPTH:
+            raise InputError(f"nests deeper than {MAX_DEPTH} levels (or a YAML alias names a value that holds it)",
+                             file=file, field=field if len(field) < 100 else f"{field[:60]}...{field[-30:]}")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2 ** 63:
+            raise InputError(f"must be a number within ±2^63, got {shown(value)}", file=file, field=field or None)
+        if isinstance(value, dict):
+            stack.extend((item, _key_path(field, key), depth + 1) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((item, f"{field}[{i}]", depth + 1) for i, item in enumerate(value))
+
+
+def _key_path(field: str, key: Any) -> str:
+    key = key if isinstance(key, str) and len(key) <= 80 else shown(key)
+    return f"{field}.{key}" if field else key
 
 
 def _metric(metric: Any, file: str, warnings: list[str]) -> tuple[str, str]:
@@ -249,7 +335,7 @@ def _metric(metric: Any, file: str, warnings: list[str]) -> tuple[str, str]:
         raise InputError("must be a mapping with a name (and goal: minimize or maximize)", file=file, field="metric")
     goal = metric.get("goal", "minimize")
     if goal not in ("minimize", "maximize"):
-        raise InputError(f"must be minimize or maximize, got {goal!r}", file=file, field="metric.goal")
+        raise InputError(f"must be minimize or maximize, got {shown(goal)}", file=file, field="metric.goal")
     for key in metric:
         if key not in ("name", "goal"):
             warnings.append(f"metric.{key}: not carried over (tui-tuner runs its whole trial budget)")
@@ -261,20 +347,19 @@ def _pruner(early: Any, file: str, warnings: list[str]) -> dict | None:
     if early is None:
         return None
     if not isinstance(early, dict) or early.get("type") != "hyperband":
-        raise InputError(f"must be {{type: hyperband, ...}}, the only kind W&B has, got {early!r}", file=file,
+        raise InputError(f"must be {{type: hyperband, ...}}, the only kind W&B has, got {shown(early)}", file=file,
                          field="early_terminate")
-    eta = early.get("eta", 3)
-    if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
-        raise InputError(f"must be a whole number >= 2, got {eta!r}", file=file, field="early_terminate.eta")
+    eta = _whole(early, "eta", 3, 2, file)
     if "min_iter" in early:
-        first = early["min_iter"]
+        first = _whole(early, "min_iter", None, 1, file)
     elif "max_iter" in early:
-        first = early["max_iter"] / eta ** early.get("s", 0)
+        top, s = _whole(early, "max_iter", None, 1, file), _whole(early, "s", 0, 0, file)
+        first = top / eta ** s if s < 64 else 0  # past 63 halvings of a top of at most 2^53 nothing is left
     else:
         raise InputError("needs min_iter, or max_iter and s", file=file, field="early_terminate")
-    if isinstance(first, bool) or not isinstance(first, (int, float)) or first < 1:
-        raise InputError(f"the first bracket must be at least 1 iteration, got {first!r}", file=file,
-                         field="early_terminate")
+    if first < 1:
+        raise InputError(f"the first bracket, max_iter / eta^s, must be at least 1 iteration, got {first:.3g}",
+                         file=file, field="early_terminate")
     for key in early:
         if key not in ("type", "eta", "min_iter", "max_iter", "s"):
             warnings.append(f"early_terminate.{key}: not carried over (successive halving has no such setting)")
@@ -284,11 +369,23 @@ def _pruner(early: Any, file: str, warnings: list[str]) -> dict | None:
     return {"name": "successive_halving", "min_resource": int(first), "reduction_factor": eta}
 
 
+def _whole(early: dict, key: str, default: int | None, least: int, file: str) -> int:
+    """A whole number of early_terminate from `least` to 2^53 (3.0 is taken as 3)."""
+    value = early.get(key, default)
+    if (isinstance(value, float) and value.is_integer() and abs(value) <= MAGNITUDE):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= MAGNITUDE:
+        raise InputError(f"must be a whole number from {least} to 2^53, got {shown(value)}", file=file,
+                         field=f"early_terminate.{key}")
+    return value
+
+
 def _command(sweep: dict, names: list[str], file: str, warnings: list[str]) -> str:
     """The command a trial runs: W&B's `command` list with its macros expanded, or `python PROGRAM`."""
     program = sweep.get("program")
-    if program is not None and not isinstance(program, str):
-        raise InputError(f"must be the path of your training script, got {program!r}", file=file, field="program")
+    if program is not None and (not isinstance(program, str) or not program.strip()):
+        raise InputError(f"must be the path of your training script, got {shown(program)}", file=file,
+                         field="program")
     command = sweep.get("command")
     if command is None:
         if program is None:
@@ -296,7 +393,10 @@ def _command(sweep: dict, names: list[str], file: str, warnings: list[str]) -> s
                              field="program")
         return shlex.join([DEFAULT_INTERPRETER, program] if program.endswith(".py") else [program])
     if not isinstance(command, list) or not all(isinstance(part, str) for part in command):
-        raise InputError(f"must be a list of words, got {command!r}", file=file, field="command")
+        raise InputError(f"must be a list of words, got {shown(command)}", file=file, field="command")
+    for where, word in [("program", program or ""), *((f"command[{i}]", part) for i, part in enumerate(command))]:
+        if not word.isprintable():  # a newline or NUL in a program's name runs nothing
+            raise InputError(f"holds a control character, got {shown(word)}", file=file, field=where)
     words: list[str] = []
     for i, part in enumerate(command):
         if part == "${env}":
@@ -317,6 +417,8 @@ def _command(sweep: dict, names: list[str], file: str, warnings: list[str]) -> s
             warnings.append(f"command: {part} not carried over; each param follows the command as --name=value")
         else:
             words.append(part.replace("{", "{{").replace("}", "}}"))  # a brace of its own, not a placeholder
+    if not words:
+        raise InputError(f"names no program to run, got {shown(command)}", file=file, field="command")
     if "${args_no_boolean_flags}" in command:
         warnings.append("command: ${args_no_boolean_flags} passes true/false as --name=True/False, as ${args} does")
     return shlex.join(words)
@@ -366,11 +468,12 @@ def _flow_params(params: dict, comments: dict[str, str]) -> CommentedMap:
 def read_sweep(path: Path) -> tuple[str, list[str]]:
     """(the study file's text, what was not carried over) for the W&B sweep file at `path`."""
     file = str(path)
-    text = read_input(path, what="sweep file")
+    text = read_input(path, what="sweep file", limit=SWEEP_LIMIT)
     try:
         root, sweep = parse_yaml(text)
     except InputError as err:
         raise err.located(file=file) from None
+    _check_shape(sweep, file)
     head, by_field = sweep_comments(text, root)
     study, warnings, comments = sweep_to_study(sweep, file=file, stem=path.stem, written=by_field)
     description = sweep.get("description")
