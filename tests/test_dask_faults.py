@@ -18,7 +18,7 @@ import pytest
 from test_dask import CLI, finished_once, journal, marks_of, run_cli, study
 from tui_tuner import SearchSpace, records
 from tui_tuner.engine import Engine
-from tui_tuner.errors import InputError
+from tui_tuner.errors import InputError, TunerError
 from tui_tuner.executors import ExecutorLost, Outcome, check_dask_address
 from tui_tuner.searchers import RandomSearcher
 from waiting import wait_for
@@ -144,6 +144,44 @@ async def test_a_lost_executor_stops_the_study_with_its_running_trials_interrupt
     assert executor.runs == [0, 1] and executor.cancelled == [0]
     assert sorted(e.number for e in seen if isinstance(e, records.Interrupted)) == [0, 1]
     assert not [e for e in seen if isinstance(e, (records.Failed, records.Finished))]
+
+
+async def test_a_cluster_without_workers_is_one_line_at_start_and_stops_the_study_when_they_all_go(monkeypatch):
+    """Its tasks would wait for a worker forever: a hang."""
+    distributed = pytest.importorskip("distributed")
+    from tui_tuner.executors import dask as on_dask
+
+    monkeypatch.setattr(on_dask, "WORKERS_SECONDS", 1)
+    async with distributed.Scheduler(host="127.0.0.1", port=0, dashboard_address=None) as scheduler:
+        with pytest.raises(TunerError, match=f"^the dask scheduler at {scheduler.address} has no worker \\(none "
+                                             "joined in 1 s\\)$"):
+            await asyncio.wait_for(on_dask.DaskExecutor(scheduler.address).open(), 10)
+        executor = on_dask.DaskExecutor(scheduler.address)
+        async with distributed.Worker(scheduler.address, nthreads=1):
+            await executor.open()
+        try:
+            with pytest.raises(ExecutorLost, match=f"^no dask worker left at {scheduler.address} for 1 s; the trials "
+                                                   "it ran are recorded interrupted$"):
+                await asyncio.wait_for(executor.run(abs, {"x": 1.0}, number=0, seed=0), 15)
+        finally:
+            await executor.close()
+
+
+async def test_trials_at_once_on_a_cluster_are_held_to_four_a_thread():
+    """--workers 100000 on a one-thread cluster had 100,000 trials in flight, two scheduler queues each."""
+    distributed = pytest.importorskip("distributed")
+    from tui_tuner.executors.dask import DaskExecutor
+
+    async with distributed.Scheduler(host="127.0.0.1", port=0, dashboard_address=None) as scheduler:
+        async with distributed.Worker(scheduler.address, nthreads=1):
+            executor = DaskExecutor(scheduler.address, workers=100_000)
+            try:
+                said = await asyncio.wait_for(executor.open(), 30)
+            finally:
+                await executor.close()
+    assert executor.capacity == 4
+    assert said.endswith("1 worker, 1 thread; 4 trials at once; the rest wait for a free thread (not the 100000 "
+                         "asked: at most 4 a thread)")
 
 
 def free_port() -> int:

@@ -20,7 +20,8 @@ as a new task, under its number, params and seed. The notice says how many worke
 
 A scheduler lost mid-study (killed, its machine gone): no trial can go on, and dask's client cancels every
 task it had. `run` raises ExecutorLost instead of reporting them failed; the engine records the running trials
-interrupted and stops, and a resume runs them again. Before any of that, `open` reads the scheduler's first
+interrupted and stops, and a resume runs them again. So does a cluster left without a worker for
+WORKERS_SECONDS, whose tasks would wait for one forever. Before any of that, `open` reads the scheduler's first
 message itself, a few bytes under a timeout: distributed's own comm would allocate whatever length the
 peer's first 8 bytes say (an HTTP server's "HTTP/1.1" reads as 3 EiB), and waits on a peer that says nothing.
 
@@ -52,13 +53,14 @@ from distributed.comm.addressing import parse_address, parse_host_port
 from ..errors import InputError, TunerError
 from ..results import shorten
 from .base import LOST, ExecutorLost, Outcome, ReportHandler
-from .pool import Pickled, ProcessExecutor
+from .pool import WORKERS_PER_CPU, Pickled, ProcessExecutor
 from .shipping import Shipped, copy_of, digest, unpack, zip_modules
 
 CODE_DIR = "tui-tuner-code"  # under each worker's local directory: the copies of the user's code
 WORKER_LOG = "tui-tuner-workers.log"  # under each worker's local directory: what trials printed, tracebacks
 CONNECT_SECONDS = 10
 SHIP_SECONDS = 60  # to copy the user's code to the workers
+WORKERS_SECONDS = 10  # a cluster without a worker this long runs no trial: the study stops (or does not start)
 HANDSHAKE_SECONDS = 5  # to connect, then again for the scheduler's first message
 HANDSHAKE_BYTES = 1 << 16  # a scheduler's first message is about 60 bytes
 STOP_SECONDS = 5  # at most this long to tell a cluster that a trial stops
@@ -82,7 +84,7 @@ class DaskExecutor:
         self._client = None
         self._cluster = None
         self._lost: set[str] = set()  # workers the scheduler removed
-        self._gone: asyncio.Future | None = None  # set when the connection to the scheduler is lost
+        self._gone: asyncio.Future | None = None  # set, to why, when no trial can run on the cluster any more
         self._watch: asyncio.Task | None = None
         self._watching: dict[str, tuple[str, asyncio.Future]] = {}  # task key -> (its worker, set when lost)
         self._payloads: dict[int, tuple[Any, bytes]] = {}
@@ -107,10 +109,13 @@ class DaskExecutor:
                    else str(err).strip().split("\n", 1)[0] or type(err).__name__)
             raise TunerError(f"cannot reach the dask scheduler at {shorten(self.address, 80)}: {why}") from None
         self._gone = asyncio.get_running_loop().create_future()
-        self._watch = asyncio.ensure_future(self._watch_scheduler())
+        self._watch = asyncio.ensure_future(self._watch_cluster())
         threads = sum(w["nthreads"] for w in workers)
-        self.capacity = self.asked or max(1, threads)
+        bound = WORKERS_PER_CPU * max(1, threads)  # a trial past these waits anyway, and costs two queues
+        self.capacity = min(self.asked or max(1, threads), bound)
         waiting = "; the rest wait for a free thread" if self.capacity > threads else ""
+        if self.asked and self.asked > bound:
+            waiting += f" (not the {self.asked} asked: at most {WORKERS_PER_CPU} a thread)"
         return (f"on dask at {self._client.scheduler.address}: {len(workers)} worker{'s' * (len(workers) != 1)}, "
                 f"{threads} thread{'s' * (threads != 1)}; {self.capacity} trial{'s' * (self.capacity != 1)} at once"
                 f"{waiting}")
@@ -135,6 +140,12 @@ class DaskExecutor:
                 if self._client is None:
                     await _quietly(client.close())  # else its __del__ warns of a close never awaited
         self._client.subscribe_topic("all", self._on_cluster_event)
+        try:
+            async with asyncio.timeout(WORKERS_SECONDS):
+                await self._client.wait_for_workers(1)
+        except TimeoutError:
+            raise TunerError(f"the dask scheduler at {shorten(self.address, 80)} has no worker (none joined in "
+                             f"{WORKERS_SECONDS} s)") from None
         async with asyncio.timeout(CONNECT_SECONDS):
             workers = list((await self._client.scheduler.identity())["workers"].values())
         if self.code_folder:
@@ -160,11 +171,20 @@ class DaskExecutor:
             if worker == address and not lost.done():
                 lost.set_result(None)
 
-    async def _watch_scheduler(self) -> None:
-        """Set `_gone` once the client's connection to the scheduler is lost (it then only tries to reconnect)."""
+    async def _watch_cluster(self) -> None:
+        """Set `_gone` once the client's connection to the scheduler is lost (it then only tries to reconnect),
+        or the cluster has had no worker for WORKERS_SECONDS (its tasks would wait for one forever)."""
+        where = shorten(self.address, 80)
+        workers_seen = time.monotonic()
         while not self._scheduler_lost():
+            info = self._client.scheduler_info()  # as the client last heard, every 2 s
+            if info.get("n_workers", len(info.get("workers", ()))):
+                workers_seen = time.monotonic()
+            elif time.monotonic() - workers_seen > WORKERS_SECONDS:
+                self._gone.set_result(f"no dask worker left at {where} for {WORKERS_SECONDS} s")
+                return
             await asyncio.sleep(WATCH_SECONDS)
-        self._gone.set_result(None)
+        self._gone.set_result(f"lost the dask scheduler at {where}")
 
     def _scheduler_lost(self) -> bool:
         return self._client is None or self._client.status != "running"
@@ -209,8 +229,9 @@ class DaskExecutor:
                 trial.cancel()
                 await asyncio.wait({trial})
         if trial.cancelled() or not await self._still_there(trial):
-            raise ExecutorLost(f"lost the dask scheduler at {shorten(self.address, 80)}; the trials it ran are "
-                               "recorded interrupted")
+            await asyncio.wait({self._gone}, timeout=WATCH_SECONDS * 2)  # a failed ping: the watch says why next
+            why = self._gone.result() if self._gone.done() else f"the dask scheduler at {self.address} went silent"
+            raise ExecutorLost(f"{shorten(why, 200)}; the trials it ran are recorded interrupted")
         return trial.result()
 
     async def _still_there(self, trial: asyncio.Future) -> bool:
@@ -221,9 +242,10 @@ class DaskExecutor:
         ping = asyncio.ensure_future(self._client.scheduler.identity())
         try:
             await asyncio.wait({ping, self._gone}, timeout=HANDSHAKE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            answered = ping.done() and ping.exception() is None
         finally:
-            ping.cancel()
-        return not self._gone.done() and ping.done() and ping.exception() is None
+            _drop(ping)
+        return answered and not self._gone.done()
 
     async def _run(self, objective: Any, params: dict, *, number: int, seed: int, timeout: float | None,
                    on_report: ReportHandler | None) -> Outcome:
@@ -236,7 +258,7 @@ class DaskExecutor:
                                self.memory_limit, self.trial_log, key, key=key, pure=False, retries=0)
         result = asyncio.ensure_future(_result_of(future))
         lost = asyncio.get_running_loop().create_future()
-        worker = None
+        worker = message = None
         try:
             while True:
                 message = asyncio.ensure_future(outbox.get())
@@ -274,7 +296,7 @@ class DaskExecutor:
             raise
         finally:
             self._watching.pop(key, None)
-            result.cancel()
+            _drop(result, message)
             for queue in (outbox, inbox):
                 queue.close()
 
@@ -355,6 +377,16 @@ async def _quietly(closing) -> None:
     with contextlib.suppress(Exception):  # noqa: BLE001
         async with asyncio.timeout(STOP_SECONDS):
             await closing
+
+
+def _drop(*tasks: asyncio.Future | None) -> None:
+    """Cancel what is still pending, and take the error of what ended (a queue read whose scheduler went away),
+    so asyncio prints no "exception was never retrieved"."""
+    for task in filter(None, tasks):
+        if not task.done():
+            task.cancel()
+        elif not task.cancelled():
+            task.exception()
 
 
 async def _queue(name: str, client) -> distributed.Queue:
