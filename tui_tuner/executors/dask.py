@@ -342,7 +342,8 @@ async def check_scheduler(address: str, *, field: str | None = None, file: str |
             if 0 < size <= HANDSHAKE_BYTES:
                 head += await reader.readexactly(size)
     except TimeoutError:
-        raise wrong(f"{where} is not a dask scheduler: it said nothing in {HANDSHAKE_SECONDS} s") from None
+        said = f"sent {head[:40]!r} then nothing" if head else "said nothing"
+        raise wrong(f"{where} is not a dask scheduler: it {said} in {HANDSHAKE_SECONDS} s") from None
     except (asyncio.IncompleteReadError, OSError) as err:
         said = getattr(err, "partial", b"")
         raise wrong(f"{where} is not a dask scheduler: it closed the connection"
