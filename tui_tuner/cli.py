@@ -222,13 +222,16 @@ def _app(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .executors import check_dask_address
+    from .executors import ExecutorLost, check_dask_address, check_dask_scheduler
     from .spec import load_spec
     from .study import Study
 
     spec = load_spec(args.study_file)
     if args.dask is not None:
         check_dask_address(args.dask, field="--dask")
+        check_dask_scheduler(args.dask, field="--dask")
+    elif spec.settings.dask and not args.resume:  # a resume runs where its study ran: checked as it opens
+        check_dask_scheduler(spec.settings.dask, field="search.executor.dask", file=args.study_file)
     overrides = dict(strategy=args.strategy, trials=args.trials, workers=args.workers, seed=args.seed, dask=args.dask)
     if args.export:
         _check_writable(args.export, "--export", directory=False, study=args.study, source=args.study_file)
@@ -247,8 +250,12 @@ def _run(args: argparse.Namespace) -> int:
 
     from .progress import Progress
 
+    lost = None
     with Progress(study) as progress:
-        interrupted = _run_until_done(study)
+        try:
+            interrupted = _run_until_done(study)
+        except ExecutorLost as err:  # its running trials are recorded interrupted: a resume runs them again
+            interrupted, lost = True, err
     progress.print_summary()
     if not interrupted and not study.log.count("finished") and study.log.count("failed"):
         raise TunerError(_no_trial_finished(study.log))
@@ -257,9 +264,9 @@ def _run(args: argparse.Namespace) -> int:
             path = study.export(args.export)
         print(f"best config written to {path}")
     if interrupted:
-        print(safe_text(f"tui-tuner: stopped early; continue with: tui-tuner run {args.study_file} --resume "
-                        f"--study {study.directory}"), file=sys.stderr)  # the newest of runs/, maybe not ours
-        return 130
+        print(safe_text(f"tui-tuner: {lost or 'stopped early'}; continue with: tui-tuner run {args.study_file} "
+                        f"--resume --study {study.directory}"), file=sys.stderr)  # the newest of runs/, maybe not ours
+        return 1 if lost else 130
     return 0
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from . import records
 from .errors import SearchExhausted
-from .executors.base import LOST, Executor, Outcome
+from .executors.base import LOST, Executor, ExecutorLost, Outcome
 from .governor import Governor
 from .results import ALLOWED, as_number, checked_metrics, describe, shorten
 from .searchers.base import Predictor, Searcher
@@ -171,6 +171,7 @@ class Engine:
         self._wake: asyncio.Event | None = None
         self._deadline: float | None = None
         self._reviewing: asyncio.Task | None = None
+        self._lost: ExecutorLost | None = None  # the executor went away: the run stops and raises it
         self._replay(history, replay_draws)
 
     def _replay(self, history: list[PastTrial], draws: bool) -> None:
@@ -253,6 +254,8 @@ class Engine:
     # ------------------------------------------------------------------------------------------ the loop
 
     async def run(self) -> None:
+        """Run until done; ExecutorLost, after every running trial is recorded interrupted, when the executor
+        went away."""
         self._wake = asyncio.Event()
         loop = asyncio.get_running_loop()
         if self.time_budget is not None:
@@ -277,6 +280,8 @@ class Engine:
                 await asyncio.gather(*self._running.values(), return_exceptions=True)
             self._tell_in_order(upto=len(self._order))
             self._set_state("finished")
+        if self._lost is not None:
+            raise self._lost
 
     def _poke(self) -> None:
         if self._wake is not None:
@@ -501,7 +506,11 @@ class Engine:
         del self._running[number]
         self._last_reported.pop(number, None)  # a cancelled trial's
         self._reached.pop(number, None)
-        if task.cancelled():
+        lost = not task.cancelled() and isinstance(task.exception(), ExecutorLost)
+        if lost and self._lost is None:
+            self._lost = task.exception()
+            self.cancel()  # no trial can go on: the running ones are interrupted too, a resume runs them
+        if task.cancelled() or lost:
             self._emit(records.Interrupted(number))
             state, value = "interrupted", None
         else:

@@ -6,41 +6,59 @@ when chosen, so `distributed` stays an optional extra.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import os
 import re
 from pathlib import Path
 
 from ..errors import InputError
+from ..results import shorten
 from ..storage import TRIAL_LOG
-from .base import LOST, Executor, Outcome, ReportHandler
-from .pool import ProcessExecutor, default_log_path, pool_size
+from .base import LOST, Executor, ExecutorLost, Outcome, ReportHandler
+from .pool import WORKERS_PER_CPU, ProcessExecutor, default_log_path, pool_size
 
-__all__ = ["LOST", "Executor", "Outcome", "ReportHandler", "ProcessExecutor", "check_dask_address",
-           "make_executor"]
+__all__ = ["LOST", "Executor", "ExecutorLost", "Outcome", "ReportHandler", "ProcessExecutor", "check_dask_address",
+           "check_dask_scheduler", "make_executor"]
 
-DASK_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?[^\s/:]+:\d{1,5}$")
-LOCAL = re.compile(r"^local(?::(\d+))?$")
+DASK_ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?[^\s/:]+:\d{1,5}", re.ASCII)  # fullmatch: no newline
+LOCAL = re.compile(r"local(?::(\d+))?", re.ASCII)
 INSTALL_DASK = "pip install 'tui-tuner[dask]'"
 
 
 def check_dask_address(address: object, *, field: str, file: str | None = None) -> str:
     """`local`, `local:N` or a scheduler address (`tcp://10.0.0.5:8786`), with dask.distributed installed;
-    else an InputError naming the field."""
+    else an InputError naming the field. Whether a scheduler answers there is the executor's to find out."""
     if not _is_dask_address(address):
         raise InputError(f"must be local, local:N (N worker processes on this machine) or a dask scheduler's "
                          f"address like tcp://10.0.0.5:8786, got {address!r}", file=file, field=field)
+    local = LOCAL.fullmatch(address)
+    cpus = os.cpu_count() or 1
+    if local and local[1] and (len(local[1]) > 9 or int(local[1]) > WORKERS_PER_CPU * cpus):  # thousands of
+        # processes would hang the machine
+        raise InputError(f"{shorten(address, 40)} asks for {shorten(local[1].lstrip('0'), 20)} worker processes; this "
+                         f"{cpus}-CPU machine runs at most {WORKERS_PER_CPU * cpus} ({WORKERS_PER_CPU} a CPU)",
+                         file=file, field=field)
     if importlib.util.find_spec("distributed") is None:
         raise InputError(f"running trials on dask needs dask.distributed: {INSTALL_DASK}", file=file, field=field)
     return address
 
 
+def check_dask_scheduler(address: str, *, field: str, file: str | None = None) -> None:
+    """A scheduler answers at `address` (a short handshake; a `local` one is started with the study): checked
+    before a study directory is made, so a wrong address leaves nothing behind."""
+    if not LOCAL.fullmatch(address):
+        from .dask import check_scheduler
+        asyncio.run(check_scheduler(address, field=field, file=file))
+
+
 def _is_dask_address(address: object) -> bool:
     if not isinstance(address, str):
         return False
-    local = LOCAL.match(address)
+    local = LOCAL.fullmatch(address)
     if local:
-        return local[1] is None or int(local[1]) >= 1
-    return bool(DASK_ADDRESS.match(address)) and 0 < int(address.rsplit(":", 1)[1]) < 65536
+        return local[1] is None or local[1].strip("0") != ""
+    return bool(DASK_ADDRESS.fullmatch(address)) and 0 < int(address.rsplit(":", 1)[1]) < 65536
 
 
 def make_executor(*, dask: str | None, workers: int | None, trials_left: int | None, trial_memory: int | None,

@@ -11,11 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Protocol
 
+from ..errors import TunerError
 from ..results import shorten
 
 # A report from a running trial -> prune it or not; the answer may be awaited (a cluster asks over the network)
 ReportHandler = Callable[[int, dict], "bool | Awaitable[bool]"]
 LOST = "lost"  # an Outcome's state when the trial's machine went away mid-trial: run it again
+
+
+class ExecutorLost(TunerError):
+    """Raised by `run` when the place trials run went away as a whole (a dask scheduler killed): no trial
+    can go on there, so the engine records the running ones interrupted (a resume runs them again) and stops."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,8 @@ class Executor(Protocol):
 
     async def run(self, objective: Any, params: dict, *, number: int, seed: int, timeout: float | None,
                   on_report: ReportHandler | None) -> Outcome:
-        """Run `objective(params, trial)` once and say how it ended; cancelling it kills the trial."""
+        """Run `objective(params, trial)` once and say how it ended; cancelling it kills the trial.
+        ExecutorLost when no trial can run here any more."""
 
     async def close(self) -> None:
         """Let go of the workers (running trials are the engine's to finish or cancel first)."""

@@ -18,6 +18,13 @@ reports twice. The executor hears the scheduler's "remove-worker" event (or a se
 worker), cancels that task and returns `lost`; the engine records the trial interrupted and runs it again
 as a new task, under its number, params and seed. The notice says how many workers are left.
 
+A scheduler lost mid-study (killed, its machine gone): no trial can go on, and dask's client cancels every
+task it had. `run` raises ExecutorLost instead of reporting them failed; the engine records the running trials
+interrupted and stops, and a resume runs them again. So does a cluster left without a worker for
+WORKERS_SECONDS, whose tasks would wait for one forever. Before any of that, `open` reads the scheduler's first
+message itself, a few bytes under a timeout: distributed's own comm would allocate whatever length the
+peer's first 8 bytes say (an HTTP server's "HTTP/1.1" reads as 3 EiB), and waits on a peer that says nothing.
+
 The user's code reaches the workers as a zip of the objective's folder's modules, registered as a worker
 plugin (workers that join later get it too) and unpacked per digest (shipping.py).
 """
@@ -25,11 +32,14 @@ plugin (workers that join later get it too) and unpacked per digest (shipping.py
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import multiprocessing
 import os
 import pickle
+import socket
+import struct
 import time
 import uuid
 from pathlib import Path
@@ -37,15 +47,22 @@ from typing import Any
 
 import dask.config
 import distributed
+import msgpack
+from distributed.comm.addressing import parse_address, parse_host_port
 
-from ..errors import TunerError
-from .base import LOST, Outcome, ReportHandler
-from .pool import Pickled, ProcessExecutor
+from ..errors import InputError, TunerError
+from ..results import shorten
+from .base import LOST, ExecutorLost, Outcome, ReportHandler
+from .pool import WORKERS_PER_CPU, Pickled, ProcessExecutor
 from .shipping import Shipped, copy_of, digest, unpack, zip_modules
 
 CODE_DIR = "tui-tuner-code"  # under each worker's local directory: the copies of the user's code
 WORKER_LOG = "tui-tuner-workers.log"  # under each worker's local directory: what trials printed, tracebacks
 CONNECT_SECONDS = 10
+SHIP_SECONDS = 60  # to copy the user's code to the workers
+WORKERS_SECONDS = 10  # a cluster without a worker this long runs no trial: the study stops (or does not start)
+HANDSHAKE_SECONDS = 5  # to connect, then again for the scheduler's first message
+HANDSHAKE_BYTES = 1 << 16  # a scheduler's first message is about 60 bytes
 STOP_SECONDS = 5  # at most this long to tell a cluster that a trial stops
 WATCH_SECONDS = 0.5  # how often a trial's task on a worker checks that it is still wanted
 ABANDONED = ("cancelled", "released", "forgotten")  # a task's state on its worker once nobody wants it
@@ -67,6 +84,8 @@ class DaskExecutor:
         self._client = None
         self._cluster = None
         self._lost: set[str] = set()  # workers the scheduler removed
+        self._gone: asyncio.Future | None = None  # set, to why, when no trial can run on the cluster any more
+        self._watch: asyncio.Task | None = None
         self._watching: dict[str, tuple[str, asyncio.Future]] = {}  # task key -> (its worker, set when lost)
         self._payloads: dict[int, tuple[Any, bytes]] = {}
 
@@ -75,31 +94,64 @@ class DaskExecutor:
     async def open(self) -> str | None:
         if self._client is not None:
             return None
-        logging.getLogger("distributed").setLevel(logging.ERROR)  # a lost worker is our notice, not a log
-        local = self.address.split(":")
+        # a lost worker or scheduler is our one line, not distributed's log (a client closed while it tries to
+        # reconnect logs a traceback); dask's config sets the client's level apart
+        for name in ("distributed", "distributed.client"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
-            if local[0] == "local":
-                with dask.config.set({"distributed.worker.daemon": False}):
-                    self._cluster = await distributed.LocalCluster(
-                        n_workers=int(local[1]) if len(local) > 1 else os.cpu_count() or 1, threads_per_worker=1,
-                        processes=True, host="127.0.0.1", dashboard_address=None, asynchronous=True,
-                        silence_logs=logging.ERROR)
-                self._client = await distributed.Client(self._cluster, asynchronous=True)
-            else:
-                self._client = await distributed.Client(self.address, asynchronous=True, timeout=CONNECT_SECONDS)
-        except (OSError, TimeoutError) as err:
+            workers = await self._connect()
+        except TunerError:
             await self.close()
-            raise TunerError(f"cannot reach the dask scheduler at {self.address}: {err}") from None
-        self._client.subscribe_topic("all", self._on_cluster_event)
-        workers = (await self._client.scheduler.identity())["workers"].values()
+            raise
+        except Exception as err:  # noqa: BLE001 - whatever the cluster or a peer did, one line
+            await self.close()
+            why = (f"no answer in {CONNECT_SECONDS} s" if isinstance(err, TimeoutError)
+                   else str(err).strip().split("\n", 1)[0] or type(err).__name__)
+            raise TunerError(f"cannot reach the dask scheduler at {shorten(self.address, 80)}: {why}") from None
+        self._gone = asyncio.get_running_loop().create_future()
+        self._watch = asyncio.ensure_future(self._watch_cluster())
         threads = sum(w["nthreads"] for w in workers)
-        self.capacity = self.asked or max(1, threads)
-        if self.code_folder:
-            await self._ship(self.code_folder)
+        bound = WORKERS_PER_CPU * max(1, threads)  # a trial past these waits anyway, and costs two queues
+        self.capacity = min(self.asked or max(1, threads), bound)
         waiting = "; the rest wait for a free thread" if self.capacity > threads else ""
+        if self.asked and self.asked > bound:
+            waiting += f" (not the {self.asked} asked: at most {WORKERS_PER_CPU} a thread)"
         return (f"on dask at {self._client.scheduler.address}: {len(workers)} worker{'s' * (len(workers) != 1)}, "
                 f"{threads} thread{'s' * (threads != 1)}; {self.capacity} trial{'s' * (self.capacity != 1)} at once"
                 f"{waiting}")
+
+    async def _connect(self) -> list[dict]:
+        """Start the local cluster or reach the scheduler, and ship the user's code: the cluster's workers."""
+        local = self.address.split(":")
+        if local[0] == "local":
+            with dask.config.set({"distributed.worker.daemon": False}):
+                self._cluster = await distributed.LocalCluster(
+                    n_workers=int(local[1]) if len(local) > 1 else os.cpu_count() or 1, threads_per_worker=1,
+                    processes=True, host="127.0.0.1", dashboard_address=None, asynchronous=True,
+                    silence_logs=logging.ERROR)
+            self._client = await distributed.Client(self._cluster, asynchronous=True)
+        else:
+            await check_scheduler(self.address)
+            client = distributed.Client(self.address, asynchronous=True, timeout=CONNECT_SECONDS)
+            try:
+                async with asyncio.timeout(CONNECT_SECONDS):
+                    self._client = await client
+            finally:
+                if self._client is None:
+                    await _quietly(client.close())  # else its __del__ warns of a close never awaited
+        self._client.subscribe_topic("all", self._on_cluster_event)
+        try:
+            async with asyncio.timeout(WORKERS_SECONDS):
+                await self._client.wait_for_workers(1)
+        except TimeoutError:
+            raise TunerError(f"the dask scheduler at {shorten(self.address, 80)} has no worker (none joined in "
+                             f"{WORKERS_SECONDS} s)") from None
+        async with asyncio.timeout(CONNECT_SECONDS):
+            workers = list((await self._client.scheduler.identity())["workers"].values())
+        if self.code_folder:
+            async with asyncio.timeout(SHIP_SECONDS):
+                await self._ship(self.code_folder)
+        return workers
 
     async def _ship(self, folder: str) -> None:
         """Copy the objective's modules to every worker, now and as workers join."""
@@ -119,6 +171,24 @@ class DaskExecutor:
             if worker == address and not lost.done():
                 lost.set_result(None)
 
+    async def _watch_cluster(self) -> None:
+        """Set `_gone` once the client's connection to the scheduler is lost (it then only tries to reconnect),
+        or the cluster has had no worker for WORKERS_SECONDS (its tasks would wait for one forever)."""
+        where = shorten(self.address, 80)
+        workers_seen = time.monotonic()
+        while not self._scheduler_lost():
+            info = self._client.scheduler_info()  # as the client last heard, every 2 s
+            if info.get("n_workers", len(info.get("workers", ()))):
+                workers_seen = time.monotonic()
+            elif time.monotonic() - workers_seen > WORKERS_SECONDS:
+                self._gone.set_result(f"no dask worker left at {where} for {WORKERS_SECONDS} s")
+                return
+            await asyncio.sleep(WATCH_SECONDS)
+        self._gone.set_result(f"lost the dask scheduler at {where}")
+
+    def _scheduler_lost(self) -> bool:
+        return self._client is None or self._client.status != "running"
+
     async def _workers_left(self) -> int:
         try:
             return len((await self._client.scheduler.identity())["workers"])
@@ -127,12 +197,15 @@ class DaskExecutor:
 
     async def close(self) -> None:
         """Let go of the cluster (and stop it, when this executor started it)."""
+        if self._watch is not None:
+            self._watch.cancel()
         client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
         if client is not None:
-            client.unsubscribe_topic("all")
-            await client.close()
+            with contextlib.suppress(Exception):  # noqa: BLE001 - a scheduler gone away: nothing to tell it
+                client.unsubscribe_topic("all")
+            await _quietly(client.close())
         if cluster is not None:
-            await cluster.close()
+            await _quietly(cluster.close())
 
     # ------------------------------------------------------------------------------------------ one trial
 
@@ -145,16 +218,47 @@ class DaskExecutor:
 
     async def run(self, objective: Any, params: dict, *, number: int, seed: int, timeout: float | None = None,
                   on_report: ReportHandler | None = None) -> Outcome:
+        """The trial's Outcome; ExecutorLost when the scheduler is lost before it came back (dask's client
+        then cancels every task it had: a failure that is not the trial's)."""
+        trial = asyncio.ensure_future(self._run(objective, params, number=number, seed=seed, timeout=timeout,
+                                                on_report=on_report))
+        try:
+            await asyncio.wait({trial, self._gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not trial.done():  # cancelled, or the scheduler is gone: the trial stops (bounded, see _stop)
+                trial.cancel()
+                await asyncio.wait({trial})
+        if trial.cancelled() or not await self._still_there(trial):
+            await asyncio.wait({self._gone}, timeout=WATCH_SECONDS * 2)  # a failed ping: the watch says why next
+            why = self._gone.result() if self._gone.done() else f"the dask scheduler at {self.address} went silent"
+            raise ExecutorLost(f"{shorten(why, 200)}; the trials it ran are recorded interrupted")
+        return trial.result()
+
+    async def _still_there(self, trial: asyncio.Future) -> bool:
+        """Whether the scheduler outlived a trial that failed: a failure may be the first sign that it is gone
+        (the client notices a moment later, and cancels every task it had)."""
+        if trial.exception() is None and trial.result().state != "failed":
+            return True
+        ping = asyncio.ensure_future(self._client.scheduler.identity())
+        try:
+            await asyncio.wait({ping, self._gone}, timeout=HANDSHAKE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            answered = ping.done() and ping.exception() is None
+        finally:
+            _drop(ping)
+        return answered and not self._gone.done()
+
+    async def _run(self, objective: Any, params: dict, *, number: int, seed: int, timeout: float | None,
+                   on_report: ReportHandler | None) -> Outcome:
         client = self._client
         key = f"tui-tuner-trial-{number}-{uuid.uuid4().hex[:12]}"
-        outbox = await distributed.Queue(f"{key}-out", client=client)
-        inbox = await distributed.Queue(f"{key}-in", client=client)
+        outbox = await _queue(f"{key}-out", client)
+        inbox = await _queue(f"{key}-in", client)
         started = time.monotonic()
         future = client.submit(run_on_worker, self._payload(objective), self._code, params, number, seed, timeout,
                                self.memory_limit, self.trial_log, key, key=key, pure=False, retries=0)
         result = asyncio.ensure_future(_result_of(future))
         lost = asyncio.get_running_loop().create_future()
-        worker = None
+        worker = message = None
         try:
             while True:
                 message = asyncio.ensure_future(outbox.get())
@@ -187,11 +291,12 @@ class DaskExecutor:
                         answer = pending.result()
                     await inbox.put(["answer", bool(answer)])
         except asyncio.CancelledError:  # stop now: the worker kills the trial's processes
-            await asyncio.shield(_stop(client, future, inbox))
+            if not self._scheduler_lost():
+                await asyncio.shield(_stop(client, future, inbox))
             raise
         finally:
             self._watching.pop(key, None)
-            result.cancel()
+            _drop(result, message)
             for queue in (outbox, inbox):
                 queue.close()
 
@@ -200,6 +305,97 @@ class DaskExecutor:
         left = await self._workers_left()
         return Outcome(LOST, reason=f"its dask worker {worker} was lost; {left} worker{'s' * (left != 1)} left",
                        duration=time.monotonic() - started)
+
+
+async def check_scheduler(address: str, *, field: str | None = None, file: str | None = None) -> None:
+    """A dask scheduler answers at a tcp address: InputError when nothing or something else does, TunerError
+    when the network does not carry us there (tls, ws and ucx are left to distributed, under open's timeout).
+    Reads at most HANDSHAKE_BYTES, in HANDSHAKE_SECONDS."""
+    def wrong(problem: str) -> InputError:
+        return InputError(problem, field=field, file=file)
+
+    where = shorten(address, 80)
+    try:
+        scheme, location = parse_address(address)
+        if scheme != "tcp":
+            return
+        host, port = parse_host_port(location)
+    except ValueError as err:
+        raise wrong(f"{where} is not an address: {err}") from None
+    try:
+        async with asyncio.timeout(HANDSHAKE_SECONDS):
+            reader, writer = await asyncio.open_connection(host, port)
+    except ConnectionRefusedError:
+        raise wrong(f"nothing listens at {where} (connection refused)") from None
+    except (socket.gaierror, UnicodeError, ValueError) as err:  # an unknown host, a name DNS cannot hold
+        raise wrong(f"no such host in {where} ({getattr(err, 'strerror', None) or err})") from None
+    except TimeoutError:
+        raise TunerError(f"cannot reach the dask scheduler at {where}: no connection in {HANDSHAKE_SECONDS} s"
+                         ) from None
+    except OSError as err:
+        raise TunerError(f"cannot reach the dask scheduler at {where}: {err.strerror or err}") from None
+    head = b""
+    try:
+        async with asyncio.timeout(HANDSHAKE_SECONDS):
+            head = await reader.readexactly(8)
+            (size,) = struct.unpack("Q", head)  # distributed's frame prefix: the message's length
+            if 0 < size <= HANDSHAKE_BYTES:
+                head += await reader.readexactly(size)
+    except TimeoutError:
+        said = f"sent {head[:40]!r} then nothing" if head else "said nothing"
+        raise wrong(f"{where} is not a dask scheduler: it {said} in {HANDSHAKE_SECONDS} s") from None
+    except (asyncio.IncompleteReadError, OSError) as err:
+        said = getattr(err, "partial", b"")
+        raise wrong(f"{where} is not a dask scheduler: it closed the connection"
+                    f"{f' after {said[:40]!r}' if said else ''}") from None
+    finally:
+        writer.close()
+    if not _is_handshake(head[8:]):
+        raise wrong(f"{where} is not a dask scheduler: it answered {head[:40]!r}")
+
+
+def _is_handshake(message: bytes) -> bool:
+    """A scheduler's first message: a frame count, the frames' lengths, then msgpack of a dict naming its
+    python and pickle versions."""
+    if len(message) < 16:
+        return False
+    (count,) = struct.unpack_from("Q", message)
+    start = 8 * (count + 1)
+    if not 0 < count <= 8 or len(message) < start:
+        return False
+    lengths = struct.unpack_from(f"{count}Q", message, 8)
+    if sum(lengths) != len(message) - start:
+        return False
+    try:
+        first = msgpack.unpackb(message[start:start + lengths[0]])
+    except Exception:  # noqa: BLE001 - whatever the bytes were, they are not a handshake
+        return False
+    return isinstance(first, dict) and "python" in first
+
+
+async def _quietly(closing) -> None:
+    """Await a close that must not hang or raise (a scheduler gone away cannot answer it)."""
+    with contextlib.suppress(Exception):  # noqa: BLE001
+        async with asyncio.timeout(STOP_SECONDS):
+            await closing
+
+
+def _drop(*tasks: asyncio.Future | None) -> None:
+    """Cancel what is still pending, and take the error of what ended (a queue read whose scheduler went away),
+    so asyncio prints no "exception was never retrieved"."""
+    for task in filter(None, tasks):
+        if not task.done():
+            task.cancel()
+        elif not task.cancelled():
+            task.exception()
+
+
+async def _queue(name: str, client) -> distributed.Queue:
+    """A distributed Queue, created on the scheduler once: awaiting the Queue itself would ask a second time,
+    and leave the first ask's error unheard ("Task exception was never retrieved") when the scheduler is gone."""
+    queue = distributed.Queue(name, client=client)
+    await queue._started
+    return queue
 
 
 async def _result_of(future) -> Any:
@@ -268,8 +464,8 @@ async def run_on_worker(payload: bytes, code: tuple[str, str] | None, params: di
     """The dask task of one trial: (state, result, reason, step) of the pool's Outcome."""
     worker = distributed.get_worker()
     client = distributed.get_client()
-    outbox = await distributed.Queue(f"{key}-out", client=client)
-    inbox = await distributed.Queue(f"{key}-in", client=client)
+    outbox = await _queue(f"{key}-out", client)
+    inbox = await _queue(f"{key}-in", client)
     await outbox.put(["started", worker.address])
     copy = str(copy_of(code[0], Path(worker.local_directory) / CODE_DIR, code[1])) if code else None
     objective = Pickled(pickle.dumps(Shipped(payload, code[0] if code else None, copy)))
