@@ -123,8 +123,9 @@ class BadLine:
     """A complete journal line that is not a valid record: where it is, what it holds, what is wrong."""
 
     number: int  # 1-based line number
-    raw: bytes
+    raw: bytes  # cut to MAX_LINE + 1 bytes when longer
     problem: str
+    span: tuple[int, int] = (0, 0)  # (byte offset, bytes with its newline) in the journal: all of a long line
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def scan_journal(path: str | os.PathLike, start: int = 0, first_line: int = 1,
             if problem is None:
                 records.append(from_json(data))
             else:
-                bad.append(BadLine(number, raw, problem))
+                bad.append(BadLine(number, raw, problem, (end - whole, whole)))
     return JournalScan(records, lines, bad, end)
 
 
