@@ -3,6 +3,7 @@ whose journal was damaged (a disk error, a hand edit) resumes with everything th
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +60,8 @@ def repair_journal(directory: str | os.PathLike) -> Repair:
             bad_numbers = {bad.number for bad in scan.bad}
             write_atomic(journal, b"".join(line + b"\n" for n, line in enumerate(scan.lines, start=1)
                                            if n not in bad_numbers))
-            (directory / CHECKPOINT_NAME).unlink(missing_ok=True)  # it covered the journal as it was
+            with contextlib.suppress(OSError):  # it covered the journal as it was (and is void now anyway)
+                (directory / CHECKPOINT_NAME).unlink(missing_ok=True)
     finally:
         lock.release()
     has_header = any(isinstance(r, StudyHeader) for r in scan.records)

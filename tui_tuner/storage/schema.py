@@ -10,6 +10,7 @@ from typing import Any, Callable
 from ..records import SPACE_REASONS
 
 _LARGEST = int(1.7e308)
+_WHOLE = 2 ** 63  # trial numbers, seeds and steps fit numpy's int64 (a seed past it would fail every rerun)
 
 
 def _number(v: Any) -> bool:
@@ -19,15 +20,15 @@ def _number(v: Any) -> bool:
 
 
 def _count(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < _WHOLE
 
 
 def _version(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+    return _count(v) and v >= 1
 
 
 def _step(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+    return isinstance(v, int) and not isinstance(v, bool) and -_WHOLE < v < _WHOLE
 
 
 def _text(v: Any) -> bool:
@@ -106,8 +107,8 @@ def _settings(v: Any) -> bool:
 
 _WHAT = {_settings: "search settings", _positive: "a positive number", _share: "a number in (0, 1]",
          _directions: "minimize or maximize (or a list of them)",
-         _number: "a finite number", _count: "a whole number >= 0", _version: "a whole number >= 1",
-         _step: "a whole number", _text: "a string",
+         _number: "a finite number", _count: "a whole number >= 0 (below 2**63)",
+         _version: "a whole number >= 1 (below 2**63)", _step: "a whole number (between -2**63 and 2**63)", _text: "a string",
          _texts: "a string or a list of strings", _lines: "a list of strings",
          _reason: "one of " + ", ".join(SPACE_REASONS), _mapping: "a JSON object",
          _space_params: "a params mapping (each parameter's definition an object)", _flag: "true or false",
