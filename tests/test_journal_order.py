@@ -236,8 +236,9 @@ def test_the_key_is_the_users_alone(checkpointed, tmp_path):
     assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_bytes()) == 32
 
 
-@pytest.mark.parametrize("kind", ["12 bytes asking for a bytearray of 2**63 - 1", "12 bytes asking for bytes of as many",
-                                  "a symlink to /dev/zero", "a fifo", "a symlink to the journal"])
+@pytest.mark.parametrize("kind", ["12 bytes asking for a bytearray of 2**63 - 1",
+                                  "12 bytes asking for bytes of as many", "a symlink to /dev/zero", "a fifo",
+                                  "a symlink to the journal"])
 def test_a_checkpoint_that_cannot_be_read_falls_back_to_the_journal_and_the_resume_finishes(checkpointed, tmp_path,
                                                                                             capsys, kind):
     path = checkpointed / CHECKPOINT_NAME

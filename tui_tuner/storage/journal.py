@@ -231,14 +231,18 @@ def _no_constant(name: str) -> float:
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(_Why(f"the number {text[:20]}... is too large"))
+        raise ValueError(_Why(f"the number {_cut(text)} is too large"))
     return value
 
 
 def _bounded(text: str) -> int:
     if len(text.lstrip("-")) > 308:
-        raise ValueError(_Why(f"the number {text[:20]}... is too large"))
+        raise ValueError(_Why(f"the number {_cut(text)} is too large"))
     return int(text)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= 20 else text[:17] + "..."
 
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)

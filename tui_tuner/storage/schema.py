@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from ..records import SPACE_REASONS
 
-_LARGEST = int(1.7e308)
+_LARGEST = int(1.7e308)  # a whole number past it is no float: math.isfinite raised OverflowError on it
 _WHOLE = 2 ** 63  # trial numbers, seeds and steps fit numpy's int64 (a seed past it would fail every rerun)
 
 
@@ -108,7 +108,8 @@ def _settings(v: Any) -> bool:
 _WHAT = {_settings: "search settings", _positive: "a positive number", _share: "a number in (0, 1]",
          _directions: "minimize or maximize (or a list of them)",
          _number: "a finite number", _count: "a whole number >= 0 (below 2**63)",
-         _version: "a whole number >= 1 (below 2**63)", _step: "a whole number (between -2**63 and 2**63)", _text: "a string",
+         _version: "a whole number >= 1 (below 2**63)", _step: "a whole number (between -2**63 and 2**63)",
+         _text: "a string",
          _texts: "a string or a list of strings", _lines: "a list of strings",
          _reason: "one of " + ", ".join(SPACE_REASONS), _mapping: "a JSON object",
          _space_params: "a params mapping (each parameter's definition an object)", _flag: "true or false",
@@ -137,7 +138,7 @@ _FIELDS: dict[str, dict[str, tuple[str, Callable[[Any], bool]]]] = {
     "space": {"version": (REQUIRED, _version), "params": (REQUIRED, _space_params), "reason": (REQUIRED, _reason),
               "changes": (OPTIONAL, _lines)},
 }
-for _fields in _FIELDS.values():
+for _fields in _FIELDS.values():  # every record may say when it happened (checked once here, not per line)
     _fields["time"] = (NULLABLE, _number)
 
 
