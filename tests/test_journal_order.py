@@ -254,3 +254,17 @@ def test_a_checkpoint_that_cannot_be_read_falls_back_to_the_journal_and_the_resu
     assert code == 0 and "Traceback" not in err, err
     assert StudyLog.replay(read_journal(checkpointed / JOURNAL_NAME)).count("finished") == 9
     assert path.is_file() and not path.is_symlink()  # the resume wrote a sound one in its place
+
+
+def test_a_journal_that_is_a_symlink_out_of_the_directory_is_neither_read_nor_appended_to(tmp_path, capsys):
+    directory = make_study(tmp_path)
+    outside = tmp_path / "elsewhere.jsonl"
+    (directory / JOURNAL_NAME).rename(outside)
+    (directory / JOURNAL_NAME).symlink_to(outside)
+    before = outside.read_bytes()
+    for args in (["run", tmp_path / "study.yaml", "--resume", "--study", directory], ["trials", directory]):
+        code, out, err = cli(capsys, *args)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "is a symlink, not a journal" in err, err
+    with pytest.raises(OSError):
+        Journal(directory / JOURNAL_NAME)
+    assert outside.read_bytes() == before
