@@ -129,12 +129,11 @@ def test_reordered_lines_are_named_and_the_trial_is_not_rerun_silently(tmp_path,
     refused_by_every_reader(capsys, directory, 6, "finishes trial 1, which never started")
 
 
-def test_a_record_before_the_study_record_is_named(tmp_path, capsys):
+def test_a_study_record_after_other_records_is_named(tmp_path, capsys):
     directory = make_study(tmp_path)
     text = lines(directory)
     write_lines(directory, [text[2], *text[:2], *text[3:]])
-    with pytest.raises(InputError, match="line 1 has a started record before the study record"):
-        Study.open(directory)
+    refused_by_every_reader(capsys, directory, 2, "has a study record after other records")
 
 
 def test_the_order_carries_across_the_scans_of_a_follower(tmp_path):

@@ -178,9 +178,10 @@ _WAS = {"finished": "finished", "failed": "failed", "pruned": "was pruned", "int
 
 
 class Order:
-    """Checks each sound record against those before it: one study record, and first; a trial starts before
-    anything else is said of it, reports only while it runs, and ends (finished, failed, pruned or
-    interrupted) once; only an interrupted trial starts again. `known(number)` gives a trial's state
+    """Checks each sound record against those before it: one study record at most, and first (the lines
+    after a damaged one are kept: the study cannot be resumed without it, but nothing is lost); a trial
+    starts before anything else is said of it, reports only while it runs, and ends (finished, failed,
+    pruned or interrupted) once; only an interrupted trial starts again. `known(number)` gives a trial's state
     (TrialRecord.state) before this scan: a checkpoint's, or a log a reader keeps as it follows a journal
     another process appends to, so the check carries across scans."""
 
@@ -198,8 +199,6 @@ class Order:
                 return "has a second study record (the study's own is the journal's first line)" if self.header \
                     else "has a study record after other records (it must be the journal's first line)"
             self.header = True
-        elif not self.header:
-            return f"has a {kind} record before the study record (the journal's first line must be it)"
         elif kind in ("started", "reported") or kind in _ENDS:
             state = self._states[number] if number in self._states else self._known(number)
             if kind == "started" and state not in (None, "interrupted"):
