@@ -267,3 +267,8 @@ def test_a_journal_that_is_a_symlink_out_of_the_directory_is_neither_read_nor_ap
     with pytest.raises(OSError):
         Journal(directory / JOURNAL_NAME)
     assert outside.read_bytes() == before
+
+
+def test_a_line_after_the_checkpoint_is_checked_against_the_trials_it_holds(checkpointed, tmp_path, capsys):
+    write_lines(checkpointed, [*lines(checkpointed), finished(0, -99999.0)])
+    refused_by_every_reader(capsys, checkpointed, 27, "finishes trial 0, which is not running (it finished)")
