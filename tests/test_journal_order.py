@@ -172,8 +172,8 @@ HOSTILE = {
     "nested 100 deep in params": (
         '{"event": "started", "number": 4, "params": {"x": ' + "[" * 100 + "]" * 100 + '}, "seed": 4}',
         "is not a journal record (nested deeper than 64)"),
-    "a 2 MB line": ('{"event": "note", "number": null, "text": "' + "x" * (2 << 20) + '"}',
-                    "is not a journal record (longer than 1,048,576 bytes)"),
+    "a 17 MB line": ('{"event": "note", "number": null, "text": "' + "x" * (17 << 20) + '"}',
+                     "is not a journal record (longer than 16,777,216 bytes)"),
     "1e999": (finished(4, "1e999").replace('"1e999"', "1e999"), "is not a journal record (the number 1e999"),
     "a 5,000-digit integer": (finished(4, "N").replace('"N"', "9" * 5000), "is not a journal record"),
     "a 400-digit integer": (finished(4, "N").replace('"N"', "9" * 400), "is not a journal record (the number 9999"),

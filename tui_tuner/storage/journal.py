@@ -29,7 +29,7 @@ from .atomic import fsync_dir
 from .encoding import dumps
 from .schema import Order, record_problem
 
-MAX_LINE = 1 << 20  # bytes a journal line may hold (ours: a few hundred; a long note or space a few KB)
+MAX_LINE = 16 << 20  # bytes a journal line may hold (ours: a few hundred; the largest metrics or space, far less)
 MAX_DEPTH = 64  # how deep its lists and objects may nest
 # what a number no float holds needs (300 digits, an exponent of 100 or more): such lines are parsed carefully
 _LONG, _EXPONENT = re.compile(rb"[0-9]{300}"), re.compile(rb"e\+?0*[1-9][0-9][0-9]")
