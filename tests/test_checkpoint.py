@@ -22,8 +22,9 @@ params:
 
 
 @pytest.fixture(autouse=True)
-def small_checkpoints(monkeypatch):
+def small_checkpoints(monkeypatch, tmp_path):
     monkeypatch.setattr(study_module, "CHECKPOINT_EVERY", 10)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # the checkpoint key of these tests alone
 
 
 def make_study(tmp_path: Path, trials: int) -> Path:

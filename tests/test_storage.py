@@ -160,13 +160,14 @@ def test_counts_and_best_follow_reruns_and_direction():
 
 def test_batched_reports_reach_the_file_at_once_and_are_synced_on_close(tmp_path, monkeypatch):
     journal = Journal(tmp_path / "j.jsonl")  # (a new journal's directory entry is synced once, here)
+    journal.append(StudyHeader(name="s"))
     synced = []
     monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
     journal.append(Started(0, {}, 0))
     assert len(synced) == 1
     journal.append(Reported(0, 0, {"loss": 1.0}), durable=False)
     assert len(synced) == 1  # not yet fsync'd, but already in the file: a killed process loses nothing
-    assert len(read_journal(tmp_path / "j.jsonl")) == 2
+    assert len(read_journal(tmp_path / "j.jsonl")) == 3
     journal.close()
     assert len(synced) == 2
 
@@ -184,7 +185,7 @@ def test_batched_reports_reach_the_file_at_once_and_are_synced_on_close(tmp_path
     ('{"event": "reported", "number": 0, "step": 1, "values": [1]}', "whose values is [1], not a JSON object"),
     ('{"event": "exploded", "number": 0}', "line 3 is not a journal record (unknown event 'exploded')"),
     ('{"event": "study", "name": "s", "settings": {"strategy": "random", "seed": 0, "trials": "9"}}',
-     "line 3 has a study record whose settings is"),
+     "line 3 has a study record whose settings.trials is '9', not a whole number >= 1"),
 ])
 def test_a_record_of_the_wrong_shape_or_content_is_named_by_line_with_the_way_out(tmp_path, bad, problem):
     path = tmp_path / "journal.jsonl"

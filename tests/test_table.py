@@ -306,12 +306,13 @@ def test_several_metrics_are_one_column_each():
 
 def test_a_line_being_written_is_left_and_reports_are_no_columns(ended_study, capsys):
     with open(ended_study / JOURNAL_NAME, "a") as f:
-        f.write('{"event": "reported", "number": 4, "step": 0, "values": {"loss": 1.0}}\n')
-        f.write('{"event": "started", "number": 5, "params": {"x": 0.1, "kin')  # the writer is mid-line
+        f.write('{"event": "started", "number": 5, "params": {"x": 0.1, "kind": "a"}, "seed": 5}\n')
+        f.write('{"event": "reported", "number": 5, "step": 0, "values": {"loss": 1.0}}\n')
+        f.write('{"event": "started", "number": 6, "params": {"x": 0.1, "kin')  # the writer is mid-line
     code, out, err = cli(capsys, ended_study, "--format", "jsonl")
     assert code == 0 and err == ""
     rows = [json.loads(line) for line in out.splitlines()]
-    assert [r["number"] for r in rows] == [0, 1, 2, 3, 4]
+    assert [r["number"] for r in rows] == [0, 1, 2, 3, 4, 5]
     assert not any(c.startswith(("loss", "step")) for c in rows[0])
 
 

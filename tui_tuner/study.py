@@ -160,7 +160,7 @@ class Study:
         """The study as its journal leaves it: from its checkpoint on (when it has a sound one), else whole."""
         checkpoint = load_checkpoint(directory)
         start = (checkpoint.offset, checkpoint.next_line) if checkpoint else (0, 1)
-        scan = scan_journal(directory / JOURNAL_NAME, *start)
+        scan = scan_journal(directory / JOURNAL_NAME, *start, order=checkpoint.order() if checkpoint else None)
         records = sound_records(scan, directory / JOURNAL_NAME)
         header = checkpoint.header if checkpoint else next((r for r in records if isinstance(r, StudyHeader)), None)
         if header is None or header.settings is None or header.base_dir is None:
@@ -250,7 +250,7 @@ class Study:
         """Apply the records another process appended to the journal since this study last read it (the
         app watching a study written elsewhere; cheap when there are none); returns them."""
         path = self.directory / JOURNAL_NAME
-        scan = scan_journal(path, *self._read_to)
+        scan = scan_journal(path, *self._read_to, order=self.log.order())
         records = sound_records(scan, path)
         for record in records:
             self.log.apply(record)

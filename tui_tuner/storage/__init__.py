@@ -1,11 +1,12 @@
 """Files a study owns, one job a module:
 
-- `journal`: the append-only event log, the source of truth (`schema`: what a record must hold);
+- `journal`: the append-only event log, the source of truth (`schema`: what a record must hold, and where);
 - `trial_log`: trial records rebuilt from events, live or replayed;
 - `lock`: one writer per study directory;
 - `repair`: moving a damaged journal's bad lines aside;
 - `best_config`: best-config files (the design's contract);
-- `checkpoint`: the replayed trials of a long journal, so it opens fast (the journal stays the truth);
+- `checkpoint`: the replayed trials of a long journal, so it opens fast (the journal stays the truth: a
+  checkpoint our key does not vouch for, or one that cannot be read, is a cache miss);
 - `atomic`: replacing any other file we own atomically (whole, or written piece by piece); `encoding`: the JSON we write; `layout`: file names.
 """
 

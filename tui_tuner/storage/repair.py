@@ -3,13 +3,16 @@ whose journal was damaged (a disk error, a hand edit) resumes with everything th
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import InputError
+from ..files import NotRegularFile, open_regular
 from ..records import StudyHeader
-from .atomic import write_atomic
+from .atomic import open_atomic, write_atomic
 from .journal import BadLine, scan_journal
 from .layout import CHECKPOINT_NAME, JOURNAL_NAME, REJECTED_NAME, is_study_dir
 from .lock import StudyLock
@@ -35,8 +38,11 @@ class Repair:
 
 
 def repair_journal(directory: str | os.PathLike) -> Repair:
-    """Move the bad lines out. The side file is written (atomically, appended to) before the journal is
-    replaced (atomically), so a crash between the two leaves a bad line in both files, never in neither.
+    """Move the bad lines out: damaged ones, and those that cannot come where they stand (a trial finished
+    twice, a second study record: every reader refuses the same lines, `journal.scan_journal`); a line over
+    the journal's size limit is moved whole. The side file is written (atomically, appended to) before
+    the journal is replaced (atomically), so a crash between the two leaves a bad line in both files, never
+    in neither.
     Holds the study's lock: no writer appends while lines move."""
     directory = Path(directory)
     if not is_study_dir(directory):
@@ -46,13 +52,39 @@ def repair_journal(directory: str | os.PathLike) -> Repair:
     try:
         scan = scan_journal(journal)
         if scan.bad:
-            earlier = side_file.read_bytes() if side_file.exists() else b""
-            write_atomic(side_file, earlier + b"".join(bad.raw + b"\n" for bad in scan.bad))
+            earlier = _earlier(side_file)
+            with open_atomic(side_file) as out, open(journal, "rb") as f:
+                out.write(earlier)
+                for bad in scan.bad:  # whole, a line longer than a reader holds too
+                    _copy(f, *bad.span, out)
             bad_numbers = {bad.number for bad in scan.bad}
             write_atomic(journal, b"".join(line + b"\n" for n, line in enumerate(scan.lines, start=1)
                                            if n not in bad_numbers))
-            (directory / CHECKPOINT_NAME).unlink(missing_ok=True)  # it covered the journal as it was
+            with contextlib.suppress(OSError):  # it covered the journal as it was (and is void now anyway)
+                (directory / CHECKPOINT_NAME).unlink(missing_ok=True)
     finally:
         lock.release()
     has_header = any(isinstance(r, StudyHeader) for r in scan.records)
     return Repair(journal, side_file, len(scan.records), scan.bad, has_header)
+
+
+def _earlier(side_file: Path) -> bytes:
+    """What an earlier repair moved aside, kept ahead of this one's lines; a side file that is not a regular
+    file of ours (a symlink, a fifo someone left) holds nothing of ours, and is replaced, never followed."""
+    try:
+        fd = open_regular(side_file, follow=False)
+    except (FileNotFoundError, NotRegularFile):
+        return b""
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
+
+
+def _copy(source: BinaryIO, start: int, size: int, out: BinaryIO) -> None:
+    """`size` bytes of `source` from `start`, in bounded pieces."""
+    source.seek(start)
+    while size:
+        piece = source.read(min(size, 1 << 20))
+        if not piece:
+            raise OSError(f"{source.name} changed while it was repaired")
+        out.write(piece)
+        size -= len(piece)

@@ -16,6 +16,7 @@ from ..analysis.balance import Balance
 from ..analysis.pareto import minimizing, non_dominated, pareto_ranks, rank_and_crowding
 from ..records import (Failed, Finished, Interrupted, JournalRecord, Note, Pruned, Reported, SettingsChanged,
                        SpaceVersion, Started, StudyHeader, TestScored)
+from .schema import Order
 
 INTERRUPTED_REASON = "the study process stopped while it ran"
 
@@ -230,6 +231,14 @@ class StudyLog:
         if not log.multi:
             log._best = min(log.finished(), key=log._rank, default=None)
         return log
+
+    def order(self) -> Order:
+        """What a journal's next lines are checked against: this log's trials as they stand (a reader following
+        another process's appends carries the check from one scan to the next)."""
+        def state(number: int) -> str | None:
+            rec = self.records.get(number)
+            return rec.state if rec else None
+        return Order(state, header=self.header.name is not None)
 
     @property
     def space_version(self) -> int:
