@@ -163,8 +163,8 @@ def test_an_export_into_the_new_study_directory_is_refused_before_it_is_made(wor
 
 # ------------------------------------------------------------------------- a study directory prepared by someone else
 
-@pytest.mark.parametrize("name", OWN_FILES)
-@pytest.mark.parametrize("kind", ["symlink", "fifo", "device"])
+@pytest.mark.parametrize("name", [name for name in OWN_FILES if name != "checkpoint.pickle"])  # the cache: a miss
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "device"])  # (tests/test_journal_order.py)
 def test_a_study_directory_with_a_planted_file_is_refused_before_anything_is_written(work, capsys, name, kind):
     study = work / "ST"
     (study / "logs").mkdir(exist_ok=True)

@@ -242,9 +242,9 @@ def test_a_journal_line_or_cv_results_nested_past_what_json_reads_is_one_line(ho
     lines = journal.count("\n") + 1
     (tmp_path / "cv.json").write_text("[" * 100_000)
     for args, line in ((("trials", study), f"tui-tuner: {study}/journal.jsonl:{lines}: line {lines} is not a journal "
-                                            "record (not valid JSON)"),
+                                            "record (nested deeper than 64)"),
                        (("import", "sklearn", "cv.json", "--study", "new"),
-                        "tui-tuner: cv.json: is not valid JSON: nested too deeply")):
+                        "tui-tuner: cv.json: is not valid JSON here: nested too deep to read")):
         done = run_cli(*args, cwd=tmp_path)
         err = done.stderr.decode()
         assert done.returncode == 2 and err.count("\n") == 1 and err.startswith(line), err[-300:]

@@ -22,6 +22,7 @@ import hmac
 import io
 import os
 import pickle
+import stat
 import struct
 import tempfile
 from dataclasses import dataclass
@@ -114,7 +115,11 @@ def save_checkpoint(directory: str | os.PathLike, log: StudyLog, offset: int, ne
     mac = _mac(key, offset, next_line, payload)
     mac.update(digest)
     head = _HEAD.pack(offset, next_line, mac.digest())
-    write_atomic(Path(directory) / CHECKPOINT_NAME, MAGIC + head + payload)
+    path = Path(directory) / CHECKPOINT_NAME
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISREG(os.lstat(path).st_mode):  # a link, fifo or device planted in place of the cache:
+            os.unlink(path)  # the entry goes, what it points at stays untouched
+    write_atomic(path, MAGIC + head + payload)
 
 
 def _mac(key: bytes, offset: int, next_line: int, payload: bytes | memoryview) -> hmac.HMAC:

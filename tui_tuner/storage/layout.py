@@ -36,6 +36,8 @@ def check_own_files(directory: str | os.PathLike) -> None:
         raise InputError(f"is a symlink (to {os.readlink(directory)}); name the study directory itself",
                          file=str(directory))
     for name in STUDY_FILES:
+        if name == CHECKPOINT_NAME:  # a cache, read without following links and replaced whole: never written through
+            continue
         try:
             _check_entry(directory / name, os.lstat(directory / name).st_mode)
         except (FileNotFoundError, NotADirectoryError):
