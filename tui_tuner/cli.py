@@ -67,6 +67,9 @@ def run_parser() -> argparse.ArgumentParser:
                    help="study directory (default: runs/<name>-<time>; with --resume: the newest one)")
     p.add_argument("--resume", action="store_true",
                    help="continue the study in --study DIR: finished trials are kept, interrupted ones rerun")
+    p.add_argument("--objective-changed", action="store_true",
+                   help="with --resume: go on with STUDY_FILE's objective although it is not the one the study "
+                        "ran (another section, folder or code); without it such a resume is refused")
     p.add_argument("--export", metavar="PATH", type=Path, help="also write the best config to PATH (JSON)")
     p.add_argument("--dask", metavar="ADDRESS|local[:N]",
                    help="run the trials on a dask.distributed cluster: a scheduler's address (tcp://HOST:PORT), or "
@@ -236,7 +239,7 @@ def _run(args: argparse.Namespace) -> int:
             raise InputError("nothing to resume: no study directory of this study under runs/; "
                              "name one with --study", file=args.study_file)
         _check_writable(Path(directory), "--study", directory=True)
-        study = Study.for_resume(spec, directory, **overrides)
+        study = Study.for_resume(spec, directory, objective_changed=args.objective_changed, **overrides)
         _print_space_change(study, study.change_space(spec.raw["params"], "study file"), "study file")
     else:
         directory = args.study or Study.default_directory(spec)
