@@ -226,14 +226,13 @@ class Study:
         metric, direction = header.metric, header.direction or spec.objective.direction
         theirs = (tuple(metric) if isinstance(metric, list) else (metric,),
                   tuple(direction) if isinstance(direction, list) else (direction,))
-        ours = metrics_of(spec.objective)
+        ours, imported = metrics_of(spec.objective), is_imported_section(recorded.get("section"))
         renamed = len(ours[0]) == len(theirs[0]) == 1 and ours[1] == theirs[1]
         if ours != theirs and not renamed:
             def said(metrics: tuple) -> str:
                 return ", ".join(f"{m} ({d})" for m, d in zip(*metrics))
-            raise InputError(f"must be what the study's trials were scored on: {said(theirs)}; the file says "
-                             f"{said(ours)}", file=file, field="objective.metric")
-        imported = is_imported_section(recorded.get("section"))
+            raise InputError(f"must be what the {'imported ' if imported else ''}study's trials were scored on: "
+                             f"{said(theirs)}; the file says {said(ours)}", file=file, field="objective.metric")
         if imported and is_imported(spec.objective):
             raise InputError("names no objective to run; an imported study goes on with your own objective "
                              "(objective.python or objective.model)", file=file, field="objective")
