@@ -130,3 +130,23 @@ def test_the_readers_run_nothing_a_tampered_directory_names(made):
         code, _, err = run_cli(*args, cwd=path.parent)
         assert code == 0 and "Traceback" not in err, (args, err)
     assert not (path.parent / "MARKER").exists()
+
+
+async def test_the_app_shows_the_code_a_study_directory_names_before_it_runs_it(made, monkeypatch):
+    from tui_tuner.app import open_target
+    from tui_tuner.app.app import TunerApp
+    from tui_tuner.app.screens.prompt import Confirm
+
+    path, directory = made
+    monkeypatch.chdir(path.parent)
+    edit_snapshot(directory)
+    app = TunerApp(*open_target(str(directory)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        assert isinstance(app.screen, Confirm)
+        assert f"the Python function evil.py:objective in {path.parent}" in app.screen.question
+        await pilot.press("n")
+        await pilot.pause(0.5)
+        assert not app.session.running and finished(directory) == [0, 1]
+        assert not (path.parent / "MARKER").exists()
