@@ -150,3 +150,12 @@ async def test_the_app_shows_the_code_a_study_directory_names_before_it_runs_it(
         await pilot.pause(0.5)
         assert not app.session.running and finished(directory) == [0, 1]
         assert not (path.parent / "MARKER").exists()
+
+
+def test_objective_changed_without_resume_is_a_usage_error(tmp_path):
+    (tmp_path / "train.py").write_text(TRAIN)
+    path = tmp_path / "study.yaml"
+    path.write_text("objective: {python: 'train.py:objective'}\nparams: {x: {type: float, low: 0.0, high: 1.0}}\n")
+    code, _, err = run_cli("run", path, "--objective-changed", "--study", "s", cwd=tmp_path)
+    assert_one_line(code, err)
+    assert "--objective-changed: goes with --resume" in err and not (tmp_path / "s").exists()

@@ -233,6 +233,9 @@ def _run(args: argparse.Namespace) -> int:
     overrides = dict(strategy=args.strategy, trials=args.trials, workers=args.workers, seed=args.seed, dask=args.dask)
     if args.export:
         _check_writable(args.export, "--export", directory=False)
+    if args.objective_changed and not args.resume:
+        raise InputError("goes with --resume (a new study runs the file's objective anyway)",
+                         field="--objective-changed")
     if args.resume:
         directory = args.study or Study.latest(spec)
         if directory is None:
