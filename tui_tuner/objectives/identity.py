@@ -21,7 +21,7 @@ from .function import FunctionObjective, FunctionRef
 from .imported import REFERENCE
 from .source import is_trusted, module_source
 
-CODE_LIMIT = 64 << 20  # a code file larger than this is named by its size only
+CODE_LIMIT = 64 << 20  # a code file larger than this is recorded as unreadable
 
 
 def identity(section: Any, objective: Any, base_dir: Path) -> dict:
@@ -31,8 +31,9 @@ def identity(section: Any, objective: Any, base_dir: Path) -> dict:
 
 
 def as_json(value: Any) -> Any:
-    """`value` as it reads back from the journal (a YAML date is a string there), so two forms compare."""
-    return json.loads(json.dumps(value, sort_keys=True, default=str))
+    """`value` as it reads back from the journal (a YAML date is a string there, NaN null), so two forms
+    compare."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str), parse_constant=lambda _: None)
 
 
 def is_imported_section(section: Any) -> bool:
@@ -84,9 +85,9 @@ def code_files(objective: Any, base_dir: Path) -> list[Path]:
         return [_function_file(ref) for ref in refs]
     if isinstance(objective, CommandObjective):
         folder = Path(objective.cwd)
-        words = [w for w in objective.words[:2] if "{" not in w]
-        named = [w for i, w in enumerate(words) if (i == 0 and "/" in w) or (i == 1 and w.endswith(SCRIPT_SUFFIXES))]
-        return [(folder / w).resolve() for w in named if (folder / w).is_file()]
+        named = [word for i, word in enumerate(objective.words[:2]) if "{" not in word
+                 and ((i == 0 and "/" in word) or (i == 1 and word.endswith(SCRIPT_SUFFIXES)))]
+        return [(folder / word).resolve() for word in named if (folder / word).is_file()]
     classes = [getattr(objective, "model", None), *(step.path for step in getattr(objective, "pipeline", ()))]
     files = []
     for dotted in classes:
