@@ -72,8 +72,11 @@ async def wait_until(pilot, condition, timeout=30.0):
     raise AssertionError("timed out waiting for the app")
 
 
-async def run_study(pilot, app):
+async def run_study(pilot, app, *, directory=False):
     await pilot.press("r")
+    if directory:  # a study directory opened: the code it names is shown first
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("y")
     await wait_until(pilot, lambda: app.study is not None and not app.session.running)
     await pilot.pause(0.4)  # one flush
 
@@ -331,7 +334,7 @@ async def test_a_finished_study_stops_its_clock_reopens_finished_and_r_adds_tria
     async with reopened.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.4)
         assert " finished " in status_line(reopened) and "3/3" in status_line(reopened)
-        await pilot.press("r")  # the budget is spent: asks how many more instead of doing nothing
+        await pilot.press("r", "y")  # the code it runs shown first; the budget is spent: asks how many more
         prompt = reopened.screen
         assert isinstance(prompt, PathPrompt) and "how many more" in prompt.title_text
         prompt.query_one("#path").value = "a"
@@ -588,7 +591,7 @@ async def test_open_a_study_directory_to_review_and_resume(tmp_path):
         assert reopened.query_one(Leaderboard).row_count == 3
         reopened.query_one("#field-trials").value = "5"  # a bigger budget, then resume
         await pilot.pause()
-        await run_study(pilot, reopened)
+        await run_study(pilot, reopened, directory=True)
         assert reopened.study.directory.resolve() == directory.resolve() and len(reopened.study.log.records) == 5
 
 

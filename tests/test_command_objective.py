@@ -301,3 +301,27 @@ def test_several_metrics_each_with_its_direction(tmp_path):
     study = run_study(path)
     for rec in study.log.records.values():
         assert rec.values == [pytest.approx(rec.params["x"]), pytest.approx(1 - rec.params["x"])]
+
+
+def test_the_final_line_is_found_when_a_child_writes_to_the_same_stdout(tmp_path):
+    """A background child floods the shared stdout (no newline for long stretches) while the program prints
+    its final JSON line: every trial finishes with the program's value, not "printed no JSON object line"."""
+    write(tmp_path, "train.py", """\
+        import argparse, json, subprocess, sys, time
+        p = argparse.ArgumentParser()
+        p.add_argument("--x", type=float)
+        x = p.parse_args().x
+        noise = ("import os\\nos.write(1, b'noise')\\nos.write(2, b'.')\\nwhile True:\\n"
+                 "    os.write(1, b'noise {not json} {\\"a\\": [1' * 300)\\n")
+        child = subprocess.Popen([sys.executable, "-c", noise], stderr=subprocess.PIPE)
+        child.stderr.read(1)  # it floods the stdout from now on
+        print(json.dumps({"epoch": 0, "val_loss": x + 1}))
+        time.sleep(0.02)
+        print(json.dumps({"val_loss": x}))
+        time.sleep(0.02)
+        child.kill()
+        """)
+    study = run_study(study_file(tmp_path, f"{PYTHON} train.py", search="trials: 6, workers: 1"))
+    records = study.log.records.values()
+    assert [r.state for r in records] == ["finished"] * 6, [r.reason for r in records]
+    assert all(r.value == r.params["x"] for r in records)

@@ -224,7 +224,7 @@ async def test_the_app_follows_a_study_another_process_writes_read_only_and_take
             await until(lambda: f"read-only: pid {writer.pid} writes it" in str(app.status_bar.render()))
             seen = app.study.log.count("finished")
             await until(lambda: app.study.log.count("finished") > seen)  # it follows the other writer
-            await pilot.press("r")  # and does not write beside it
+            await pilot.press("r", "y")  # and does not write beside it (once the code it names is seen)
             await until(lambda: said(f"pid {writer.pid}"))
             assert writer.poll() is None
             os.killpg(writer.pid, signal.SIGKILL)  # the writer is gone: the study is this app's to run

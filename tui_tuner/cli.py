@@ -69,6 +69,9 @@ def run_parser() -> argparse.ArgumentParser:
                    help="study directory (default: runs/<name>-<time>; with --resume: the newest one)")
     p.add_argument("--resume", action="store_true",
                    help="continue the study in --study DIR: finished trials are kept, interrupted ones rerun")
+    p.add_argument("--objective-changed", action="store_true",
+                   help="with --resume: go on with STUDY_FILE's objective although it is not the one the study "
+                        "ran (another section, folder or code); without it such a resume is refused")
     p.add_argument("--export", metavar="PATH", type=Path, help="also write the best config to PATH (JSON)")
     p.add_argument("--dask", metavar="ADDRESS|local[:N]",
                    help="run the trials on a dask.distributed cluster: a scheduler's address (tcp://HOST:PORT), or "
@@ -235,13 +238,16 @@ def _run(args: argparse.Namespace) -> int:
     overrides = dict(strategy=args.strategy, trials=args.trials, workers=args.workers, seed=args.seed, dask=args.dask)
     if args.export:
         _check_writable(args.export, "--export", directory=False, study=args.study, source=args.study_file)
+    if args.objective_changed and not args.resume:
+        raise InputError("goes with --resume (a new study runs the file's objective anyway)",
+                         field="--objective-changed")
     if args.resume:
         directory = args.study or Study.latest(spec)
         if directory is None:
             raise InputError("nothing to resume: no study directory of this study under runs/; "
                              "name one with --study", file=args.study_file)
         _check_writable(Path(directory), "--study", directory=True)
-        study = Study.for_resume(spec, directory, **overrides)
+        study = Study.for_resume(spec, directory, objective_changed=args.objective_changed, **overrides)
         _print_space_change(study, study.change_space(spec.raw["params"], "study file"), "study file")
     else:
         directory = args.study or Study.default_directory(spec)

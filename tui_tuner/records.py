@@ -31,6 +31,7 @@ class StudyHeader:
     direction: str | list[str] | None = None
     settings: dict | None = None
     balance: dict | None = None
+    objective: dict | None = None  # the code it runs (`objectives.identity`); None in journals older than it
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,16 @@ class SettingsChanged:
 
 
 @dataclass(frozen=True)
+class ObjectiveChanged:
+    """`run FILE --resume --objective-changed` (or an imported study resumed): the study goes on with FILE's
+    objective, recorded as the header's is (`objective`, `base_dir`), which a later resume compares with."""
+
+    objective: dict
+    base_dir: str
+    time: float | None = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
 class StateChanged:
     """News for the screen, never journaled: the engine's state."""
 
@@ -156,17 +167,18 @@ class Notice:
 
 TrialEvent = Started | Reported | Finished | Failed | Pruned | Interrupted
 EngineEvent = TrialEvent | StateChanged | Notice  # what the engine emits
-JournalRecord = StudyHeader | TrialEvent | TestScored | Note | SpaceVersion | SettingsChanged
+JournalRecord = StudyHeader | TrialEvent | TestScored | Note | SpaceVersion | SettingsChanged | ObjectiveChanged
 Record = JournalRecord | StateChanged | Notice
 
 _TAGS: dict[type, str] = {StudyHeader: "study", Started: "started", Reported: "reported", Finished: "finished",
                           Failed: "failed", Pruned: "pruned", Interrupted: "interrupted", TestScored: "test",
-                          Note: "note", SpaceVersion: "space", SettingsChanged: "settings", StateChanged: "state",
-                          Notice: "notice"}
+                          Note: "note", SpaceVersion: "space", SettingsChanged: "settings",
+                          ObjectiveChanged: "objective", StateChanged: "state", Notice: "notice"}
 _CLASSES = {tag: cls for cls, tag in _TAGS.items()}
 # field -> the value it is left out of the JSON at: what a line without it reads as, where the line may lack
 # it but not hold null (so a record read back is written as it was, and today's lines as they always were)
-_LEFT_OUT_AT = {StudyHeader: dict.fromkeys(("version", "base_dir", "direction", "settings", "balance")),
+_LEFT_OUT_AT = {StudyHeader: dict.fromkeys(("version", "base_dir", "direction", "settings", "balance",
+                                             "objective")),
                 Started: {"space": 1}, Finished: {"values": None}, TestScored: {"metric": None}}
 # class -> (field, value a line without it reads as): a plain default, else None (a time never read as now)
 _READ_DEFAULTS = {cls: [(f.name, None if f.default is MISSING else f.default) for f in fields(cls)]

@@ -172,6 +172,12 @@ def load_spec(path: str | Path, base_dir: str | Path | None = None) -> StudySpec
         raise
 
 
+def load_raw(path: str | Path) -> Any:
+    """A study file parsed and nothing more (no objective built, no code located): what a study directory's
+    snapshot says, read as data."""
+    return _read_study_file(Path(path))[1]
+
+
 def load_params(path: str | Path) -> SearchSpace:
     """Only the search space of a study file: what analysing a study needs, so a study whose objective code
     has moved away can still be analysed."""

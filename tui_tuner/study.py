@@ -23,13 +23,15 @@ from .errors import InputError, TunerError
 from .executors import Executor, make_executor
 from .files import NotRegularFile, open_regular
 from .objectives import metrics_of, study_direction, study_metric
+from .objectives.identity import as_json, describe, difference, identity, is_imported_section
 from .objectives.imported import is_imported
 from .pruners import make_pruner
-from .records import (SPACE_REASONS, EngineEvent, Finished, Interrupted, JournalRecord, Note, Notice, Record,
-                      Reported, SettingsChanged, SpaceVersion, StateChanged, StudyHeader, TestScored)
+from .records import (SPACE_REASONS, EngineEvent, Finished, Interrupted, JournalRecord, Note, Notice,
+                      ObjectiveChanged, Record, Reported, SettingsChanged, SpaceVersion, StateChanged, StudyHeader,
+                      TestScored)
 from .searchers import check_strategy, make_searcher
 from .space import SearchSpace, space_changes
-from .spec import Settings, StudySpec, load_spec
+from .spec import Settings, StudySpec, load_raw, load_spec
 from .storage import (BEST_NAME, CHECKPOINT_EVERY, JOURNAL_NAME, SNAPSHOT_NAME, Journal, StudyLock,
                       StudyLog, is_study_dir, load_checkpoint, save_checkpoint, save_config, scan_journal,
                       sound_records, write_atomic, writer_pid)
@@ -122,7 +124,8 @@ class Study:
             source=str(spec.path.resolve()) if spec.path else None,
             base_dir=str(spec.base_dir), metric=study_metric(spec.objective),
             direction=study_direction(spec.objective), settings=settings.to_json(),
-            balance=study.log.balance.to_json() if study.log.multi else None)
+            balance=study.log.balance.to_json() if study.log.multi else None,
+            objective=identity(spec.raw["objective"], spec.objective, spec.base_dir))
         first = SpaceVersion(1, spec.raw["params"], space_reason, [], header.time)
         try:
             size = study._journal.append(header) + study._journal.append(first)
@@ -136,18 +139,22 @@ class Study:
         return study
 
     @classmethod
-    def open(cls, directory: str | Path, *, write: bool = False, **overrides: Any) -> "Study":
+    def open(cls, directory: str | Path, *, write: bool = False, resumed_by: StudySpec | None = None,
+             **overrides: Any) -> "Study":
         """An existing study directory, replayed from its journal, ready to review or resume.
 
         `write=True` (`run --resume`) makes this process the directory's writer now, before the journal is
         read: StudyLocked names the pid of another writer. Without it the study is only read (any number of
-        readers; see `writer` and `catch_up`), and `run` takes the lock when it starts."""
+        readers; see `writer` and `catch_up`), and `run` takes the lock when it starts. With `resumed_by`
+        (the study file that resumes it) the study runs that file's objective and executor, and the snapshot's
+        objective is neither loaded nor run (see `for_resume`); without it, the snapshot's, found from the
+        journal's base_dir (the app shows which before it runs one)."""
         directory = Path(directory)
         if not is_study_dir(directory):
             raise InputError(f"not a study directory (no {JOURNAL_NAME})", file=str(directory))
         lock = _lock(directory) if write else None
         try:
-            study = cls._replay(directory, overrides)
+            study = cls._replay(directory, overrides, resumed_by)
         except BaseException:
             lock and lock.release()
             raise
@@ -156,7 +163,7 @@ class Study:
         return study
 
     @classmethod
-    def _replay(cls, directory: Path, overrides: dict) -> "Study":
+    def _replay(cls, directory: Path, overrides: dict, resumed_by: StudySpec | None) -> "Study":
         """The study as its journal leaves it: from its checkpoint on (when it has a sound one), else whole."""
         checkpoint = load_checkpoint(directory)
         start = (checkpoint.offset, checkpoint.next_line) if checkpoint else (0, 1)
@@ -166,13 +173,17 @@ class Study:
         if header is None or header.settings is None or header.base_dir is None:
             raise InputError("journal has no study record (or one without settings and base_dir)",
                              file=str(directory / JOURNAL_NAME))
-        spec = load_spec(directory / SNAPSHOT_NAME, base_dir=Path(header.base_dir))
+        base_dir = next((r.base_dir for r in reversed(records) if isinstance(r, ObjectiveChanged)), header.base_dir)
+        spec = resumed_by or load_spec(directory / SNAPSHOT_NAME, base_dir=Path(base_dir))
         latest = next((r.settings for r in reversed(records) if isinstance(r, SettingsChanged)), header.settings)
         try:
-            settings = Settings(**latest).override(**overrides)
+            settings = Settings(**latest)
         except TypeError as err:  # settings of another version of tui-tuner
             raise InputError(f"the study record's settings cannot be read ({err})",
                              file=str(directory / JOURNAL_NAME)) from None
+        if resumed_by is not None:  # where trials run is the file's to say, never the directory's
+            settings = replace(settings, dask=resumed_by.settings.dask)
+        settings = settings.override(**overrides)
         _searcher(spec, settings)
         direction = study_direction(spec.objective)
         log = checkpoint.log(direction) if checkpoint else StudyLog(direction)
@@ -181,7 +192,8 @@ class Study:
         if log.spaces:  # the journal is the record: the snapshot is rewritten after it
             spec = _respaced(spec, log.spaces[-1].params)
         else:  # a journal from before space versions: version 1 is the snapshot's space
-            log.spaces.append(SpaceVersion(1, spec.raw["params"], "created", [], header.time))
+            params = _snapshot_raw(directory).get("params") if resumed_by else spec.raw["params"]
+            log.spaces.append(SpaceVersion(1, params or spec.raw["params"], "created", [], header.time))
         study = cls(spec, directory, settings, log)
         study._read_to = (scan.end, start[1] + len(scan.lines))
         study._checkpoint_line = start[1]
@@ -190,37 +202,58 @@ class Study:
         return study
 
     @classmethod
-    def for_resume(cls, spec: StudySpec, directory: str | Path, **overrides: Any) -> "Study":
-        """`run --resume --study DIR`: the study in DIR, taken for writing; a new one there when DIR holds
-        none yet (a run killed before it wrote its first record resumes from nothing instead of failing)."""
+    def for_resume(cls, spec: StudySpec, directory: str | Path, *, objective_changed: bool = False,
+                   **overrides: Any) -> "Study":
+        """`run --resume --study DIR`: the study in DIR, taken for writing, going on with `spec`'s objective
+        (its code, its folder), never one the directory names; a new one there when DIR holds none yet (a run
+        killed before it wrote its first record resumes from nothing instead of failing)."""
         if not _begun(Path(directory)):
             return cls.create(spec, directory, **overrides)
-        study = cls.open(directory, write=True, **overrides)
-        if is_imported(study.spec.objective):
-            try:
-                study._adopt_objective(spec)
-            except BaseException:
-                study._release_lock()
-                raise
+        study = cls.open(directory, write=True, resumed_by=spec, **overrides)
+        try:
+            study._take_objective(spec, objective_changed)
+        except BaseException:
+            study._release_lock()
+            raise
         return study
 
-    def _adopt_objective(self, spec: StudySpec) -> None:
-        """An imported study goes on with the objective (and pruner) of the study file that resumes it, which
-        must score the metrics its trials were scored on, in the same directions (one metric may go by another
-        name: scikit-learn's cv_results_ call any scorer's "score")."""
-        theirs, ours = metrics_of(self.spec.objective), metrics_of(spec.objective)
+    def _take_objective(self, spec: StudySpec, changed: bool) -> None:
+        """Check that `spec`'s objective is the one the study's trials ran (its section, folder and code, as
+        the study record keeps them): one that is not is refused unless `changed` says it is meant, and is
+        then recorded (and the snapshot rewritten) so the next resume compares with it. An imported study ran
+        no code of ours: it takes any objective that scores its metrics, in the same directions (one metric
+        may go by another name: scikit-learn's cv_results_ call any scorer's "score")."""
+        header, file = self.log.header, str(spec.path) if spec.path else None
+        snapshot = _snapshot_raw(self.directory).get("objective")
+        recorded = header.objective or {"section": snapshot}
+        metric, direction = header.metric, header.direction or spec.objective.direction
+        theirs = (tuple(metric) if isinstance(metric, list) else (metric,),
+                  tuple(direction) if isinstance(direction, list) else (direction,))
+        ours, imported = metrics_of(spec.objective), is_imported_section(recorded.get("section"))
         renamed = len(ours[0]) == len(theirs[0]) == 1 and ours[1] == theirs[1]
         if ours != theirs and not renamed:
             def said(metrics: tuple) -> str:
                 return ", ".join(f"{m} ({d})" for m, d in zip(*metrics))
-            raise InputError(f"must be what the imported study's trials were scored on: {said(theirs)}; the file "
-                             f"says {said(ours)}", file=str(spec.path) if spec.path else None,
-                             field="objective.metric")
-        if is_imported(spec.objective):
+            raise InputError(f"must be what the {'imported ' if imported else ''}study's trials were scored on: "
+                             f"{said(theirs)}; the file says {said(ours)}", file=file, field="objective.metric")
+        if imported and is_imported(spec.objective):
             raise InputError("names no objective to run; an imported study goes on with your own objective "
-                             "(objective.python or objective.model)", file=str(spec.path) if spec.path else None,
-                             field="objective")
-        self.spec = replace(self.spec, objective=spec.objective, pruner=spec.pruner)
+                             "(objective.python or objective.model)", file=file, field="objective")
+        code = identity(spec.raw["objective"], spec.objective, spec.base_dir)
+        why = difference(recorded, header.base_dir, code, spec.base_dir)
+        if why is None and snapshot is not None and as_json(snapshot) != code["section"]:
+            why = f"its {SNAPSHOT_NAME} names another objective"
+        if why is None:
+            return
+        if not (imported or changed):
+            raise InputError(f"is not the objective the study in {self.directory} ran ({why}; it ran "
+                             f"{describe(recorded.get('section'), header.base_dir)}); to go on with this file's, "
+                             "add --objective-changed", file=file, field="objective")
+        self._as_writer(lambda: self._record(ObjectiveChanged(code, str(spec.base_dir))))
+        try:
+            write_atomic(self.directory / SNAPSHOT_NAME, _snapshot_text(self.spec))
+        except OSError as err:
+            raise _unwritable(self.directory / SNAPSHOT_NAME, err) from None
 
     def record_imported(self, records: Iterable[JournalRecord]) -> None:
         """Journal the trials of another tool's study into this new one (`create` left it held), write
@@ -608,6 +641,15 @@ def _snapshot_text(spec: StudySpec) -> str:
     except (OSError, UnicodeDecodeError):
         original = None
     return study_text(spec.raw, original)
+
+
+def _snapshot_raw(directory: Path) -> dict:
+    """The snapshot's sections as data (nothing built, nothing it names read); {} when it is unreadable."""
+    try:
+        raw = load_raw(directory / SNAPSHOT_NAME)
+    except InputError:
+        return {}
+    return raw if isinstance(raw, dict) else {}
 
 
 def _directory_stem(name: str) -> str:

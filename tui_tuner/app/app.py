@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import numpy as np
 from textual.app import App, ComposeResult, SystemCommand
@@ -264,6 +265,8 @@ class TunerApp(App):
         if self.session.running:
             self.notify("the study is already running", severity="warning")
             return
+        if not self._code_seen_first(self.action_run):
+            return
         study = self._study_for_run()
         if study is None:
             return
@@ -271,6 +274,21 @@ class TunerApp(App):
             self._ask_more_trials(study)
             return
         self._drive(study)
+
+    def _code_seen_first(self, then: Callable[[], Any]) -> bool:
+        """True when what runs may run; else False, and the person is first shown the code the opened study
+        directory names (`then` is called when they say yes, and nothing is asked again)."""
+        question = self.session.code_question()
+        if question is None:
+            return True
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.session.code_seen()
+                self.call_later(then)
+
+        self.push_screen(Confirm(question), answered)
+        return False
 
     def _ask_more_trials(self, study: Study) -> None:
         """A study whose budget is spent runs on only with a bigger one: ask how many more trials."""
@@ -407,6 +425,8 @@ class TunerApp(App):
             self.notify(str(err), severity="error")
             return
         if not queued:
+            if not self._code_seen_first(lambda: self._run_manual(params, seed)):
+                return
             study = self._study_for_run()
             if study is None:
                 return

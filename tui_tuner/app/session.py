@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, TunerError
+from ..objectives.identity import describe, is_imported_section
 from ..objectives.imported import is_imported
 from ..outputs import writing
 from ..records import Notice, Record, SpaceVersion, StateChanged, trial_number
@@ -77,10 +78,25 @@ class StudySession:
         """Edit `document` from now on, and show `study` (a study directory opened to review or resume)."""
         self.document, self.study = document, study
         self._study_key = _objective_key(document) if study else None
+        self._code_seen = study is None  # a study directory names the code its runs run: asked first
         if study is not None:
             self._follow_events(study)
         self.run_started = None
         self.status_changed = True
+
+    def code_question(self) -> str | None:
+        """Before the first run from a study directory opened here: the code it would run, which the directory
+        named (one copied from elsewhere is code like any script), as a question; None once the person said
+        yes (`code_seen`), or for a study file opened or a study made here."""
+        objective = self.document.raw.get("objective")
+        if self._code_seen or is_imported_section(objective):  # an imported study's runs nothing (it says so)
+            return None
+        where = f" on the dask cluster at {self.study.settings.dask}" if self.study.settings.dask else ""
+        return (f"Run {describe(objective, self.document.base_dir)}{where}? The study directory "
+                f"{self.study.directory} names this code, and it runs as you.")
+
+    def code_seen(self) -> None:
+        self._code_seen = True
 
     def study_for_run(self) -> tuple[Study, bool]:
         """The current study when its objective is unchanged since it began (an edited space becomes its next

@@ -8,16 +8,20 @@ It runs in the study file's folder with `PYTHONUNBUFFERED=1` (so a Python progra
 printed), `TUI_TUNER_TRIAL` and `TUI_TUNER_SEED` set.
 
 Each line of its standard output that is a JSON object is a report: one with `step` (or else `epoch`) is a
-point on the curves, judged by the pruner; the last one holds the final metrics. Everything else it prints,
-on either stream, goes to the trial's log (bounded). The program stays in the worker's process group, so
-the pool's timeout and cancel kill it with the worker; pruning kills its process tree here.
+point on the curves, judged by the pruner; the last one holds the final metrics. A process it started may write
+to the same stdout and tear a line: a JSON object holding one of the study's metrics is then found within the
+line, among the other bytes. Everything else it prints, on either stream, goes to the trial's log (bounded).
+The program stays in the worker's process group, so the pool's timeout and cancel kill it with the worker;
+pruning kills its process tree here.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
+import select
 import selectors
 import shlex
 import shutil
@@ -40,7 +44,11 @@ STEP_KEYS = ("step", "epoch")  # the first one a JSON line has is its step on th
 READ_BYTES = 1 << 16
 POLL_SECONDS = 0.2  # how often, while reading, whether the program has exited is checked
 EXIT_DRAIN_SECONDS = 1.0  # after it exited, output still coming (from what it left running) is read this long
-LINE_BYTES = 1 << 20  # a longer line is taken as it is, cut here
+LINE_BYTES = 1 << 20  # a longer line is taken as it is (cut in the log)
+OBJECT_START = re.compile(r'\{\s*"')  # where a JSON object with a key may start
+TORN_REPORT = select.PIPE_BUF  # the longest report found in a torn line: one write the pipe keeps whole
+SEARCH_WORK = 8  # characters the decoder may go through in a torn line, per character of it
+DECODER = json.JSONDecoder()
 LOG_HEAD_BYTES = 256 << 10  # a trial's log keeps the start of the output up to this size ...
 LOG_TAIL_LINES = 200  # ... and its last lines
 LOG_LINE_CHARS = 2000
@@ -240,11 +248,14 @@ class CommandObjective:
                 for key, _ in events:
                     chunk = os.read(key.fd, READ_BYTES)
                     *lines, rest = (pending[key.data] + chunk).split(b"\n")
-                    if not chunk or len(rest) > LINE_BYTES:  # the end, or a line with no end in sight
-                        if not chunk:
-                            selector.unregister(key.fileobj)
-                        lines += [rest[:LINE_BYTES]] if rest else []
+                    if not chunk:  # the end
+                        selector.unregister(key.fileobj)
+                        lines += [rest] if rest else []
                         rest = b""
+                    elif len(rest) > LINE_BYTES:  # a line with no end in sight: taken, but for a report begun
+                        cut = rest.rfind(b"{", len(rest) - TORN_REPORT)  # at its end
+                        lines.append(rest[:cut] if cut > 0 else rest)
+                        rest = rest[cut:] if cut > 0 else b""
                     pending[key.data] = rest
                     final = self._take(key.data, lines, final, errors, trial, process, output)
                 if ended:
@@ -263,14 +274,17 @@ class CommandObjective:
         last JSON object so far."""
         for raw in lines:
             line = raw.decode("utf-8", errors="replace").rstrip("\r")
-            report = _json_object(line) if stream == "out" else None
-            if report is None:
+            whole = _json_object(line) if stream == "out" else None
+            if whole is not None:
+                reports = [whole]
+            else:  # the log keeps it, and a torn line gives up the reports within it
+                reports = _torn_reports(line, self.metrics) if stream == "out" else []
                 output.write(line)
                 if stream == "err" and line.strip():
                     errors.append(line)
-                continue
-            final = report
-            self._report(report, trial, process)
+            for report in reports:
+                final = report
+                self._report(report, trial, process)
         return final
 
     def _report(self, report: dict, trial: Trial, process: subprocess.Popen) -> None:
@@ -304,6 +318,35 @@ class CommandObjective:
         return {k: v for k, v in final.items() if as_number(v) is not None}
 
 
+def _torn_reports(line: str, metrics: tuple[str, ...]) -> list[dict]:
+    """The JSON objects within a line of stdout that is not one, holding one of `metrics`, in order: the
+    program's report torn by the bytes of a process it started writing to the same stdout. Objects without a
+    metric there stay text (a log line quoting a config). Only starts with a metric's key in reach are tried,
+    and the work is bounded by the line's length, whatever it holds."""
+    keys = [m.start() for m in re.finditer("|".join(re.escape(json.dumps(m)) for m in metrics), line)]
+    found: list[dict] = []
+    start, budget = OBJECT_START.search(line) if keys else None, SEARCH_WORK * len(line)
+    while start is not None and budget > 0:
+        at = start.start()
+        nearest = bisect.bisect_left(keys, at)
+        if nearest == len(keys):
+            break
+        if keys[nearest] - at > TORN_REPORT:  # on to the starts in reach of the next metric's key
+            start = OBJECT_START.search(line, keys[nearest] - TORN_REPORT)
+            continue
+        piece = line[at:at + TORN_REPORT]
+        budget -= len(piece)
+        try:
+            value, end = DECODER.raw_decode(piece)
+        except (ValueError, RecursionError):
+            start = OBJECT_START.search(line, at + 1)
+            continue
+        if any(metric in value for metric in metrics):
+            found.append(value)
+        start = OBJECT_START.search(line, at + end)
+    return found
+
+
 def _json_object(line: str) -> dict | None:
     """The line as a JSON object, or None when it is anything else."""
     text = line.strip()
@@ -311,7 +354,7 @@ def _json_object(line: str) -> dict | None:
         return None
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 

@@ -121,7 +121,7 @@ REQUIRED, OPTIONAL, NULLABLE = "required", "optional", "optional, may be null"
 _FIELDS: dict[str, dict[str, tuple[str, Callable[[Any], bool]]]] = {
     "study": {"name": (REQUIRED, _text), "metric": (OPTIONAL, _texts), "direction": (OPTIONAL, _directions),
               "settings": (OPTIONAL, _settings), "base_dir": (OPTIONAL, _text), "source": (NULLABLE, _text),
-              "balance": (OPTIONAL, _mapping)},
+              "balance": (OPTIONAL, _mapping), "objective": (OPTIONAL, _mapping)},
     "started": {"number": (REQUIRED, _count), "params": (REQUIRED, _mapping), "seed": (REQUIRED, _count),
                 "manual": (OPTIONAL, _flag), "predicted": (NULLABLE, _pair), "proposer": (NULLABLE, _text),
                 "space": (OPTIONAL, _version)},
@@ -135,6 +135,7 @@ _FIELDS: dict[str, dict[str, tuple[str, Callable[[Any], bool]]]] = {
              "metric": (OPTIONAL, _texts)},
     "note": {"number": (NULLABLE, _count), "text": (REQUIRED, _text)},  # number null: a note on the study
     "settings": {"settings": (REQUIRED, _settings)},
+    "objective": {"objective": (REQUIRED, _mapping), "base_dir": (REQUIRED, _text)},
     "space": {"version": (REQUIRED, _version), "params": (REQUIRED, _space_params), "reason": (REQUIRED, _reason),
               "changes": (OPTIONAL, _lines)},
 }

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..analysis.balance import Balance
 from ..analysis.pareto import minimizing, non_dominated, pareto_ranks, rank_and_crowding
-from ..records import (Failed, Finished, Interrupted, JournalRecord, Note, Pruned, Reported, SettingsChanged,
-                       SpaceVersion, Started, StudyHeader, TestScored)
+from ..records import (Failed, Finished, Interrupted, JournalRecord, Note, ObjectiveChanged, Pruned, Reported,
+                       SettingsChanged, SpaceVersion, Started, StudyHeader, TestScored)
 from .schema import Order
 
 INTERRUPTED_REASON = "the study process stopped while it ran"
@@ -160,6 +160,9 @@ class StudyLog:
                 return None
             case SettingsChanged():  # the header keeps what the study runs with now
                 self.header = replace(self.header, settings=record.settings)
+                return None
+            case ObjectiveChanged():  # ... and the objective it runs now
+                self.header = replace(self.header, objective=record.objective, base_dir=record.base_dir)
                 return None
             case Started():
                 return self._start(record)
