@@ -564,11 +564,11 @@ def dask_cases() -> list[Case]:
 # ------------------------------------------------------------------------------------------------ command
 
 def command_cases() -> list[Case]:
-    program = ("import json, subprocess, sys, time\n"
+    program = ("import json, subprocess, sys, time\n"  # the child writes pieces of lines, flushed as they come
                "child = subprocess.Popen([sys.executable, '-c', 'import sys, time\\nend = time.time() + 1.5\\n"
-               "while time.time() < end: sys.stdout.write(\"noise \" * 2000 + \"\\\\n\")'])\n"
+               "while time.time() < end: sys.stdout.write(\"noise \" * 500); sys.stdout.flush()'])\n"
                "for i in range(3):\n    print(json.dumps({'epoch': i, 'loss': 1.0 / (i + 1)}), flush=True)\n"
-               "time.sleep(0.5)\nprint(json.dumps({'loss': 0.25, 'pad': 'p' * 200_000}), flush=True)\nchild.wait()\n")
+               "time.sleep(0.5)\nprint(json.dumps({'loss': 0.25}), flush=True)\nchild.wait()\n")
 
     def shared_stdout(s: Scratch) -> str | None:
         (s.root / "noisy.py").write_text(program)

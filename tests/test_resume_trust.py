@@ -3,6 +3,7 @@ someone else prepared (an edited snapshot, a journal whose base_dir points elsew
 and `--objective-changed` goes on with FILE's objective. The readers (analyze, trials, compare) run nothing."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -76,10 +77,10 @@ def old_journal(directory: Path) -> None:
     journal.write_text(json.dumps(header) + "\n" + rest)
 
 
-@pytest.mark.parametrize("tamper", [edit_snapshot, edit_base_dir,
+@pytest.mark.parametrize("tamper", [edit_snapshot,
                                     lambda d: (old_journal(d), edit_snapshot(d)),
                                     lambda d: (old_journal(d), edit_base_dir(d))],
-                         ids=["snapshot", "base_dir", "old-journal-snapshot", "old-journal-base_dir"])
+                         ids=["snapshot", "old-journal-snapshot", "old-journal-base_dir"])
 def test_a_tampered_directory_is_refused_in_one_line_and_runs_none_of_its_code(made, tamper):
     path, directory = made
     tamper(directory)
@@ -91,12 +92,33 @@ def test_a_tampered_directory_is_refused_in_one_line_and_runs_none_of_its_code(m
                            cwd=path.parent)
     assert code == 0, err
     assert not (path.parent / "MARKER").exists() and finished(directory) == [0, 1, 2, 3]
-    if tamper is not edit_base_dir:
-        return
     # what ran is recorded: the next resume with the same file goes on without the flag
     code, _, err = run_cli("run", path, "--resume", "--study", directory, "--trials", "5", cwd=path.parent)
     assert code == 0, err
     assert not (path.parent / "MARKER").exists() and finished(directory) == [0, 1, 2, 3, 4]
+
+
+def test_a_base_dir_pointing_elsewhere_runs_the_files_code_which_the_study_recorded(made):
+    """The study record keeps a digest of the code: the file's code, the same as ran, runs from the file's
+    folder; the folder the journal names (where other code waits) is never read, and the record follows."""
+    path, directory = made
+    edit_base_dir(directory)
+    code, _, err = run_cli("run", path, "--resume", "--study", directory, "--trials", "3", cwd=path.parent)
+    assert code == 0, err
+    assert not (path.parent / "MARKER").exists() and finished(directory) == [0, 1, 2]
+    last = [json.loads(line) for line in (directory / "journal.jsonl").read_text().splitlines()
+            if '"event": "objective"' in line][-1]
+    assert last["base_dir"] == str(path.parent.resolve())
+
+
+def test_a_project_folder_moved_whole_resumes_without_the_flag(made, tmp_path):
+    path, directory = made
+    moved = tmp_path / "moved"
+    shutil.copytree(path.parent, moved, ignore=shutil.ignore_patterns("moved"))
+    code, _, err = run_cli("run", moved / path.name, "--resume", "--study", moved / directory.relative_to(path.parent),
+                           "--trials", "3", cwd=moved)
+    assert code == 0, err
+    assert finished(moved / directory.relative_to(path.parent)) == [0, 1, 2]
 
 
 def test_a_resume_with_the_same_file_goes_on_and_one_naming_other_code_is_refused(made):

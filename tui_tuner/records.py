@@ -142,8 +142,9 @@ class SettingsChanged:
 
 @dataclass(frozen=True)
 class ObjectiveChanged:
-    """`run FILE --resume --objective-changed` (or an imported study resumed): the study goes on with FILE's
-    objective, recorded as the header's is (`objective`, `base_dir`), which a later resume compares with."""
+    """`run FILE --resume --objective-changed` (or an imported study resumed, or the same code resumed from
+    another folder): the study goes on with FILE's objective, recorded as the header's is (`objective`,
+    `base_dir`), which a later resume compares with."""
 
     objective: dict
     base_dir: str

@@ -244,6 +244,8 @@ class Study:
         if why is None and snapshot is not None and as_json(snapshot) != code["section"]:
             why = f"its {SNAPSHOT_NAME} names another objective"
         if why is None:
+            if header.base_dir != str(spec.base_dir):  # the same code, moved: the record says where it is now
+                self._as_writer(lambda: self._record(ObjectiveChanged(code, str(spec.base_dir))))
             return
         if not (imported or changed):
             raise InputError(f"is not the objective the study in {self.directory} ran ({why}; it ran "

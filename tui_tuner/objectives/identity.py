@@ -43,16 +43,18 @@ def is_imported_section(section: Any) -> bool:
 
 def difference(recorded: dict, recorded_dir: str | None, ours: dict, our_dir: Path) -> str | None:
     """What differs between the objective a study recorded and ours, in words; None when they are the same.
-    A record without code digests (a journal from before them) compares its section and folder only."""
+    With code digests the code decides, wherever its folder now is (a project folder copied or moved whole
+    runs the same code); a record without them (a journal from before them) compares section and folder."""
     if as_json(recorded.get("section")) != ours["section"]:
         return "its objective section is not this file's"
+    theirs = recorded.get("code")
+    if isinstance(theirs, dict):
+        changed = sorted(path for path, digest in ours["code"].items() if digest not in theirs.values())
+        if changed or len(theirs) != len(ours["code"]):
+            return f"its code changed since it ran ({Path((changed or sorted(theirs))[0]).name})"
+        return None
     if recorded_dir != str(our_dir):
         return f"its code folder was {shorten(str(recorded_dir), 200)}, this file's is {our_dir}"
-    theirs = recorded.get("code")
-    if isinstance(theirs, dict) and theirs != ours["code"]:
-        changed = sorted(set(theirs) ^ set(ours["code"]) or
-                         {p for p in theirs if theirs[p] != ours["code"].get(p)})
-        return f"its code changed since it ran ({Path(changed[0]).name})"
     return None
 
 
