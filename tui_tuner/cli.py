@@ -407,11 +407,9 @@ def _no_trial_finished(log) -> str:
 
 
 def _lr_find(args: argparse.Namespace) -> int:
-    import yaml
-
     from . import lr_finder
     from .progress import format_params
-    from .spec import load_spec
+    from .spec import load_spec, parse_value
     from .storage import StudyLog, read_journal
     from .study import Study
 
@@ -425,7 +423,7 @@ def _lr_find(args: argparse.Namespace) -> int:
         if not sep or name not in spec.space:
             raise InputError(f"--set {item!r}: expected NAME=VALUE with NAME one of {', '.join(spec.space.names)}")
         try:
-            overrides[name] = spec.space[name].validate(yaml.safe_load(text))
+            overrides[name] = spec.space[name].validate(parse_value(text))
         except InputError as err:
             raise InputError(f"--set {name}: {err.message}") from None
     latest = Study.latest(spec)

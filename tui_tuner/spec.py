@@ -38,6 +38,10 @@ DEFAULT_TRIALS = 20  # when the file sets neither trials nor time_budget (grid: 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT])(?:i?B)?\s*$", re.IGNORECASE)  # 600MB, 4GB, 1.5GiB
 MIN_TRIAL_MEMORY = 100 << 20  # a worker with numpy loaded takes about half of it
+MAX_DEPTH = 32  # mappings and lists inside each other in a study file (a real one nests about 5 deep)
+MAX_VALUES = 2_000_000  # values in a study file with its aliases expanded: a billion laughs is refused unbuilt
+MAX_DIGITS = 100  # characters of an integer written in a study file
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 @dataclass(frozen=True)
@@ -102,10 +106,74 @@ def parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
     try:
         root = loader.get_single_node()
         if root is not None:
+            _refuse_bombs(root)
             _refuse_duplicate_keys(root)
         return root, loader.construct_document(root) if root is not None else None
     finally:
         loader.dispose()
+
+
+def parse_value(text: str) -> Any:
+    """A value typed on the command line (`--set NAME=VALUE`) or in a form, read as a study file's values are
+    (`1e-4` a number) and within the same bounds; text that is no YAML stays the text, for the check that
+    follows to refuse. An alias bomb or a value nested too deeply is an InputError."""
+    try:
+        return parse_yaml(text)[1]
+    except yaml.YAMLError:
+        return text
+    except RecursionError:
+        raise InputError(f"nests lists and mappings more than {MAX_DEPTH} deep") from None
+
+
+def _children(node: yaml.Node) -> list[tuple[yaml.Node, str | None]]:
+    """(child, its key's text or None) of a node of a composed YAML tree; a merge key (`<<`) has none."""
+    if isinstance(node, yaml.MappingNode):
+        return [item for key, value in node.value for item in (
+            (key, None),
+            (value, key.value if isinstance(key, yaml.ScalarNode) and key.tag != MERGE_TAG else None))]
+    if isinstance(node, yaml.SequenceNode):
+        return [(item, None) for item in node.value]
+    return []
+
+
+def _refuse_bombs(root: yaml.Node) -> None:
+    """Refuse, before any value is built, a tree that would build too much: aliases that expand past
+    MAX_VALUES values (a billion laughs, a merge-key bomb), an alias inside the value it names (a cycle),
+    nesting past MAX_DEPTH, an integer of more than MAX_DIGITS characters. Each shared node is walked once."""
+    size: dict[int, int] = {}  # id(node) -> values it holds with aliases expanded, itself included
+    depth: dict[int, int] = {}
+    open_nodes: set[int] = set()  # on the path from the root to the node being walked: an alias to one is a cycle
+    stack: list[tuple[yaml.Node, str, bool]] = [(root, "", False)]
+    while stack:
+        node, path, finished = stack.pop()
+        key, line = id(node), node.start_mark.line + 1
+        if finished:
+            open_nodes.discard(key)
+            children = [child for child, _ in _children(node)]
+            size[key] = 1 + sum(size[id(child)] for child in children)
+            depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
+            if size[key] > MAX_VALUES:
+                raise InputError(f"holds over {MAX_VALUES:,} values once its YAML aliases are expanded; write them "
+                                 "out, or use fewer aliases", field=path or None, line=line)
+            if depth[key] > MAX_DEPTH:
+                raise InputError(f"nests lists and mappings more than {MAX_DEPTH} deep", field=path or None,
+                                 line=line)
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            raise InputError("holds an alias to a value that contains it (a value without end)", field=path or None,
+                             line=line)
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_DIGITS:
+                raise InputError(f"an integer of {len(node.value):,} characters; at most {MAX_DIGITS}",
+                                 field=path or None, line=line)
+            size[key], depth[key] = 1, 0
+            continue
+        open_nodes.add(key)
+        stack.append((node, path, True))
+        stack.extend((child, f"{path}.{name}" if path and name else name or path, False)
+                     for child, name in _children(node))
 
 
 def _refuse_duplicate_keys(root: yaml.Node) -> None:
@@ -119,7 +187,7 @@ def _refuse_duplicate_keys(root: yaml.Node) -> None:
         if isinstance(node, yaml.MappingNode):
             lines: dict[tuple, int] = {}
             for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                if isinstance(key, yaml.ScalarNode) and key.tag != MERGE_TAG:
                     where = f"{path}.{key.value}" if path else key.value
                     line = key.start_mark.line + 1
                     first = lines.get((key.tag, key.value))
