@@ -89,6 +89,17 @@ def test_an_integer_too_long_for_any_setting_is_one_line_naming_its_field(tmp_pa
     assert f"study.yaml:4: {field}: an integer of {digits:,} characters; at most 100" in err, err
 
 
+@pytest.mark.parametrize("fixed, fragment", [
+    ("    text: " + "a" * 100_000 + "\n", "objective.fixed: is 100,012 bytes as JSON; at most 65,536"),
+    ("    when: 2020-01-01\n", "objective.fixed: must hold JSON values"),
+    ("    rate: .nan\n", "objective.fixed: must hold JSON values (text, finite numbers"),
+], ids=short)
+def test_fixed_values_that_cannot_be_copied_small_into_a_best_config_are_refused(tmp_path, capsys, fixed, fragment):
+    """A 10 MB string in fixed made a 20 MB best.json; a date or NaN could not be written to it as it is."""
+    err = refused(tmp_path, capsys, fixed_study(tmp_path, fixed))
+    assert fragment in err, err
+
+
 def test_a_merge_key_bomb_is_refused_unbuilt(tmp_path, capsys):
     lines = "      m0: &m0 {k0: 1, k1: 2}\n" + "".join(
         f"      m{i}: &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 10)}], k{i + 1}: 1}}\n" for i in range(1, 9))
