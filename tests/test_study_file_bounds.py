@@ -139,3 +139,11 @@ def test_lr_find_set_reads_numbers_as_a_study_file_does(tmp_path, capsys):
     assert parse_value("1e-3") == 0.001
     with pytest.raises(InputError, match="more than 32 deep"):
         parse_value("[" * 40 + "]" * 40)
+
+
+def test_lr_find_set_without_a_name_is_one_short_line(tmp_path, capsys):
+    path = tmp_path / "study.yaml"
+    path.write_text(LR_STUDY)
+    assert main(["lr-find", str(path), "--set", "x" * 100_000]) == 2
+    err = capsys.readouterr().err
+    assert "expected NAME=VALUE with NAME one of learning_rate, optimizer" in err and len(err) < 300, err[:300]

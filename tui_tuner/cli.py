@@ -409,6 +409,7 @@ def _no_trial_finished(log) -> str:
 def _lr_find(args: argparse.Namespace) -> int:
     from . import lr_finder
     from .progress import format_params
+    from .results import shorten
     from .spec import load_spec, parse_value
     from .storage import StudyLog, read_journal
     from .study import Study
@@ -421,7 +422,8 @@ def _lr_find(args: argparse.Namespace) -> int:
     for item in args.overrides:
         name, sep, text = item.partition("=")
         if not sep or name not in spec.space:
-            raise InputError(f"--set {item!r}: expected NAME=VALUE with NAME one of {', '.join(spec.space.names)}")
+            raise InputError(f"--set {shorten(item, 60)!r}: expected NAME=VALUE with NAME one of "
+                             f"{', '.join(spec.space.names)}")
         try:
             overrides[name] = spec.space[name].validate(parse_value(text))
         except InputError as err:

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from .errors import SpaceError
+from .results import shorten
 
 Config = dict[str, Any]
 
@@ -41,9 +42,14 @@ def _is_finite(value: Any) -> bool:
 
 
 def _shown(value: Any) -> str:
-    """`value` for a one-line message: a huge string or number is cut, with its length."""
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:40]}... ({len(text):,} characters)"
+    """`value` for a one-line message: a huge string or number is cut."""
+    return shorten(repr(value), 60)
+
+
+def _listed(names: Iterable[str]) -> str:
+    """Names for a one-line message: the first ten, and how many there are past them."""
+    names = list(names)
+    return ", ".join(names[:10]) + (f", ... ({len(names):,} in all)" if len(names) > 10 else "")
 
 
 def _choice_key(value: Any) -> tuple:
@@ -443,7 +449,7 @@ class SearchSpace:
         for param in params:
             for parent, allowed in (param.when or {}).items():
                 if parent not in by_name:
-                    raise SpaceError(f"names unknown parameter {parent!r}; known: {', '.join(by_name)}",
+                    raise SpaceError(f"names unknown parameter {parent!r}; known: {_listed(by_name)}",
                                      field=f"{param.name}.when")
                 if parent == param.name:
                     raise SpaceError("a parameter cannot depend on itself", field=f"{param.name}.when")
@@ -562,7 +568,7 @@ class SearchSpace:
             raise SpaceError(f"a config must be a mapping of parameter names to values, got {config!r}")
         for name in config:
             if name not in self._by_name:
-                raise SpaceError(f"is not a parameter of this space; known: {', '.join(self.names)}",
+                raise SpaceError(f"is not a parameter of this space; known: {_listed(self.names)}",
                                  field=str(name))
         out: Config = {}
         for param in self._params:
