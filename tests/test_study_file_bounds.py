@@ -147,3 +147,15 @@ def test_lr_find_set_without_a_name_is_one_short_line(tmp_path, capsys):
     assert main(["lr-find", str(path), "--set", "x" * 100_000]) == 2
     err = capsys.readouterr().err
     assert "expected NAME=VALUE with NAME one of learning_rate, optimizer" in err and len(err) < 300, err[:300]
+
+
+def test_the_apps_fields_read_values_through_the_same_bounds():
+    """A field reads `1e-3` as the number a study file would; a value without end stays text for the check."""
+    from tui_tuner.app.screens.param_form import definition_from
+    from tui_tuner.app.widgets.strategy_pane import parse_value as field_value
+
+    assert field_value("1e-3") == 0.001
+    assert field_value("&a [1, *a]") == "&a [1, *a]"
+    fields = {"low": "1e-4", "high": "0.1", "step": "", "choices": "", "when": "o: &a [a, *a]"}
+    assert definition_from("float", fields, True) == {"type": "float", "low": 1e-4, "high": 0.1, "log": True,
+                                                      "when": "o: &a [a, *a]"}
