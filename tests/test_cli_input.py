@@ -123,11 +123,11 @@ def test_a_study_in_which_every_trial_failed_exits_1_with_the_first_reason(tmp_p
 
 BAD_OPTIONS = [  # one bad option of each strategy, and the one line that says so wherever it is given
     ("random", "sobol", "maybe", "search.sobol: must be true or false, got 'maybe'"),
-    ("grid", "default_num", 1, "search.default_num: must be a whole number, at least 2, got 1"),
+    ("grid", "default_num", 1, "search.default_num: must be a whole number from 2 to 1000, got 1"),
     ("genetic", "population", 1, "search.population: must be a whole number, at least 2, got 1"),
     ("genetic", "crossover", "one", "search.crossover: must be one of uniform, blend, got 'one'"),
     ("genetic", "mutation", 2, "search.mutation: must be a number in (0, 1], got 2"),
-    ("bayes", "candidates", 0, "search.candidates: must be a whole number, at least 16, got 0"),
+    ("bayes", "candidates", 0, "search.candidates: must be a whole number from 16 to 100000, got 0"),
     ("bayes", "kappa", -1, "search.kappa: must be a positive number, got -1"),
     ("bayes", "acquisition", "ei", "search.acquisition: must be one of log_ei, ucb, pi, got 'ei'"),
 ]

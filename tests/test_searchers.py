@@ -94,10 +94,10 @@ def test_unknown_strategy_and_option_name_the_field():
 def test_a_bad_option_is_refused_in_the_declared_wording():
     with pytest.raises(InputError) as err:
         make_searcher("bayes", SPACE, candidates=0)
-    assert str(err.value) == "search.candidates: must be a whole number, at least 16, got 0"
+    assert str(err.value) == "search.candidates: must be a whole number from 16 to 100000, got 0"
     with pytest.raises(InputError) as err:
         make_searcher("grid", SPACE, default_num=1)
-    assert str(err.value) == "search.default_num: must be a whole number, at least 2, got 1"
+    assert str(err.value) == "search.default_num: must be a whole number from 2 to 1000, got 1"
 
 
 def test_every_declared_option_has_a_one_line_help_and_a_default_it_accepts(strategy):

@@ -429,7 +429,8 @@ def _no_trial_finished(log) -> str:
 def _lr_find(args: argparse.Namespace) -> int:
     from . import lr_finder
     from .progress import format_params
-    from .spec import load_spec, parse_yaml
+    from .results import shorten
+    from .spec import load_spec, parse_value
     from .storage import StudyLog, read_journal
     from .study import Study
 
@@ -442,9 +443,10 @@ def _lr_find(args: argparse.Namespace) -> int:
     for item in args.overrides:
         name, sep, text = item.partition("=")
         if not sep or name not in spec.space:
-            raise InputError(f"--set {item!r}: expected NAME=VALUE with NAME one of {', '.join(spec.space.names)}")
+            raise InputError(f"--set {shorten(item, 60)!r}: expected NAME=VALUE with NAME one of "
+                             f"{', '.join(spec.space.names)}")
         try:
-            overrides[name] = spec.space[name].validate(parse_yaml(text)[1])  # "[" or "!!int x": one line
+            overrides[name] = spec.space[name].validate(parse_value(text))
         except InputError as err:
             raise InputError(f"--set {name}: {err.message}") from None
     latest = Study.latest(spec)

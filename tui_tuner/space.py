@@ -7,19 +7,55 @@ that makes sense. Model-based searchers work in the unit cube; `to_unit` / `from
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from .errors import SpaceError
+from .results import shorten
 
 Config = dict[str, Any]
 
 _SCALARS = (str, int, float, bool, type(None))
 
+# What a space may hold, so that loading it is fast and every searcher stays exact; each refusal names its cap.
+MAX_PARAMS = 1_000
+MAX_CHOICES = 1_000  # choices of a categorical; values of a `grid:` list or a `num:`
+MAX_TEXT = 1_000  # characters of a categorical choice
+MAX_INT = 2**53  # the largest whole number a float (and so the unit cube, and JSON readers) holds exactly
+MAX_WHEN_DEPTH = 32  # parameters in a chain of conditions (a `when:` on a param that has a `when:` ...)
+MAX_GRID = 10**12  # points of a grid search
+MAX_GRID_WORK = 100_000  # partial configs counted to size a grid of conditional params
+
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_finite(value: Any) -> bool:
+    """A number a float holds (an int of 400 digits is not: float() of it overflows)."""
+    try:
+        return _is_number(value) and math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _shown(value: Any) -> str:
+    """`value` for a one-line message: a huge string or number is cut."""
+    return shorten(repr(value), 60)
+
+
+def _listed(names: Iterable[str]) -> str:
+    """Names for a one-line message: the first ten, and how many there are past them."""
+    names = list(names)
+    return ", ".join(names[:10]) + (f", ... ({len(names):,} in all)" if len(names) > 10 else "")
+
+
+def _choice_key(value: Any) -> tuple:
+    """A hashable key under which two values are the same JSON value (`_same_value`): 3 and 3.0 share one,
+    True and 1 do not."""
+    return ("number", value) if _is_number(value) else (type(value).__name__, value)
 
 
 def _same_value(a: Any, b: Any) -> bool:
@@ -30,9 +66,21 @@ def _same_value(a: Any, b: Any) -> bool:
 
 
 def _require_number(name: str, key: str, value: Any) -> float:
-    if not _is_number(value) or not math.isfinite(float(value)):
-        raise SpaceError(f"must be a finite number, got {value!r}", field=f"{name}.{key}")
+    if not _is_finite(value):
+        raise SpaceError(f"must be a finite number, got {_shown(value)}", field=f"{name}.{key}")
     return value
+
+
+def _require_int(name: str, key: str, value: Any) -> int:
+    """A whole number within +-MAX_INT (an integral float is taken: 1e3 -> 1000)."""
+    if not _is_finite(value) and not (isinstance(value, (int, np.integer)) and not isinstance(value, bool)):
+        raise SpaceError(f"must be an integer, got {_shown(value)}", field=f"{name}.{key}")
+    if isinstance(value, (float, np.floating)) and not float(value).is_integer():
+        raise SpaceError(f"must be an integer, got {_shown(value)}", field=f"{name}.{key}")
+    if abs(int(value)) > MAX_INT:
+        raise SpaceError(f"must be within +-2**53 ({MAX_INT:,}), the largest integer every searcher holds exactly; "
+                         f"got {_shown(value)}", field=f"{name}.{key}")
+    return int(value)
 
 
 def _normalise_when(name: str, when: Any) -> dict[str, tuple] | None:
@@ -47,9 +95,12 @@ def _normalise_when(name: str, when: Any) -> dict[str, tuple] | None:
         values = tuple(allowed) if isinstance(allowed, (list, tuple)) else (allowed,)
         if not values:
             raise SpaceError(f"lists no allowed value for {parent!r}", field=f"{name}.when")
+        if len(values) > MAX_CHOICES:
+            raise SpaceError(f"lists {len(values):,} values for {parent!r}; at most {MAX_CHOICES:,}",
+                             field=f"{name}.when")
         for value in values:
             if not isinstance(value, _SCALARS):
-                raise SpaceError(f"values must be scalars, got {value!r} for {parent!r}", field=f"{name}.when")
+                raise SpaceError(f"values must be scalars, got {_shown(value)} for {parent!r}", field=f"{name}.when")
         out[str(parent)] = values
     return out
 
@@ -109,18 +160,23 @@ class _NumericParam(Param):
             raise SpaceError(f"must be true or false, got {log!r}", field=f"{name}.log")
         if low >= high:
             raise SpaceError(f"low must be < high, got low={low}, high={high}", field=f"{name}.low")
+        if not math.isfinite(float(high) - float(low)):
+            raise SpaceError(f"the range high - low overflows a float (low={low}, high={high}); keep it under "
+                             f"{sys.float_info.max:.3g}", field=f"{name}.high")
         if log and low <= 0:
             raise SpaceError(f"a log-scaled range needs low > 0, got low={low}; use log: false or a positive low",
                              field=f"{name}.log")
         self.low, self.high, self.log = self._coerce(low, "low"), self._coerce(high, "high"), log
         self.step = self._check_step(step)
         self.when = _normalise_when(name, when)
-        if num is not None and (not isinstance(num, int) or isinstance(num, bool) or num < 2):
-            raise SpaceError(f"must be an integer >= 2, got {num!r}", field=f"{name}.num")
+        if num is not None and (not isinstance(num, int) or isinstance(num, bool) or not 2 <= num <= MAX_CHOICES):
+            raise SpaceError(f"must be an integer from 2 to {MAX_CHOICES:,}, got {_shown(num)}", field=f"{name}.num")
         self.num = num
         if grid is not None:
             if not isinstance(grid, (list, tuple)) or not grid:
-                raise SpaceError(f"must be a non-empty list of values, got {grid!r}", field=f"{name}.grid")
+                raise SpaceError(f"must be a non-empty list of values, got {_shown(grid)}", field=f"{name}.grid")
+            if len(grid) > MAX_CHOICES:
+                raise SpaceError(f"lists {len(grid):,} values; at most {MAX_CHOICES:,}", field=f"{name}.grid")
             grid = tuple(self._validate_as(v, "grid") for v in grid)
             if len(set(grid)) != len(grid):
                 raise SpaceError(f"lists a value twice: {list(grid)}", field=f"{name}.grid")
@@ -138,8 +194,18 @@ class _NumericParam(Param):
             raise SpaceError(f"must be > 0, got {step}", field=f"{self.name}.step")
         if self.log:
             raise SpaceError("cannot be combined with log: true; choose one", field=f"{self.name}.step")
-        count = (self.high - self.low) / step
-        if abs(count - round(count)) > 1e-9 * max(1.0, abs(count)):
+        span = self.high - self.low
+        if step > span:
+            raise SpaceError(f"must be at most the range high - low = {span}, got {step}", field=f"{self.name}.step")
+        if isinstance(span, int) and isinstance(step, int):
+            divides = span % step == 0  # exact, however wide an int range is
+        else:
+            count = span / step
+            if count > MAX_INT:
+                raise SpaceError(f"makes {count:.3g} steps over [{self.low}, {self.high}]; at most 2**53 "
+                                 f"({MAX_INT:,})", field=f"{self.name}.step")
+            divides = abs(count - round(count)) <= 1e-9 * max(1.0, count)
+        if not divides:
             raise SpaceError(f"{step} does not divide the range [{self.low}, {self.high}] "
                              f"(high - low = {self.high - self.low}); pick a step that does",
                              field=f"{self.name}.step")
@@ -208,8 +274,8 @@ class FloatParam(_NumericParam):
         return float(value)
 
     def validate(self, value: Any) -> float:
-        if not _is_number(value) or not math.isfinite(float(value)):
-            raise self._error(f"must be a finite number, got {value!r}")
+        if not _is_finite(value):
+            raise self._error(f"must be a finite number, got {_shown(value)}")
         value = float(value)
         if not self.low <= value <= self.high:
             raise self._error(f"must be in [{self.low}, {self.high}], got {value}")
@@ -232,22 +298,18 @@ class IntParam(_NumericParam):
 
     def __init__(self, name: str, low: Any, high: Any, *, log: bool = False, step: Any = 1,
                  when: Any = None, grid: Any = None, num: Any = None) -> None:
-        for key, value in (("low", low), ("high", high), ("step", step)):
-            if value is None and key == "step":
-                continue
-            if not _is_number(value) or float(value) != int(value):
-                raise SpaceError(f"must be an integer, got {value!r}", field=f"{name}.{key}")
+        low, high = _require_int(name, "low", low), _require_int(name, "high", high)
+        step = None if step is None else _require_int(name, "step", step)
         if log and step not in (None, 1):
             raise SpaceError("cannot be combined with log: true; choose one", field=f"{name}.step")
-        super().__init__(name, int(low), int(high), log=log, step=None if log or step is None else int(step),
-                         when=when, grid=grid, num=num)
+        super().__init__(name, low, high, log=log, step=None if log else step, when=when, grid=grid, num=num)
 
     def _coerce(self, value, key):
         return int(value)
 
     def validate(self, value: Any) -> int:
-        if not _is_number(value) or not math.isfinite(float(value)) or float(value) != int(value):
-            raise self._error(f"must be an integer, got {value!r}")
+        if not _is_finite(value) or float(value) != int(value):
+            raise self._error(f"must be an integer, got {_shown(value)}")
         value = int(value)
         if not self.low <= value <= self.high:
             raise self._error(f"must be in [{self.low}, {self.high}], got {value}")
@@ -282,26 +344,43 @@ class CategoricalParam(Param):
     def __init__(self, name: str, choices: Any, *, when: Any = None) -> None:
         self.name = name
         if not isinstance(choices, (list, tuple)) or not choices:
-            raise SpaceError(f"must be a non-empty list, got {choices!r}", field=f"{name}.choices")
-        seen = []
+            raise SpaceError(f"must be a non-empty list, got {_shown(choices)}", field=f"{name}.choices")
+        if len(choices) > MAX_CHOICES:
+            raise SpaceError(f"lists {len(choices):,} choices; at most {MAX_CHOICES:,}", field=f"{name}.choices")
+        index: dict[tuple, int] = {}
         for choice in choices:
             if not isinstance(choice, _SCALARS):
-                raise SpaceError(f"must be JSON scalars (string, number, true/false, null), got {choice!r}",
+                raise SpaceError(f"must be JSON scalars (string, number, true/false, null), got {_shown(choice)}",
                                  field=f"{name}.choices")
-            if any(_same_value(choice, s) for s in seen):
-                raise SpaceError(f"lists {choice!r} twice", field=f"{name}.choices")
-            seen.append(choice)
+            if _is_number(choice) and not isinstance(choice, int) and not math.isfinite(choice):
+                raise SpaceError(f"must be finite numbers, got {choice!r}", field=f"{name}.choices")
+            if isinstance(choice, int) and not isinstance(choice, bool) and abs(choice) > MAX_INT:
+                raise SpaceError(f"integers must be within +-2**53 ({MAX_INT:,}), got {_shown(choice)}",
+                                 field=f"{name}.choices")
+            if isinstance(choice, str) and len(choice) > MAX_TEXT:
+                raise SpaceError(f"a choice of {len(choice):,} characters; at most {MAX_TEXT:,}",
+                                 field=f"{name}.choices")
+            key = _choice_key(choice)
+            if key in index:
+                raise SpaceError(f"lists {_shown(choice)} twice", field=f"{name}.choices")
+            index[key] = len(index)
         self.choices = tuple(choices)
+        self._index = index
         self.when = _normalise_when(name, when)
         self._freeze()
 
     def index_of(self, value: Any) -> int | None:
-        return next((i for i, choice in enumerate(self.choices) if _same_value(choice, value)), None)
+        try:
+            return self._index.get(_choice_key(value))
+        except TypeError:  # unhashable: a list or a mapping is no choice
+            return None
 
     def validate(self, value: Any) -> Any:
         i = self.index_of(value)
         if i is None:
-            raise self._error(f"must be one of {list(self.choices)}, got {value!r}")
+            shown = list(self.choices) if len(self.choices) <= 10 else \
+                f"[{', '.join(map(repr, self.choices[:10]))}, ... ({len(self.choices):,} choices)]"
+            raise self._error(f"must be one of {shown}, got {_shown(value)}")
         return self.choices[i]
 
     def sample(self, rng: np.random.Generator) -> Any:
@@ -360,6 +439,8 @@ class SearchSpace:
         params = list(params)
         if not params:
             raise SpaceError("a search space needs at least one parameter")
+        if len(params) > MAX_PARAMS:
+            raise SpaceError(f"a search space holds at most {MAX_PARAMS:,} parameters, got {len(params):,}")
         by_name: dict[str, Param] = {}
         for param in params:
             if param.name in by_name:
@@ -368,7 +449,7 @@ class SearchSpace:
         for param in params:
             for parent, allowed in (param.when or {}).items():
                 if parent not in by_name:
-                    raise SpaceError(f"names unknown parameter {parent!r}; known: {', '.join(by_name)}",
+                    raise SpaceError(f"names unknown parameter {parent!r}; known: {_listed(by_name)}",
                                      field=f"{param.name}.when")
                 if parent == param.name:
                     raise SpaceError("a parameter cannot depend on itself", field=f"{param.name}.when")
@@ -377,32 +458,49 @@ class SearchSpace:
                     raise SpaceError(f"{parent!r} can never be {impossible[0]!r}", field=f"{param.name}.when")
         self._params = tuple(self._parents_first(params, by_name))
         self._by_name = {p.name: p for p in self._params}
+        depth: dict[str, int] = {}
+        for param in self._params:  # parents first, so theirs are known; is_active recurses this deep
+            depth[param.name] = 1 + max((depth[parent] for parent in param.when or {}), default=0)
+            if depth[param.name] > MAX_WHEN_DEPTH:
+                raise SpaceError(f"conditions chain {depth[param.name]} parameters deep here; at most "
+                                 f"{MAX_WHEN_DEPTH}", field=f"{param.name}.when")
 
     @staticmethod
     def _parents_first(params: list[Param], by_name: dict[str, Param]) -> list[Param]:
+        """A depth-first order, parents before children, without recursion (a chain may be long)."""
         ordered: list[Param] = []
-        state: dict[str, str] = {}
-
-        def visit(param: Param, path: list[str]) -> None:
-            if state.get(param.name) == "done":
-                return
-            if state.get(param.name) == "visiting":
-                cycle = " -> ".join(path[path.index(param.name):] + [param.name])
-                raise SpaceError(f"conditions form a cycle: {cycle}", field=f"{param.name}.when")
-            state[param.name] = "visiting"
-            for parent in param.when or {}:
-                visit(by_name[parent], path + [param.name])
-            state[param.name] = "done"
-            ordered.append(param)
-
-        for param in params:
-            visit(param, [])
+        done: set[str] = set()
+        for start in params:
+            path: list[str] = []  # the params being visited, each the child of the one before
+            stack = [(start, iter(()))]
+            while stack:
+                param, parents = stack[-1]
+                if not path or path[-1] != param.name:
+                    if param.name in done:
+                        stack.pop()
+                        continue
+                    if param.name in path:
+                        cycle = " -> ".join(path[path.index(param.name):] + [param.name])
+                        raise SpaceError(f"conditions form a cycle: {cycle}", field=f"{param.name}.when")
+                    path.append(param.name)
+                    stack[-1] = (param, iter(list(param.when or {})))
+                    continue
+                parent = next(parents, None)
+                if parent is None:
+                    stack.pop()
+                    path.pop()
+                    done.add(param.name)
+                    ordered.append(param)
+                else:
+                    stack.append((by_name[parent], iter(())))
         return ordered
 
     @classmethod
     def from_dict(cls, mapping: Any) -> "SearchSpace":
         if not isinstance(mapping, Mapping):
             raise SpaceError(f"must map parameter names to their definitions, got {type(mapping).__name__}")
+        if len(mapping) > MAX_PARAMS:
+            raise SpaceError(f"a search space holds at most {MAX_PARAMS:,} parameters, got {len(mapping):,}")
         return cls(param_from_dict(name, value) for name, value in mapping.items())
 
     def to_dict(self) -> dict:
@@ -470,7 +568,7 @@ class SearchSpace:
             raise SpaceError(f"a config must be a mapping of parameter names to values, got {config!r}")
         for name in config:
             if name not in self._by_name:
-                raise SpaceError(f"is not a parameter of this space; known: {', '.join(self.names)}",
+                raise SpaceError(f"is not a parameter of this space; known: {_listed(self.names)}",
                                  field=str(name))
         out: Config = {}
         for param in self._params:
@@ -522,29 +620,54 @@ class Grid:
         for p in self._params:  # parents come first, so theirs are known
             ancestors[p.name] = set().union(*({q} | ancestors[q] for q in p.when or {}))
         # _deciders[i]: the earlier parameters whose values decide which of parameters i.. are active
-        self._deciders, later = [], set()
+        # (and one past the last parameter: none)
+        self._deciders, later = [()], set()
         for i in reversed(range(len(self._params))):
             later |= ancestors[self._params[i].name]
             self._deciders.append(tuple(p.name for p in self._params[:i] if p.name in later))
         self._deciders.reverse()
-        self._counts: dict[tuple, int] = {}
-        for i in reversed(range(len(self._params))):  # from the end: counting recurses only along conditions
+        self._counts: dict[tuple, int] = {(len(self._params),): 1}
+        self._work = 0
+        for i in reversed(range(len(self._params))):  # from the end: counting goes deep only along conditions
             if not self._deciders[i]:
                 self._count(i, {})
         self.size = self._count(0, {})
 
+    def _key(self, i: int, config: Config) -> tuple:
+        return (i, *((type(config.get(n)).__name__, config.get(n)) for n in self._deciders[i]))
+
+    def _completions(self, i: int, config: Config) -> tuple[int, list[Config]]:
+        """(m, configs): the count from parameter i is m times the sum of the counts from i + 1 of configs."""
+        self._work += 1
+        if self._work > MAX_GRID_WORK:
+            raise SpaceError(f"its conditions make the grid too costly to count (over {MAX_GRID_WORK:,} partial "
+                             "configs); give the parents fewer values or use another strategy")
+        param = self._params[i]
+        if not self._space.is_active(param, config):
+            return 1, [config]
+        if param.name not in self._deciders[i + 1]:  # its value decides nothing later: every value counts alike
+            return len(self._values[i]), [config]
+        self._work += len(self._values[i])
+        return 1, [{**config, param.name: v} for v in self._values[i]]
+
     def _count(self, i: int, config: Config) -> int:
-        """How many grid configs complete `config`, which holds the choices for parameters before i."""
-        if i == len(self._params):
-            return 1
-        key = (i, *((type(config.get(n)).__name__, config.get(n)) for n in self._deciders[i]))
-        if key not in self._counts:
-            param = self._params[i]
-            if not self._space.is_active(param, config):
-                self._counts[key] = self._count(i + 1, config)
-            else:
-                self._counts[key] = sum(self._count(i + 1, {**config, param.name: v}) for v in self._values[i])
-        return self._counts[key]
+        """How many grid configs complete `config`, which holds the choices for parameters before i; with a
+        stack of its own, not recursion (a grid may have a thousand parameters)."""
+        stack = [(i, config)]
+        while stack:
+            j, partial = stack[-1]
+            key = self._key(j, partial)
+            if key in self._counts:
+                stack.pop()
+                continue
+            factor, children = self._completions(j, partial)
+            missing = [(j + 1, c) for c in children if self._key(j + 1, c) not in self._counts]
+            if missing:
+                stack.extend(missing)
+                continue
+            self._counts[key] = factor * sum(self._counts[self._key(j + 1, c)] for c in children)
+            stack.pop()
+        return self._counts[self._key(i, config)]
 
     def __getitem__(self, index: int) -> Config:
         if not 0 <= index < self.size:
@@ -552,6 +675,11 @@ class Grid:
         config: Config = {}
         for i, param in enumerate(self._params):
             if not self._space.is_active(param, config):
+                continue
+            if param.name not in self._deciders[i + 1]:  # every value has as many completions
+                below = self._count(i + 1, config)
+                config[param.name] = self._values[i][index // below]
+                index %= below
                 continue
             for value in self._values[i]:
                 below = self._count(i + 1, {**config, param.name: value})

@@ -40,6 +40,14 @@ WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}\Z")  # a key an error line may
 _QUOTED = re.compile(r" ?'([^']*)'")  # a quote in PyYAML's message: "found undefined alias 'x'"
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT])(?:i?B)?\s*$", re.IGNORECASE)  # 600MB, 4GB, 1.5GiB
 MIN_TRIAL_MEMORY = 100 << 20  # a worker with numpy loaded takes about half of it
+MAX_DEPTH = 32  # mappings and lists inside each other in a study file (a real one nests about 5 deep)
+MAX_VALUES = 2_000_000  # values in a study file with its aliases expanded: a billion laughs is refused unbuilt
+MAX_DIGITS = 100  # characters of an integer written in a study file
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class NotYaml(InputError):
+    """Text that is not YAML at all (a value typed in a form may be plain text; a study file may not)."""
 
 
 @dataclass(frozen=True)
@@ -105,13 +113,14 @@ def parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
     try:
         root = loader.get_single_node()
         if root is not None:
+            _refuse_bombs(root)
             _refuse_duplicate_keys(root)
         return root, loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (column {mark.column + 1})" if mark else ""
-        raise InputError(f"not valid YAML/JSON: {_yaml_problem(err)}{where}",
-                         line=mark.line + 1 if mark else None) from None
+        raise NotYaml(f"not valid YAML/JSON: {_yaml_problem(err)}{where}",
+                      line=mark.line + 1 if mark else None) from None
     except RecursionError:
         raise InputError("not valid YAML/JSON: nested too deeply") from None
     except (ValueError, TypeError, AttributeError, OverflowError):  # PyYAML's constructors of !!int, !!timestamp...
@@ -132,6 +141,67 @@ def _yaml_problem(err: yaml.YAMLError) -> str:
                        problem).strip()
 
 
+def parse_value(text: str) -> Any:
+    """A value typed on the command line (`--set NAME=VALUE`) or in a form, read as a study file's values are
+    (`1e-4` a number) and within the same bounds; text that is no YAML stays the text, for the check that
+    follows to refuse. An alias bomb or a value nested too deeply is an InputError."""
+    try:
+        return parse_yaml(text)[1]
+    except NotYaml:
+        return text
+
+
+def _children(node: yaml.Node) -> list[tuple[yaml.Node, str | None]]:
+    """(child, its key's text or None) of a node of a composed YAML tree; a merge key (`<<`) has none."""
+    if isinstance(node, yaml.MappingNode):
+        return [item for key, value in node.value for item in (
+            (key, None),
+            (value, key.value if isinstance(key, yaml.ScalarNode) and key.tag != MERGE_TAG else None))]
+    if isinstance(node, yaml.SequenceNode):
+        return [(item, None) for item in node.value]
+    return []
+
+
+def _refuse_bombs(root: yaml.Node) -> None:
+    """Refuse, before any value is built, a tree that would build too much: aliases that expand past
+    MAX_VALUES values (a billion laughs, a merge-key bomb), an alias inside the value it names (a cycle),
+    nesting past MAX_DEPTH, an integer of more than MAX_DIGITS characters. Each shared node is walked once."""
+    size: dict[int, int] = {}  # id(node) -> values it holds with aliases expanded, itself included
+    depth: dict[int, int] = {}
+    open_nodes: set[int] = set()  # on the path from the root to the node being walked: an alias to one is a cycle
+    stack: list[tuple[yaml.Node, str, bool]] = [(root, "", False)]
+    while stack:
+        node, path, finished = stack.pop()
+        key, line = id(node), node.start_mark.line + 1
+        if finished:
+            open_nodes.discard(key)
+            children = [child for child, _ in _children(node)]
+            size[key] = 1 + sum(size[id(child)] for child in children)
+            depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
+            if size[key] > MAX_VALUES:
+                raise InputError(f"holds over {MAX_VALUES:,} values once its YAML aliases are expanded; write them "
+                                 "out, or use fewer aliases", field=path or None, line=line)
+            if depth[key] > MAX_DEPTH:
+                raise InputError(f"nests lists and mappings more than {MAX_DEPTH} deep", field=path or None,
+                                 line=line)
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            raise InputError("holds an alias to a value that contains it (a value without end)", field=path or None,
+                             line=line)
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_DIGITS:
+                raise InputError(f"an integer of {len(node.value):,} characters; at most {MAX_DIGITS}",
+                                 field=path or None, line=line)
+            size[key], depth[key] = 1, 0
+            continue
+        open_nodes.add(key)
+        stack.append((node, path, True))
+        stack.extend((child, f"{path}.{name}" if path and name else name or path, False)
+                     for child, name in _children(node))
+
+
 def _refuse_duplicate_keys(root: yaml.Node) -> None:
     """YAML lets the last of two equal keys win silently; a study file must say which one it means."""
     stack, seen_nodes = [(root, "")], set()
@@ -143,7 +213,7 @@ def _refuse_duplicate_keys(root: yaml.Node) -> None:
         if isinstance(node, yaml.MappingNode):
             lines: dict[tuple, int] = {}
             for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                if isinstance(key, yaml.ScalarNode) and key.tag != MERGE_TAG:
                     where = f"{path}.{key.value}" if path else key.value
                     line = key.start_mark.line + 1
                     first = lines.get((key.tag, key.value))

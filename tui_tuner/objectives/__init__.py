@@ -9,6 +9,7 @@ user code (only scikit-learn and tui-tuner are imported; see `source`), so a mis
 from __future__ import annotations
 
 import ast
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ EPOCHS = Option(None, Whole(1), "passes over the training data, each a point on 
 PYTHON_KEYS = {"python", "metric", "direction", "test", "fixed", "balance"}
 COMMAND_KEYS = {"command", "metric", "direction", "fixed", "balance"}
 KINDS = "model: (a scikit-learn estimator), python: (your function) or command: (any program)"
+FIXED_LIMIT = 64 << 10  # bytes of objective.fixed as JSON: every best-config file and trial command holds it
 
 
 def build_objective(section: object, *, base_dir: Path, file: str | None = None) -> Any:
@@ -49,6 +51,7 @@ def build_objective(section: object, *, base_dir: Path, file: str | None = None)
     fixed = section.get("fixed") or {}
     if not isinstance(fixed, dict) or not all(isinstance(k, str) for k in fixed):
         raise InputError("must be a mapping of argument names to values", file=file, field="objective.fixed")
+    _check_fixed(fixed, file=file)
     if "model" in section:
         objective = _estimator_objective(section, fixed, base_dir=base_dir, file=file)
     elif "python" in section:
@@ -57,6 +60,21 @@ def build_objective(section: object, *, base_dir: Path, file: str | None = None)
         objective = _command_objective(section, fixed, base_dir=base_dir, file=file)
     objective.balance = Balance.from_yaml(section.get("balance"), objective.metrics, file=file)
     return objective
+
+
+def _check_fixed(fixed: dict, *, file: str | None) -> None:
+    """Fixed values are copied into every best-config file as they are: JSON values, and small."""
+    try:
+        size = len(json.dumps(fixed, allow_nan=False))
+    except (TypeError, ValueError) as err:  # a YAML date or set, NaN, infinity
+        reason = str(err).replace("Out of range float values are not JSON compliant", "NaN and infinity are not")
+        raise InputError(f"must hold JSON values (text, finite numbers, true/false, null, lists, mappings): "
+                         f"{reason}", file=file, field="objective.fixed") from None
+    except RecursionError:
+        raise InputError("nests lists and mappings too deeply", file=file, field="objective.fixed") from None
+    if size > FIXED_LIMIT:
+        raise InputError(f"is {size:,} bytes as JSON; at most {FIXED_LIMIT:,} (each best-config file holds it)",
+                         file=file, field="objective.fixed")
 
 
 def metrics_of(objective: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:

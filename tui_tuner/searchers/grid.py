@@ -6,11 +6,12 @@ bijection of those indices, so a grid of billions of points starts at once and c
 
 from __future__ import annotations
 
+import math
 import random
 
-from ..errors import SearchExhausted
+from ..errors import InputError, SearchExhausted, SpaceError
 from ..options import Flag, Option, Whole
-from ..space import Config
+from ..space import MAX_CHOICES, MAX_GRID, Config
 from .base import Searcher
 
 
@@ -46,12 +47,18 @@ class GridSearcher(Searcher):
     name = "grid"
     adaptive = False
     options = {
-        "default_num": Option(5, Whole(2), "values taken on each number range that has no grid: list"),
+        "default_num": Option(5, Whole(2, MAX_CHOICES), "values taken on each number range that has no grid: list"),
         "shuffle": Option(False, Flag(), "walk the grid in a seeded random order instead of in order"),
     }
 
     def _configure(self, *, default_num: int, shuffle: bool) -> None:
-        self._grid = self.space.grid(default_num)
+        try:
+            self._grid = self.space.grid(default_num)
+        except SpaceError as err:
+            raise InputError(err.message, field="search.strategy") from None
+        if self._grid.size > MAX_GRID:
+            raise InputError(f"grid search over {_points(self._grid.size)} points; at most 10**12: give the numbers "
+                             "fewer values (num: or grid:), or use random", field="search.strategy")
         keys = [int(k) for k in self.rng.integers(0, 2**63, size=ShuffledIndices.ROUNDS)]
         self._order = ShuffledIndices(self._grid.size, keys) if shuffle else None
         self._next = 0
@@ -73,3 +80,13 @@ class GridSearcher(Searcher):
 
     def _on_told(self, config: Config, value: float | None) -> None:
         self._seen.add(self.space.key(config))
+
+
+def _points(n: int) -> str:
+    """A count as a person reads it: 15,625, or about 10**30 past a trillion (without printing 30 digits)."""
+    if n <= MAX_GRID:
+        return f"{n:,}"
+    digits = int((n.bit_length() - 1) * math.log10(2))
+    while 10 ** (digits + 1) <= n:
+        digits += 1
+    return f"about 10**{digits}"

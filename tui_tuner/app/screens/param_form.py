@@ -35,10 +35,9 @@ def definition_from(kind: str, values: dict[str, str], log: bool) -> dict:
             definition["log"] = True
     when = values["when"].strip()
     if when:
-        try:
-            definition["when"] = yaml.safe_load("{" + when + "}") if not when.startswith("{") else yaml.safe_load(when)
-        except yaml.YAMLError:
-            definition["when"] = when  # the space check says what is wrong with it
+        definition["when"] = parse_value(when if when.startswith("{") else "{" + when + "}")
+        if isinstance(definition["when"], str):
+            definition["when"] = when  # not YAML: the space check says what is wrong with it
     return definition
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,9 +13,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
+from ...errors import InputError
 from ...options import OneOf, Option
 from ...searchers import SEARCHERS
-from ...spec import EXECUTOR_HELP, SETTINGS
+from ...spec import EXECUTOR_HELP, SETTINGS, parse_value as study_value
 from .error_line import ErrorLine
 
 FIELDS = (  # key in the file's search section, label, placeholder, what may be typed (Input.type)
@@ -34,8 +34,8 @@ def parse_value(text: str) -> Any:
     if not text:
         return None
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return study_value(text)
+    except InputError:  # an alias bomb, a value nested too deeply: the check of the field refuses the text
         return text
 
 

@@ -36,6 +36,7 @@ from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
 from ...analysis.pareto import normalised, pareto_ranks
+from ...errors import InputError
 from ...options import Number, OneOf, Option, Whole
 from ...space import CategoricalParam, Config, IntParam
 from ..base import Searcher
@@ -52,6 +53,7 @@ LOCAL_ROUNDS = 6  # polish-then-discrete-move rounds of the acquisition's local 
 PAREGO_RHO = 0.05  # the augmented Chebyshev's linear term: keeps weakly dominated points from tying
 PRUNED = ("last", "worst", "failed")  # what a pruned trial is told as (see the module's docstring)
 NEGLIGIBLE_NOISE = 0.02  # fitted noise sd below this share of the values' sd: the observed best is trusted
+MAX_COLUMNS = 2_048  # GP input columns (a number: one; a categorical: one a choice); past it an ask takes seconds
 MUTATED_SHARE = 0.25  # of the candidates: best trials with one or two categoricals or ints redrawn
 
 
@@ -74,8 +76,8 @@ class BayesSearcher(Searcher):
         "acquisition": Option("log_ei", OneOf(ACQUISITIONS),
                               "how candidates are scored: log_ei (expected improvement), ucb (mean - kappa x std), pi"),
         "initial": Option(None, Whole(1), "space-filling trials before the GP (auto: dimensions + 3, 5 to 20)"),
-        "candidates": Option(256, Whole(16), "configs scored by the acquisition at each ask"),
-        "max_points": Option(300, Whole(20), "most finished trials the GP is fit to: the best half and a draw"),
+        "candidates": Option(256, Whole(16, 100_000), "configs scored by the acquisition at each ask"),
+        "max_points": Option(300, Whole(20, 5_000), "most finished trials the GP is fit to: the best half and a draw"),
         "kappa": Option(2.0, Number(0), "ucb's weight on the uncertainty: larger explores more"),
         "pruned": Option("last", OneOf(PRUNED), "what a pruned trial tells the GP: its last reported value, "
                                                 "the worst finished value, or a failure"),
@@ -91,6 +93,10 @@ class BayesSearcher(Searcher):
         self.acquisition, self.n_candidates, self.max_points, self.kappa = acquisition, candidates, max_points, kappa
         self.initial = initial or min(20, max(5, len(self.space) + 3))  # a start that fits the dimension
         self.encoder = Encoder(self.space)
+        if self.encoder.dim > MAX_COLUMNS:
+            raise InputError(f"bayes models each number and each categorical choice as a column: this space has "
+                             f"{self.encoder.dim:,}, at most {MAX_COLUMNS:,}; use fewer choices, or random or genetic",
+                             field="search.strategy")
         self._sobol = qmc.Sobol(len(self.space), scramble=True, seed=self.rng)
         self._pending: dict[tuple, Config] = {}
         self._tried: set[tuple] = set()  # told (finished or failed) and pending: never suggested again

@@ -15,6 +15,7 @@ def discrete_neighbours(space: SearchSpace, config: Config) -> list[Config]:
     """Configs that differ from `config` in one categorical or int; params a new choice switches on start
     mid-range (where an inactive param is encoded), params it switches off are left out."""
     unit = space.to_unit(config)
+    parents = {parent for p in space.params for parent in p.when or {}}
     out = []
     for i, param in enumerate(space.params):
         if param.name not in config:
@@ -27,6 +28,9 @@ def discrete_neighbours(space: SearchSpace, config: Config) -> list[Config]:
             step = param.step or 1
             moves = [v for v in (value - step, value + step) if param.low <= v <= param.high]
         else:
+            continue
+        if param.name not in parents:  # a move switches nothing on or off: no need to rebuild the config
+            out.extend({**config, param.name: move} for move in moves)
             continue
         for move in moves:
             moved = unit.copy()
