@@ -183,18 +183,3 @@ def test_objective_changed_without_resume_is_a_usage_error(tmp_path):
     code, _, err = run_cli("run", path, "--objective-changed", "--study", "s", cwd=tmp_path)
     assert_one_line(code, err)
     assert "--objective-changed: goes with --resume" in err and not (tmp_path / "s").exists()
-
-
-def test_an_objective_with_nan_in_it_is_the_same_after_the_journal_kept_it(tmp_path):
-    """The journal writes NaN as null: the section read back must still be this file's."""
-    from tui_tuner.objectives.identity import difference, identity
-    from tui_tuner.spec import load_spec
-    from tui_tuner.storage import dumps
-
-    (tmp_path / "train.py").write_text(TRAIN)
-    path = tmp_path / "study.yaml"
-    path.write_text("objective: {python: 'train.py:objective', fixed: {a: .nan, b: -.inf}}\n"
-                    "params: {x: {type: float, low: 0.0, high: 1.0}}\n")
-    spec = load_spec(path)
-    ours = identity(spec.raw["objective"], spec.objective, spec.base_dir)
-    assert difference(json.loads(dumps(ours)), str(spec.base_dir), ours, spec.base_dir) is None

@@ -8,6 +8,7 @@ import pytest
 
 from tui_tuner import SearchSpace, make_searcher
 from tui_tuner.cli import main
+from refusals import refused, short
 
 OBJECTIVE = "def f(params, trial):\n    return float(len(str(params)) % 7)\n"
 HEAD = 'objective: {python: "obj.py:f"}\nsearch: {trials: 2, workers: 1, strategy: STRATEGY}\n'
@@ -23,21 +24,6 @@ def write(tmp_path, params: str, *, strategy: str = "random", head: str = HEAD) 
     path = tmp_path / "study.yaml"
     path.write_text(head.replace("STRATEGY", strategy) + "params:\n" + params)
     return str(path)
-
-
-def refused(tmp_path, capsys, path: str) -> str:
-    """The one line `tui-tuner run` printed, having exited 2 and written nothing."""
-    code = main(["run", path, "--study", str(tmp_path / "s"), "--export", str(tmp_path / "best.json")])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and err.startswith("tui-tuner: "), err
-    assert not (tmp_path / "s").exists() and not (tmp_path / "best.json").exists()
-    return err.strip()
-
-
-def short(value) -> str:
-    """A test id that fits a line whatever the case holds."""
-    return str(value)[:40]
 
 
 def choices(n: int) -> str:

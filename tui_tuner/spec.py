@@ -106,14 +106,14 @@ StudyLoader.add_implicit_resolver(  # YAML 1.2 core schema floats, plus 1.1's 1_
     list("-+0123456789."))
 
 
-def parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+def parse_yaml(text: str, *, max_values: int = MAX_VALUES) -> tuple[yaml.Node | None, Any]:
     """(node tree, value) of a study file, parsed once. Text that is not YAML, a key written twice in one
     mapping, a tagged value that does not fit its tag (`!!int x`) is an InputError with its line."""
     loader = StudyLoader(text)
     try:
         root = loader.get_single_node()
         if root is not None:
-            _refuse_bombs(root)
+            _refuse_bombs(root, max_values)
             _refuse_duplicate_keys(root)
         return root, loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as err:
@@ -162,9 +162,9 @@ def _children(node: yaml.Node) -> list[tuple[yaml.Node, str | None]]:
     return []
 
 
-def _refuse_bombs(root: yaml.Node) -> None:
+def _refuse_bombs(root: yaml.Node, max_values: int) -> None:
     """Refuse, before any value is built, a tree that would build too much: aliases that expand past
-    MAX_VALUES values (a billion laughs, a merge-key bomb), an alias inside the value it names (a cycle),
+    `max_values` values (a billion laughs, a merge-key bomb), an alias inside the value it names (a cycle),
     nesting past MAX_DEPTH, an integer of more than MAX_DIGITS characters. Each shared node is walked once."""
     size: dict[int, int] = {}  # id(node) -> values it holds with aliases expanded, itself included
     depth: dict[int, int] = {}
@@ -178,22 +178,22 @@ def _refuse_bombs(root: yaml.Node) -> None:
             children = [child for child, _ in _children(node)]
             size[key] = 1 + sum(size[id(child)] for child in children)
             depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
-            if size[key] > MAX_VALUES:
-                raise InputError(f"holds over {MAX_VALUES:,} values once its YAML aliases are expanded; write them "
-                                 "out, or use fewer aliases", field=path or None, line=line)
+            if size[key] > max_values:
+                raise InputError(f"holds over {max_values:,} values once its YAML aliases are expanded; write them "
+                                 "out, or use fewer aliases", field=_shown_path(path), line=line)
             if depth[key] > MAX_DEPTH:
-                raise InputError(f"nests lists and mappings more than {MAX_DEPTH} deep", field=path or None,
+                raise InputError(f"nests lists and mappings more than {MAX_DEPTH} deep", field=_shown_path(path),
                                  line=line)
             continue
         if key in size:
             continue
         if key in open_nodes:
-            raise InputError("holds an alias to a value that contains it (a value without end)", field=path or None,
-                             line=line)
+            raise InputError("holds an alias to a value that contains it (a value without end)",
+                             field=_shown_path(path), line=line)
         if isinstance(node, yaml.ScalarNode):
             if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_DIGITS:
                 raise InputError(f"an integer of {len(node.value):,} characters; at most {MAX_DIGITS}",
-                                 field=path or None, line=line)
+                                 field=_shown_path(path), line=line)
             size[key], depth[key] = 1, 0
             continue
         open_nodes.add(key)
@@ -201,6 +201,11 @@ def _refuse_bombs(root: yaml.Node) -> None:
         stack.extend((child, f"{path}.{name}" if path and name else name or path, False)
                      for child, name in _children(node))
 
+
+
+def _shown_path(path: str) -> str | None:
+    """A field path short enough for one line (a file nested 300 deep has a path of thousands of characters)."""
+    return (path if len(path) < 100 else f"{path[:60]}...{path[-30:]}") or None
 
 def _refuse_duplicate_keys(root: yaml.Node) -> None:
     """YAML lets the last of two equal keys win silently; a study file must say which one it means."""

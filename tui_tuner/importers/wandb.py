@@ -41,7 +41,6 @@ SWEEP_KEYS = ("method", "metric", "parameters", "run_cap", "early_terminate", "p
 DEFAULT_INTERPRETER = "python"
 SWEEP_LIMIT = 1 << 20  # bytes of a sweep file (W&B's are a few hundred; PyYAML reads about 1 MiB a second)
 MAX_VALUES = 10_000  # values a sweep may hold once its YAML aliases are expanded (a billion laughs is refused)
-MAX_DEPTH = 32  # how deep its values may nest (an alias inside what it names nests without end)
 MAX_PARAMETERS = 1_000  # parameters of one sweep (ruamel writes one in about 4 ms)
 MAX_STEPS = 10 ** 9  # the most steps of q a range may hold
 LARGEST_EXP = 709.0  # e to more than this is past the largest float
@@ -302,23 +301,17 @@ def _probabilities(probabilities: Any, count: int, file: str, field: str) -> lis
 
 
 def _check_shape(sweep: dict, file: str) -> None:
-    """Refuse, before anything walks it, a sweep that YAML aliases make huge (a billion laughs) or endless (an
-    alias inside what it names), or that holds a whole number no other tool reads (past 2^63)."""
-    count, stack = 0, [(sweep, "", 0)]
+    """Refuse a sweep that holds a whole number no other tool reads (past 2^63); parse_yaml has already
+    refused one that aliases make huge or endless, or that nests too deep."""
+    stack = [(sweep, "")]
     while stack:
-        value, field, depth = stack.pop()
-        count += 1
-        if count > MAX_VALUES:
-            raise InputError(f"holds more than {MAX_VALUES:,} values once its YAML aliases are expanded", file=file)
-        if depth > MAX_DEPTH:
-            raise InputError(f"nests deeper than {MAX_DEPTH} levels (or a YAML alias names a value that holds it)",
-                             file=file, field=field if len(field) < 100 else f"{field[:60]}...{field[-30:]}")
+        value, field = stack.pop()
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2 ** 63:
             raise InputError(f"must be a number within ±2^63, got {shown(value)}", file=file, field=field or None)
         if isinstance(value, dict):
-            stack.extend((item, _key_path(field, key), depth + 1) for key, item in value.items())
+            stack.extend((item, _key_path(field, key)) for key, item in value.items())
         elif isinstance(value, list):
-            stack.extend((item, f"{field}[{i}]", depth + 1) for i, item in enumerate(value))
+            stack.extend((item, f"{field}[{i}]") for i, item in enumerate(value))
 
 
 def _key_path(field: str, key: Any) -> str:
@@ -470,7 +463,7 @@ def read_sweep(path: Path) -> tuple[str, list[str]]:
     file = str(path)
     text = read_input(path, what="sweep file", limit=SWEEP_LIMIT)
     try:
-        root, sweep = parse_yaml(text)
+        root, sweep = parse_yaml(text, max_values=MAX_VALUES)
     except InputError as err:
         raise err.located(file=file) from None
     _check_shape(sweep, file)
