@@ -325,3 +325,12 @@ def test_the_final_line_is_found_when_a_child_writes_to_the_same_stdout(tmp_path
     records = study.log.records.values()
     assert [r.state for r in records] == ["finished"] * 6, [r.reason for r in records]
     assert all(r.value == r.params["x"] for r in records)
+
+
+def test_a_report_after_many_torn_starts_on_a_short_line_is_found():
+    """Each `{` of the other writer's bytes fails to parse in a few characters; the search is charged what it
+    read, so a report after hundreds of them is still found (it was charged 4 KB a start, and gave up)."""
+    from tui_tuner.objectives.command import _torn_reports
+
+    line = 'noise {"a": [1' * 250 + '{"val_loss": 0.5}' + " tail"
+    assert _torn_reports(line, ("val_loss",)) == [{"val_loss": 0.5}]

@@ -335,12 +335,17 @@ def _torn_reports(line: str, metrics: tuple[str, ...]) -> list[dict]:
             start = OBJECT_START.search(line, keys[nearest] - TORN_REPORT)
             continue
         piece = line[at:at + TORN_REPORT]
-        budget -= len(piece)
         try:
             value, end = DECODER.raw_decode(piece)
-        except (ValueError, RecursionError):
+        except json.JSONDecodeError as err:  # the work is what was read before it failed (a flood of "{"
+            budget -= err.pos + 1  # starts each fails in a few characters)
             start = OBJECT_START.search(line, at + 1)
             continue
+        except (ValueError, RecursionError):
+            budget -= len(piece)
+            start = OBJECT_START.search(line, at + 1)
+            continue
+        budget -= end
         if any(metric in value for metric in metrics):
             found.append(value)
         start = OBJECT_START.search(line, at + end)
