@@ -300,6 +300,18 @@ def test_a_csv_dataset_over_the_size_limit_is_refused(tmp_path, monkeypatch):
     assert err.file.endswith("data.csv") and "larger than" in err.message
 
 
+@pytest.mark.parametrize("header, problem", [("label", "has only the target column 'label'"),
+                                             ("f1,f1,label", "names the column 'f1' twice")])
+def test_a_csv_without_features_or_with_a_column_named_twice_is_one_line(tmp_path, header, problem):
+    """A CSV of the target alone made numpy raise "need at least one array to concatenate"; a column named
+    twice was read as two with no way to tell which a pipeline means."""
+    width = header.count(",") + 1
+    (tmp_path / "data.csv").write_text(header + "\n" + "".join(",".join([str(i % 2)] * width) + "\n"
+                                                                for i in range(20)))
+    err = error_of(write(tmp_path, GOOD.replace("  dataset: iris", "  dataset: {csv: data.csv, target: label}")))
+    assert err.file.endswith("data.csv") and err.line == 1 and problem in err.message, err
+
+
 def test_a_dataset_error_names_the_problem_not_the_files_contents(tmp_path):
     (tmp_path / "secret.txt").write_text("root:x:0:0:root:/root:/bin/bash\n" * 20)
     err = error_of(write(tmp_path, GOOD.replace("  dataset: iris", "  dataset: {csv: secret.txt, target: label}")))

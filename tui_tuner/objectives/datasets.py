@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..options import Number, Option, Whole, check_options
+from ..results import shorten
 
 BUNDLED = ("iris", "wine", "breast_cancer", "digits", "diabetes")
 # name -> the options it takes, with their defaults
@@ -168,6 +169,13 @@ def read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
     if target not in header:
         raise InputError(f"has no column {target!r}; its first line has {len(header)} field(s)"
                          f"{_close_match(header, target)}", file=str(path), field="target")
+    if len(header) < 2:
+        raise InputError(f"has only the target column {target!r}; a model needs at least one feature column",
+                         file=str(path), line=1)
+    twice = next((name for i, name in enumerate(header) if name in header[:i]), None)
+    if twice is not None:
+        raise InputError(f"names the column {shorten(twice, 40)!r} twice; which one is meant cannot be told",
+                         file=str(path), line=1)
     body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(c.strip() for c in r)]
     if len(body) < 10:
         raise InputError(f"needs at least 10 data rows, has {len(body)}", file=str(path))
