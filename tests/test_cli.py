@@ -211,3 +211,11 @@ def test_the_app_refuses_a_broken_study_file_like_the_cli(tmp_path, capsys):
     assert main([str(broken)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"tui-tuner: {broken}:") and "not valid YAML" in err and err.count("\n") == 1
+
+
+def test_version_prints_the_installed_version_and_exits_0():
+    from tui_tuner import __version__
+
+    p = subprocess.run([sys.executable, "-m", "tui_tuner.cli", "--version"], capture_output=True, text=True,
+                       timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0 and p.stdout.strip() == f"tui-tuner {__version__}" and not p.stderr, p.stderr

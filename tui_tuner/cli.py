@@ -13,6 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import __version__
 from .errors import InputError, TunerError
 from .options import whole_from_text
 from .outputs import check_output, writing
@@ -50,6 +51,7 @@ def app_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("target", nargs="?", metavar="STUDY_FILE|STUDY_DIR",
                    help="a study file (YAML or JSON) or a study directory to review or resume")
+    p.add_argument("--version", action="version", version=f"tui-tuner {__version__}")
     return p
 
 
