@@ -13,6 +13,7 @@ a dependency.
 from __future__ import annotations
 
 import ast
+import contextlib
 import csv
 import io
 import json
@@ -177,10 +178,8 @@ def _cell(value: Any) -> Any:
     text = value.strip()
     if text in WORDS:
         return WORDS[text]
-    try:  # most cells are numbers: literal_eval compiles each one (a million rows: minutes)
+    with contextlib.suppress(ValueError):  # most cells are numbers: literal_eval compiles each one (minutes a million)
         return int(text)
-    except ValueError:
-        pass
     try:
         number = float(text)
     except ValueError:
